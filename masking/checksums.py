@@ -1,0 +1,101 @@
+"""Check characters of Chinese identifiers (pure functions, no I/O).
+
+Used both to validate detected values (a failed checksum is not a match) and to generate valid
+test and demo data.
+
+>>> resident_id_check_char("11010519491231002")
+'X'
+>>> is_valid_resident_id("11010519491231002X")
+True
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+__all__ = [
+    "resident_id_check_char",
+    "is_valid_resident_id",
+    "uscc_check_char",
+    "is_valid_uscc",
+    "luhn_check_digit",
+    "is_valid_luhn",
+    "USCC_ALPHABET",
+]
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def resident_id_check_char(first17: str) -> str:
+    """Return the GB 11643 check character for the first 17 digits.
+
+    Raises ValueError if ``first17`` is not exactly 17 ASCII digits.
+    """
+    if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
+        raise ValueError("a resident ID body is 17 digits")
+    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS))
+    return _ID_CHECK[total % 11]
+
+
+def is_valid_resident_id(value: str, *, today: _dt.date | None = None) -> bool:
+    """True when ``value`` is an 18-character resident ID with a valid check character,
+    a plausible area code and a real birth date not in the future."""
+    if len(value) != 18 or not value[:17].isascii() or not value[:17].isdigit():
+        return False
+    if value[17].upper() != resident_id_check_char(value[:17]):
+        return False
+    if value[0] not in "1234568" or value[:2] == "00":
+        return False
+    try:
+        born = _dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        return False
+    today = today or _dt.date.today()
+    return _dt.date(1890, 1, 1) <= born <= today
+
+
+def uscc_check_char(first17: str) -> str:
+    """Return the GB 32100 check character for the first 17 characters of a credit code.
+
+    Raises ValueError if a character is outside the code's alphabet.
+    """
+    if len(first17) != 17:
+        raise ValueError("a credit code body is 17 characters")
+    try:
+        total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS))
+    except ValueError as exc:
+        raise ValueError("character outside the credit-code alphabet") from exc
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def is_valid_uscc(value: str) -> bool:
+    """True when ``value`` is an 18-character unified social credit code with a valid check."""
+    if len(value) != 18 or any(c not in USCC_ALPHABET for c in value):
+        return False
+    return value[17] == uscc_check_char(value[:17])
+
+
+def luhn_check_digit(body: str) -> str:
+    """Return the Luhn check digit to append to ``body`` (digits only)."""
+    if not body.isascii() or not body.isdigit():
+        raise ValueError("Luhn applies to digits only")
+    total = 0
+    for i, ch in enumerate(reversed(body)):
+        d = int(ch)
+        if i % 2 == 0:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return str((10 - total % 10) % 10)
+
+
+def is_valid_luhn(value: str) -> bool:
+    """True when ``value`` is all digits and passes the Luhn check."""
+    if len(value) < 2 or not value.isascii() or not value.isdigit():
+        return False
+    return luhn_check_digit(value[:-1]) == value[-1]
