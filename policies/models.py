@@ -1,0 +1,142 @@
+"""Tables of the policies package (its own MetaData) and the records read from them."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+__all__ = ["metadata", "requests_table", "approvals_table", "grants_table", "AccessRequest",
+           "Grant", "DatasetFacts"]
+
+metadata = sa.MetaData()
+
+requests_table = sa.Table(
+    "policy_requests", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("dataset_id", sa.String(40), nullable=False, index=True),
+    sa.Column("dataset_version", sa.Integer, nullable=False),
+    sa.Column("provider", sa.String(40), nullable=False, index=True),
+    sa.Column("receiver", sa.String(40), nullable=False, index=True),
+    sa.Column("requester", sa.String(80), nullable=False),
+    sa.Column("purpose", sa.Text, nullable=False),
+    sa.Column("columns", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("reason", sa.Text),
+    sa.Column("level", sa.String(4), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("decided_at", sa.DateTime(timezone=True)),
+    sa.Column("decided_by", sa.String(80)),
+)
+
+approvals_table = sa.Table(
+    "policy_approvals", metadata,
+    sa.Column("request_id", sa.String(40), sa.ForeignKey("policy_requests.id"), primary_key=True),
+    sa.Column("steward", sa.String(80), primary_key=True),
+    sa.Column("conditions", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+grants_table = sa.Table(
+    "policy_grants", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("request_id", sa.String(40), sa.ForeignKey("policy_requests.id"), nullable=False,
+              unique=True),
+    sa.Column("dataset_id", sa.String(40), nullable=False, index=True),
+    sa.Column("dataset_version", sa.Integer, nullable=False),
+    sa.Column("provider", sa.String(40), nullable=False, index=True),
+    sa.Column("receiver", sa.String(40), nullable=False, index=True),
+    sa.Column("purpose", sa.Text, nullable=False),
+    sa.Column("columns", sa.JSON, nullable=False),
+    sa.Column("masking", sa.JSON, nullable=False),
+    sa.Column("approved_by", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),
+    sa.Column("revoked_by", sa.String(80)),
+    sa.Column("revoke_reason", sa.Text),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetFacts:
+    """What the workflow needs to know of a dataset, passed in by the caller."""
+
+    id: str
+    version: int
+    provider: str
+    sharing: str  # unconditional | conditional | none
+    level: str  # L1..L4
+    columns: tuple[str, ...]
+    personal_columns: frozenset[str] = frozenset()
+    legal_basis: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class AccessRequest:
+    """A department's request for a dataset, with its purpose and the columns it needs."""
+
+    id: str
+    dataset_id: str
+    dataset_version: int
+    provider: str
+    receiver: str
+    requester: str
+    purpose: str
+    columns: list[str]
+    status: str  # pending | granted | refused | denied
+    reason: str | None
+    level: str
+    created_at: dt.datetime
+    decided_at: dt.datetime | None
+    decided_by: str | None
+    approvals: list[str] = dataclasses.field(default_factory=list)
+    grant_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (times as RFC 3339)."""
+        return _jsonable(dataclasses.asdict(self))
+
+
+@dataclasses.dataclass(frozen=True)
+class Grant:
+    """Permission for one department to receive the approved columns, masked, until expiry."""
+
+    id: str
+    request_id: str
+    dataset_id: str
+    dataset_version: int
+    provider: str
+    receiver: str
+    purpose: str
+    columns: list[str]
+    masking: dict[str, str]
+    approved_by: list[str]
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+    revoked_by: str | None
+    revoke_reason: str | None
+
+    def status(self, now: dt.datetime) -> str:
+        """"active", "revoked" or "expired" at ``now``."""
+        if self.revoked_at is not None:
+            return "revoked"
+        return "active" if now < self.expires_at else "expired"
+
+    def to_dict(self, *, now: dt.datetime) -> dict[str, Any]:
+        """JSON-ready form with the status at ``now``."""
+        return _jsonable(dataclasses.asdict(self)) | {"status": self.status(now)}
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in data.items()}
+
+
+def aware(moment: dt.datetime | None) -> dt.datetime | None:
+    """SQLite returns naive datetimes; every time in govex is UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.timezone.utc)
+    return moment

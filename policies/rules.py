@@ -1,0 +1,74 @@
+"""The sharing rules: sharing type, classification level, minimum necessary columns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from .errors import InvalidRequest
+from .models import DatasetFacts
+
+__all__ = ["SHARING_TYPES", "LEVELS", "initial_status", "check_columns", "resolve_masking",
+           "approvals_needed", "check_expiry", "DEFAULT_EXPIRY_DAYS", "MAX_EXPIRY_DAYS"]
+
+SHARING_TYPES = {
+    "unconditional": "无条件共享",
+    "conditional": "有条件共享",
+    "none": "不予共享",
+}
+LEVELS = ("L1", "L2", "L3", "L4")
+DEFAULT_EXPIRY_DAYS = 90
+MAX_EXPIRY_DAYS = 365
+
+
+def initial_status(facts: DatasetFacts) -> str:
+    """The status a new request starts in: granted, refused or pending."""
+    return {"unconditional": "granted", "none": "refused"}.get(facts.sharing, "pending")
+
+
+def approvals_needed(level: str) -> int:
+    """L4 data needs two distinct stewards; everything else one."""
+    return 2 if level == "L4" else 1
+
+
+def check_columns(requested: Iterable[str], facts: DatasetFacts) -> list[str]:
+    """Return the requested columns in dataset order.
+
+    Raises InvalidRequest for an empty list, duplicates or a column the dataset does not have.
+    """
+    wanted = list(requested)
+    if not wanted:
+        raise InvalidRequest("name at least one column (minimum necessary)")
+    if len(set(wanted)) != len(wanted):
+        raise InvalidRequest("a column is named twice")
+    unknown = [c for c in wanted if c not in facts.columns]
+    if unknown:
+        raise InvalidRequest(f"unknown column(s): {', '.join(unknown)}")
+    return [c for c in facts.columns if c in wanted]
+
+
+def resolve_masking(columns: list[str], *, defaults: Mapping[str, str],
+                    explicit: Mapping[str, str], facts: DatasetFacts) -> dict[str, str]:
+    """The operator for each granted column: the steward's explicit choice, else the default.
+
+    At L3 and above a personal column leaves unmasked (``keep``) only when the steward named
+    ``keep`` for it explicitly; a default never keeps a personal column there.
+    Raises InvalidRequest for operators on columns outside the grant.
+    """
+    outside = [c for c in explicit if c not in columns]
+    if outside:
+        raise InvalidRequest(f"masking names column(s) outside the grant: {', '.join(outside)}")
+    plan = {c: explicit.get(c, defaults.get(c, "keep")) for c in columns}
+    if facts.level in ("L3", "L4"):
+        for col in facts.personal_columns & set(columns):
+            if plan[col] == "keep" and explicit.get(col) != "keep":
+                plan[col] = "mask"
+    return plan
+
+
+def check_expiry(days: int | None) -> int:
+    """Validate the grant's lifetime in days. Raises InvalidRequest outside 1..365."""
+    if days is None:
+        return DEFAULT_EXPIRY_DAYS
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_EXPIRY_DAYS:
+        raise InvalidRequest(f"expires_in_days must be a whole number from 1 to {MAX_EXPIRY_DAYS}")
+    return days

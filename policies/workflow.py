@@ -1,0 +1,228 @@
+"""Access requests, decisions and grants over SQLAlchemy Core.
+
+Every function takes a ``Connection`` whose transaction the caller owns, so that a decision and
+its audit entry commit together. Times are passed in (``now``); ids are random.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Mapping, Sequence
+
+import sqlalchemy as sa
+
+from . import rules
+from .errors import AlreadyDecided, GrantInactive, GrantNotFound, InvalidRequest, RequestNotFound
+from .models import (AccessRequest, DatasetFacts, Grant, approvals_table, aware, grants_table,
+                     requests_table)
+
+__all__ = ["create_request", "approve", "deny", "revoke", "get_request", "list_requests",
+           "get_grant", "list_grants", "active_grant", "Decision", "AUTO_APPROVER"]
+
+AUTO_APPROVER = "system:auto"
+MAX_PURPOSE = 2000
+
+
+class Decision:
+    """The outcome of an approval: the grant, or ``None`` while a second steward is awaited."""
+
+    def __init__(self, request: AccessRequest, grant: Grant | None) -> None:
+        self.request = request
+        self.grant = grant
+
+
+def create_request(conn: sa.Connection, *, facts: DatasetFacts, requester: str, receiver: str,
+                   purpose: str, columns: Sequence[str], default_masking: Mapping[str, str],
+                   now: dt.datetime) -> Decision:
+    """Record a request. Unconditional data is granted at once (default masking), not-shareable
+    data refused with its legal basis, anything else waits for a steward.
+
+    Raises InvalidRequest for an empty purpose or bad columns.
+    """
+    purpose = (purpose or "").strip()
+    if not purpose:
+        raise InvalidRequest("state the purpose of the request")
+    if len(purpose) > MAX_PURPOSE:
+        raise InvalidRequest(f"purpose is longer than {MAX_PURPOSE} characters")
+    cols = rules.check_columns(columns, facts)
+    status = rules.initial_status(facts)
+    reason = None
+    if status == "refused":
+        reason = f"不予共享 (not shareable): {facts.legal_basis or 'no legal basis recorded'}"
+    request_id = "rq_" + secrets.token_hex(8)
+    conn.execute(requests_table.insert().values(
+        id=request_id, dataset_id=facts.id, dataset_version=facts.version,
+        provider=facts.provider, receiver=receiver, requester=requester, purpose=purpose,
+        columns=cols, status="pending" if status == "granted" else status, reason=reason,
+        level=facts.level, created_at=now, decided_at=now if status == "refused" else None,
+        decided_by=AUTO_APPROVER if status == "refused" else None))
+    if status != "granted":
+        return Decision(get_request(conn, request_id), None)
+    masking = rules.resolve_masking(cols, defaults=default_masking, explicit={}, facts=facts)
+    grant = _issue_grant(conn, get_request(conn, request_id), columns=cols, masking=masking,
+                         approvers=[AUTO_APPROVER], days=rules.DEFAULT_EXPIRY_DAYS, now=now)
+    return Decision(get_request(conn, request_id), grant)
+
+
+def approve(conn: sa.Connection, request_id: str, *, steward: str, facts: DatasetFacts,
+            default_masking: Mapping[str, str], columns: Sequence[str] | None = None,
+            masking: Mapping[str, str] | None = None, expires_in_days: int | None = None,
+            now: dt.datetime) -> Decision:
+    """Approve with conditions. The caller has checked that ``steward`` may decide for the
+    provider. L4 needs two distinct stewards: the first approval is recorded and the request
+    stays pending; the second issues the grant with the first approval's conditions.
+
+    Raises RequestNotFound, AlreadyDecided (decided before, or the same steward twice),
+    InvalidRequest (columns outside the request, operators on columns outside the grant, a
+    second approval with other conditions, bad expiry).
+    """
+    request = _pending(conn, request_id)
+    cols = rules.check_columns(columns if columns is not None else request.columns, facts)
+    extra = [c for c in cols if c not in request.columns]
+    if extra:
+        raise InvalidRequest(f"column(s) not requested: {', '.join(extra)}")
+    plan = rules.resolve_masking(cols, defaults=default_masking, explicit=masking or {},
+                                 facts=facts)
+    days = rules.check_expiry(expires_in_days)
+    conditions = {"columns": cols, "masking": plan, "expires_in_days": days}
+    first = _record_approval(conn, request, steward=steward, conditions=conditions, now=now)
+    if len(request.approvals) + 1 < rules.approvals_needed(request.level):
+        return Decision(get_request(conn, request_id), None)
+    if first is not None and first != conditions and (columns or masking or expires_in_days):
+        raise InvalidRequest("the second approval must confirm the first one's conditions")
+    agreed = first or conditions
+    grant = _issue_grant(conn, request, columns=agreed["columns"], masking=agreed["masking"],
+                         approvers=[*request.approvals, steward],
+                         days=agreed["expires_in_days"], now=now)
+    return Decision(get_request(conn, request_id), grant)
+
+
+def deny(conn: sa.Connection, request_id: str, *, steward: str, reason: str,
+         now: dt.datetime) -> AccessRequest:
+    """Refuse a pending request with a reason. Raises InvalidRequest without a reason,
+    RequestNotFound, AlreadyDecided."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidRequest("give the reason for the refusal")
+    _pending(conn, request_id)
+    _set_status(conn, request_id, status="denied", reason=reason, by=steward, now=now)
+    return get_request(conn, request_id)
+
+
+def revoke(conn: sa.Connection, grant_id: str, *, by: str, reason: str | None,
+           now: dt.datetime) -> Grant:
+    """Revoke a grant. Raises GrantNotFound, AlreadyDecided if already revoked."""
+    grant = get_grant(conn, grant_id)
+    if grant.revoked_at is not None:
+        raise AlreadyDecided("the grant was already revoked")
+    conn.execute(grants_table.update().where(grants_table.c.id == grant_id).values(
+        revoked_at=now, revoked_by=by, revoke_reason=(reason or "").strip() or None))
+    return get_grant(conn, grant_id)
+
+
+def active_grant(conn: sa.Connection, grant_id: str, *, now: dt.datetime) -> Grant:
+    """The grant if it is active. Raises GrantNotFound, GrantInactive (revoked or expired)."""
+    grant = get_grant(conn, grant_id)
+    status = grant.status(now)
+    if status != "active":
+        raise GrantInactive(f"the grant is {status}")
+    return grant
+
+
+def get_request(conn: sa.Connection, request_id: str) -> AccessRequest:
+    """Raises RequestNotFound."""
+    row = conn.execute(sa.select(requests_table).where(requests_table.c.id == request_id)).first()
+    if row is None:
+        raise RequestNotFound(f"no request {request_id}")
+    return _request_from_row(conn, row)
+
+
+def list_requests(conn: sa.Connection, *, receiver: str | None = None,
+                  provider: str | None = None, status: str | None = None,
+                  limit: int = 200) -> list[AccessRequest]:
+    """Requests made by ``receiver`` and/or addressed to ``provider``, oldest first."""
+    query = sa.select(requests_table).order_by(requests_table.c.created_at).limit(limit)
+    for column, value in (("receiver", receiver), ("provider", provider), ("status", status)):
+        if value is not None:
+            query = query.where(requests_table.c[column] == value)
+    return [_request_from_row(conn, row) for row in conn.execute(query)]
+
+
+def get_grant(conn: sa.Connection, grant_id: str) -> Grant:
+    """Raises GrantNotFound."""
+    row = conn.execute(sa.select(grants_table).where(grants_table.c.id == grant_id)).first()
+    if row is None:
+        raise GrantNotFound(f"no grant {grant_id}")
+    return _grant_from_row(row)
+
+
+def list_grants(conn: sa.Connection, *, receiver: str | None = None,
+                provider: str | None = None, limit: int = 500) -> list[Grant]:
+    """Grants received by ``receiver`` and/or given by ``provider``, newest first."""
+    query = sa.select(grants_table).order_by(grants_table.c.created_at.desc()).limit(limit)
+    if receiver is not None:
+        query = query.where(grants_table.c.receiver == receiver)
+    if provider is not None:
+        query = query.where(grants_table.c.provider == provider)
+    return [_grant_from_row(row) for row in conn.execute(query)]
+
+
+# -- internals -----------------------------------------------------------------------------
+def _pending(conn: sa.Connection, request_id: str) -> AccessRequest:
+    request = get_request(conn, request_id)
+    if request.status != "pending":
+        raise AlreadyDecided(f"the request is already {request.status}")
+    return request
+
+
+def _record_approval(conn: sa.Connection, request: AccessRequest, *, steward: str,
+                     conditions: dict, now: dt.datetime) -> dict | None:
+    """Store this steward's approval; return the earlier approval's conditions, if any."""
+    if steward in request.approvals:
+        raise AlreadyDecided("you already approved this request; another steward must confirm")
+    earlier = conn.execute(sa.select(approvals_table.c.conditions).where(
+        approvals_table.c.request_id == request.id).order_by(approvals_table.c.created_at)).first()
+    conn.execute(approvals_table.insert().values(
+        request_id=request.id, steward=steward, conditions=conditions, created_at=now))
+    return earlier[0] if earlier else None
+
+
+def _issue_grant(conn: sa.Connection, request: AccessRequest, *, columns: list[str],
+                 masking: dict[str, str], approvers: list[str], days: int,
+                 now: dt.datetime) -> Grant:
+    grant_id = "gr_" + secrets.token_hex(8)
+    conn.execute(grants_table.insert().values(
+        id=grant_id, request_id=request.id, dataset_id=request.dataset_id,
+        dataset_version=request.dataset_version, provider=request.provider,
+        receiver=request.receiver, purpose=request.purpose, columns=columns, masking=masking,
+        approved_by=approvers, created_at=now, expires_at=now + dt.timedelta(days=days)))
+    _set_status(conn, request.id, status="granted", reason=None, by=approvers[-1], now=now)
+    return get_grant(conn, grant_id)
+
+
+def _set_status(conn: sa.Connection, request_id: str, *, status: str, reason: str | None,
+                by: str, now: dt.datetime) -> None:
+    result = conn.execute(requests_table.update().where(
+        (requests_table.c.id == request_id) & (requests_table.c.status == "pending")
+    ).values(status=status, reason=reason, decided_at=now, decided_by=by))
+    if result.rowcount != 1:  # a concurrent decision won the race
+        raise AlreadyDecided("the request was decided by someone else meanwhile")
+
+
+def _request_from_row(conn: sa.Connection, row: sa.Row) -> AccessRequest:
+    approvals = [r[0] for r in conn.execute(sa.select(approvals_table.c.steward).where(
+        approvals_table.c.request_id == row.id).order_by(approvals_table.c.created_at))]
+    grant = conn.execute(sa.select(grants_table.c.id).where(
+        grants_table.c.request_id == row.id)).scalar()
+    data = dict(row._mapping)
+    for key in ("created_at", "decided_at"):
+        data[key] = aware(data[key])
+    return AccessRequest(**data, approvals=approvals, grant_id=grant)
+
+
+def _grant_from_row(row: sa.Row) -> Grant:
+    data = dict(row._mapping)
+    for key in ("created_at", "expires_at", "revoked_at"):
+        data[key] = aware(data[key])
+    return Grant(**data)
