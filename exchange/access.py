@@ -1,0 +1,189 @@
+"""Use cases of access: request a dataset, decide (approve / deny), list and revoke grants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from catalog import repository
+from policies import DatasetFacts, workflow
+
+from .auth import Principal
+from .errors import InvalidInput
+from .services import Services
+
+__all__ = ["create_request", "list_requests", "approve", "deny", "list_grants", "revoke",
+           "dataset_facts", "default_masking", "check_operators"]
+
+
+def dataset_facts(dataset: Any) -> DatasetFacts:
+    """What the policy workflow needs to know of a catalog dataset."""
+    columns = dataset.version.columns if dataset.version else []
+    personal = {c["name"] for c in columns
+                if (c.get("profile") or {}).get("kind") in ("identifier", "free_text")}
+    return DatasetFacts(id=dataset.id, version=dataset.current_version,
+                        provider=dataset.department, sharing=dataset.sharing,
+                        level=dataset.level, columns=tuple(c["name"] for c in columns),
+                        personal_columns=frozenset(personal), legal_basis=dataset.legal_basis)
+
+
+def default_masking(dataset: Any) -> dict[str, str]:
+    """The operator each column gets unless the steward says otherwise (from its profile)."""
+    from masking import ColumnProfile, default_rules
+    columns = dataset.version.columns if dataset.version else []
+    profiles = [ColumnProfile.from_dict(c["profile"]) for c in columns if c.get("profile")]
+    return {col: rule.operator for col, rule in default_rules(profiles).items()}
+
+
+def check_operators(masking: Any) -> dict[str, str]:
+    """Validate a {column: operator} mapping against the masking registry."""
+    from masking import OPERATORS
+    if masking is None:
+        return {}
+    if not isinstance(masking, dict) or not all(isinstance(v, str) for v in masking.values()):
+        raise InvalidInput("masking must map column names to operator names")
+    unknown = sorted({op for op in masking.values() if op not in OPERATORS})
+    if unknown:
+        raise InvalidInput(f"unknown masking operator(s): {', '.join(unknown)}; "
+                           f"known: {', '.join(sorted(OPERATORS))}")
+    return dict(masking)
+
+
+def create_request(svc: Services, who: Principal, *, dataset_id: str, purpose: Any,
+                   columns: Any) -> dict[str, Any]:
+    """A department asks for a dataset. Granted at once for unconditional data, refused for
+    not-shareable data, else pending. Raises Forbidden, DatasetNotFound, InvalidRequest."""
+    svc.require(who, "request", "create")
+    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+        raise InvalidInput("columns must be a list of column names")
+    if not isinstance(purpose, str):
+        raise InvalidInput("purpose must be text")
+    now = svc.clock()
+    with svc.engine.begin() as conn:
+        dataset = repository.get_dataset(conn, dataset_id)
+        if dataset.department == who.department:
+            raise InvalidInput("your department owns this dataset; no request is needed")
+        facts = dataset_facts(dataset)
+        decision = workflow.create_request(
+            conn, facts=facts, requester=who.username, receiver=who.department,
+            purpose=purpose, columns=columns, default_masking=default_masking(dataset), now=now)
+        _log_request(svc, conn, who, decision)
+    _after_grant(svc, decision.grant)
+    svc.checkpoint()
+    return decision.request.to_dict()
+
+
+def _log_request(svc: Services, conn: Any, who: Principal, decision: Any) -> None:
+    request, grant = decision.request, decision.grant
+    svc.append(conn, {"type": "request", "actor": who.username,
+                      "actor_department": who.department, "provider": request.provider,
+                      "receiver": request.receiver, "dataset_id": request.dataset_id,
+                      "dataset_version": request.dataset_version, "request_id": request.id,
+                      "purpose": request.purpose, "columns": request.columns,
+                      "outcome": request.status})
+    if grant is not None:
+        svc.append(conn, _grant_event(grant, actor=workflow.AUTO_APPROVER, department=None))
+
+
+def _grant_event(grant: Any, *, actor: str, department: str | None) -> dict[str, Any]:
+    return {"type": "approve", "actor": actor, "actor_department": department,
+            "provider": grant.provider, "receiver": grant.receiver,
+            "dataset_id": grant.dataset_id, "dataset_version": grant.dataset_version,
+            "request_id": grant.request_id, "grant_id": grant.id, "purpose": grant.purpose,
+            "columns": grant.masking, "expires_at": grant.expires_at.isoformat(),
+            "outcome": "granted"}
+
+
+def _after_grant(svc: Services, grant: Any) -> None:
+    if grant is not None:
+        svc.enforcer.allow_grant(grant.id, grant.receiver, until=grant.expires_at)
+
+
+def list_requests(svc: Services, who: Principal, *, status: str | None = None) -> list[dict]:
+    """A requester sees its department's requests; a steward those for its datasets."""
+    svc.require(who, "request", "list")
+    side = {"receiver": who.department} if who.role == "requester" else {
+        "provider": who.department}
+    with svc.engine.connect() as conn:
+        return [r.to_dict() for r in workflow.list_requests(conn, status=status or None, **side)]
+
+
+def _decider(svc: Services, who: Principal, request_id: str) -> tuple[Any, Any]:
+    with svc.engine.connect() as conn:
+        request = workflow.get_request(conn, request_id)
+        dataset = repository.get_dataset(conn, request.dataset_id)
+    svc.require(who, "request", "decide", dom=request.provider)
+    return request, dataset
+
+
+def approve(svc: Services, who: Principal, request_id: str, *, columns: Any = None,
+            masking: Any = None, expires_in_days: Any = None) -> dict[str, Any]:
+    """A steward of the owning department approves with conditions. Raises Forbidden,
+    RequestNotFound, AlreadyDecided, InvalidRequest."""
+    request, dataset = _decider(svc, who, request_id)
+    plan = check_operators(masking)
+    if columns is not None and (not isinstance(columns, list)
+                                or not all(isinstance(c, str) for c in columns)):
+        raise InvalidInput("columns must be a list of column names")
+    with svc.engine.begin() as conn:
+        decision = workflow.approve(
+            conn, request_id, steward=who.username, facts=dataset_facts(dataset),
+            default_masking=default_masking(dataset), columns=columns, masking=plan,
+            expires_in_days=expires_in_days, now=svc.clock())
+        if decision.grant is not None:
+            svc.append(conn, _grant_event(decision.grant, actor=who.username,
+                                          department=who.department))
+        else:
+            svc.append(conn, {"type": "approve", "actor": who.username,
+                              "actor_department": who.department, "provider": request.provider,
+                              "receiver": request.receiver, "request_id": request.id,
+                              "dataset_id": request.dataset_id, "outcome": "first_approval"})
+    _after_grant(svc, decision.grant)
+    svc.checkpoint()
+    grant = decision.grant
+    return {"request": decision.request.to_dict(),
+            "grant_id": grant.id if grant else None,
+            "grant": grant.to_dict(now=svc.clock()) if grant else None}
+
+
+def deny(svc: Services, who: Principal, request_id: str, *, reason: Any) -> dict[str, Any]:
+    """A steward of the owning department refuses, with a reason."""
+    request, _ = _decider(svc, who, request_id)
+    if not isinstance(reason, str):
+        raise InvalidInput("reason must be text")
+    with svc.engine.begin() as conn:
+        denied = workflow.deny(conn, request_id, steward=who.username, reason=reason,
+                               now=svc.clock())
+        svc.append(conn, {"type": "deny", "actor": who.username,
+                          "actor_department": who.department, "provider": request.provider,
+                          "receiver": request.receiver, "request_id": request.id,
+                          "dataset_id": request.dataset_id, "outcome": "denied"})
+    svc.checkpoint()
+    return denied.to_dict()
+
+
+def list_grants(svc: Services, who: Principal) -> list[dict[str, Any]]:
+    """Grants the department received (requester) or gave (steward)."""
+    svc.require(who, "grant", "list")
+    side = {"receiver": who.department} if who.role == "requester" else {
+        "provider": who.department}
+    now = svc.clock()
+    with svc.engine.connect() as conn:
+        return [g.to_dict(now=now) for g in workflow.list_grants(conn, **side)]
+
+
+def revoke(svc: Services, who: Principal, grant_id: str, *, reason: Any = None) -> dict:
+    """A steward of the providing department revokes a grant; access stops at once."""
+    with svc.engine.connect() as conn:
+        grant = workflow.get_grant(conn, grant_id)
+    svc.require(who, "grant", "revoke", dom=grant.provider)
+    svc.enforcer.revoke_grant(grant_id)  # fail closed: stop access before recording
+    with svc.engine.begin() as conn:
+        revoked = workflow.revoke(conn, grant_id, by=who.username,
+                                  reason=reason if isinstance(reason, str) else None,
+                                  now=svc.clock())
+        svc.append(conn, {"type": "revoke", "actor": who.username,
+                          "actor_department": who.department, "provider": grant.provider,
+                          "receiver": grant.receiver, "grant_id": grant_id,
+                          "dataset_id": grant.dataset_id, "outcome": "revoked"})
+    svc.checkpoint()
+    return revoked.to_dict(now=svc.clock())

@@ -1,0 +1,90 @@
+"""Local administration: create an instance, add users, rotate keys (no server needed)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import sqlalchemy as sa
+
+from .auth import ROLES, add_department, add_user, issue_token
+from .config import Settings
+from .db import upgrade
+from .errors import InvalidInput
+from .models import departments, users
+from .services import Services
+
+__all__ = ["init_instance", "create_user", "rotate_keys", "ensure_department",
+           "department_names"]
+
+
+def init_instance(settings: Settings, *, admin_password: str | None = None) -> dict[str, Any]:
+    """Create (or bring up to date) the instance: data directory, master key, schema, signing
+    key and first admin. Idempotent: a second run changes nothing and returns no password."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    svc = Services(settings)
+    upgrade(svc.engine)
+    svc.enforcer.add_department("system")
+    now = svc.clock()
+    with svc.engine.begin() as conn:
+        svc.keys.ensure(conn, now=now)
+        has_admin = conn.execute(sa.select(users.c.username).where(
+            users.c.role == "admin")).first() is not None
+    result: dict[str, Any] = {"home": str(settings.home), "database": _safe_url(settings),
+                              "created_admin": False}
+    if not has_admin:
+        password = admin_password or secrets.token_urlsafe(12)
+        token = create_user(svc, username="admin", password=password, role="admin",
+                            department=None, display_name="Administrator")
+        result |= {"created_admin": True, "admin_password": password, "admin_token": token}
+        svc.append_and_commit({"type": "init", "actor": "admin", "outcome": "initialized"})
+    svc.engine.dispose()
+    return result
+
+
+def ensure_department(svc: Services, code: str, name: str, name_en: str) -> None:
+    """Create a department and its role permissions (idempotent)."""
+    with svc.engine.begin() as conn:
+        add_department(conn, code, name, name_en)
+    svc.enforcer.add_department(code)
+
+
+def create_user(svc: Services, *, username: str, password: str, role: str,
+                department: str | None, display_name: str | None = None,
+                actor: str = "admin") -> str:
+    """Add a user, give the role in Casbin, log it; returns a new API token (shown once).
+
+    Raises InvalidInput, Conflict.
+    """
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+    now = svc.clock()
+    with svc.engine.begin() as conn:
+        add_user(conn, username=username, password=password, role=role, department=department,
+                 display_name=display_name, now=now)
+        token = issue_token(conn, username, label="default", now=now)
+        svc.append(conn, {"type": "user_add", "actor": actor, "subject": username,
+                          "role": role, "actor_department": department, "outcome": "created"})
+    svc.enforcer.assign_role(username, role, department or "system")
+    svc.checkpoint()
+    return token
+
+
+def rotate_keys(svc: Services, *, actor: str = "admin") -> str:
+    """Retire the signing key (kept in the JWKS) and start a new one; returns the new kid."""
+    with svc.engine.begin() as conn:
+        active = svc.keys.rotate(conn, now=svc.clock())
+    svc.append_and_commit({"type": "key_rotate", "actor": actor, "kid": active.kid,
+                           "outcome": "rotated"})
+    return active.kid
+
+
+def department_names(svc: Services) -> dict[str, tuple[str, str]]:
+    """Every department: code → (Chinese name, English name)."""
+    with svc.engine.connect() as conn:
+        return {r.code: (r.name, r.name_en) for r in conn.execute(sa.select(departments))}
+
+
+def _safe_url(settings: Settings) -> str:
+    return sa.make_url(settings.db_url).render_as_string(hide_password=True)
+

@@ -1,0 +1,89 @@
+"""The REST API under ``/api/v1``: JSON, bearer tokens, one module per resource.
+
+Routes are declared with :func:`route`, which also records them for the OpenAPI document
+(built by apispec in :mod:`exchange.api.openapi`), so the document cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, current_app, g, request
+
+from ..auth import Principal, principal_for_token
+from ..errors import InvalidInput, Unauthenticated
+from ..services import Services
+
+__all__ = ["bp", "route", "ROUTES", "RouteDoc", "principal", "services", "json_body"]
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@dataclasses.dataclass(frozen=True)
+class RouteDoc:
+    """What the OpenAPI document says of one operation."""
+
+    path: str
+    method: str
+    summary: str
+    tag: str
+    public: bool = False
+    params: tuple[str, ...] = ()
+    body: dict[str, Any] | None = None
+    produces: str = "application/json"
+
+
+ROUTES: list[RouteDoc] = []
+
+
+def route(path: str, method: str, *, summary: str, tag: str, public: bool = False,
+          params: tuple[str, ...] = (), body: dict[str, Any] | None = None,
+          produces: str = "application/json") -> Callable:
+    """Register a view on the API blueprint and in the OpenAPI route list."""
+    def decorate(view: Callable) -> Callable:
+        ROUTES.append(RouteDoc(path, method, summary, tag, public, params, body, produces))
+        flask_path = path.replace("{", "<").replace("}", ">")
+        bp.add_url_rule(flask_path, view_func=view, methods=[method],
+                        endpoint=f"{view.__module__.rsplit('.', 1)[-1]}.{view.__name__}")
+        if public:
+            _PUBLIC.add(bp.name + "." + f"{view.__module__.rsplit('.', 1)[-1]}.{view.__name__}")
+        return view
+    return decorate
+
+
+_PUBLIC: set[str] = set()
+
+
+def services() -> Services:
+    """The process's services."""
+    return current_app.extensions["govex"]
+
+
+def principal() -> Principal:
+    """The authenticated caller of this request."""
+    return g.principal
+
+
+@bp.before_request
+def _authenticate() -> None:
+    if request.endpoint in _PUBLIC:
+        return
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("send 'Authorization: Bearer <token>'")
+    with services().engine.connect() as conn:
+        g.principal = principal_for_token(conn, token.strip())
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object. Raises InvalidInput."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InvalidInput("send a JSON object with Content-Type: application/json")
+    return data
+
+
+from . import access, audit, datasets, delivery, openapi  # noqa: E402,F401  (register routes)

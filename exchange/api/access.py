@@ -1,0 +1,65 @@
+"""``/requests`` and ``/grants``: asking, deciding, revoking."""
+
+from __future__ import annotations
+
+from flask import request
+
+from .. import access
+from . import json_body, principal, route, services
+
+__all__: list[str] = []
+
+_REQUEST = {"application/json": {"type": "object", "required": ["dataset_id", "purpose",
+                                                                "columns"],
+                                 "properties": {"dataset_id": {"type": "string"},
+                                                "purpose": {"type": "string"},
+                                                "columns": {"type": "array",
+                                                            "items": {"type": "string"}}}}}
+_APPROVE = {"application/json": {"type": "object", "properties": {
+    "columns": {"type": "array", "items": {"type": "string"}},
+    "masking": {"type": "object", "additionalProperties": {"type": "string"}},
+    "expires_in_days": {"type": "integer", "minimum": 1, "maximum": 365}}}}
+_REASON = {"application/json": {"type": "object", "properties": {"reason": {"type": "string"}}}}
+
+
+@route("/requests", "POST", summary="Ask for a dataset, stating purpose and columns",
+       tag="access", body=_REQUEST)
+def create_request():
+    body = json_body()
+    created = access.create_request(services(), principal(), dataset_id=body.get("dataset_id"),
+                                     purpose=body.get("purpose"), columns=body.get("columns"))
+    return created, 201
+
+
+@route("/requests", "GET", summary="Requests of my department (requester) or for its datasets"
+       " (steward)", tag="access", params=("status",))
+def list_requests():
+    return {"requests": access.list_requests(services(), principal(),
+                                             status=request.args.get("status"))}
+
+
+@route("/requests/{request_id}/approve", "POST", tag="access", body=_APPROVE,
+       summary="Approve with conditions (columns, masking per column, expiry) — steward")
+def approve(request_id: str):
+    body = request.get_json(silent=True) or {}
+    return access.approve(services(), principal(), request_id, columns=body.get("columns"),
+                          masking=body.get("masking"),
+                          expires_in_days=body.get("expires_in_days"))
+
+
+@route("/requests/{request_id}/deny", "POST", summary="Refuse with a reason — steward",
+       tag="access", body=_REASON)
+def deny(request_id: str):
+    return access.deny(services(), principal(), request_id, reason=json_body().get("reason"))
+
+
+@route("/grants", "GET", summary="Grants my department received or gave", tag="access")
+def list_grants():
+    return {"grants": access.list_grants(services(), principal())}
+
+
+@route("/grants/{grant_id}/revoke", "POST", summary="Revoke a grant — steward", tag="access",
+       body=_REASON)
+def revoke(grant_id: str):
+    body = request.get_json(silent=True) or {}
+    return access.revoke(services(), principal(), grant_id, reason=body.get("reason"))

@@ -1,0 +1,30 @@
+"""``/grants/{id}/exchanges`` and ``/exchanges/{id}/data``: delivery of masked data."""
+
+from __future__ import annotations
+
+from flask import Response, request
+
+from .. import delivery
+from . import principal, route, services
+
+__all__: list[str] = []
+
+_FORMAT = {"application/json": {"type": "object", "properties": {
+    "format": {"type": "string", "enum": list(delivery.DELIVERY_FORMATS)}}}}
+
+
+@route("/grants/{grant_id}/exchanges", "POST", tag="delivery", body=_FORMAT,
+       summary="Deliver the masked dataset under an active grant; returns a signed receipt")
+def create_exchange(grant_id: str):
+    body = request.get_json(silent=True) or {}
+    return delivery.deliver(services(), principal(), grant_id,
+                            fmt=body.get("format", "csv")), 201
+
+
+@route("/exchanges/{exchange_id}/data", "GET", summary="The delivered (masked) bytes",
+       tag="delivery", produces="application/octet-stream")
+def exchange_data(exchange_id: str):
+    data, media_type, filename = delivery.exchange_data(services(), principal(), exchange_id)
+    return Response(data, mimetype=media_type, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store"})

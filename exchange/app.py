@@ -1,0 +1,78 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, jsonify, render_template_string
+from werkzeug.exceptions import HTTPException
+
+from .config import load_settings
+from .errors import code_for, public_message, status_for
+from .services import Services
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("govex")
+
+_HOME = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>govex 政务数据共享交换</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: sans-serif; max-width: 40rem; margin: 2rem auto; color: #0b0c0c">
+<h1>govex 政务数据共享交换平台</h1>
+<p>Privacy-preserving data exchange between government departments.</p>
+<ul>
+<li><a href="/api/v1/openapi.json">API (OpenAPI document)</a></li>
+<li><a href="/.well-known/jwks.json">Receipt signing keys (JWKS)</a></li>
+</ul>
+<p>Instance: {{ origin }}</p>
+</body></html>"""
+
+
+def create_app(config: Mapping[str, Any] | None = None, *,
+               services: Services | None = None) -> Flask:
+    """Build the app: defaults, then ``GOVEX_*`` environment, then ``config``."""
+    app = Flask(__name__)
+    svc = services or Services(load_settings(config))
+    app.extensions["govex"] = svc
+    app.config["MAX_CONTENT_LENGTH"] = svc.settings.max_upload_bytes + 1024 * 1024
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    from .api import bp
+    app.register_blueprint(bp)
+    _register_errors(app)
+    _register_pages(app, svc)
+    return app
+
+
+def _register_pages(app: Flask, svc: Services) -> None:
+    @app.get("/.well-known/jwks.json")
+    def jwks():
+        with svc.engine.connect() as conn:
+            return svc.keys.jwks(conn)
+
+    @app.get("/")
+    def home():
+        return render_template_string(_HOME, origin=svc.settings.log_origin)
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = {413: "too_large", 404: "not_found", 405: "method_not_allowed"}.get(
+            exc.code or 500, "http_error")
+        message = exc.description if exc.code != 413 else "the upload is too large"
+        return jsonify(error={"code": code, "message": message}), exc.code
+
+    @app.errorhandler(Exception)
+    def any_error(exc: Exception):
+        status = status_for(exc)
+        if status == 500:
+            log.exception("internal error")
+        return jsonify(error={"code": code_for(exc), "message": public_message(exc)}), status

@@ -1,0 +1,121 @@
+"""Identities: users, password hashing (Argon2id), API tokens (stored as SHA-256), principals."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import re
+import secrets
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from .errors import Conflict, InvalidInput, Unauthenticated
+from .models import departments, tokens, users
+
+__all__ = ["Principal", "ROLES", "add_user", "issue_token", "principal_for_token",
+           "check_password", "add_department", "hash_token"]
+
+ROLES = ("requester", "steward", "auditor", "admin")
+SYSTEM_DOMAIN = "system"
+_hasher = PasswordHasher()
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,62}$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Principal:
+    """Who is acting: a user, the department they act for, and their role there."""
+
+    username: str
+    display_name: str
+    department: str | None
+    role: str
+
+    @property
+    def domain(self) -> str:
+        """The Casbin domain the user acts in (admins act in the system domain)."""
+        return self.department or SYSTEM_DOMAIN
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 hex of an API token (tokens are 256-bit random, so no slow KDF is needed)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def add_department(conn: sa.Connection, code: str, name: str, name_en: str) -> None:
+    """Create a department (idempotent). Raises InvalidInput for a malformed code."""
+    if not re.fullmatch(r"[a-z][a-z0-9_-]{1,39}", code):
+        raise InvalidInput("department code: lower-case letters, digits, '-' or '_'")
+    exists = conn.execute(sa.select(departments.c.code).where(departments.c.code == code)).first()
+    if exists is None:
+        conn.execute(departments.insert().values(code=code, name=name, name_en=name_en))
+
+
+def add_user(conn: sa.Connection, *, username: str, password: str, role: str,
+             department: str | None, display_name: str | None = None,
+             now: dt.datetime) -> Principal:
+    """Create a user with an Argon2id password hash.
+
+    Raises InvalidInput (bad name, short password, unknown role or department), Conflict (taken).
+    """
+    _check_new_user(conn, username, password, role, department)
+    conn.execute(users.insert().values(
+        username=username, display_name=display_name or username, department=department,
+        role=role, password_hash=_hasher.hash(password), created_at=now, disabled=False))
+    return Principal(username, display_name or username, department, role)
+
+
+def _check_new_user(conn: sa.Connection, username: str, password: str, role: str,
+                    department: str | None) -> None:
+    if not _USERNAME.match(username):
+        raise InvalidInput("username: 2-63 lower-case letters, digits, '.', '-' or '_'")
+    if len(password) < 10:
+        raise InvalidInput("password: at least 10 characters")
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+    if (role == "admin") != (department is None):
+        raise InvalidInput("an admin has no department; every other role needs one")
+    if department and conn.execute(sa.select(departments.c.code).where(
+            departments.c.code == department)).first() is None:
+        raise InvalidInput(f"unknown department {department!r}")
+    if conn.execute(sa.select(users.c.username).where(users.c.username == username)).first():
+        raise Conflict(f"user {username!r} exists")
+
+
+def issue_token(conn: sa.Connection, username: str, *, label: str, now: dt.datetime) -> str:
+    """A new API token for ``username``; only its hash is stored, so show it once."""
+    token = "gvx_" + secrets.token_urlsafe(32)
+    conn.execute(tokens.insert().values(token_hash=hash_token(token), username=username,
+                                        label=label, created_at=now))
+    return token
+
+
+def principal_for_token(conn: sa.Connection, token: str) -> Principal:
+    """The user a bearer token belongs to. Raises Unauthenticated."""
+    row = conn.execute(
+        sa.select(users).join(tokens, tokens.c.username == users.c.username).where(
+            tokens.c.token_hash == hash_token(token), tokens.c.revoked_at.is_(None),
+            users.c.disabled.is_(False))).first()
+    if row is None:
+        raise Unauthenticated("invalid or revoked token")
+    return _principal(row)
+
+
+def check_password(conn: sa.Connection, username: str, password: str) -> Principal:
+    """The user if the password matches. Raises Unauthenticated (same message either way)."""
+    row = conn.execute(sa.select(users).where(users.c.username == username,
+                                              users.c.disabled.is_(False))).first()
+    try:
+        if row is None:
+            _hasher.hash(password)  # same cost whether or not the user exists
+            raise VerificationError
+        _hasher.verify(row.password_hash, password)
+    except (VerificationError, InvalidHashError) as exc:
+        raise Unauthenticated("wrong username or password") from exc
+    return _principal(row)
+
+
+def _principal(row: sa.Row) -> Principal:
+    return Principal(row.username, row.display_name, row.department, row.role)

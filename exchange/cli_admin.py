@@ -1,0 +1,114 @@
+"""Local admin commands of ``govex``: init, demo, serve, users, keys (no server needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .cli import cli
+
+__all__: list[str] = []
+
+_home = click.option("--home", type=click.Path(file_okay=False, path_type=Path),
+                     envvar="GOVEX_HOME", default="govex-data", show_default=True,
+                     help="Data directory (GOVEX_HOME).")
+
+
+def _settings(home: Path):
+    from .config import load_settings
+    return load_settings({"home": home})
+
+
+@cli.command()
+@_home
+@click.option("--admin-password", help="Password of the first admin (default: generated).")
+def init(home: Path, admin_password: str | None) -> None:
+    """Create the instance: database, signing key, first admin. Safe to run again."""
+    from .admin import init_instance
+    result = init_instance(_settings(home), admin_password=admin_password)
+    click.echo(f"instance ready in {result['home']} ({result['database']})")
+    if result["created_admin"]:
+        click.echo(f"admin password: {result['admin_password']}\n"
+                   f"admin token:    {result['admin_token']}\n(shown once; stored hashed)")
+
+
+@cli.command()
+@_home
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve(home: Path, host: str, port: int, threads: int) -> None:
+    """Serve the exchange with waitress (a production WSGI server)."""
+    from .admin import init_instance
+    from .app import create_app
+    settings = _settings(home)
+    init_instance(settings)
+    _serve(create_app({"home": home}), host, port, threads)
+
+
+def _serve(app, host: str, port: int, threads: int) -> None:  # noqa: ANN001
+    import logging
+
+    from waitress import serve as waitress_serve
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    click.echo(f"govex serving on http://{host}:{port}  (Ctrl+C to stop)")
+    waitress_serve(app, host=host, port=port, threads=threads, ident="govex")
+
+
+@cli.command()
+@_home
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--rows", default=3000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Build the instance and stop.")
+def demo(home: Path, port: int, host: str, rows: int, no_serve: bool) -> None:
+    """Build a demo instance (departments, users, datasets) and serve it."""
+    from .demo import build_demo, users_table
+    users = build_demo(_settings(home), rows=rows, echo=click.echo)
+    click.echo(users_table(users))
+    click.echo(f"sign-in details: {home / 'demo-users.json'}")
+    if not no_serve:
+        from .app import create_app
+        _serve(create_app({"home": home}), host, port, 8)
+
+
+@cli.group()
+def users() -> None:
+    """Manage users (admin, local)."""
+
+
+@users.command("add")
+@_home
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["requester", "steward", "auditor",
+                                                          "admin"]))
+@click.option("--department", help="Department code (none for admin).")
+@click.option("--name", "display_name")
+@click.password_option(help="Password for the web pages (prompted when omitted).")
+def users_add(home: Path, username: str, role: str, department: str | None,
+              display_name: str | None, password: str) -> None:
+    """Add a user and print their API token (shown once)."""
+    from .admin import create_user
+    from .services import Services
+    svc = Services(_settings(home))
+    token = create_user(svc, username=username, password=password, role=role,
+                        department=department, display_name=display_name)
+    click.echo(f"created {username} ({role}{', ' + department if department else ''})\n"
+               f"token: {token}")
+
+
+@cli.group()
+def keys() -> None:
+    """Manage the exchange's signing keys (admin, local)."""
+
+
+@keys.command("rotate")
+@_home
+def keys_rotate(home: Path) -> None:
+    """Retire the signing key (still published for old receipts) and start a new one.
+    Restart the server afterwards."""
+    from .admin import rotate_keys
+    from .services import Services
+    kid = rotate_keys(Services(_settings(home)))
+    click.echo(f"new signing key {kid}; restart 'govex serve' to use it")

@@ -1,0 +1,112 @@
+"""``govex audit``: read the log and verify it without trusting the exchange."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .cli import Context, cli, pass_ctx
+
+__all__: list[str] = []
+
+
+@cli.group()
+def audit() -> None:
+    """The tamper-evident audit log (auditors)."""
+
+
+@audit.command("log")
+@click.option("--type", "type_", help="Event type: publish, request, approve, deny, revoke, "
+                                      "exchange, authz_denied...")
+@click.option("--department", help="As provider, receiver or actor.")
+@click.option("--dataset", "dataset_id")
+@click.option("--actor")
+@click.option("--since", help="RFC 3339 time, e.g. 2026-11-01T00:00:00Z")
+@click.option("--until")
+@click.option("--offset", type=int, default=0)
+@click.option("--limit", type=int, default=100)
+@pass_ctx
+def log_(ctx: Context, type_: str | None, department: str | None, dataset_id: str | None,
+         actor: str | None, since: str | None, until: str | None, offset: int,
+         limit: int) -> None:
+    """List audit entries."""
+    page = ctx.client().audit_entries(type=type_, department=department, dataset_id=dataset_id,
+                                      actor=actor, since=since, until=until, offset=offset,
+                                      limit=limit)
+    lines = [_line(e["index"], e["entry"]) for e in page["entries"]]
+    ctx.emit(page, "\n".join(lines) or "no entries")
+
+
+def _line(index: int, e: dict[str, Any]) -> str:
+    flow = f"{e.get('provider', '')}→{e.get('receiver', '')}" if e.get("receiver") else \
+        e.get("provider", "")
+    extra = f" rows={e['row_count']}" if "row_count" in e else ""
+    return (f"#{index:<5} {e['time']}  {e['type']:<12} {e.get('actor', ''):<16} {flow:<18} "
+            f"{e.get('dataset_id', '')} {e.get('outcome', '')}{extra}")
+
+
+@audit.command("export")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@pass_ctx
+def export(ctx: Context, output: Path) -> None:
+    """Write an evidence bundle (entries, checkpoint, public key) that verifies offline."""
+    bundle = _fetch_bundle(ctx)
+    output.write_text(bundle.to_json())
+    ctx.emit({"file": str(output), "entries": len(bundle.entries)},
+             f"wrote {output}: {len(bundle.entries)} entries and the signed checkpoint")
+
+
+def _fetch_bundle(ctx: Context) -> Any:
+    from audit import EvidenceBundle
+    client = ctx.client()
+    checkpoint = client.checkpoint()
+    key = client.audit_key()
+    entries = client.all_audit_entries()
+    return EvidenceBundle(origin=key["origin"], vkey=key["vkey"], checkpoint=checkpoint,
+                          entries=entries)
+
+
+@audit.command("verify")
+@click.option("--export", "export_file", type=click.Path(exists=True, dir_okay=False,
+                                                        path_type=Path),
+              help="Verify this evidence bundle offline instead of asking the server.")
+@click.option("--checkpoint", "old_file", type=click.Path(exists=True, dir_okay=False,
+                                                         path_type=Path),
+              help="A checkpoint saved earlier: prove the log only grew since.")
+@click.option("--key", "key", help="The pinned verifier key (vkey text or a file holding it).")
+@click.option("--save-checkpoint", type=click.Path(dir_okay=False, path_type=Path),
+              help="Keep the verified checkpoint here for the next run.")
+@pass_ctx
+def verify_(ctx: Context, export_file: Path | None, old_file: Path | None, key: str | None,
+            save_checkpoint: Path | None) -> None:
+    """Recompute the tree from every entry, check the signed checkpoint, and with
+    --checkpoint check consistency (detects edits, deletions, reordering, rollback)."""
+    from audit import EvidenceBundle, NoteVerifier
+    bundle = (EvidenceBundle.from_json(export_file.read_text()) if export_file
+              else _fetch_bundle(ctx))
+    pinned = _read_key(key)
+    verifier = NoteVerifier.from_vkey(pinned or bundle.vkey)
+    old = old_file.read_text() if old_file else None
+    result = bundle.verify(verifier=verifier, old_checkpoint=old)
+    if save_checkpoint:
+        save_checkpoint.write_text(bundle.checkpoint)
+    notes = [f"OK: {result.size} entries; root {result.root_hash.hex()[:16]}… matches the "
+             f"checkpoint signed by {bundle.origin}"]
+    if old:
+        notes.append("consistent with the earlier checkpoint: the log only grew")
+    if not pinned:
+        notes.append("note: the key came with the log itself; pin it with --key to rule out "
+                     "a forged log signed by another key")
+    ctx.emit({"ok": True, "size": result.size, "root_hash": result.root_hash.hex(),
+              "pinned_key": bool(pinned), "consistent_with_old": bool(old)}, "\n".join(notes))
+
+
+def _read_key(key: str | None) -> str | None:
+    if not key:
+        return None
+    path = Path(key)
+    return path.read_text().strip() if path.is_file() else key.strip()
+
+

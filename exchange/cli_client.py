@@ -1,0 +1,181 @@
+"""Client commands of ``govex``: catalog, requests, decisions, delivery, receipts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from .cli import Context, cli, pass_ctx
+
+__all__: list[str] = []
+
+
+@cli.command()
+@click.option("--q", "q", help="Words to search for.")
+@click.option("--department", help="Only this department's datasets.")
+@pass_ctx
+def datasets(ctx: Context, q: str | None, department: str | None) -> None:
+    """Search the catalog."""
+    found = ctx.client().datasets(q=q, department=department)
+    lines = [f"{d['id']}  {d['department']:<9} {d['sharing']:<13} {d['level']}  {d['title']}"
+             for d in found]
+    ctx.emit({"datasets": found}, "\n".join(lines) or "no datasets found")
+
+
+@cli.command()
+@click.argument("dataset_id")
+@pass_ctx
+def dataset(ctx: Context, dataset_id: str) -> None:
+    """Show one dataset: columns, detected personal data, quality."""
+    d = ctx.client().dataset(dataset_id)
+    cols = [f"  {c['name']:<12} {(c.get('profile') or {}).get('kind', '-'):<10} "
+            f"{(c.get('profile') or {}).get('entity') or ''}" for c in d.get("columns", [])]
+    human = (f"{d['id']}  {d['title']}\n{d['department']} · {d['sharing']} · {d['level']} · "
+             f"{d['row_count']} rows · quality {'passed' if d['quality_passed'] else 'FAILED'}\n"
+             + "\n".join(cols))
+    ctx.emit(d, human)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--title", required=True)
+@click.option("--sharing", required=True, type=click.Choice(["unconditional", "conditional",
+                                                              "none"]))
+@click.option("--level", required=True, type=click.Choice(["L1", "L2", "L3", "L4"]))
+@click.option("--description", default="")
+@click.option("--legal-basis", help="Required when --sharing none.")
+@click.option("--strict", is_flag=True, help="Refuse the file if a quality check fails.")
+@pass_ctx
+def publish(ctx: Context, file: Path, title: str, sharing: str, level: str, description: str,
+            legal_basis: str | None, strict: bool) -> None:
+    """Publish FILE (CSV, XLSX, Parquet, JSON Lines) as a dataset of your department."""
+    meta = {"title": title, "sharing": sharing, "level": level, "description": description,
+            "legal_basis": legal_basis, "strict": strict}
+    d = ctx.client().publish(file.name, file.read_bytes(), meta)
+    ctx.emit(d, f"published {d['id']} ({d['row_count']} rows, quality "
+                f"{'passed' if d['quality_passed'] else 'FAILED — see govex dataset'})")
+
+
+@cli.command("request")
+@click.argument("dataset_id")
+@click.option("--purpose", required=True, help="Why you need it (purpose limitation).")
+@click.option("--columns", required=True, help="Comma-separated column names.")
+@pass_ctx
+def request_(ctx: Context, dataset_id: str, purpose: str, columns: str) -> None:
+    """Ask for a dataset."""
+    cols = [c.strip() for c in columns.split(",") if c.strip()]
+    r = ctx.client().request(dataset_id, purpose=purpose, columns=cols)
+    extra = f" grant {r['grant_id']}" if r.get("grant_id") else ""
+    extra += f" — {r['reason']}" if r.get("reason") else ""
+    ctx.emit(r, f"{r['id']} {r['status']}{extra}")
+
+
+@cli.command()
+@click.option("--status", type=click.Choice(["pending", "granted", "denied", "refused"]))
+@pass_ctx
+def requests(ctx: Context, status: str | None) -> None:
+    """Requests of your department, or for its datasets (stewards)."""
+    found = ctx.client().requests(status)
+    lines = [f"{r['id']}  {r['status']:<8} {r['receiver']}→{r['provider']}  {r['dataset_id']}  "
+             f"[{','.join(r['columns'])}]  {r['purpose']}" for r in found]
+    ctx.emit({"requests": found}, "\n".join(lines) or "no requests")
+
+
+@cli.command()
+@click.argument("request_id")
+@click.option("--mask", "masks", multiple=True, metavar="COLUMN=OPERATOR",
+              help="Operator for a column (keep, mask, redact, hash, generalize, drop, scrub).")
+@click.option("--columns", help="Approve only these columns (comma-separated).")
+@click.option("--expires-in-days", type=int)
+@pass_ctx
+def approve(ctx: Context, request_id: str, masks: tuple[str, ...], columns: str | None,
+            expires_in_days: int | None) -> None:
+    """Approve a request with conditions (stewards)."""
+    masking = {}
+    for item in masks:
+        column, sep, op = item.partition("=")
+        if not sep or not column or not op:
+            raise click.BadParameter(f"{item!r}: use COLUMN=OPERATOR", param_hint="--mask")
+        masking[column.strip()] = op.strip()
+    cols = [c.strip() for c in columns.split(",")] if columns else None
+    r = ctx.client().approve(request_id, masking=masking or None, columns=cols,
+                             expires_in_days=expires_in_days)
+    human = (f"granted {r['grant_id']} until {r['grant']['expires_at']}" if r["grant_id"]
+             else "approval recorded; a second steward must confirm (L4)")
+    ctx.emit(r, human)
+
+
+@cli.command()
+@click.argument("request_id")
+@click.option("--reason", required=True)
+@pass_ctx
+def deny(ctx: Context, request_id: str, reason: str) -> None:
+    """Refuse a request, with a reason (stewards)."""
+    r = ctx.client().deny(request_id, reason=reason)
+    ctx.emit(r, f"{r['id']} denied")
+
+
+@cli.command()
+@pass_ctx
+def grants(ctx: Context) -> None:
+    """Grants your department received, or gave (stewards)."""
+    found = ctx.client().grants()
+    lines = [f"{g['id']}  {g['status']:<8} {g['provider']}→{g['receiver']}  {g['dataset_id']}  "
+             f"until {g['expires_at'][:10]}  "
+             + ", ".join(f"{c}:{op}" for c, op in g["masking"].items()) for g in found]
+    ctx.emit({"grants": found}, "\n".join(lines) or "no grants")
+
+
+@cli.command()
+@click.argument("grant_id")
+@click.option("--reason")
+@pass_ctx
+def revoke(ctx: Context, grant_id: str, reason: str | None) -> None:
+    """Revoke a grant (stewards)."""
+    g = ctx.client().revoke(grant_id, reason=reason)
+    ctx.emit(g, f"{g['id']} revoked")
+
+
+@cli.command()
+@click.argument("grant_id")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", default="csv", type=click.Choice(["csv", "jsonl", "parquet"]))
+@pass_ctx
+def pull(ctx: Context, grant_id: str, output: Path, fmt: str) -> None:
+    """Receive the masked dataset of GRANT_ID into OUTPUT, with OUTPUT.receipt.jws, verified."""
+    from .receipts import verify_receipt
+    client = ctx.client()
+    exchange = client.deliver(grant_id, fmt=fmt)
+    data = client.download(exchange["data_url"])
+    manifest = verify_receipt(exchange["receipt"], jwks=client.jwks(), data=data)
+    receipt_path = output.with_name(output.name + ".receipt.jws")
+    output.write_bytes(data)
+    receipt_path.write_text(exchange["receipt"] + "\n")
+    ctx.emit(exchange | {"file": str(output), "receipt_file": str(receipt_path)},
+             f"wrote {output} ({manifest['row_count']} rows, sha256 {manifest['sha256'][:16]}…)"
+             f"\nwrote {receipt_path} (signature verified, audit entry #{exchange['audit_index']})")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--receipt", "receipt", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--jwks", "jwks_source", help="JWKS file or URL (default: the server's).")
+@pass_ctx
+def verify(ctx: Context, file: Path, receipt: Path, jwks_source: str | None) -> None:
+    """Verify that FILE is what the exchange signed in RECEIPT (offline with a JWKS file)."""
+    from .receipts import verify_receipt
+    if jwks_source and not jwks_source.startswith(("http://", "https://")):
+        jwks = json.loads(Path(jwks_source).read_text())
+    elif jwks_source:
+        import requests as http
+        jwks = http.get(jwks_source, timeout=30).json()
+    else:
+        jwks = ctx.client().jwks()
+    manifest = verify_receipt(receipt.read_text(), jwks=jwks, data=file.read_bytes())
+    ctx.emit(manifest, f"OK: {file} matches the receipt signed by the exchange "
+                       f"(exchange {manifest['exchange_id']}, {manifest['row_count']} rows, "
+                       f"{manifest['provider']}→{manifest['receiver']}, "
+                       f"audit entry #{manifest['audit_index']})")

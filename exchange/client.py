@@ -1,0 +1,138 @@
+"""A Python client of the govex API; the CLI uses it too.
+
+>>> client = Client("http://127.0.0.1:8080", token="gvx_...")   # doctest: +SKIP
+>>> client.datasets(q="热线")                                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import requests
+
+__all__ = ["Client", "ApiError"]
+
+
+class ApiError(Exception):
+    """The server answered with an error (``status``, ``code``, ``message``)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{message} (HTTP {status}, {code})")
+        self.status, self.code, self.message = status, code, message
+
+
+class Client:
+    """Talks to one govex server as one user."""
+
+    def __init__(self, url: str, *, token: str | None = None, timeout: float = 120) -> None:
+        self.url = url.rstrip("/")
+        self._session = requests.Session()
+        if token:
+            self._session.headers["Authorization"] = f"Bearer {token}"
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        try:
+            response = self._session.request(method, self.url + path, timeout=self.timeout,
+                                             **kwargs)
+        except requests.RequestException as exc:
+            raise ApiError(0, "unreachable", f"cannot reach {self.url}: {exc}") from exc
+        if response.status_code >= 400:
+            raise _error(response)
+        return response
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._call(method, path, **kwargs).json()
+
+    # catalog
+    def datasets(self, **filters: str | None) -> list[dict]:
+        """Search the catalog."""
+        params = {k: v for k, v in filters.items() if v}
+        return self._json("GET", "/api/v1/datasets", params=params)["datasets"]
+
+    def dataset(self, dataset_id: str) -> dict:
+        """One dataset with its columns, profile and quality report."""
+        return self._json("GET", f"/api/v1/datasets/{dataset_id}")
+
+    def publish(self, filename: str, data: bytes, metadata: dict) -> dict:
+        """Publish a file (steward)."""
+        return self._json("POST", "/api/v1/datasets", files={"file": (filename, data)},
+                          data={"metadata": json.dumps(metadata, ensure_ascii=False)})
+
+    # access
+    def request(self, dataset_id: str, *, purpose: str, columns: list[str]) -> dict:
+        """Ask for a dataset."""
+        return self._json("POST", "/api/v1/requests", json={
+            "dataset_id": dataset_id, "purpose": purpose, "columns": columns})
+
+    def requests(self, status: str | None = None) -> list[dict]:
+        """My department's requests (requester) or those for its datasets (steward)."""
+        params = {"status": status} if status else {}
+        return self._json("GET", "/api/v1/requests", params=params)["requests"]
+
+    def approve(self, request_id: str, **conditions: Any) -> dict:
+        """Approve with conditions: columns, masking, expires_in_days."""
+        body = {k: v for k, v in conditions.items() if v is not None}
+        return self._json("POST", f"/api/v1/requests/{request_id}/approve", json=body)
+
+    def deny(self, request_id: str, *, reason: str) -> dict:
+        """Refuse a request."""
+        return self._json("POST", f"/api/v1/requests/{request_id}/deny", json={"reason": reason})
+
+    def grants(self) -> list[dict]:
+        """Grants received or given."""
+        return self._json("GET", "/api/v1/grants")["grants"]
+
+    def revoke(self, grant_id: str, *, reason: str | None = None) -> dict:
+        """Revoke a grant."""
+        return self._json("POST", f"/api/v1/grants/{grant_id}/revoke", json={"reason": reason})
+
+    # delivery
+    def deliver(self, grant_id: str, *, fmt: str = "csv") -> dict:
+        """Start a delivery; returns the exchange with its receipt."""
+        return self._json("POST", f"/api/v1/grants/{grant_id}/exchanges", json={"format": fmt})
+
+    def download(self, data_url: str) -> bytes:
+        """The delivered bytes."""
+        return self._call("GET", data_url).content
+
+    def jwks(self) -> dict:
+        """The exchange's published signing keys."""
+        return self._json("GET", "/.well-known/jwks.json")
+
+    # audit
+    def audit_entries(self, **filters: Any) -> dict:
+        """One page of audit entries."""
+        params = {k: v for k, v in filters.items() if v not in (None, "")}
+        return self._json("GET", "/api/v1/audit/entries", params=params)
+
+    def all_audit_entries(self, page: int = 1000) -> list[dict]:
+        """Every entry, page by page, in order."""
+        found: list[dict] = []
+        while True:
+            batch = self.audit_entries(offset=len(found), limit=page)["entries"]
+            found += batch
+            if len(batch) < page:
+                return found
+
+    def checkpoint(self) -> str:
+        """The latest signed checkpoint."""
+        return self._call("GET", "/api/v1/audit/checkpoint").text
+
+    def audit_key(self) -> dict:
+        """The checkpoint signer's verifier key."""
+        return self._json("GET", "/api/v1/audit/key")
+
+    def consistency_proof(self, old: int, new: int) -> dict:
+        """Consistency proof between two tree sizes."""
+        return self._json("GET", "/api/v1/audit/proofs/consistency",
+                          params={"old": old, "new": new})
+
+
+def _error(response: requests.Response) -> ApiError:
+    try:
+        body = response.json()["error"]
+        return ApiError(response.status_code, body["code"], body["message"])
+    except (ValueError, KeyError, TypeError):
+        return ApiError(response.status_code, "http_error", response.text[:200] or "error")

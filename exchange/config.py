@@ -1,0 +1,77 @@
+"""Settings: defaults, then ``GOVEX_*`` environment variables, then a mapping (tests).
+
+Read once, in the app factory or the CLI; nothing below them reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Settings", "load_settings"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Everything configurable about one govex instance."""
+
+    home: Path = Path("govex-data")
+    database_url: str | None = None  # default: SQLite in ``home``
+    secret: str | None = None  # master secret; default: ``home/master.key``
+    log_origin: str = "govex.local/audit"
+    max_upload_bytes: int = 64 * 1024 * 1024
+    max_upload_rows: int = 2_000_000
+    secure_cookies: bool = False
+    instance_name: str = "govex"
+
+    @property
+    def db_url(self) -> str:
+        """The SQLAlchemy URL of the database."""
+        return self.database_url or f"sqlite:///{(self.home / 'govex.db').resolve()}"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Where the offline NLP pipelines and jieba's cache live."""
+        return self.home / "cache"
+
+
+_ENV = {
+    "home": "GOVEX_HOME",
+    "database_url": "GOVEX_DATABASE_URL",
+    "secret": "GOVEX_SECRET",
+    "log_origin": "GOVEX_LOG_ORIGIN",
+    "max_upload_bytes": "GOVEX_MAX_UPLOAD_BYTES",
+    "secure_cookies": "GOVEX_SECURE_COOKIES",
+}
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None,
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from defaults, the environment and ``overrides`` (highest priority).
+
+    Raises ValueError for an unknown setting name or a malformed number.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for name, var in _ENV.items():
+        if environ.get(var):
+            values[name] = environ[var]
+    for name, value in (overrides or {}).items():
+        if name not in {f.name for f in dataclasses.fields(Settings)}:
+            raise ValueError(f"unknown setting {name!r}")
+        values[name] = value
+    return Settings(**_coerce(values))
+
+
+def _coerce(values: dict[str, Any]) -> dict[str, Any]:
+    if "home" in values:
+        values["home"] = Path(values["home"])
+    for name in ("max_upload_bytes", "max_upload_rows"):
+        if name in values:
+            values[name] = int(values[name])
+    if isinstance(values.get("secure_cookies"), str):
+        values["secure_cookies"] = values["secure_cookies"].lower() in ("1", "true", "yes")
+    return values

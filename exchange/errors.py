@@ -1,0 +1,84 @@
+"""Error kinds of the exchange and their mapping to HTTP, in one place.
+
+Domain errors are mapped by their built-in kind (LookupError → 404, PermissionError → 403,
+ValueError → 422); a few are named explicitly. Anything else is a 500 with a generic body;
+the detail goes to the server log only.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from audit import AuditError
+from catalog import InvalidUpload, UploadTooLarge
+from policies import AlreadyDecided
+
+__all__ = ["ExchangeError", "InvalidInput", "Unauthenticated", "Forbidden", "NotFound",
+           "Conflict", "status_for", "code_for"]
+
+log = logging.getLogger("govex")
+
+
+class ExchangeError(Exception):
+    """Base of the exchange's own errors."""
+
+
+class InvalidInput(ExchangeError, ValueError):
+    """The request is malformed (400)."""
+
+
+class Unauthenticated(ExchangeError, PermissionError):
+    """No or a bad credential (401)."""
+
+
+class Forbidden(ExchangeError, PermissionError):
+    """Authenticated but not permitted (403)."""
+
+
+class NotFound(ExchangeError, LookupError):
+    """No such thing (404)."""
+
+
+class Conflict(ExchangeError):
+    """The state does not allow this (409)."""
+
+
+_EXPLICIT: tuple[tuple[type[BaseException], int, str], ...] = (
+    (Unauthenticated, 401, "unauthenticated"),
+    (UploadTooLarge, 413, "too_large"),
+    (InvalidUpload, 422, "invalid_upload"),
+    (InvalidInput, 400, "invalid_input"),
+    (Conflict, 409, "conflict"),
+    (AlreadyDecided, 409, "conflict"),
+)
+_BY_KIND: tuple[tuple[type[BaseException], int, str], ...] = (
+    (PermissionError, 403, "forbidden"),
+    (LookupError, 404, "not_found"),
+    (ValueError, 422, "invalid"),
+)
+
+
+def _entry(exc: BaseException) -> tuple[int, str] | None:
+    for kind, status, code in _EXPLICIT + _BY_KIND:
+        if isinstance(exc, kind):
+            return status, code
+    return None
+
+
+def status_for(exc: BaseException) -> int:
+    """The HTTP status for ``exc`` (500 when it is not a known kind)."""
+    found = _entry(exc)
+    return found[0] if found else 500
+
+
+def code_for(exc: BaseException) -> str:
+    """The stable machine-readable code for ``exc``."""
+    found = _entry(exc)
+    return found[1] if found else "internal"
+
+
+def public_message(exc: BaseException) -> str:
+    """What the client may read: the message of a known kind, never internals."""
+    if _entry(exc) is None or isinstance(exc, AuditError) and status_for(exc) == 500:
+        return "internal error; the operator can find the details in the server log"
+    return str(exc) or exc.__class__.__name__

@@ -1,0 +1,105 @@
+"""The exchange's keys: the master key, derived keys, and the Ed25519 signing keys.
+
+The signing key signs delivery receipts (JWS) and audit checkpoints (signed notes). Private keys
+are stored only as encrypted PKCS#8; retired public keys stay published so that old receipts
+still verify after a rotation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from . import _crypto
+from .models import signing_keys
+
+__all__ = ["MasterKey", "SigningKeys", "ActiveKey"]
+
+
+class MasterKey:
+    """The instance's root secret; every other secret is derived from it for one purpose."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    @classmethod
+    def load(cls, *, secret: str | None, home: Path) -> MasterKey:
+        """From ``GOVEX_SECRET`` when set, else from ``home/master.key`` (created, 0600)."""
+        if secret:
+            return cls(_crypto.master_from_secret(secret))
+        return cls(_crypto.load_or_create_master_key(home / "master.key"))
+
+    def derive(self, purpose: str) -> bytes:
+        """32 bytes for ``purpose`` ("payload-store", "signing-keys", "pseudonym:civil"...)."""
+        return _crypto.derive(self._key, purpose)
+
+    def pseudonym_key(self, department: str) -> bytes:
+        """The HMAC key of one receiving department's pseudonyms (never delivered)."""
+        return self.derive(f"pseudonym:{department}")
+
+
+class ActiveKey:
+    """The signing key in use: its id and the private key (kept in memory only)."""
+
+    def __init__(self, kid: str, private_key: Ed25519PrivateKey) -> None:
+        self.kid = kid
+        self.private_key = private_key
+
+
+class SigningKeys:
+    """Ed25519 signing keys stored encrypted in ``exchange_signing_keys``."""
+
+    def __init__(self, master: MasterKey) -> None:
+        self._password = master.derive("signing-keys").hex().encode()
+        self._cache: ActiveKey | None = None
+        self._lock = threading.Lock()
+
+    def ensure(self, conn: sa.Connection, *, now: dt.datetime) -> ActiveKey:
+        """The active key, creating the first one if there is none."""
+        row = conn.execute(sa.select(signing_keys).where(signing_keys.c.status == "active")).first()
+        if row is None:
+            return self._create(conn, now=now)
+        return self._load(row)
+
+    def active(self, engine: sa.Engine) -> ActiveKey:
+        """The active key (cached after the first read). Raises LookupError if none exists."""
+        with self._lock:
+            if self._cache is None:
+                with engine.connect() as conn:
+                    row = conn.execute(sa.select(signing_keys).where(
+                        signing_keys.c.status == "active")).first()
+                if row is None:
+                    raise LookupError("no signing key: run 'govex init'")
+                self._cache = self._load(row)
+            return self._cache
+
+    def rotate(self, conn: sa.Connection, *, now: dt.datetime) -> ActiveKey:
+        """Retire the active key (still published) and create a new one."""
+        conn.execute(signing_keys.update().where(signing_keys.c.status == "active")
+                     .values(status="retired", retired_at=now))
+        with self._lock:
+            self._cache = None
+        return self._create(conn, now=now)
+
+    def jwks(self, conn: sa.Connection) -> dict:
+        """The JSON Web Key Set of every key, active first, retired ones kept."""
+        rows = conn.execute(sa.select(signing_keys).order_by(
+            signing_keys.c.status, signing_keys.c.created_at.desc())).all()
+        return {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": r.public_key, "kid": r.kid,
+                          "alg": "EdDSA", "use": "sig"} for r in rows]}
+
+    def _create(self, conn: sa.Connection, *, now: dt.datetime) -> ActiveKey:
+        key = _crypto.new_signing_key()
+        x = _crypto.b64url(_crypto.public_raw(key))
+        kid = _crypto.jwk_thumbprint(x)
+        conn.execute(signing_keys.insert().values(
+            kid=kid, public_key=x, private_pem=_crypto.encrypt_private_key(key, self._password),
+            status="active", created_at=now))
+        return ActiveKey(kid, key)
+
+    def _load(self, row: sa.Row) -> ActiveKey:
+        return ActiveKey(row.kid, _crypto.decrypt_private_key(row.private_pem, self._password))

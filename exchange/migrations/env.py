@@ -1,0 +1,25 @@
+"""Alembic environment: one schema from the metadata of every package."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy_adapter import Base as CasbinBase
+
+import audit.log
+import catalog.models
+import policies.models
+from exchange import models
+
+target_metadata = [models.metadata, catalog.models.metadata, policies.models.metadata,
+                   audit.log.metadata, CasbinBase.metadata]
+
+
+def run_migrations_online() -> None:
+    connection = context.config.attributes["connection"]
+    context.configure(connection=connection, target_metadata=target_metadata,
+                      render_as_batch=connection.dialect.name == "sqlite")
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run_migrations_online()

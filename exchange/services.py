@@ -1,0 +1,113 @@
+"""The exchange's runtime: one object holding the engine, enforcer, audit log, payload store and
+keys, and the few helpers every use case shares (authorization with auditing of refusals,
+audit appends, checkpoints). The use cases live in ``publishing``, ``access`` and ``delivery``.
+
+This is the only place that composes the domain packages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+
+from audit import AuditLog, NoteSigner
+from catalog import EncryptedFileStore, PayloadStore
+from policies import Enforcer
+
+from .auth import Principal
+from .config import Settings
+from .db import make_engine
+from .errors import Forbidden
+from .keys import MasterKey, SigningKeys
+
+__all__ = ["Services", "utcnow"]
+
+log = logging.getLogger("govex")
+
+
+def utcnow() -> dt.datetime:
+    """The current time, UTC, whole seconds (what the log and the enforcer compare)."""
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+class Services:
+    """Everything a request handler needs, built once per process from settings."""
+
+    def __init__(self, settings: Settings, *, engine: sa.Engine | None = None,
+                 store: PayloadStore | None = None,
+                 clock: Callable[[], dt.datetime] = utcnow) -> None:
+        self.settings = settings
+        self.engine = engine or make_engine(settings.db_url)
+        self.master = MasterKey.load(secret=settings.secret, home=settings.home)
+        self.store = store or EncryptedFileStore(settings.home / "payloads",
+                                                 key=self.master.derive("payload-store"))
+        self.keys = SigningKeys(self.master)
+        self.clock = clock
+        self._enforcer: Enforcer | None = None
+        self._analyzer: Any = None
+        self._lock = threading.Lock()
+
+    # -- lazily built parts ------------------------------------------------------------------
+    @property
+    def enforcer(self) -> Enforcer:
+        """The Casbin enforcer (policies loaded on first use)."""
+        with self._lock:
+            if self._enforcer is None:
+                self._enforcer = Enforcer(self.engine)
+            return self._enforcer
+
+    def analyzer(self) -> Any:
+        """The offline Presidio analyzer (imported and built on first use: it is slow)."""
+        with self._lock:
+            if self._analyzer is None:
+                from masking import build_analyzer
+                self._analyzer = build_analyzer(cache_dir=self.settings.cache_dir)
+            return self._analyzer
+
+    def audit_log(self) -> AuditLog:
+        """The audit log, signing checkpoints with the active signing key."""
+        active = self.keys.active(self.engine)
+        return AuditLog(origin=self.settings.log_origin,
+                        signer=NoteSigner(self.settings.log_origin, active.private_key))
+
+    # -- shared steps ------------------------------------------------------------------------
+    def require(self, who: Principal, obj: str, act: str, *, dom: str | None = None) -> None:
+        """Raise Forbidden (and log the refusal in the audit log) unless Casbin allows."""
+        dom = dom or who.domain
+        if not self.enforcer.allowed(who.username, dom, obj, act, now=self.clock()):
+            self.record_refusal(who, obj=obj, act=act, dom=dom)
+            raise Forbidden(f"{who.username} ({who.role}, {who.domain}) may not {act} {obj}"
+                            + ("" if dom == who.domain else f" of {dom}"))
+
+    def record_refusal(self, who: Principal, *, obj: str, act: str, dom: str) -> None:
+        """Append an ``authz_denied`` entry in its own transaction."""
+        event = {"type": "authz_denied", "actor": who.username,
+                 "actor_department": who.department, "object": obj.split(":")[0],
+                 "action": act, "provider": dom, "outcome": "denied"}
+        self.append_and_commit(event)
+
+    def event(self, base: dict[str, Any]) -> dict[str, Any]:
+        """An audit event with its time; ``None`` values left out (RFC 8785 has no gaps)."""
+        stamped = {"time": self.clock().strftime("%Y-%m-%dT%H:%M:%SZ"), **base}
+        return {k: v for k, v in stamped.items() if v is not None}
+
+    def append(self, conn: sa.Connection, event: dict[str, Any]) -> int:
+        """Append ``event`` inside the caller's transaction; returns its index."""
+        return self.audit_log().append(conn, self.event(event)).index
+
+    def append_and_commit(self, event: dict[str, Any]) -> int:
+        """Append in a transaction of its own, then sign a checkpoint."""
+        with self.engine.begin() as conn:
+            index = self.append(conn, event)
+        self.checkpoint()
+        return index
+
+    def checkpoint(self) -> str:
+        """Sign a checkpoint covering every committed entry; returns the signed note."""
+        with self.engine.begin() as conn:
+            return self.audit_log().checkpoint(conn, now=self.clock())
