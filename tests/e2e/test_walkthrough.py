@@ -1,0 +1,160 @@
+"""End to end: the real server (``govex serve``, waitress) on a free port, driven by the real
+``govex`` command, exactly as the README's walkthrough does."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from jwcrypto import jwk, jws
+
+GOVEX = str(Path(sys.executable).with_name("govex"))
+MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+RESIDENT_ID = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    home = tmp_path_factory.mktemp("e2e-home")
+    env = {**os.environ, "GOVEX_HOME": str(home)}
+    subprocess.run([GOVEX, "demo", "--no-serve", "--rows", "300"], env=env, check=True,
+                   capture_output=True, timeout=600)
+    port = free_port()
+    log = (home / "server.log").open("wb")
+    proc = subprocess.Popen([GOVEX, "serve", "--port", str(port)], env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    _wait(url, proc)
+    users = {u["username"]: u for u in json.loads((home / "demo-users.json").read_text())}
+    yield {"url": url, "home": home, "users": users, "log": home / "server.log"}
+    proc.terminate()
+    proc.wait(timeout=30)
+    log.close()
+
+
+def _wait(url: str, proc: subprocess.Popen) -> None:
+    for _ in range(300):
+        if proc.poll() is not None:
+            raise RuntimeError("server exited early")
+        try:
+            if requests.get(url + "/healthz", timeout=1).ok:
+                return
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    raise RuntimeError("server did not start")
+
+
+def govex(server, user: str | None, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "GOVEX_URL": server["url"]}
+    env.pop("GOVEX_TOKEN", None)
+    if user:
+        env["GOVEX_TOKEN"] = server["users"][user]["token"]
+    done = subprocess.run([GOVEX, *args], env=env, capture_output=True, text=True, timeout=300)
+    if ok:
+        assert done.returncode == 0, done.stderr + done.stdout
+    return done
+
+
+def test_help_does_not_import_the_heavy_libraries():
+    code = ("import sys, exchange.cli; heavy = [m for m in ('pandas', 'presidio_analyzer', "
+            "'great_expectations', 'spacy') if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    assert "Usage" in subprocess.run([GOVEX, "--help"], capture_output=True, text=True).stdout
+
+
+def test_walkthrough(server, tmp_path):
+    found = json.loads(govex(server, "civil-requester", "--json", "datasets", "--q", "热线").stdout)
+    tickets = found["datasets"][0]["id"]
+    req = json.loads(govex(server, "civil-requester", "--json", "request", tickets, "--purpose",
+                           "核查低保申请人近一年的诉求记录", "--columns",
+                           "受理时间,来电人,联系电话,诉求内容").stdout)
+    assert req["status"] == "pending"
+    pending = govex(server, "hotline-steward", "requests", "--status", "pending").stdout
+    assert req["id"] in pending
+    approved = json.loads(govex(server, "hotline-steward", "--json", "approve", req["id"],
+                                "--mask", "联系电话=hash").stdout)
+    grant = approved["grant_id"]
+
+    out = tmp_path / "tickets.csv"
+    govex(server, "civil-requester", "pull", grant, "-o", str(out))
+    text = out.read_text(encoding="utf-8")
+    assert text.count("\n") > 100
+    assert not MOBILE.search(text) and not RESIDENT_ID.search(text)
+
+    jwks_file = tmp_path / "jwks.json"
+    jwks_file.write_text(requests.get(server["url"] + "/.well-known/jwks.json").text)
+    receipt = Path(str(out) + ".receipt.jws")
+    verified = govex(server, None, "verify", str(out), "--receipt", str(receipt), "--jwks",
+                     str(jwks_file))
+    assert verified.stdout.startswith("OK")
+    _verify_with_jwcrypto(receipt.read_text().strip(), jwks_file.read_text(), out.read_bytes())
+
+    tampered = tmp_path / "tampered.csv"
+    tampered.write_bytes(out.read_bytes().replace(b"\n", b"\r\n", 1))
+    bad = govex(server, None, "verify", str(tampered), "--receipt", str(receipt), "--jwks",
+                str(jwks_file), ok=False)
+    assert bad.returncode == 1 and "does not match" in bad.stderr
+
+
+def _verify_with_jwcrypto(token: str, jwks_text: str, data: bytes) -> None:
+    import hashlib
+    keyset = jwk.JWKSet.from_json(jwks_text)
+    obj = jws.JWS()
+    obj.deserialize(token)
+    obj.verify(keyset.get_key(obj.jose_header["kid"]), alg="EdDSA")
+    assert json.loads(obj.payload)["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_audit_verify_consistency_and_offline_export(server, tmp_path):
+    saved = tmp_path / "checkpoint.txt"
+    first = govex(server, "audit-auditor", "audit", "verify", "--save-checkpoint", str(saved))
+    assert first.stdout.startswith("OK")
+    vkey = requests.get(server["url"] + "/api/v1/audit/key").json()["vkey"]
+    market = json.loads(govex(server, "civil-requester", "--json", "datasets", "--q",
+                              "市场主体").stdout)["datasets"][0]["id"]
+    govex(server, "civil-requester", "request", market, "--purpose", "核验企业法人信息",
+          "--columns", "企业名称,统一社会信用代码")
+    later = govex(server, "audit-auditor", "audit", "verify", "--checkpoint", str(saved),
+                  "--key", vkey)
+    assert "consistent with the earlier checkpoint" in later.stdout
+
+    bundle = tmp_path / "evidence.json"
+    govex(server, "audit-auditor", "audit", "export", "-o", str(bundle))
+    offline = govex(server, None, "--url", "http://127.0.0.1:9", "audit", "verify", "--export",
+                    str(bundle), "--key", vkey)
+    assert offline.stdout.startswith("OK")
+
+    data = json.loads(bundle.read_text())
+    data["entries"][1]["entry"]["actor"] = "someone-else"
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(data, ensure_ascii=False))
+    bad = govex(server, None, "audit", "verify", "--export", str(forged), "--key", vkey, ok=False)
+    assert bad.returncode != 0 and "root" in bad.stderr.lower()
+
+
+def test_audit_log_lists_deliveries(server):
+    out = govex(server, "audit-auditor", "audit", "log", "--type", "exchange").stdout
+    assert "exchange" in out and "civil" in out
+    denied = govex(server, "civil-requester", "audit", "log", ok=False)
+    assert denied.returncode == 1 and "HTTP 403" in denied.stderr
+
+
+def test_server_log_has_no_personal_data_or_tokens(server):
+    text = server["log"].read_text(encoding="utf-8", errors="replace")
+    assert not MOBILE.search(text) and not RESIDENT_ID.search(text)
+    assert "gvx_" not in text

@@ -1,0 +1,72 @@
+"""An exchange instance built once per session (departments, users, small demo datasets),
+the Flask test client, and ``as_role`` to act as one demo user."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from exchange.app import create_app
+from exchange.config import load_settings
+from exchange.demo import build_demo
+
+ROWS = 120
+
+
+@pytest.fixture(scope="session")
+def home(tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("govex-home")
+    build_demo(load_settings({"home": home}, environ={}), rows=ROWS, echo=lambda _m: None)
+    return home
+
+
+@pytest.fixture(scope="session")
+def users(home) -> dict[str, dict]:
+    return {u["username"]: u for u in json.loads((home / "demo-users.json").read_text())}
+
+
+@pytest.fixture(scope="session")
+def app(home):
+    app = create_app({"home": home})
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class Actor:
+    """The test client acting as one user (bearer token)."""
+
+    def __init__(self, client, token: str | None) -> None:
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def get(self, path: str, **kw):
+        return self.client.get(path, headers=self.headers, **kw)
+
+    def post(self, path: str, **kw):
+        return self.client.post(path, headers=self.headers, **kw)
+
+
+@pytest.fixture
+def as_role(client, users):
+    def act(username: str | None) -> Actor:
+        return Actor(client, users[username]["token"] if username else None)
+    return act
+
+
+@pytest.fixture(scope="session")
+def datasets(app, users) -> dict[str, dict]:
+    """Dataset id by demo key, found through the API."""
+    c = app.test_client()
+    headers = {"Authorization": f"Bearer {users['civil-requester']['token']}"}
+    found = c.get("/api/v1/datasets", headers=headers).get_json()["datasets"]
+    by_dept = {d["department"]: d for d in found}
+    return {"residents": by_dept["civil"], "hotline_tickets": by_dept["hotline"],
+            "market_entities": by_dept["market"], "case_files": by_dept["police"],
+            "health_clinics": by_dept["health"]}

@@ -1,0 +1,253 @@
+"""The REST API through Flask's test client, on a demo instance with real Casbin, Presidio,
+SQLite, Ed25519 and the Merkle log."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import re
+
+import pytest
+from jwcrypto import jwk, jws
+
+from audit import NoteVerifier, open_checkpoint
+from audit.merkle import leaf_hash, verify_inclusion
+from exchange.app import create_app
+
+MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+RESIDENT_ID = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
+
+
+def ask(actor, dataset, columns, purpose="核查低保申请人的诉求记录"):
+    return actor.post("/api/v1/requests", json={"dataset_id": dataset["id"],
+                                                 "purpose": purpose, "columns": columns})
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer gvx_not-a-token"},
+                                     {"Authorization": "Basic abc"}])
+def test_unauthenticated_calls_get_401(client, headers):
+    r = client.get("/api/v1/datasets", headers=headers)
+    assert r.status_code == 401
+    assert r.get_json()["error"]["code"] == "unauthenticated"
+
+
+def test_catalog_lists_every_dataset_with_metadata_only(as_role, datasets):
+    found = as_role("jinjiang-requester").get("/api/v1/datasets").get_json()["datasets"]
+    assert {d["sharing"] for d in found} == {"unconditional", "conditional", "none"}
+    assert all("columns" not in d for d in found)
+    hits = as_role("jinjiang-requester").get("/api/v1/datasets?q=热线").get_json()["datasets"]
+    assert [d["department"] for d in hits] == ["hotline"]
+
+
+def test_dataset_page_shows_profile_and_quality(as_role, datasets):
+    d = as_role("civil-requester").get(f"/api/v1/datasets/{datasets['hotline_tickets']['id']}")
+    body = d.get_json()
+    kinds = {c["name"]: c["profile"]["kind"] for c in body["columns"]}
+    assert kinds["联系电话"] == "identifier" and kinds["诉求内容"] == "free_text"
+    assert kinds["处理部门"] == "none"
+    assert "results" in body["quality"]
+
+
+def test_missing_dataset_is_404(as_role):
+    r = as_role("civil-requester").get("/api/v1/datasets/ds_000000000000")
+    assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
+
+
+def _publish(actor, data: bytes, meta: dict, name: str = "x.csv"):
+    return actor.post("/api/v1/datasets", data={"file": (io.BytesIO(data), name),
+                                                "metadata": json.dumps(meta)},
+                      content_type="multipart/form-data")
+
+
+GOOD_META = {"title": "测试数据", "sharing": "conditional", "level": "L2"}
+GOOD_CSV = "姓名,手机号\n张伟,13812345678\n李娜,13987654321\n".encode()
+
+
+@pytest.mark.parametrize(("user", "data", "meta", "status", "message"), [
+    ("market-requester", GOOD_CSV, GOOD_META, 403, "may not publish"),
+    ("market-steward", b"", GOOD_META, 422, "empty"),
+    ("market-steward", "姓名,手机号\n".encode(), GOOD_META, 422, "no data rows"),
+    ("market-steward", b"\xff\xfe\x00\x01\x9c\x80\xff" * 20, GOOD_META, 422, "UTF-8 or GBK"),
+    ("market-steward", GOOD_CSV, {**GOOD_META, "title": ""}, 400, "title"),
+    ("market-steward", GOOD_CSV, {**GOOD_META, "sharing": "maybe"}, 400, "sharing"),
+    ("market-steward", GOOD_CSV, {**GOOD_META, "level": "L9"}, 400, "level"),
+    ("market-steward", GOOD_CSV, {**GOOD_META, "sharing": "none"}, 400, "legal_basis"),
+    ("market-steward", GOOD_CSV, {**GOOD_META, "colour": "red"}, 400, "unknown metadata"),
+])
+def test_bad_uploads_are_refused_and_leave_nothing(as_role, user, data, meta, status,
+                                                   message):
+    before = len(as_role("market-steward").get("/api/v1/datasets").get_json()["datasets"])
+    r = _publish(as_role(user), data, meta)
+    assert r.status_code == status, r.get_json()
+    assert message in r.get_json()["error"]["message"]
+    after = len(as_role("market-steward").get("/api/v1/datasets").get_json()["datasets"])
+    assert after == before
+
+
+def test_oversized_upload_is_413(home, users):
+    small = create_app({"home": home, "max_upload_bytes": 200}).test_client()
+    r = small.post("/api/v1/datasets", headers={
+        "Authorization": f"Bearer {users['market-steward']['token']}"},
+        data={"file": (io.BytesIO(GOOD_CSV * 20), "big.csv"),
+              "metadata": json.dumps(GOOD_META)}, content_type="multipart/form-data")
+    assert r.status_code == 413 and r.get_json()["error"]["code"] == "too_large"
+
+
+def test_gbk_csv_is_published_and_profiled(as_role):
+    data = "姓名,手机号,备注\n张伟,13812345678,无\n李娜,13987654321,无\n".encode("gbk")
+    r = _publish(as_role("jinjiang-steward"), data, {**GOOD_META, "title": "锦江区走访名单"})
+    assert r.status_code == 201, r.get_json()
+    profile = {c["name"]: c["profile"] for c in r.get_json()["columns"]}
+    assert profile["手机号"]["entity"] == "CN_MOBILE"
+
+
+def test_request_refused_for_not_shareable_data(as_role, datasets):
+    r = ask(as_role("civil-requester"), datasets["case_files"], ["案件编号"])
+    assert r.status_code == 201
+    body = r.get_json()
+    assert body["status"] == "refused" and "刑事诉讼法" in body["reason"]
+
+
+@pytest.mark.parametrize(("columns", "status", "message"), [
+    (["不存在的列"], 422, "unknown column"),
+    ([], 422, "at least one column"),
+    ("联系电话", 400, "list of column names"),
+])
+def test_bad_requests(as_role, datasets, columns, status, message):
+    r = ask(as_role("civil-requester"), datasets["hotline_tickets"], columns)
+    assert r.status_code == status and message in r.get_json()["error"]["message"]
+
+
+def test_unconditional_dataset_is_granted_at_once(as_role, datasets):
+    r = ask(as_role("civil-requester"), datasets["market_entities"], ["企业名称", "法定代表人"])
+    body = r.get_json()
+    assert body["status"] == "granted" and body["grant_id"].startswith("gr_")
+
+
+def _pending_hotline_request(as_role, datasets) -> str:
+    r = ask(as_role("civil-requester"), datasets["hotline_tickets"],
+            ["工单编号", "来电人", "联系电话", "诉求内容"])
+    assert r.status_code == 201 and r.get_json()["status"] == "pending"
+    return r.get_json()["id"]
+
+
+@pytest.mark.parametrize("user", ["hotline-requester", "civil-steward", "audit-auditor"])
+def test_only_the_owning_steward_decides(as_role, datasets, user):
+    rid = _pending_hotline_request(as_role, datasets)
+    r = as_role(user).post(f"/api/v1/requests/{rid}/approve", json={})
+    assert r.status_code == 403
+
+
+def test_full_flow_masks_signs_and_logs(as_role, datasets, app):
+    rid = _pending_hotline_request(as_role, datasets)
+    steward = as_role("hotline-steward")
+    assert rid in [r["id"] for r in steward.get("/api/v1/requests?status=pending")
+                   .get_json()["requests"]]
+    bad = steward.post(f"/api/v1/requests/{rid}/approve", json={"masking": {"联系电话": "rot13"}})
+    assert bad.status_code == 400 and "unknown masking operator" in bad.get_json()["error"]["message"]
+    ok = steward.post(f"/api/v1/requests/{rid}/approve",
+                      json={"masking": {"联系电话": "hash"}, "expires_in_days": 30})
+    assert ok.status_code == 200, ok.get_json()
+    grant_id = ok.get_json()["grant_id"]
+    again = steward.post(f"/api/v1/requests/{rid}/approve", json={})
+    assert again.status_code == 409
+
+    other = as_role("market-requester").post(f"/api/v1/grants/{grant_id}/exchanges", json={})
+    assert other.status_code == 403
+
+    requester = as_role("civil-requester")
+    ex = requester.post(f"/api/v1/grants/{grant_id}/exchanges", json={"format": "csv"})
+    assert ex.status_code == 201, ex.get_json()
+    body = ex.get_json()
+    data = requester.get(body["data_url"]).data
+    text = data.decode("utf-8")
+    assert not MOBILE.search(text) and not RESIDENT_ID.search(text)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert list(rows[0]) == ["工单编号", "来电人", "联系电话", "诉求内容"]
+    assert all(re.fullmatch(r"[0-9a-f]{16,}", r["联系电话"]) for r in rows if r["联系电话"])
+
+    keyset = jwk.JWKSet.from_json(json.dumps(app.test_client()
+                                             .get("/.well-known/jwks.json").get_json()))
+    token = jws.JWS()
+    token.deserialize(body["receipt"])
+    token.verify(keyset.get_key(token.jose_header["kid"]), alg="EdDSA")
+    manifest = json.loads(token.payload)
+    import hashlib
+    assert manifest["sha256"] == hashlib.sha256(data).hexdigest()
+    assert manifest["grant_id"] == grant_id and manifest["row_count"] == len(rows)
+    assert {c["name"]: c["operator"] for c in manifest["columns"]}["联系电话"] == "hash"
+    assert manifest["audit_index"] == body["audit_index"]
+
+    _check_logged(as_role("audit-auditor"), body["audit_index"], grant_id)
+
+    assert as_role("market-requester").get(body["data_url"]).status_code == 403
+    revoked = steward.post(f"/api/v1/grants/{grant_id}/revoke", json={"reason": "用途结束"})
+    assert revoked.status_code == 200 and revoked.get_json()["status"] == "revoked"
+    assert requester.post(f"/api/v1/grants/{grant_id}/exchanges", json={}).status_code == 403
+    assert requester.get(body["data_url"]).status_code == 403
+
+
+def _check_logged(auditor, index: int, grant_id: str) -> None:
+    note = auditor.get("/api/v1/audit/checkpoint").data.decode()
+    vkey = auditor.get("/api/v1/audit/key").get_json()["vkey"]
+    checkpoint = open_checkpoint(note, NoteVerifier.from_vkey(vkey))
+    page = auditor.get(f"/api/v1/audit/entries?offset={index}&limit=1").get_json()
+    entry = page["entries"][0]["entry"]
+    assert entry["type"] == "exchange" and entry["grant_id"] == grant_id
+    proof = auditor.get(f"/api/v1/audit/proofs/inclusion?index={index}"
+                        f"&size={checkpoint.size}").get_json()
+    import rfc8785
+    verify_inclusion(index=index, size=checkpoint.size,
+                     leaf_hash=leaf_hash(rfc8785.dumps(entry)),
+                     proof=[base64.b64decode(h) for h in proof["hashes"]],
+                     root=checkpoint.root_hash)
+
+
+def test_deny_with_reason(as_role, datasets):
+    rid = _pending_hotline_request(as_role, datasets)
+    steward = as_role("hotline-steward")
+    assert steward.post(f"/api/v1/requests/{rid}/deny", json={}).status_code == 400
+    r = steward.post(f"/api/v1/requests/{rid}/deny", json={"reason": "目的与数据无关"})
+    assert r.status_code == 200 and r.get_json()["status"] == "denied"
+    mine = as_role("civil-requester").get("/api/v1/requests?status=denied").get_json()
+    assert rid in [x["id"] for x in mine["requests"]]
+
+
+@pytest.mark.parametrize("user", ["civil-requester", "hotline-steward"])
+def test_audit_is_for_auditors_only(as_role, user):
+    assert as_role(user).get("/api/v1/audit/entries").status_code == 403
+
+
+def test_refusals_are_logged_and_no_personal_data_is(as_role, datasets, home):
+    as_role("civil-requester").get("/api/v1/audit/entries")
+    entries = as_role("audit-auditor").get("/api/v1/audit/entries?limit=1000").get_json()
+    kinds = {e["entry"]["type"] for e in entries["entries"]}
+    assert {"publish", "request", "authz_denied"} <= kinds
+    dump = json.dumps(entries, ensure_ascii=False)
+    assert not MOBILE.search(dump) and not RESIDENT_ID.search(dump)
+    assert "gvx_" not in dump and "password" not in dump
+
+
+def test_audit_filters(as_role):
+    auditor = as_role("audit-auditor")
+    only = auditor.get("/api/v1/audit/entries?type=publish&department=hotline").get_json()
+    assert only["entries"] and all(e["entry"]["type"] == "publish" and
+                                   e["entry"]["provider"] == "hotline" for e in only["entries"])
+    bad = auditor.get("/api/v1/audit/entries?limit=x")
+    assert bad.status_code == 400
+
+
+def test_openapi_and_jwks_are_public(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    assert "/grants/{grant_id}/exchanges" in spec["paths"]
+    keys = client.get("/.well-known/jwks.json").get_json()["keys"]
+    assert keys[0]["kty"] == "OKP" and keys[0]["crv"] == "Ed25519" and "d" not in keys[0]
+
+
+def test_malformed_json_gets_a_clear_400(as_role):
+    r = as_role("civil-requester").post("/api/v1/requests", data="{not json",
+                                        content_type="application/json")
+    assert r.status_code == 400 and "JSON object" in r.get_json()["error"]["message"]
