@@ -1,0 +1,44 @@
+"""The catalog: datasets and their versions, payload files, table formats and quality checks.
+
+Framework-free: no Flask, no import of ``exchange``; the caller owns engines and transactions.
+Usage::
+
+    from catalog import EncryptedFileStore, formats, quality, repository, metadata
+    metadata.create_all(engine)
+    fmt = formats.detect_format("低保名单.csv", data)          # raises InvalidUpload
+    frame = formats.read_table(data, fmt=fmt, max_rows=1_000_000)   # every column text
+    report = quality.validate_table(frame, columns=list(frame.columns), not_null=["姓名"],
+                                    patterns={"身份证号": r"^\\d{17}[\\dXx]$"})
+    store = EncryptedFileStore(home / "payloads", key=key32)
+    digest = store.put(data)                                    # SHA-256 of the plaintext
+    with engine.begin() as conn:
+        dataset_id = repository.add_dataset(
+            conn, department="civil", title="低保对象名单", description="", sharing="conditional",
+            level="L3", legal_basis=None, keywords="低保 救助", created_by="bob", now=now)
+        repository.add_version(
+            conn, dataset_id, sha256=digest, format=fmt, filename="低保名单.csv",
+            row_count=len(frame), byte_size=len(data),
+            columns=[{"name": c, "dtype": "string", "profile": None} for c in frame.columns],
+            quality=report.to_dict(), quality_passed=report.success, created_by="bob", now=now)
+    store.get(digest)                                # raises PayloadMissing, PayloadCorrupt
+"""
+
+from __future__ import annotations
+
+from . import formats, quality, repository
+from .errors import (CatalogError, ColumnNotFound, DatasetNotFound, InvalidUpload,
+                     PayloadCorrupt, PayloadMissing, QualityCheckFailed, UnsupportedFormat,
+                     UploadTooLarge)
+from .formats import FORMATS, detect_format, media_type, read_table, write_table
+from .models import LEVELS, SHARING_TYPES, Dataset, DatasetVersion, metadata
+from .quality import QualityReport, validate_table
+from .store import EncryptedFileStore, MemoryPayloadStore, PayloadStore, digest_of
+
+__all__ = [
+    "formats", "quality", "repository", "metadata", "Dataset", "DatasetVersion",
+    "SHARING_TYPES", "LEVELS", "FORMATS", "detect_format", "read_table", "write_table",
+    "media_type", "QualityReport", "validate_table", "PayloadStore", "EncryptedFileStore",
+    "MemoryPayloadStore", "digest_of", "CatalogError", "DatasetNotFound", "ColumnNotFound",
+    "InvalidUpload", "UploadTooLarge", "UnsupportedFormat", "QualityCheckFailed",
+    "PayloadMissing", "PayloadCorrupt",
+]

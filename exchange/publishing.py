@@ -16,11 +16,11 @@ __all__ = ["publish", "get_dataset", "search", "IDENTIFIER_PATTERNS", "dataset_v
 
 # Shapes Great Expectations checks on identifier columns (checksums are the masking engine's).
 IDENTIFIER_PATTERNS = {
-    "CN_RESIDENT_ID": r"^\d{17}[\dXx]$",
-    "CN_MOBILE": r"^(\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}$",
-    "CN_USCC": r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$",
+    "CN_RESIDENT_ID": r"^[0-9]{17}[0-9Xx]$",
+    "CN_MOBILE": r"^(\+?86[- ]?)?1[3-9][0-9][- ]?[0-9]{4}[- ]?[0-9]{4}$",
+    "CN_USCC": r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$",
     "EMAIL_ADDRESS": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
-    "BANK_CARD": r"^\d{16,19}$",
+    "BANK_CARD": r"^[0-9]{16,19}$",
 }
 _META_KEYS = {"title", "description", "sharing", "level", "legal_basis", "keywords", "strict",
               "not_null"}

@@ -1,0 +1,55 @@
+"""Errors of the catalog package; their built-in bases say what kind of failure each is.
+
+The exchange maps them by kind: ``LookupError`` → not found, ``ValueError`` → invalid input,
+anything else (``PayloadCorrupt``) → a server error.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CatalogError",
+    "DatasetNotFound",
+    "ColumnNotFound",
+    "InvalidUpload",
+    "UploadTooLarge",
+    "UnsupportedFormat",
+    "QualityCheckFailed",
+    "PayloadMissing",
+    "PayloadCorrupt",
+]
+
+
+class CatalogError(Exception):
+    """Base of every error raised by :mod:`catalog`."""
+
+
+class DatasetNotFound(CatalogError, LookupError):
+    """No dataset (or no such version of it) with that id."""
+
+
+class ColumnNotFound(CatalogError, LookupError):
+    """The dataset version has no column of that name."""
+
+
+class InvalidUpload(CatalogError, ValueError):
+    """The file or the metadata given with it cannot be accepted; the message says why."""
+
+
+class UploadTooLarge(InvalidUpload):
+    """The file has more bytes or rows than the limit."""
+
+
+class UnsupportedFormat(InvalidUpload):
+    """The file is of a format the catalog does not read or write."""
+
+
+class QualityCheckFailed(CatalogError, ValueError):
+    """Quality checks failed and the publisher asked for strict mode."""
+
+
+class PayloadMissing(CatalogError, LookupError):
+    """No stored payload has that digest."""
+
+
+class PayloadCorrupt(CatalogError):
+    """A stored payload cannot be decrypted or does not match its digest (altered, wrong key)."""

@@ -1,0 +1,126 @@
+"""Tables of the catalog (its own MetaData) and the records read from them."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+__all__ = ["metadata", "datasets_table", "versions_table", "Dataset", "DatasetVersion",
+           "SHARING_TYPES", "LEVELS"]
+
+SHARING_TYPES = ("unconditional", "conditional", "none")
+LEVELS = ("L1", "L2", "L3", "L4")
+
+metadata = sa.MetaData()
+
+datasets_table = sa.Table(
+    "catalog_datasets", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("department", sa.String(40), nullable=False, index=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+    sa.Column("sharing", sa.String(16), nullable=False, index=True),
+    sa.Column("level", sa.String(4), nullable=False, index=True),
+    sa.Column("legal_basis", sa.Text),
+    sa.Column("keywords", sa.Text, nullable=False, default=""),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.String(80), nullable=False),
+    sa.Column("current_version", sa.Integer, nullable=False, default=0),
+)
+
+versions_table = sa.Table(
+    "catalog_versions", metadata,
+    sa.Column("dataset_id", sa.String(40), sa.ForeignKey("catalog_datasets.id"),
+              nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False, index=True),
+    sa.Column("format", sa.String(16), nullable=False),
+    sa.Column("filename", sa.Text, nullable=False),
+    sa.Column("row_count", sa.Integer, nullable=False),
+    sa.Column("byte_size", sa.BigInteger, nullable=False),
+    sa.Column("columns", sa.JSON, nullable=False),
+    sa.Column("column_names", sa.Text, nullable=False, default=""),  # for search, one a line
+    sa.Column("quality", sa.JSON),
+    sa.Column("quality_passed", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.String(80), nullable=False),
+    sa.PrimaryKeyConstraint("dataset_id", "version", name="pk_catalog_versions"),  # unique
+)
+
+
+def utc(moment: dt.datetime) -> dt.datetime:
+    """``moment`` with its zone; SQLite hands back naive datetimes, which were stored as UTC."""
+    return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetVersion:
+    """One published file of a dataset: where its bytes are, its columns and their profiles."""
+
+    dataset_id: str
+    version: int
+    sha256: str
+    format: str
+    filename: str
+    row_count: int
+    byte_size: int
+    columns: list[dict[str, Any]]  # each {name, dtype, profile: dict | None}
+    quality: dict[str, Any] | None
+    quality_passed: bool
+    created_at: dt.datetime
+    created_by: str
+
+    @property
+    def column_names(self) -> list[str]:
+        """The names of the columns, in file order."""
+        return [c["name"] for c in self.columns]
+
+    @classmethod
+    def from_mapping(cls, row: Mapping[str, Any]) -> DatasetVersion:
+        """The record of a ``catalog_versions`` row, given as a mapping of its columns."""
+        return cls(dataset_id=row["dataset_id"], version=row["version"], sha256=row["sha256"],
+                   format=row["format"], filename=row["filename"], row_count=row["row_count"],
+                   byte_size=row["byte_size"], columns=list(row["columns"]),
+                   quality=row["quality"], quality_passed=bool(row["quality_passed"]),
+                   created_at=utc(row["created_at"]), created_by=row["created_by"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return dataclasses.asdict(self) | {"created_at": self.created_at.isoformat()}
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+    """A catalog entry (DCAT-AP-like metadata) and its current version, if any."""
+
+    id: str
+    department: str
+    title: str
+    description: str
+    sharing: str  # unconditional | conditional | none
+    level: str  # L1..L4
+    legal_basis: str | None
+    keywords: str
+    created_at: dt.datetime
+    created_by: str
+    current_version: int  # 0 until a first version is added
+    version: DatasetVersion | None = None
+
+    @classmethod
+    def from_mapping(cls, row: Mapping[str, Any], version: DatasetVersion | None) -> Dataset:
+        """The record of a ``catalog_datasets`` row (a mapping) and its current version."""
+        return cls(id=row["id"], department=row["department"], title=row["title"],
+                   description=row["description"], sharing=row["sharing"], level=row["level"],
+                   legal_basis=row["legal_basis"], keywords=row["keywords"],
+                   created_at=utc(row["created_at"]), created_by=row["created_by"],
+                   current_version=row["current_version"], version=version)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (the version nested, or None)."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return fields | {"created_at": self.created_at.isoformat(),
+                         "version": self.version.to_dict() if self.version else None}

@@ -1,0 +1,196 @@
+"""Reading and writing the catalog over SQLAlchemy Core.
+
+Every function takes a :class:`sqlalchemy.Connection` that the caller owns: nothing here commits,
+so a dataset, its version and the caller's audit entry can commit together. Times are passed in.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from .errors import CatalogError, ColumnNotFound, DatasetNotFound, InvalidUpload
+from .formats import FORMATS
+from .models import (LEVELS, SHARING_TYPES, Dataset, DatasetVersion, datasets_table,
+                     versions_table)
+
+__all__ = ["add_dataset", "add_version", "get_dataset", "get_version", "search_datasets",
+           "update_column_profile", "list_departments_datasets"]
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_D, _V = datasets_table, versions_table
+_VERSION_COLUMNS = [c for c in _V.c if c.name != "column_names"]
+
+
+def add_dataset(conn: sa.Connection, *, department: str, title: str, description: str,
+                sharing: str, level: str, legal_basis: str | None, keywords: str,
+                created_by: str, now: dt.datetime) -> str:
+    """Record a new dataset (no version yet); returns its id, ``"ds_"`` + 12 hex characters.
+
+    Raises InvalidUpload (no department or title, unknown sharing type or level, no legal
+    basis for a dataset that is not shareable).
+    """
+    _check_metadata(department=department, title=title, sharing=sharing, level=level,
+                    legal_basis=legal_basis)
+    dataset_id = "ds_" + secrets.token_hex(6)
+    conn.execute(_D.insert().values(
+        id=dataset_id, department=department, title=title.strip(),
+        description=description or "", sharing=sharing, level=level,
+        legal_basis=(legal_basis or "").strip() or None, keywords=keywords or "",
+        created_at=now, created_by=created_by, current_version=0))
+    return dataset_id
+
+
+def _check_metadata(*, department: str, title: str, sharing: str, level: str,
+                    legal_basis: str | None) -> None:
+    if not (department or "").strip():
+        raise InvalidUpload("a dataset needs a department")
+    if not (title or "").strip():
+        raise InvalidUpload("a dataset needs a title")
+    if sharing not in SHARING_TYPES:
+        raise InvalidUpload(f"sharing must be one of {', '.join(SHARING_TYPES)}")
+    if level not in LEVELS:
+        raise InvalidUpload(f"level must be one of {', '.join(LEVELS)}")
+    if sharing == "none" and not (legal_basis or "").strip():
+        raise InvalidUpload("a dataset that is not shareable needs its legal basis")
+
+
+def add_version(conn: sa.Connection, dataset_id: str, *, sha256: str, format: str,
+                filename: str, row_count: int, byte_size: int,
+                columns: Sequence[Mapping[str, Any]], quality: Mapping[str, Any] | None,
+                quality_passed: bool, created_by: str, now: dt.datetime) -> int:
+    """Record a new version of a dataset and make it current; returns its number (1, 2, ...).
+
+    Raises DatasetNotFound, InvalidUpload (bad digest, format, counts or columns),
+    CatalogError (another version was added concurrently; retry the transaction).
+    """
+    cols = _check_version(sha256=sha256, format=format, row_count=row_count,
+                          byte_size=byte_size, columns=columns)
+    current = _current_version(conn, dataset_id)
+    number = current + 1
+    conn.execute(_V.insert().values(
+        dataset_id=dataset_id, version=number, sha256=sha256, format=format, filename=filename,
+        row_count=row_count, byte_size=byte_size, columns=cols,
+        column_names="\n".join(c["name"] for c in cols),
+        quality=dict(quality) if quality is not None else None,
+        quality_passed=bool(quality_passed), created_at=now, created_by=created_by))
+    moved = conn.execute(_D.update().where(_D.c.id == dataset_id,
+                                           _D.c.current_version == current)
+                         .values(current_version=number))
+    if moved.rowcount != 1:
+        raise CatalogError(f"dataset {dataset_id} changed meanwhile; retry")
+    return number
+
+
+def _check_version(*, sha256: str, format: str, row_count: int, byte_size: int,
+                   columns: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
+        raise InvalidUpload("sha256 must be a lowercase SHA-256 hex digest")
+    if format not in FORMATS:
+        raise InvalidUpload(f"format must be one of {', '.join(FORMATS)}")
+    if row_count < 0 or byte_size < 0:
+        raise InvalidUpload("row_count and byte_size cannot be negative")
+    return _check_columns(columns)
+
+
+def _check_columns(columns: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    names = [c.get("name") if isinstance(c, Mapping) else None for c in columns]
+    if not names or not all(isinstance(n, str) and n for n in names):
+        raise InvalidUpload("columns must be a non-empty list of {name, dtype, profile}")
+    if len(set(names)) != len(names):
+        raise InvalidUpload("column names must be distinct")
+    return [{"name": c["name"], "dtype": c.get("dtype") or "string",
+             "profile": copy.deepcopy(c.get("profile"))} for c in columns]
+
+
+def _current_version(conn: sa.Connection, dataset_id: str) -> int:
+    found = conn.execute(sa.select(_D.c.current_version).where(_D.c.id == dataset_id)).first()
+    if found is None:
+        raise DatasetNotFound(f"no dataset {dataset_id}")
+    return int(found.current_version)
+
+
+def get_dataset(conn: sa.Connection, dataset_id: str) -> Dataset:
+    """A dataset with its current version. Raises DatasetNotFound."""
+    found = _select_datasets(conn, _D.c.id == dataset_id, limit=1)
+    if not found:
+        raise DatasetNotFound(f"no dataset {dataset_id}")
+    return found[0]
+
+
+def get_version(conn: sa.Connection, dataset_id: str, version: int) -> DatasetVersion:
+    """One version of a dataset (a grant names the version it covers). Raises DatasetNotFound."""
+    row = conn.execute(sa.select(_V).where(_V.c.dataset_id == dataset_id,
+                                           _V.c.version == version)).first()
+    if row is None:
+        raise DatasetNotFound(f"no version {version} of dataset {dataset_id}")
+    return DatasetVersion.from_mapping(row._mapping)
+
+
+def search_datasets(conn: sa.Connection, *, q: str | None = None, department: str | None = None,
+                    sharing: str | None = None, level: str | None = None,
+                    limit: int = 100) -> list[Dataset]:
+    """Datasets matching every filter, newest first.
+
+    ``q`` is split on white space; each word must occur (case-insensitively, as a substring, so
+    Chinese words work without segmentation) in the title, description, keywords or a column
+    name of the current version. Raises nothing.
+    """
+    conditions = [_word_matches(word) for word in (q or "").split()]
+    for column, value in ((_D.c.department, department), (_D.c.sharing, sharing),
+                          (_D.c.level, level)):
+        if value is not None:
+            conditions.append(column == value)
+    return _select_datasets(conn, *conditions, limit=limit)
+
+
+def list_departments_datasets(conn: sa.Connection, department: str) -> list[Dataset]:
+    """Every dataset of ``department`` (any sharing type), newest first. Raises nothing."""
+    return _select_datasets(conn, _D.c.department == department, limit=None)
+
+
+def _word_matches(word: str) -> sa.ColumnElement[bool]:
+    fields = (_D.c.title, _D.c.description, _D.c.keywords, _V.c.column_names)
+    return sa.or_(*(sa.func.coalesce(f, "").icontains(word, autoescape=True) for f in fields))
+
+
+def _select_datasets(conn: sa.Connection, *conditions: Any, limit: int | None) -> list[Dataset]:
+    joined = _D.outerjoin(_V, sa.and_(_V.c.dataset_id == _D.c.id,
+                                      _V.c.version == _D.c.current_version))
+    labelled = [c.label(f"v_{c.name}") for c in _VERSION_COLUMNS]
+    query = (sa.select(_D, *labelled).select_from(joined).where(*conditions)
+             .order_by(_D.c.created_at.desc(), _D.c.id).limit(limit))
+    return [Dataset.from_mapping(row._mapping, _version_of(row)) for row in conn.execute(query)]
+
+
+def _version_of(row: sa.Row[Any]) -> DatasetVersion | None:
+    mapping = row._mapping
+    if mapping["v_version"] is None:
+        return None
+    return DatasetVersion.from_mapping({c.name: mapping[f"v_{c.name}"] for c in _VERSION_COLUMNS})
+
+
+def update_column_profile(conn: sa.Connection, dataset_id: str, version: int, column: str,
+                          profile: Mapping[str, Any] | None) -> DatasetVersion:
+    """Replace one column's profile (a steward correcting the detected personal data).
+
+    Returns the updated version. Raises DatasetNotFound (dataset or version), ColumnNotFound.
+    """
+    current = get_version(conn, dataset_id, version)
+    if column not in current.column_names:
+        raise ColumnNotFound(f"dataset {dataset_id} version {version} has no column {column!r}")
+    conn.execute(_V.update().where(_V.c.dataset_id == dataset_id, _V.c.version == version)
+                 .values(columns=_with_profile(current.columns, column, profile)))
+    return get_version(conn, dataset_id, version)
+
+
+def _with_profile(columns: list[dict[str, Any]], name: str,
+                  profile: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    new = copy.deepcopy(dict(profile)) if profile is not None else None
+    return [dict(c, profile=new) if c["name"] == name else c for c in columns]
