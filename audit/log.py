@@ -1,0 +1,318 @@
+"""The stored audit log over SQLAlchemy Core: entries, complete-subtree hashes, the head, and
+signed checkpoints.
+
+Every method takes a ``Connection`` that the caller owns; nothing here begins, commits or rolls
+back. Appends lock the head row (``SELECT ... FOR UPDATE``; on SQLite the caller's engine must
+``BEGIN IMMEDIATE`` so writers are serialized) and cost O(log n): the head holds the compact
+range, and each append stores the complete subtrees it closes, from which proofs are read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Row,
+    String,
+    Table,
+    Text,
+    and_,
+    insert,
+    or_,
+    select,
+    update,
+)
+
+from . import merkle
+from .checkpoint import Checkpoint, NoteSigner
+from .errors import EntryNotFound, InvalidRange, LogInconsistent, SignatureInvalid
+from .events import canonical_bytes, event_columns, parse_bound, utc_naive
+from .verify import EvidenceBundle
+
+__all__ = ["metadata", "AuditLog", "Appended", "entries_table", "nodes_table", "head_table",
+           "checkpoints_table"]
+
+metadata = MetaData()
+_BigInt = BigInteger().with_variant(Integer, "sqlite")
+_HEAD_ID = 1
+
+entries_table = Table(
+    "audit_entries", metadata,
+    Column("idx", _BigInt, primary_key=True, autoincrement=False),
+    Column("leaf_hash", LargeBinary(32), nullable=False),
+    Column("entry", Text, nullable=False),  # RFC 8785 canonical JSON (UTF-8 text)
+    Column("type", String(64), nullable=False, index=True),
+    Column("time", DateTime, nullable=False, index=True),  # naive UTC
+    Column("actor", String(255), index=True),
+    Column("actor_department", String(255), index=True),
+    Column("provider", String(255), index=True),
+    Column("receiver", String(255), index=True),
+    Column("dataset_id", String(255), index=True),
+)
+# The hash of every complete subtree: leaves [position * 2**level, (position + 1) * 2**level).
+nodes_table = Table(
+    "audit_nodes", metadata,
+    Column("level", Integer, primary_key=True, autoincrement=False),
+    Column("position", _BigInt, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+head_table = Table(
+    "audit_head", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("size", _BigInt, nullable=False),
+    Column("compact_range", Text, nullable=False),  # JSON list of hex, largest subtree first
+    Column("root_hash", LargeBinary(32), nullable=False),
+)
+checkpoints_table = Table(
+    "audit_checkpoints", metadata,
+    Column("size", _BigInt, primary_key=True, autoincrement=False),
+    Column("root_hash", LargeBinary(32), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("signed_at", DateTime, nullable=False),  # naive UTC
+)
+
+
+@dataclass(frozen=True)
+class Appended:
+    """Where an event landed: its ``index``, its leaf hash (hex) and the log's new ``size``."""
+
+    index: int
+    leaf_hash: str
+    size: int
+
+
+class AuditLog:
+    """The append-only log named ``origin``, whose checkpoints ``signer`` signs."""
+
+    def __init__(self, *, origin: str, signer: NoteSigner) -> None:
+        self.origin = origin
+        self.signer = signer
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def append(self, conn: Connection, event: dict[str, Any]) -> Appended:
+        """Append ``event`` in the caller's transaction (not committed here).
+
+        Raises InvalidEvent if the event is not a JSON object with ``type`` and ``time``;
+        LogInconsistent if the stored head is corrupt.
+        """
+        columns = event_columns(event)
+        data = canonical_bytes(event)
+        tree = self._lock_head(conn)
+        index, leaf = tree.size, merkle.leaf_hash(data)
+        completed = tree.append(leaf)
+        conn.execute(insert(entries_table).values(idx=index, leaf_hash=leaf,
+                                                  entry=data.decode(), **columns))
+        conn.execute(insert(nodes_table),
+                     [{"level": lvl, "position": pos, "hash": h} for lvl, pos, h in completed])
+        self._save_head(conn, tree)
+        return Appended(index=index, leaf_hash=leaf.hex(), size=tree.size)
+
+    def checkpoint(self, conn: Connection, *, now: datetime) -> str:
+        """Sign and store a checkpoint of the current head unless the latest one covers it
+        (re-signing it if the signing key changed); return the latest signed note.
+
+        Raises LogInconsistent if the stored checkpoints are ahead of, or disagree with, the
+        head (a rolled-back or rewritten log).
+        """
+        tree = self._lock_head(conn)
+        latest = self._latest_row(conn)
+        if latest is None or latest.size < tree.size:
+            return self._sign(conn, tree, now)
+        if latest.size > tree.size or bytes(latest.root_hash) != tree.root():
+            raise LogInconsistent(f"the latest checkpoint covers {latest.size} entries but the "
+                                  f"log has {tree.size}: the log was rolled back or rewritten")
+        return self._resign_if_stale(conn, latest, now)
+
+    def _sign(self, conn: Connection, tree: merkle.CompactRange, now: datetime) -> str:
+        note = self.signer.sign(Checkpoint(self.origin, tree.size, tree.root()).to_text())
+        conn.execute(insert(checkpoints_table).values(
+            size=tree.size, root_hash=tree.root(), note=note, signed_at=utc_naive(now)))
+        return note
+
+    def _resign_if_stale(self, conn: Connection, latest: Row[Any], now: datetime) -> str:
+        """The latest note, signed again if the signer's key has changed since."""
+        try:
+            self.signer.verifier.verify(latest.note)
+            return str(latest.note)
+        except SignatureInvalid:
+            pass
+        text = Checkpoint(self.origin, int(latest.size), bytes(latest.root_hash)).to_text()
+        note = self.signer.sign(text)
+        conn.execute(update(checkpoints_table).where(checkpoints_table.c.size == latest.size)
+                     .values(note=note, signed_at=utc_naive(now)))
+        return note
+
+    # -- the head ---------------------------------------------------------------------------
+
+    def _lock_head(self, conn: Connection) -> merkle.CompactRange:
+        """The head's compact range, the row locked for update (created when missing)."""
+        query = select(head_table).where(head_table.c.id == _HEAD_ID).with_for_update()
+        row = conn.execute(query).first()
+        if row is None:
+            conn.execute(insert(head_table).values(id=_HEAD_ID, size=0, compact_range="[]",
+                                                   root_hash=merkle.EMPTY_ROOT))
+            return merkle.CompactRange()
+        return _compact_range(row)
+
+    def _save_head(self, conn: Connection, tree: merkle.CompactRange) -> None:
+        conn.execute(update(head_table).where(head_table.c.id == _HEAD_ID).values(
+            size=tree.size, compact_range=json.dumps(tree.to_hex_list()), root_hash=tree.root()))
+
+    def _latest_row(self, conn: Connection) -> Row[Any] | None:
+        query = select(checkpoints_table).order_by(checkpoints_table.c.size.desc()).limit(1)
+        return conn.execute(query).first()
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def latest_checkpoint(self, conn: Connection) -> str | None:
+        """The latest signed checkpoint note, or None before the first one."""
+        row = self._latest_row(conn)
+        return None if row is None else str(row.note)
+
+    def size(self, conn: Connection) -> int:
+        """The number of entries appended (and visible to this connection)."""
+        found = conn.execute(select(head_table.c.size).where(head_table.c.id == _HEAD_ID))
+        return int(found.scalar() or 0)
+
+    def root_hash(self, conn: Connection) -> bytes:
+        """The root hash of the whole log as it stands (not necessarily signed yet)."""
+        row = conn.execute(select(head_table).where(head_table.c.id == _HEAD_ID)).first()
+        return merkle.EMPTY_ROOT if row is None else _compact_range(row).root()
+
+    def entry(self, conn: Connection, index: int) -> dict[str, Any]:
+        """The entry at ``index``. Raises EntryNotFound if there is none."""
+        query = select(entries_table.c.entry).where(entries_table.c.idx == index)
+        text = conn.execute(query).scalar()
+        if text is None:
+            raise EntryNotFound(f"no audit entry {index}")
+        return dict(json.loads(text))
+
+    def entries(self, conn: Connection, *, offset: int = 0, limit: int = 100,
+                type: str | None = None, since: datetime | str | None = None,
+                until: datetime | str | None = None, department: str | None = None,
+                dataset_id: str | int | None = None, actor: str | None = None,
+                ) -> list[tuple[int, dict[str, Any]]]:
+        """Entries in log order as ``(index, entry)``, filtered: ``since`` ≤ time < ``until``
+        (datetimes or RFC 3339 strings; naive means UTC); ``department`` matches the provider,
+        the receiver or the actor's department. Raises InvalidRange for a negative offset, a
+        limit below 1 or a malformed time.
+        """
+        if offset < 0 or limit < 1:
+            raise InvalidRange("offset must be 0 or more and limit 1 or more")
+        query = select(entries_table.c.idx, entries_table.c.entry).where(
+            *_filters(type=type, since=since, until=until, department=department,
+                      dataset_id=dataset_id, actor=actor))
+        rows = conn.execute(query.order_by(entries_table.c.idx).offset(offset).limit(limit))
+        return [(int(idx), json.loads(text)) for idx, text in rows]
+
+    def evidence(self, conn: Connection) -> EvidenceBundle:
+        """Every entry covered by the latest checkpoint, with that checkpoint and the signer's
+        verifier key, for offline verification. Raises EntryNotFound if nothing is signed yet.
+        """
+        row = self._latest_row(conn)
+        if row is None:
+            raise EntryNotFound("no checkpoint has been signed yet")
+        query = (select(entries_table.c.idx, entries_table.c.entry)
+                 .where(entries_table.c.idx < row.size).order_by(entries_table.c.idx))
+        entries = [{"index": int(i), "entry": json.loads(t)} for i, t in conn.execute(query)]
+        return EvidenceBundle(origin=self.origin, vkey=self.signer.verifier_key,
+                              checkpoint=str(row.note), entries=entries)
+
+    # -- proofs -----------------------------------------------------------------------------
+
+    def inclusion_proof(self, conn: Connection, index: int, size: int) -> list[bytes]:
+        """The proof that entry ``index`` is in the tree of the first ``size`` entries.
+
+        Raises InvalidRange unless 0 ≤ index < size ≤ the log's size; LogInconsistent if a
+        stored subtree is missing.
+        """
+        self._check_size(conn, size)
+        return self._range_hashes(conn, merkle.inclusion_proof_ranges(index, size))
+
+    def consistency_proof(self, conn: Connection, old_size: int, new_size: int) -> list[bytes]:
+        """The proof that the tree of ``old_size`` entries is a prefix of that of ``new_size``.
+
+        Raises InvalidRange unless 0 < old_size ≤ new_size ≤ the log's size; LogInconsistent
+        if a stored subtree is missing.
+        """
+        self._check_size(conn, new_size)
+        return self._range_hashes(conn, merkle.consistency_proof_ranges(old_size, new_size))
+
+    def _check_size(self, conn: Connection, size: int) -> None:
+        current = self.size(conn)
+        if not 0 < size <= current:
+            raise InvalidRange(f"the log has {current} entries: no tree of size {size}")
+
+    def _range_hashes(self, conn: Connection, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
+        """The tree hash of each leaf range, read from the stored complete subtrees."""
+        tiles = [merkle.perfect_subtrees(start, end) for start, end in ranges]
+        stored = _load_nodes(conn, {tile for group in tiles for tile in group})
+        return [_fold([stored[tile] for tile in group]) for group in tiles]
+
+
+def _compact_range(row: Row[Any]) -> merkle.CompactRange:
+    """The head row's compact range. Raises LogInconsistent if it is corrupt."""
+    try:
+        tree = merkle.CompactRange.from_hex_list(int(row.size), json.loads(row.compact_range))
+    except (ValueError, TypeError) as exc:
+        raise LogInconsistent(f"the stored head of the log is corrupt: {exc}") from exc
+    if tree.root() != bytes(row.root_hash):
+        raise LogInconsistent("the stored head's root does not match its compact range")
+    return tree
+
+
+def _load_nodes(conn: Connection, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """Stored subtree hashes by (level, position). Raises LogInconsistent if one is missing."""
+    wanted = set(keys)
+    nodes = nodes_table.c
+    query = select(nodes.level, nodes.position, nodes.hash).where(
+        or_(*(and_(nodes.level == lvl, nodes.position == pos) for lvl, pos in wanted)))
+    found = {(int(lvl), int(pos)): bytes(h) for lvl, pos, h in conn.execute(query)}
+    missing = wanted - found.keys()
+    if missing:
+        raise LogInconsistent(f"the stored tree lacks the subtrees {sorted(missing)}")
+    return found
+
+
+def _fold(hashes: Sequence[bytes]) -> bytes:
+    """The tree hash of adjacent complete subtrees (largest first), folded from the right."""
+    result = hashes[-1]
+    for left in reversed(hashes[:-1]):
+        result = merkle.node_hash(left, result)
+    return result
+
+
+def _filters(*, type: str | None, since: datetime | str | None, until: datetime | str | None,
+             department: str | None, dataset_id: str | int | None,
+             actor: str | None) -> list[Any]:
+    """WHERE clauses for :meth:`AuditLog.entries`. Raises InvalidRange for a bad time."""
+    c = entries_table.c
+    start, end = parse_bound(since, "since"), parse_bound(until, "until")
+    clauses: list[Any] = []
+    if type:
+        clauses.append(c.type == type)
+    if start is not None:
+        clauses.append(c.time >= start)
+    if end is not None:
+        clauses.append(c.time < end)
+    if department:
+        clauses.append(or_(c.provider == department, c.receiver == department,
+                           c.actor_department == department))
+    if dataset_id is not None and dataset_id != "":
+        clauses.append(c.dataset_id == str(dataset_id))
+    if actor:
+        clauses.append(c.actor == actor)
+    return clauses
+
