@@ -1,0 +1,100 @@
+"""The offline Presidio analyzer and the fast path for many texts.
+
+No spaCy model is needed: the NLP engine is Presidio's ``no_op`` engine (no tokens), every
+recognizer is self-contained (regex + checksum, or jieba for names and addresses), and context
+words are matched by characters around a span (:class:`WindowContextEnhancer`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from pathlib import Path
+
+import regex as re
+from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
+from presidio_analyzer.nlp_engine import NoOpNlpEngine
+
+from masking.recognizers import WindowContextEnhancer, default_recognizers
+from masking.recognizers._lexicon import COMPOUND_SURNAMES, SURNAMES, configure_jieba
+from masking.recognizers.license_plate import PROVINCE_CHARS
+from masking.recognizers.location import LocationRecognizer
+from masking.recognizers.person import PersonRecognizer
+
+__all__ = ["LANGUAGES", "SCORE_THRESHOLD", "build_analyzer", "analyze_texts", "may_contain_pii"]
+
+LANGUAGES = ("zh", "en")
+#: Results scoring below this are dropped (pattern-only shapes need context words to pass).
+SCORE_THRESHOLD = 0.5
+
+_context_words = PersonRecognizer.CONTEXT + PersonRecognizer.HONORIFICS + LocationRecognizer.CONTEXT
+_SURNAME_STARTS = "".join(sorted(SURNAMES | {c[0] for c in COMPOUND_SURNAMES}))
+_PREFILTER = re.compile(
+    r"\d{5}|\d{3}[\s)-]+\d{4}|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|[0-9A-Fa-f]:[0-9A-Fa-f]*:|@"
+    rf"|[{PROVINCE_CHARS}][A-Za-z]"
+    rf"|^\s*[{_SURNAME_STARTS}][\u4e00-\u9fff·•]{{1,7}}\s*$"
+    r"|(?:" + "|".join(_context_words) + ")"
+    r"|[\u4e00-\u9fff](?:省|市|区|县|旗|镇|乡|路|街|巷|弄|村|号|小区|花园|苑|大厦)",
+    re.IGNORECASE,
+)
+
+
+def build_analyzer(*, cache_dir: Path | None = None) -> AnalyzerEngine:
+    """Return the process-wide offline analyzer for languages "zh" and "en" (one per cache_dir).
+
+    ``cache_dir`` receives jieba's dictionary cache (``<cache_dir>/jieba``); without it jieba
+    uses the system temp folder. Nothing is downloaded. Raises OSError if ``cache_dir`` cannot
+    be created.
+    """
+    key = str(Path(cache_dir).resolve()) if cache_dir is not None else None
+    return _analyzer_for(key)
+
+
+@functools.lru_cache(maxsize=8)
+def _analyzer_for(cache_dir: str | None) -> AnalyzerEngine:
+    configure_jieba(Path(cache_dir) if cache_dir else None)
+    nlp_engine = NoOpNlpEngine(models=[{"lang_code": lang, "model_name": "none"} for lang in LANGUAGES])
+    nlp_engine.load()
+    registry = RecognizerRegistry(
+        recognizers=default_recognizers(languages=LANGUAGES), supported_languages=list(LANGUAGES)
+    )
+    return AnalyzerEngine(
+        registry=registry,
+        nlp_engine=nlp_engine,
+        supported_languages=list(LANGUAGES),
+        default_score_threshold=SCORE_THRESHOLD,
+        context_aware_enhancer=WindowContextEnhancer(),
+    )
+
+
+def may_contain_pii(text: str) -> bool:
+    """Cheap prefilter: False only when no recognizer could possibly match ``text``."""
+    return bool(_PREFILTER.search(text))
+
+
+def analyze_texts(
+    texts: Sequence[str | None],
+    *,
+    analyzer: AnalyzerEngine | None = None,
+    entities: Sequence[str] | None = None,
+    language: str = "zh",
+    context: Sequence[str] | None = None,
+) -> list[list[RecognizerResult]]:
+    """Analyze many texts: each distinct text once, texts failing the prefilter not at all.
+
+    Returns one result list per input (empty for None). Raises ValueError for an unsupported
+    language or entity (from Presidio).
+    """
+    analyzer = analyzer or build_analyzer()
+    wanted = list(entities) if entities else None
+    extra = list(context) if context else None
+    found: dict[str, list[RecognizerResult]] = {}
+    for text in texts:
+        if text is None or text in found:
+            continue
+        found[text] = (
+            analyzer.analyze(text, language=language, entities=wanted, context=extra)
+            if may_contain_pii(text)
+            else []
+        )
+    return [found[t] if t is not None else [] for t in texts]

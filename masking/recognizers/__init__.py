@@ -1,0 +1,75 @@
+"""Presidio recognizers for Chinese identifiers, names and addresses; one class per file.
+
+Credit cards are reported as ``BANK_CARD`` (same Luhn rule); international phone numbers are
+not detected apart from +86/0086 mobiles. Person names and addresses are Chinese only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from presidio_analyzer import EntityRecognizer
+
+from masking.recognizers._context import WindowContextEnhancer
+from masking.recognizers.bank_card import BankCardRecognizer
+from masking.recognizers.email import EmailRecognizer
+from masking.recognizers.ip_address import IpAddressRecognizer
+from masking.recognizers.landline import LandlineRecognizer
+from masking.recognizers.license_plate import LicensePlateRecognizer
+from masking.recognizers.location import LocationRecognizer
+from masking.recognizers.mobile import MobileRecognizer
+from masking.recognizers.passport import PassportRecognizer
+from masking.recognizers.person import PersonRecognizer
+from masking.recognizers.resident_id import ResidentIdRecognizer
+from masking.recognizers.uscc import UsccRecognizer
+
+__all__ = [
+    "PATTERN_RECOGNIZERS",
+    "SEGMENTING_RECOGNIZERS",
+    "ENTITIES",
+    "default_recognizers",
+    "WindowContextEnhancer",
+    "BankCardRecognizer",
+    "EmailRecognizer",
+    "IpAddressRecognizer",
+    "LandlineRecognizer",
+    "LicensePlateRecognizer",
+    "LocationRecognizer",
+    "MobileRecognizer",
+    "PassportRecognizer",
+    "PersonRecognizer",
+    "ResidentIdRecognizer",
+    "UsccRecognizer",
+]
+
+#: Regex + validation recognizers, used for every language.
+PATTERN_RECOGNIZERS: tuple[type[EntityRecognizer], ...] = (
+    ResidentIdRecognizer,
+    MobileRecognizer,
+    LandlineRecognizer,
+    UsccRecognizer,
+    BankCardRecognizer,
+    LicensePlateRecognizer,
+    PassportRecognizer,
+    EmailRecognizer,
+    IpAddressRecognizer,
+)
+#: jieba-based recognizers, used for Chinese only.
+SEGMENTING_RECOGNIZERS: tuple[type[EntityRecognizer], ...] = (PersonRecognizer, LocationRecognizer)
+
+ENTITIES: tuple[str, ...] = tuple(c.ENTITY for c in PATTERN_RECOGNIZERS + SEGMENTING_RECOGNIZERS)
+
+
+def default_recognizers(*, languages: Sequence[str] = ("zh", "en")) -> list[EntityRecognizer]:
+    """New instances of every recognizer for each language ("zh" gets the jieba ones too).
+
+    Raises ValueError for a language other than "zh" or "en".
+    """
+    unknown = set(languages) - {"zh", "en"}
+    if unknown:
+        raise ValueError(f"unsupported languages: {sorted(unknown)}")
+    recognizers: list[EntityRecognizer] = []
+    for language in languages:
+        classes = PATTERN_RECOGNIZERS + (SEGMENTING_RECOGNIZERS if language == "zh" else ())
+        recognizers += [cls(supported_language=language) for cls in classes]
+    return recognizers

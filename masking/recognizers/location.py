@@ -1,0 +1,105 @@
+"""Chinese addresses: chains of address units (省 市 区 县 路 街 号 小区 …), trimmed with jieba ``ns``.
+
+A candidate is a chain of units ending in address suffixes, optionally followed by a house number.
+Its start is fixed by a context word (住址 家住 …) inside or just before it, else by jieba: leading
+words that are neither place names (``ns``) nor end in an address suffix are dropped.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import regex as re
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+
+from masking.recognizers._base import HAN
+from masking.recognizers._lexicon import ADDRESS_SUFFIXES, ADMIN_SUFFIXES, pos_tag
+
+__all__ = ["LocationRecognizer"]
+
+_NUM = r"(?:\d+|[一二三四五六七八九十百零]+)"
+_UNIT_SUFFIX = "|".join(sorted(ADDRESS_SUFFIXES, key=len, reverse=True))
+_HOUSE = rf"(?:{_NUM}(?:-{_NUM})?(?:号院|号楼|号|弄|栋|幢|座|单元|楼|层|室|组|段)(?:之{_NUM})?)"
+# Named units, then house numbers; no named unit after a number ("12号附近路灯" stops at 号).
+_CHAIN = re.compile(rf"(?:[{HAN}]{{1,6}}?(?:{_UNIT_SUFFIX}))+{_HOUSE}*")
+_UNIT = re.compile(rf"[{HAN}]{{1,6}}?(?:{_UNIT_SUFFIX})|{_HOUSE}")
+
+
+class LocationRecognizer(EntityRecognizer):
+    """Detect street addresses and place chains in Chinese text."""
+
+    ENTITY: ClassVar[str] = "LOCATION"
+    CONTEXT: ClassVar[tuple[str, ...]] = (
+        "住址", "家住", "地址", "住在", "居住在", "居住地", "现住", "户籍地", "户籍", "位于", "籍贯",
+        "所在地", "送达地址", "address",
+    )
+    SCORE_CONTEXT: ClassVar[float] = 0.85
+    SCORE_CHAIN: ClassVar[float] = 0.7
+    SCORE_SINGLE_UNIT: ClassVar[float] = 0.4
+    _BAD_START = frozenset(ADMIN_SUFFIXES) | {"路", "街", "号", "小区"}
+
+    def __init__(self, *, supported_language: str = "zh") -> None:
+        super().__init__(
+            supported_entities=[self.ENTITY],
+            name=f"{type(self).__name__}_{supported_language}",
+            supported_language=supported_language,
+            context=list(self.CONTEXT),
+        )
+        words = "|".join(sorted(map(re.escape, self.CONTEXT), key=len, reverse=True))
+        self._context_re = re.compile(rf"(?:{words})[:：\s]{{0,2}}(?:是|为|在)?", re.IGNORECASE)
+
+    def load(self) -> None:
+        """Nothing to load: jieba initialises itself on first use."""
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
+        """Return LOCATION results; never raises on ordinary text."""
+        results = []
+        for match in _CHAIN.finditer(text):
+            result = self._candidate(text, match.start(), match.end())
+            if result:
+                results.append(result)
+        return results
+
+    def _candidate(self, text: str, start: int, end: int) -> RecognizerResult | None:
+        start, has_context = self._start_after_context(text, start, end)
+        if not has_context:
+            start = self._start_at_place(text, start, end)
+        if start >= end:
+            return None
+        units = len(_UNIT.findall(text, start, end))
+        if has_context:
+            score = self.SCORE_CONTEXT
+        else:
+            score = self.SCORE_CHAIN if units >= 2 else self.SCORE_SINGLE_UNIT
+        return self._result(start, end, score, enhanced=has_context)
+
+    def _start_after_context(self, text: str, start: int, end: int) -> tuple[int, bool]:
+        hits = [
+            m.end()
+            for m in self._context_re.finditer(text, max(0, start - 8), end)
+            if start - 1 <= m.end() < end
+        ]
+        return (max(start, hits[-1]), True) if hits else (start, False)
+
+    def _start_at_place(self, text: str, start: int, end: int) -> int:
+        if start == 0 or not ("\u4e00" <= text[start - 1] <= "\u9fff"):
+            return start
+        offset = start
+        for word, flag in pos_tag(text[start:end]):
+            if flag.startswith("ns") or (len(word) >= 2 and word.endswith(ADDRESS_SUFFIXES)):
+                return offset
+            offset += len(word)
+        return end
+
+    def _result(self, start: int, end: int, score: float, *, enhanced: bool) -> RecognizerResult:
+        return RecognizerResult(
+            entity_type=self.ENTITY,
+            start=start,
+            end=end,
+            score=score,
+            recognition_metadata={
+                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY: enhanced,
+            },
+        )

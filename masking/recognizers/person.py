@@ -1,0 +1,130 @@
+"""Chinese person names: jieba part-of-speech ``nr`` + surname list + context words.
+
+jieba segments the text (its HMM finds words its dictionary lacks); a word tagged ``nr`` in the
+dictionary, or unknown to it, that starts with a surname is a name. Only three places are
+searched, which keeps the recognizer fast on long texts: right after a context word (姓名 市民
+来电人 …), right before an honorific (先生 女士 …), and a whole value that is nothing but a
+name (a name column). Names elsewhere in free text, and romanised names, are not detected.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import regex as re
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+
+from masking.recognizers._base import HAN
+from masking.recognizers._lexicon import ADDRESS_SUFFIXES, UNKNOWN, pos_tag, surname_of
+
+__all__ = ["PersonRecognizer"]
+
+
+def _is_name_word(word: str, flag: str) -> bool:
+    """A 2-4 character word starting with a surname, tagged a person name or unknown to jieba."""
+    return 2 <= len(word) <= 4 and bool(surname_of(word)) and (flag.startswith("nr") or flag == UNKNOWN)
+
+
+class PersonRecognizer(EntityRecognizer):
+    """Detect Chinese person names near context words, or as the whole value."""
+
+    ENTITY: ClassVar[str] = "PERSON"
+    CONTEXT: ClassVar[tuple[str, ...]] = (
+        "姓名", "市民", "先生", "女士", "来电人", "联系人", "投诉人", "举报人", "申请人", "当事人",
+        "患者", "户主", "业主", "居民", "村民", "法定代表人", "法人", "经办人", "负责人", "收件人",
+        "收货人", "监护人", "家属", "被申请人", "受害人", "嫌疑人", "群众", "老人", "name",
+    )
+    HONORIFICS: ClassVar[tuple[str, ...]] = ("先生", "女士", "同志", "老师", "师傅")
+    SCORE_POS_TAGGED: ClassVar[float] = 0.85
+    SCORE_UNKNOWN_WORD: ClassVar[float] = 0.75
+    SCORE_SURNAME_ONLY: ClassVar[float] = 0.55
+    #: A bare 2-3 character value starting with a surname: below the threshold unless context
+    #: (e.g. the column header 姓名 passed to ``analyze``) raises it.
+    SCORE_SHAPE_ONLY: ClassVar[float] = 0.45
+    WINDOW: ClassVar[int] = 5
+    _WHOLE = re.compile(rf"[{HAN}]{{2,4}}|[{HAN}]{{1,3}}[·•][{HAN}]{{1,6}}")
+    _NAME_CHARS = re.compile(rf"[{HAN}]+")
+    _NOT_IN_NAME = frozenset("来去说称电在的了和与及向对于反投诉举报要求请")
+
+    def __init__(self, *, supported_language: str = "zh") -> None:
+        super().__init__(
+            supported_entities=[self.ENTITY],
+            name=f"{type(self).__name__}_{supported_language}",
+            supported_language=supported_language,
+            context=list(self.CONTEXT),
+        )
+        leading = [w for w in self.CONTEXT if w not in self.HONORIFICS]
+        words = "|".join(sorted(map(re.escape, leading), key=len, reverse=True))
+        self._trigger = re.compile(rf"(?:{words})[:：\s]{{0,2}}(?:是|为)?", re.IGNORECASE)
+        self._honorific = re.compile(rf"(?<=[{HAN}]{{2}})(?:{'|'.join(self.HONORIFICS)})")
+
+    def load(self) -> None:
+        """Nothing to load: jieba initialises itself on first use."""
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
+        """Return PERSON results; never raises on ordinary text."""
+        stripped = text.strip()
+        if self._WHOLE.fullmatch(stripped):
+            whole = self._whole_value(stripped, text.index(stripped))
+            return [whole] if whole else []
+        found = [self._after_trigger(text, m.end()) for m in self._trigger.finditer(text)]
+        found += [self._before_honorific(text, m.start()) for m in self._honorific.finditer(text)]
+        return [r for r in found if r]
+
+    def _whole_value(self, value: str, offset: int) -> RecognizerResult | None:
+        if not surname_of(value) or value.endswith(ADDRESS_SUFFIXES):
+            return None
+        name, score = self._name_at_start(value)
+        if len(name) == len(value):
+            return self._result(offset, offset + len(value), score)
+        if len(value) > 3:
+            return None
+        return self._result(offset, offset + len(value), self.SCORE_SHAPE_ONLY, enhanced=False)
+
+    def _after_trigger(self, text: str, start: int) -> RecognizerResult | None:
+        run = self._NAME_CHARS.match(text, start, start + self.WINDOW)
+        if not run or not surname_of(run.group()):
+            return None
+        name, score = self._name_at_start(run.group())
+        return self._result(start, start + len(name), score) if name else None
+
+    def _name_at_start(self, run: str) -> tuple[str, float]:
+        """The name ``run`` starts with and its score, or ("", 0) if it starts with none."""
+        words = pos_tag(run)
+        first, flag = words[0]
+        if _is_name_word(first, flag):
+            if flag == UNKNOWN and len(first) > 2 and first[-1] in self._NOT_IN_NAME:
+                first = first[:-1]  # the HMM glued a verb on: 陈静称 -> 陈静
+            return first, self.SCORE_POS_TAGGED if flag.startswith("nr") else self.SCORE_UNKNOWN_WORD
+        surname = surname_of(run)
+        if first != surname or len(words) < 2:
+            return "", 0.0
+        given, given_flag = words[1]
+        if len(given) <= 2 and (given_flag.startswith("nr") or given_flag == UNKNOWN):
+            return surname + given, self.SCORE_UNKNOWN_WORD
+        if len(given) == 1 and given not in self._NOT_IN_NAME:
+            return surname + given, self.SCORE_SURNAME_ONLY
+        return "", 0.0
+
+    def _before_honorific(self, text: str, end: int) -> RecognizerResult | None:
+        words = pos_tag(text[max(0, end - 4) : end])
+        last_word, flag = words[-1] if words else ("", "")
+        if _is_name_word(last_word, flag) and len(last_word) <= 3:
+            return self._result(end - len(last_word), end, self.SCORE_UNKNOWN_WORD)
+        pair = text[max(0, end - 2) : end]
+        if self._NAME_CHARS.fullmatch(pair) and surname_of(pair) and pair[1] not in self._NOT_IN_NAME:
+            return self._result(end - 2, end, self.SCORE_SURNAME_ONLY)
+        return None
+
+    def _result(self, start: int, end: int, score: float, *, enhanced: bool = True) -> RecognizerResult:
+        return RecognizerResult(
+            entity_type=self.ENTITY,
+            start=start,
+            end=end,
+            score=score,
+            recognition_metadata={
+                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY: enhanced,
+            },
+        )

@@ -1,0 +1,156 @@
+"""Recognizers: positives and negatives per entity, checksums, context, the offline engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jieba
+import pytest
+from presidio_analyzer import AnalyzerEngine, EntityRecognizer
+
+from masking import ENTITIES, build_analyzer, default_recognizers, detect_spans
+from masking.engine import may_contain_pii
+
+from .conftest import CARD, ID_A, ID_B, USCC, wrong_check
+
+
+def found(text: str, analyzer) -> list[tuple[str, str]]:
+    """(entity, matched text) of every span in ``text``."""
+    return [(s.entity, text[s.start : s.end]) for s in detect_spans(text, analyzer=analyzer)]
+
+
+POSITIVES = [
+    # resident IDs: checksum right, real birth date, glued to Chinese text
+    ("身份证号" + ID_A + "。", "CN_RESIDENT_ID", ID_A),
+    ("证件号码：" + ID_B, "CN_RESIDENT_ID", ID_B),
+    (ID_A.lower(), "CN_RESIDENT_ID", ID_A.lower()),
+    # mobiles: plain, +86/0086, 3-4-4 split
+    ("联系电话13812345678，", "CN_MOBILE", "13812345678"),
+    ("手机：+86 138-1234-5678", "CN_MOBILE", "+86 138-1234-5678"),
+    ("电话008613912345678", "CN_MOBILE", "008613912345678"),
+    ("打139 1234 5678找我", "CN_MOBILE", "139 1234 5678"),
+    # landlines
+    ("座机028-85123456转", "CN_LANDLINE", "028-85123456"),
+    ("办公电话(010)62751234", "CN_LANDLINE", "(010)62751234"),
+    ("固话075523456789", "CN_LANDLINE", "075523456789"),
+    # credit code, bank card, plate, passport, email, IP
+    ("统一社会信用代码" + USCC, "CN_USCC", USCC),
+    ("银行卡号" + CARD + "已冻结", "BANK_CARD", CARD),
+    ("车牌川A12345违停", "CN_LICENSE_PLATE", "川A12345"),
+    ("新能源车粤BD12345", "CN_LICENSE_PLATE", "粤BD12345"),
+    ("护照号E12345678", "PASSPORT", "E12345678"),
+    ("邮箱zhang.wei@example.com。", "EMAIL_ADDRESS", "zhang.wei@example.com"),
+    ("登录IP为192.168.1.10", "IP_ADDRESS", "192.168.1.10"),
+    ("ip地址2001:db8::1", "IP_ADDRESS", "2001:db8::1"),
+    # names and addresses
+    ("市民张伟来电反映", "PERSON", "张伟"),
+    ("姓名：欧阳娜娜，", "PERSON", "欧阳娜娜"),
+    ("投诉人陈静称其", "PERSON", "陈静"),
+    ("王芳女士反映", "PERSON", "王芳"),
+    ("家住锦江区春熙路1号，", "LOCATION", "锦江区春熙路1号"),
+    ("住址：四川省成都市武侯区人民南路四段12号", "LOCATION", "四川省成都市武侯区人民南路四段12号"),
+]
+
+
+@pytest.mark.parametrize(("text", "entity", "value"), POSITIVES)
+def test_detects(text, entity, value, analyzer):
+    assert (entity, value) in found(text, analyzer)
+
+
+NEGATIVES = [
+    wrong_check(ID_A),  # bad check character
+    "110105194912310021",  # bad check character (the X one)
+    "11010519490231002",  # 17 digits (passes Luhn, but no card context)
+    "110105" + "19490231" + "0021",  # 30 February
+    "110105" + "20991231" + "0021",  # future birth date (and wrong check)
+    "订单号202311051234",  # 12-digit order number
+    "时间戳20231105123045",  # timestamp
+    "流水号20231105123045123",  # 17-digit timestamp with milliseconds
+    "金额13800000000元",  # an amount, not a mobile
+    "编号138123456789",  # 12 digits starting like a mobile
+    "1381234567",  # 10 digits
+    "12812345678",  # 12x is not a mobile prefix
+    "区号028",  # an area code alone
+    "共计1234.56元",  # an amount
+    "银行卡6222021234567890121",  # Luhn fails
+    "统一社会信用代码91510100MA6CXX8B01",  # check character wrong
+    "京ABCDEF",  # no digit: not a plate
+    "用户名foo@bar",  # no domain suffix
+    "版本号1.2.3",  # not an IP
+    "999.1.1.1",  # octet out of range
+    "市民反映路灯不亮",  # context word without a name
+    "城市管理部门",  # 市 inside a word
+]
+
+
+@pytest.mark.parametrize("text", NEGATIVES)
+def test_rejects(text, analyzer):
+    assert found(text, analyzer) == []
+
+
+def test_resident_id_with_luhn_is_not_also_a_bank_card(analyzer):
+    spans = detect_spans("身份证" + ID_A, analyzer=analyzer)
+    assert [s.entity for s in spans] == ["CN_RESIDENT_ID"]
+
+
+def test_context_words_raise_a_weak_shape_above_the_threshold(analyzer):
+    assert found("编码02885123456", analyzer) == []
+    assert found("座机02885123456", analyzer) == [("CN_LANDLINE", "02885123456")]
+    assert found("卡号11010519490231002", analyzer) == [("BANK_CARD", "11010519490231002")]
+
+
+def test_explicit_context_raises_a_bare_name(analyzer):
+    assert analyzer.analyze("马力", language="zh") == []
+    results = analyzer.analyze("马力", language="zh", context=["姓名"])
+    assert [(r.entity_type, r.start, r.end) for r in results] == [("PERSON", 0, 2)]
+
+
+def test_a_whole_value_that_is_a_name(analyzer):
+    assert found("张伟", analyzer) == [("PERSON", "张伟")]
+    assert found("高新区", analyzer) == []
+
+
+def test_complaint_text_finds_every_identifier(analyzer):
+    text = f"市民张伟来电反映，其身份证号{ID_A}，联系电话13812345678，家住锦江区春熙路1号，油烟扰民。"
+    assert found(text, analyzer) == [
+        ("PERSON", "张伟"),
+        ("CN_RESIDENT_ID", ID_A),
+        ("CN_MOBILE", "13812345678"),
+        ("LOCATION", "锦江区春熙路1号"),
+    ]
+
+
+def test_english_text_uses_the_pattern_recognizers(analyzer):
+    results = analyzer.analyze("call +86 13812345678 or mail a.b@example.org", language="en")
+    assert sorted(r.entity_type for r in results) == ["CN_MOBILE", "EMAIL_ADDRESS"]
+
+
+def test_default_recognizers_are_presidio_recognizers_for_both_languages():
+    recognizers = default_recognizers()
+    assert all(isinstance(r, EntityRecognizer) for r in recognizers)
+    zh = {r.supported_entities[0] for r in recognizers if r.supported_language == "zh"}
+    en = {r.supported_entities[0] for r in recognizers if r.supported_language == "en"}
+    assert zh == set(ENTITIES)
+    assert en == set(ENTITIES) - {"PERSON", "LOCATION"}
+
+
+def test_default_recognizers_rejects_unknown_language():
+    with pytest.raises(ValueError, match="unsupported"):
+        default_recognizers(languages=("fr",))
+
+
+def test_build_analyzer_is_cached_offline_and_uses_the_cache_dir(analyzer, cache_dir):
+    assert isinstance(analyzer, AnalyzerEngine)
+    assert build_analyzer(cache_dir=cache_dir) is analyzer
+    assert set(analyzer.supported_languages) == {"zh", "en"}
+    assert Path(jieba.dt.tmp_dir) == Path(cache_dir) / "jieba"
+    detect_spans("市民张伟来电", analyzer=analyzer)  # jieba has loaded its dictionary
+    assert any((Path(cache_dir) / "jieba").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("text", "possible"),
+    [("已办结", False), ("2023-11-05", False), ("良好", False), ("张伟", True), ("电话13812345678", True), ("a@b.cn", True)],
+)
+def test_prefilter(text, possible):
+    assert may_contain_pii(text) is possible
