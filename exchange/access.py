@@ -103,12 +103,12 @@ def list_requests(svc: Services, who: Principal, *, status: str | None = None) -
     svc.require(who, "request", "list")
     side = {"receiver": who.department} if who.role == "requester" else {
         "provider": who.department}
-    with svc.engine.connect() as conn:
+    with svc.reader.connect() as conn:
         return [r.to_dict() for r in workflow.list_requests(conn, status=status or None, **side)]
 
 
 def _decider(svc: Services, who: Principal, request_id: str) -> tuple[Any, Any]:
-    with svc.engine.connect() as conn:
+    with svc.reader.connect() as conn:
         request = workflow.get_request(conn, request_id)
         dataset = repository.get_dataset(conn, request.dataset_id)
     svc.require(who, "request", "decide", dom=request.provider)
@@ -167,13 +167,13 @@ def list_grants(svc: Services, who: Principal) -> list[dict[str, Any]]:
     side = {"receiver": who.department} if who.role == "requester" else {
         "provider": who.department}
     now = svc.clock()
-    with svc.engine.connect() as conn:
+    with svc.reader.connect() as conn:
         return [g.to_dict(now=now) for g in workflow.list_grants(conn, **side)]
 
 
 def revoke(svc: Services, who: Principal, grant_id: str, *, reason: Any = None) -> dict:
     """A steward of the providing department revokes a grant; access stops at once."""
-    with svc.engine.connect() as conn:
+    with svc.reader.connect() as conn:
         grant = workflow.get_grant(conn, grant_id)
     svc.require(who, "grant", "revoke", dom=grant.provider)
     svc.enforcer.revoke_grant(grant_id)  # fail closed: stop access before recording

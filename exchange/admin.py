@@ -81,7 +81,7 @@ def rotate_keys(svc: Services, *, actor: str = "admin") -> str:
 
 def department_names(svc: Services) -> dict[str, tuple[str, str]]:
     """Every department: code → (Chinese name, English name)."""
-    with svc.engine.connect() as conn:
+    with svc.reader.connect() as conn:
         return {r.code: (r.name, r.name_en) for r in conn.execute(sa.select(departments))}
 
 

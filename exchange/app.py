@@ -50,7 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None, *,
 def _register_pages(app: Flask, svc: Services) -> None:
     @app.get("/.well-known/jwks.json")
     def jwks():
-        with svc.engine.connect() as conn:
+        with svc.reader.connect() as conn:
             return svc.keys.jwks(conn)
 
     @app.get("/")

@@ -35,7 +35,7 @@ def entries(svc: Services, who: Principal, args: dict[str, Any]) -> dict[str, An
     offset = _int(args.get("offset"), "offset", default=0)
     limit = min(_int(args.get("limit"), "limit", default=100, low=1), MAX_PAGE)
     filters = {k: args[k] for k in FILTERS if args.get(k)}
-    with svc.engine.connect() as conn:
+    with svc.reader.connect() as conn:
         log = svc.audit_log()
         rows = log.entries(conn, offset=offset, limit=limit, **filters)
         size = log.size(conn)
@@ -53,7 +53,7 @@ def inclusion(svc: Services, who: Principal, args: dict[str, Any]) -> dict[str, 
     """Inclusion proof of entry ``index`` in the tree of ``size`` entries."""
     svc.require(who, "audit", "read")
     index, size = _int(args.get("index"), "index"), _int(args.get("size"), "size", low=1)
-    with svc.engine.connect() as conn:
+    with svc.reader.connect() as conn:
         proof = svc.audit_log().inclusion_proof(conn, index, size)
     return {"index": index, "size": size, "hashes": [_b64(h) for h in proof]}
 
@@ -62,14 +62,14 @@ def consistency(svc: Services, who: Principal, args: dict[str, Any]) -> dict[str
     """Consistency proof between the trees of ``old`` and ``new`` entries."""
     svc.require(who, "audit", "read")
     old, new = _int(args.get("old"), "old", low=1), _int(args.get("new"), "new", low=1)
-    with svc.engine.connect() as conn:
+    with svc.reader.connect() as conn:
         proof = svc.audit_log().consistency_proof(conn, old, new)
     return {"old": old, "new": new, "hashes": [_b64(h) for h in proof]}
 
 
 def verifier_key(svc: Services) -> dict[str, str]:
     """The C2SP verifier key of the checkpoint signer (public)."""
-    active = svc.keys.active(svc.engine)
+    active = svc.keys.active(svc.reader)
     signer = NoteSigner(svc.settings.log_origin, active.private_key)
     return {"origin": svc.settings.log_origin, "vkey": signer.verifier_key}
 

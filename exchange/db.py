@@ -8,7 +8,9 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-__all__ = ["make_engine", "upgrade", "MIGRATIONS"]
+__all__ = ["make_engine", "reader", "upgrade", "MIGRATIONS"]
+
+READONLY = "govex_readonly"
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -34,7 +36,14 @@ def _sqlite_connect(dbapi_connection, _record) -> None:  # noqa: ANN001 (DB-API 
 
 
 def _sqlite_begin(conn: sa.Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    readonly = conn.get_execution_options().get(READONLY, False)
+    conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+def reader(engine: sa.Engine) -> sa.Engine:
+    """The same database for reading only: on SQLite a deferred transaction that never waits
+    for the writer (WAL readers see the last commit)."""
+    return engine.execution_options(**{READONLY: True})
 
 
 def upgrade(engine: sa.Engine) -> None:

@@ -27,14 +27,14 @@ DELIVERY_FORMATS = ("csv", "jsonl", "parquet")
 
 
 def _authorize(svc: Services, who: Principal, grant_id: str) -> Any:
-    with svc.engine.connect() as conn:
+    with svc.reader.connect() as conn:
         grant = workflow.get_grant(conn, grant_id)
     now = svc.clock()
     if not svc.enforcer.may_receive(who.username, who.domain, grant_id, now=now) \
             or grant.receiver != who.department:
         svc.record_refusal(who, obj=f"grant:{grant_id}", act="receive", dom=who.domain)
         raise Forbidden("no active grant of your department covers this")
-    with svc.engine.connect() as conn:
+    with svc.reader.connect() as conn:
         return workflow.active_grant(conn, grant_id, now=now)
 
 
@@ -60,7 +60,7 @@ def deliver(svc: Services, who: Principal, grant_id: str, *, fmt: Any = "csv") -
     if fmt not in DELIVERY_FORMATS:
         raise InvalidInput(f"format must be one of {', '.join(DELIVERY_FORMATS)}")
     grant = _authorize(svc, who, grant_id)
-    with svc.engine.connect() as conn:
+    with svc.reader.connect() as conn:
         dataset = repository.get_dataset(conn, grant.dataset_id)
     masked = mask_for_grant(svc, grant, dataset)
     data = formats.write_table(masked, fmt=fmt)
@@ -69,7 +69,7 @@ def deliver(svc: Services, who: Principal, grant_id: str, *, fmt: Any = "csv") -
     with svc.engine.begin() as conn:
         index = svc.append(conn, _event(who, grant, exchange_id, masked, digest))
         manifest = _manifest(svc, who, grant, exchange_id, fmt, len(masked), digest, index)
-        active = svc.keys.active(svc.engine)
+        active = svc.keys.active(svc.reader)
         receipt = sign_receipt(manifest, kid=active.kid, private_key=active.private_key)
         conn.execute(models.exchanges.insert().values(
             id=exchange_id, grant_id=grant.id, dataset_id=grant.dataset_id,
@@ -106,7 +106,7 @@ def _manifest(svc: Services, who: Principal, grant: Any, exchange_id: str, fmt: 
 def exchange_data(svc: Services, who: Principal, exchange_id: str) -> tuple[bytes, str, str]:
     """The delivered bytes, their media type and a file name — to the receiving department,
     while its grant is active. Raises NotFound, Forbidden, PayloadCorrupt."""
-    with svc.engine.connect() as conn:
+    with svc.reader.connect() as conn:
         row = conn.execute(sa.select(models.exchanges).where(
             models.exchanges.c.id == exchange_id)).first()
     if row is None:

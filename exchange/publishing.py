@@ -72,7 +72,7 @@ def publish(svc: Services, who: Principal, *, filename: str, data: bytes,
 def get_dataset(svc: Services, who: Principal, dataset_id: str) -> dict[str, Any]:
     """A dataset's metadata, columns, profile and quality. Raises Forbidden, DatasetNotFound."""
     svc.require(who, "catalog", "read")
-    with svc.engine.connect() as conn:
+    with svc.reader.connect() as conn:
         return dataset_view(repository.get_dataset(conn, dataset_id))
 
 
@@ -81,7 +81,7 @@ def search(svc: Services, who: Principal, *, q: str | None = None,
            level: str | None = None) -> list[dict[str, Any]]:
     """Datasets matching the filters (metadata only). Raises Forbidden."""
     svc.require(who, "catalog", "read")
-    with svc.engine.connect() as conn:
+    with svc.reader.connect() as conn:
         found = repository.search_datasets(conn, q=q or None, department=department or None,
                                            sharing=sharing or None, level=level or None)
     return [dataset_view(d, brief=True) for d in found]

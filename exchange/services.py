@@ -21,7 +21,7 @@ from policies import Enforcer
 
 from .auth import Principal
 from .config import Settings
-from .db import make_engine
+from .db import make_engine, reader
 from .errors import Forbidden
 from .keys import MasterKey, SigningKeys
 
@@ -43,6 +43,7 @@ class Services:
                  clock: Callable[[], dt.datetime] = utcnow) -> None:
         self.settings = settings
         self.engine = engine or make_engine(settings.db_url)
+        self.reader = reader(self.engine)  # for reads: never waits for the writer
         self.master = MasterKey.load(secret=settings.secret, home=settings.home)
         self.store = store or EncryptedFileStore(settings.home / "payloads",
                                                  key=self.master.derive("payload-store"))
@@ -71,7 +72,7 @@ class Services:
 
     def audit_log(self) -> AuditLog:
         """The audit log, signing checkpoints with the active signing key."""
-        active = self.keys.active(self.engine)
+        active = self.keys.active(self.reader)
         return AuditLog(origin=self.settings.log_origin,
                         signer=NoteSigner(self.settings.log_origin, active.private_key))
 

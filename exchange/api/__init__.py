@@ -74,7 +74,7 @@ def _authenticate() -> None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("send 'Authorization: Bearer <token>'")
-    with services().engine.connect() as conn:
+    with services().reader.connect() as conn:
         g.principal = principal_for_token(conn, token.strip())
 
 
