@@ -45,10 +45,10 @@ def route(path: str, method: str, *, summary: str, tag: str, public: bool = Fals
     def decorate(view: Callable) -> Callable:
         ROUTES.append(RouteDoc(path, method, summary, tag, public, params, body, produces))
         flask_path = path.replace("{", "<").replace("}", ">")
-        bp.add_url_rule(flask_path, view_func=view, methods=[method],
-                        endpoint=f"{view.__module__.rsplit('.', 1)[-1]}.{view.__name__}")
+        endpoint = f"{view.__module__.rsplit('.', 1)[-1]}_{view.__name__}"
+        bp.add_url_rule(flask_path, view_func=view, methods=[method], endpoint=endpoint)
         if public:
-            _PUBLIC.add(bp.name + "." + f"{view.__module__.rsplit('.', 1)[-1]}.{view.__name__}")
+            _PUBLIC.add(f"{bp.name}.{endpoint}")
         return view
     return decorate
 
