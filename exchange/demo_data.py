@@ -411,15 +411,12 @@ def _who(rng: random.Random, surname: str, name: str, male: bool) -> str:
 
 
 def _tickets(rng: random.Random, people: _People, rows: int) -> pd.DataFrame:
+    # 2026-11-01 .. 2026-11-28; tickets are taken 08:00–22:00, every day of the week.
     start = _dt.datetime(2026, 11, 1, 8, 0, 0)
-    span = 28 * 86400  # 2026-11-01 .. 2026-11-28
-    times = []
-    for _ in range(rows):
-        t = start + _dt.timedelta(seconds=rng.randrange(span))
-        if not 8 <= t.hour < 22:  # the hotline answers 08:00–22:00 on weekdays and weekends
-            t = t.replace(hour=rng.randint(8, 21))
-        times.append(t)
-    times.sort()
+    times = sorted(
+        start + _dt.timedelta(days=rng.randrange(28), seconds=rng.randrange(14 * 3600))
+        for _ in range(rows)
+    )
 
     per_day: dict[_dt.date, int] = {}
     out = []
@@ -533,19 +530,18 @@ def _market(rng: random.Random, people: _People, rows: int) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 
 _CASE_COLUMNS = ["案件编号", "立案日期", "案件类别", "办案单位"]
-_CASE_KINDS = (
-    "盗窃案", "电信网络诈骗案", "故意伤害案", "抢劫案", "非法吸收公众存款案", "贩卖毒品案",
-    "交通肇事案", "寻衅滋事案", "组织、领导传销活动案", "侵犯公民个人信息案",
-)
-_CASE_UNITS = (
-    ("510100", "成都市公安局刑事侦查支队"),
-    ("510100", "成都市公安局经济犯罪侦查支队"),
-    ("510100", "成都市公安局禁毒支队"),
-    ("510100", "成都市公安局网络安全保卫支队"),
-    ("510104", "成都市公安局锦江区分局刑事侦查大队"),
-    ("510105", "成都市公安局青羊区分局刑事侦查大队"),
-    ("510107", "成都市公安局武侯区分局刑事侦查大队"),
-    ("510108", "成都市公安局成华区分局刑事侦查大队"),
+#: (12-digit unit code, investigating unit, the kinds of case it files)
+_CASE_UNITS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("510100050000", "成都市公安局刑事侦查支队", ("故意杀人案", "抢劫案", "绑架案")),
+    ("510100060000", "成都市公安局经济犯罪侦查支队",
+     ("非法吸收公众存款案", "集资诈骗案", "组织、领导传销活动案")),
+    ("510100070000", "成都市公安局禁毒支队", ("贩卖毒品案", "非法持有毒品案")),
+    ("510100080000", "成都市公安局网络安全保卫支队",
+     ("侵犯公民个人信息案", "电信网络诈骗案", "非法侵入计算机信息系统案")),
+    ("510104050000", "成都市公安局锦江区分局刑事侦查大队", ("盗窃案", "故意伤害案", "寻衅滋事案")),
+    ("510105050000", "成都市公安局青羊区分局刑事侦查大队", ("盗窃案", "诈骗案", "故意伤害案")),
+    ("510107050000", "成都市公安局武侯区分局刑事侦查大队", ("盗窃案", "抢夺案", "寻衅滋事案")),
+    ("510108050000", "成都市公安局成华区分局刑事侦查大队", ("盗窃案", "诈骗案", "故意伤害案")),
 )
 CASE_FILE_ROWS = 20
 
@@ -562,11 +558,11 @@ def _case_files(rng: random.Random, rows: int) -> pd.DataFrame:
     seq: dict[tuple[str, str], int] = {}
     out = []
     for day in opened:
-        unit_area, unit = rng.choice(_CASE_UNITS)
-        key = (unit_area, f"{day:%Y%m}")
+        unit_code, unit, kinds = rng.choice(_CASE_UNITS)
+        key = (unit_code, f"{day:%Y%m}")
         seq[key] = seq.get(key, 0) + 1
-        number = f"A{unit_area}{rng.randint(10, 99)}0000{day:%Y%m}{seq[key]:04d}"
-        out.append((number, day.isoformat(), rng.choice(_CASE_KINDS), unit))
+        number = f"A{unit_code}{day:%Y%m}{seq[key]:04d}"  # A + unit + month + sequence
+        out.append((number, day.isoformat(), rng.choice(kinds), unit))
     return _frame(_CASE_COLUMNS, out)
 
 
