@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import jieba
@@ -144,8 +146,16 @@ def test_build_analyzer_is_cached_offline_and_uses_the_cache_dir(analyzer, cache
     assert build_analyzer(cache_dir=cache_dir) is analyzer
     assert set(analyzer.supported_languages) == {"zh", "en"}
     assert Path(jieba.dt.tmp_dir) == Path(cache_dir) / "jieba"
-    detect_spans("市民张伟来电", analyzer=analyzer)  # jieba has loaded its dictionary
-    assert any((Path(cache_dir) / "jieba").iterdir())
+
+
+def test_a_fresh_process_writes_jiebas_cache_into_the_cache_dir(tmp_path):
+    # jieba is process-global: once another test loaded it, it never writes its cache again,
+    # so check in a process of its own.
+    code = ("import sys; from pathlib import Path; from masking import build_analyzer, "
+            "detect_spans; a = build_analyzer(cache_dir=Path(sys.argv[1])); "
+            "detect_spans('市民张伟来电', analyzer=a)")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, timeout=120)
+    assert any((tmp_path / "jieba").iterdir())
 
 
 @pytest.mark.parametrize(
