@@ -8,6 +8,7 @@ one person).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from collections.abc import Mapping
@@ -27,7 +28,9 @@ MIN_KEY_BYTES = 16
 
 
 class HashOperator(Operator):
-    """Replace each value with the first ``length`` hex digits (default 16) of its HMAC."""
+    """Replace each value with the first ``length`` characters (default 16) of its HMAC in
+    lower-case base32 (a–z, 2–7). Unlike hex, that alphabet has no 0, 1, 8 or 9, so a pseudonym
+    can never look like a mobile number or a resident ID to a reader or a downstream scanner."""
 
     name = "hash"
     PARAMS = frozenset({"length"})
@@ -42,9 +45,9 @@ class HashOperator(Operator):
         """
         self.check_params(params)
         key = _checked_key(context.hash_key)
-        length = int_param(params, "length", 16, maximum=64)
-        if length < 8:
-            raise InvalidMaskingPlan("length must be at least 8 hex digits")
+        length = int_param(params, "length", 16)
+        if length < 8 or length > 52:
+            raise InvalidMaskingPlan("length must be 8 to 52 characters")
         strings = _normalised(to_strings(values), entity)
         return like(values, map_distinct(strings, lambda v: _token(key, v, length)))
 
@@ -68,4 +71,5 @@ def _normalised(strings, entity: str | None):
 
 
 def _token(key: bytes, value: str, length: int) -> str:
-    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()[:length]
+    digest = hmac.new(key, value.encode("utf-8"), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode().rstrip("=").lower()[:length]

@@ -95,6 +95,7 @@ def test_walkthrough(server, tmp_path):
     text = out.read_text(encoding="utf-8")
     assert text.count("\n") > 100
     assert not MOBILE.search(text) and not RESIDENT_ID.search(text)
+    _no_source_value_survives(text)
 
     jwks_file = tmp_path / "jwks.json"
     jwks_file.write_text(requests.get(server["url"] + "/.well-known/jwks.json").text)
@@ -109,6 +110,19 @@ def test_walkthrough(server, tmp_path):
     bad = govex(server, None, "verify", str(tampered), "--receipt", str(receipt), "--jwks",
                 str(jwks_file), ok=False)
     assert bad.returncode == 1 and "does not match" in bad.stderr
+
+
+def _no_source_value_survives(delivered: str) -> None:
+    """Every mobile and resident ID of the published source is absent from the delivery,
+    whatever its separators were."""
+    from exchange.demo_data import generate_demo_datasets
+    tickets = next(d for d in generate_demo_datasets(rows=300) if d.key == "hotline_tickets")
+    source = " ".join(tickets.frame["联系电话"]) + " " + " ".join(tickets.frame["诉求内容"])
+    compact = re.sub(r"(?<=\d)[- ](?=\d)", "", source.replace("+86", " "))
+    planted = set(MOBILE.findall(compact)) | set(RESIDENT_ID.findall(compact))
+    assert len(planted) > 100
+    flat = re.sub(r"(?<=\d)[- ](?=\d)", "", delivered)
+    assert [v for v in planted if v in flat] == []
 
 
 def _verify_with_jwcrypto(token: str, jwks_text: str, data: bytes) -> None:
