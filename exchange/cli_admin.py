@@ -52,6 +52,8 @@ def _serve(app, host: str, port: int, threads: int) -> None:  # noqa: ANN001
 
     from waitress import serve as waitress_serve
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    for noisy in ("presidio-analyzer", "great_expectations"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     click.echo(f"govex serving on http://{host}:{port}  (Ctrl+C to stop)")
     waitress_serve(app, host=host, port=port, threads=threads, ident="govex")
 
@@ -112,3 +114,19 @@ def keys_rotate(home: Path) -> None:
     from .services import Services
     kid = rotate_keys(Services(_settings(home)))
     click.echo(f"new signing key {kid}; restart 'govex serve' to use it")
+
+
+@cli.command("demo-token")
+@_home
+@click.argument("username")
+def demo_token(home: Path, username: str) -> None:
+    """Print a demo user's API token (from HOME/demo-users.json), for GOVEX_TOKEN."""
+    import json
+    path = home / "demo-users.json"
+    if not path.exists():
+        raise click.ClickException(f"{path} not found: run 'govex demo' first")
+    for user in json.loads(path.read_text(encoding="utf-8")):
+        if user["username"] == username:
+            click.echo(user["token"])
+            return
+    raise click.ClickException(f"no demo user {username!r} in {path}")

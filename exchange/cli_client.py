@@ -33,9 +33,19 @@ def dataset(ctx: Context, dataset_id: str) -> None:
     cols = [f"  {c['name']:<12} {(c.get('profile') or {}).get('kind', '-'):<10} "
             f"{(c.get('profile') or {}).get('entity') or ''}" for c in d.get("columns", [])]
     human = (f"{d['id']}  {d['title']}\n{d['department']} · {d['sharing']} · {d['level']} · "
-             f"{d['row_count']} rows · quality {'passed' if d['quality_passed'] else 'FAILED'}\n"
+             f"{d['row_count']} rows · quality {_quality(d.get('quality') or {})}\n"
              + "\n".join(cols))
     ctx.emit(d, human)
+
+
+def _quality(report: dict) -> str:
+    results = report.get("results") or []
+    failed = [r for r in results if not r.get("success")]
+    if not failed:
+        return f"passed ({len(results)} checks)"
+    return "FAILED: " + "; ".join(
+        f"{r['expectation']} on {r.get('column') or 'table'} ({r.get('unexpected_count')} rows)"
+        for r in failed)
 
 
 @cli.command()

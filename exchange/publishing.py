@@ -14,10 +14,14 @@ from .services import Services
 
 __all__ = ["publish", "get_dataset", "search", "IDENTIFIER_PATTERNS", "dataset_view"]
 
+_PHONE = (r"^((\+?86[- ]?)?1[3-9][0-9][- ]?[0-9]{4}[- ]?[0-9]{4}"
+          r"|0[1-9][0-9]{1,2}-?[0-9]{7,8})$")
 # Shapes Great Expectations checks on identifier columns (checksums are the masking engine's).
 IDENTIFIER_PATTERNS = {
     "CN_RESIDENT_ID": r"^[0-9]{17}[0-9Xx]$",
-    "CN_MOBILE": r"^(\+?86[- ]?)?1[3-9][0-9][- ]?[0-9]{4}[- ]?[0-9]{4}$",
+    # a contact-phone column holds mobiles and landlines (0 + area code + 7-8 digits)
+    "CN_MOBILE": _PHONE,
+    "CN_LANDLINE": _PHONE,
     "CN_USCC": r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$",
     "EMAIL_ADDRESS": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
     "BANK_CARD": r"^[0-9]{16,19}$",
