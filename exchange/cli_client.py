@@ -11,14 +11,24 @@ from .cli import Context, cli, pass_ctx
 
 __all__: list[str] = []
 
+_IDS = click.option("--ids", is_flag=True, help="Print only the ids, one per line (for scripts).")
+
+
+def _print_ids(found: list[dict]) -> None:
+    for item in found:
+        click.echo(item["id"])
+
 
 @cli.command()
 @click.option("--q", "q", help="Words to search for.")
 @click.option("--department", help="Only this department's datasets.")
+@_IDS
 @pass_ctx
-def datasets(ctx: Context, q: str | None, department: str | None) -> None:
+def datasets(ctx: Context, q: str | None, department: str | None, ids: bool) -> None:
     """Search the catalog."""
     found = ctx.client().datasets(q=q, department=department)
+    if ids:
+        return _print_ids(found)
     lines = [f"{d['id']}  {d['department']:<9} {d['sharing']:<13} {d['level']}  {d['title']}"
              for d in found]
     ctx.emit({"datasets": found}, "\n".join(lines) or "no datasets found")
@@ -84,10 +94,13 @@ def request_(ctx: Context, dataset_id: str, purpose: str, columns: str) -> None:
 
 @cli.command()
 @click.option("--status", type=click.Choice(["pending", "granted", "denied", "refused"]))
+@_IDS
 @pass_ctx
-def requests(ctx: Context, status: str | None) -> None:
+def requests(ctx: Context, status: str | None, ids: bool) -> None:
     """Requests of your department, or for its datasets (stewards)."""
     found = ctx.client().requests(status)
+    if ids:
+        return _print_ids(found)
     lines = [f"{r['id']}  {r['status']:<8} {r['receiver']}→{r['provider']}  {r['dataset_id']}  "
              f"[{','.join(r['columns'])}]  {r['purpose']}" for r in found]
     ctx.emit({"requests": found}, "\n".join(lines) or "no requests")
@@ -128,10 +141,13 @@ def deny(ctx: Context, request_id: str, reason: str) -> None:
 
 
 @cli.command()
+@_IDS
 @pass_ctx
-def grants(ctx: Context) -> None:
+def grants(ctx: Context, ids: bool) -> None:
     """Grants your department received, or gave (stewards)."""
     found = ctx.client().grants()
+    if ids:
+        return _print_ids(found)
     lines = [f"{g['id']}  {g['status']:<8} {g['provider']}→{g['receiver']}  {g['dataset_id']}  "
              f"until {g['expires_at'][:10]}  "
              + ", ".join(f"{c}:{op}" for c, op in g["masking"].items()) for g in found]
