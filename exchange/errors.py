@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import logging
 
-from audit import AuditError
 from catalog import InvalidUpload, UploadTooLarge
 from policies import AlreadyDecided
 
 __all__ = ["ExchangeError", "InvalidInput", "Unauthenticated", "Forbidden", "NotFound",
-           "Conflict", "status_for", "code_for"]
+           "Conflict", "status_for", "code_for", "public_message"]
 
 log = logging.getLogger("govex")
 
@@ -58,7 +57,14 @@ _BY_KIND: tuple[tuple[type[BaseException], int, str], ...] = (
 )
 
 
+_OURS = ("audit", "catalog", "masking", "policies", "exchange")
+
+
 def _entry(exc: BaseException) -> tuple[int, str] | None:
+    """Only our own errors are mapped: a ValueError raised deep inside pandas or Presidio may
+    quote a cell of the data, so foreign exceptions are always a generic 500."""
+    if type(exc).__module__.split(".")[0] not in _OURS:
+        return None
     for kind, status, code in _EXPLICIT + _BY_KIND:
         if isinstance(exc, kind):
             return status, code
@@ -79,6 +85,6 @@ def code_for(exc: BaseException) -> str:
 
 def public_message(exc: BaseException) -> str:
     """What the client may read: the message of a known kind, never internals."""
-    if _entry(exc) is None or isinstance(exc, AuditError) and status_for(exc) == 500:
+    if _entry(exc) is None:
         return "internal error; the operator can find the details in the server log"
     return str(exc) or exc.__class__.__name__

@@ -251,3 +251,38 @@ def test_malformed_json_gets_a_clear_400(as_role):
     r = as_role("civil-requester").post("/api/v1/requests", data="{not json",
                                         content_type="application/json")
     assert r.status_code == 400 and "JSON object" in r.get_json()["error"]["message"]
+
+
+def test_strict_mode_refuses_a_failing_file_and_flags_otherwise(as_role):
+    data = "姓名,身份证号\n张伟,11010519491231002X\n李娜,12345\n".encode()
+    meta = {**GOOD_META, "title": "严格模式测试", "not_null": ["姓名"]}
+    strict = _publish(as_role("jinjiang-steward"), data, {**meta, "strict": True})
+    assert strict.status_code == 422 and "strict" in strict.get_json()["error"]["message"]
+    assert not as_role("jinjiang-steward").get("/api/v1/datasets?q=严格模式测试") \
+        .get_json()["datasets"]
+    flagged = _publish(as_role("jinjiang-steward"), data, meta)
+    assert flagged.status_code == 201 and flagged.get_json()["quality_passed"] is False
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "parquet", "jsonl"])
+def test_other_formats_are_published(as_role, fmt):
+    import pandas as pd
+
+    from catalog import formats
+    frame = pd.DataFrame({"姓名": ["张伟", "李娜"], "手机号": ["13812345678", "13987654321"]})
+    r = _publish(as_role("health-steward"), formats.write_table(frame, fmt=fmt),
+                 {**GOOD_META, "title": f"格式测试 {fmt}"}, name=f"t.{fmt}")
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["row_count"] == 2 and r.get_json()["format"] == fmt
+
+
+def test_foreign_errors_are_a_generic_500_without_details(app, monkeypatch, as_role):
+    from exchange import publishing
+
+    def boom(*_a, **_k):  # a library's ValueError that quotes a cell
+        raise ValueError("cell 110105194912310021 could not be parsed")
+    monkeypatch.setattr(publishing, "search", boom)
+    r = as_role("civil-requester").get("/api/v1/datasets")
+    assert r.status_code == 500
+    assert "110105" not in r.get_data(as_text=True)
+    assert r.get_json()["error"]["code"] == "internal"

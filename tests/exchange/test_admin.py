@@ -1,0 +1,112 @@
+"""Local administration: a new instance, secrets at rest, idempotence, users, key rotation."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import stat
+
+import pytest
+from click.testing import CliRunner
+
+from exchange.admin import create_user, ensure_department, init_instance, rotate_keys
+from exchange.auth import check_password
+from exchange.cli import cli
+from exchange.config import load_settings
+from exchange.errors import Conflict, InvalidInput, Unauthenticated
+from exchange.services import Services
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return load_settings({"home": tmp_path / "home"}, environ={})
+
+
+def test_init_creates_everything_once(settings):
+    first = init_instance(settings, admin_password="correct horse battery")
+    assert first["created_admin"] and first["admin_token"].startswith("gvx_")
+    second = init_instance(settings)
+    assert second["created_admin"] is False and "admin_token" not in second
+    key_file = settings.home / "master.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+
+def test_secrets_are_stored_hashed_or_encrypted(settings):
+    result = init_instance(settings, admin_password="correct horse battery")
+    db = sqlite3.connect(settings.home / "govex.db")
+    pem = db.execute("select private_pem from exchange_signing_keys").fetchone()[0]
+    assert pem.startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    password_hash = db.execute("select password_hash from exchange_users").fetchone()[0]
+    assert password_hash.startswith("$argon2id$")
+    raw = (settings.home / "govex.db").read_bytes()
+    assert result["admin_token"].encode() not in raw
+    assert b"correct horse battery" not in raw
+
+
+def test_users_roles_and_passwords(settings):
+    init_instance(settings)
+    svc = Services(settings)
+    ensure_department(svc, "civil", "市民政局", "Civil Affairs Bureau")
+    create_user(svc, username="li.na", password="a long password", role="steward",
+                department="civil")
+    with svc.reader.connect() as conn:
+        assert check_password(conn, "li.na", "a long password").role == "steward"
+        with pytest.raises(Unauthenticated, match="wrong username or password"):
+            check_password(conn, "li.na", "wrong password!")
+        with pytest.raises(Unauthenticated, match="wrong username or password"):
+            check_password(conn, "nobody", "a long password")
+    assert svc.enforcer.allowed("li.na", "civil", "request", "decide", now=svc.clock())
+
+
+@pytest.mark.parametrize(("kwargs", "error", "message"), [
+    ({"username": "Bad Name"}, InvalidInput, "username"),
+    ({"password": "short"}, InvalidInput, "at least 10"),
+    ({"role": "root"}, InvalidInput, "role"),
+    ({"department": "nowhere"}, InvalidInput, "unknown department"),
+    ({"department": None}, InvalidInput, "needs one"),
+    ({"username": "dup"}, Conflict, "exists"),
+])
+def test_bad_users_are_refused(settings, kwargs, error, message):
+    init_instance(settings)
+    svc = Services(settings)
+    ensure_department(svc, "civil", "市民政局", "Civil Affairs Bureau")
+    create_user(svc, username="dup", password="a long password", role="requester",
+                department="civil")
+    args = {"username": "new-user", "password": "a long password", "role": "requester",
+            "department": "civil"} | kwargs
+    with pytest.raises(error, match=message):
+        create_user(svc, **args)
+
+
+def test_key_rotation_keeps_the_old_key_published(settings):
+    init_instance(settings)
+    svc = Services(settings)
+    with svc.reader.connect() as conn:
+        before = svc.keys.jwks(conn)["keys"]
+    new_kid = rotate_keys(svc)
+    with svc.reader.connect() as conn:
+        after = svc.keys.jwks(conn)["keys"]
+    assert after[0]["kid"] == new_kid and before[0]["kid"] in [k["kid"] for k in after]
+    assert len(after) == 2
+
+
+def test_cli_init_and_users_add(tmp_path):
+    runner = CliRunner()
+    home = str(tmp_path / "h")
+    out = runner.invoke(cli, ["init", "--home", home])
+    assert out.exit_code == 0 and "admin token:" in out.output
+    again = runner.invoke(cli, ["init", "--home", home])
+    assert again.exit_code == 0 and "admin token:" not in again.output
+    bad = runner.invoke(cli, ["users", "add", "--home", home, "someone", "--role", "requester",
+                              "--department", "civil", "--password", "a long password"])
+    assert bad.exit_code != 0 and "unknown department" in str(bad.exception)
+
+
+def test_demo_token_reads_the_demo_users_file(tmp_path):
+    home = tmp_path / "d"
+    home.mkdir()
+    (home / "demo-users.json").write_text(json.dumps([{"username": "a", "token": "gvx_x"}]))
+    runner = CliRunner()
+    assert runner.invoke(cli, ["demo-token", "--home", str(home), "a"]).output == "gvx_x\n"
+    missing = runner.invoke(cli, ["demo-token", "--home", str(home), "b"])
+    assert missing.exit_code != 0 and "no demo user" in missing.output
