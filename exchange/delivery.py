@@ -13,7 +13,7 @@ from typing import Any
 from catalog import formats, repository
 from policies import workflow
 
-from . import models
+from . import auditing, models
 from .auth import Principal
 from .errors import Forbidden, InvalidInput, NotFound
 from .receipts import sign_receipt
@@ -30,7 +30,7 @@ def _authorize(svc: Services, who: Principal, grant_id: str) -> Any:
     with svc.reader.connect() as conn:
         grant = workflow.get_grant(conn, grant_id)
     now = svc.clock()
-    if not svc.enforcer.may_receive(who.username, who.domain, grant_id, now=now) \
+    if not svc.allowed(who.username, who.domain, f"grant:{grant_id}", "receive") \
             or grant.receiver != who.department:
         svc.record_refusal(who, obj=f"grant:{grant_id}", act="receive", dom=who.domain)
         raise Forbidden("no active grant of your department covers this")
@@ -54,6 +54,10 @@ def mask_for_grant(svc: Services, grant: Any, dataset: Any) -> Any:
 def deliver(svc: Services, who: Principal, grant_id: str, *, fmt: Any = "csv") -> dict:
     """Deliver the masked dataset under an active grant of the caller's department.
 
+    Returns the exchange with its receipt and the evidence that it was logged: the audit
+    entry and its ``audit_index``, the signed ``checkpoint`` that covers it and the
+    ``inclusion_proof`` (``size`` of that checkpoint, base64 ``hashes``).
+
     Raises Forbidden (not the grant's department, revoked, expired), GrantNotFound,
     InvalidInput (format).
     """
@@ -66,8 +70,9 @@ def deliver(svc: Services, who: Principal, grant_id: str, *, fmt: Any = "csv") -
     data = formats.write_table(masked, fmt=fmt)
     digest = svc.store.put(data)
     exchange_id = "ex_" + secrets.token_hex(8)
+    entry = svc.event(_event(who, grant, exchange_id, masked, digest))
     with svc.engine.begin() as conn:
-        index = svc.append(conn, _event(who, grant, exchange_id, masked, digest))
+        index = svc.append(conn, entry)
         manifest = _manifest(svc, who, grant, exchange_id, fmt, len(masked), digest, index)
         active = svc.keys.active(svc.reader)
         receipt = sign_receipt(manifest, kid=active.kid, private_key=active.private_key)
@@ -78,8 +83,10 @@ def deliver(svc: Services, who: Principal, grant_id: str, *, fmt: Any = "csv") -
             byte_size=len(data), receipt=receipt, audit_index=index, created_by=who.username,
             created_at=svc.clock()))
     checkpoint = svc.checkpoint()
+    proof = auditing.inclusion_evidence(svc, index, checkpoint)
     return {"id": exchange_id, "receipt": receipt, "audit_index": index, "sha256": digest,
             "row_count": len(masked), "format": fmt, "checkpoint": checkpoint,
+            "audit_entry": entry, "inclusion_proof": proof,
             "data_url": f"/api/v1/exchanges/{exchange_id}/data"}
 
 

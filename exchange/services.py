@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,7 @@ from .keys import MasterKey, SigningKeys
 __all__ = ["Services", "utcnow"]
 
 log = logging.getLogger("govex")
+RELOAD_INTERVAL = 5.0  # seconds between policy reloads triggered by refusals
 
 
 def utcnow() -> dt.datetime:
@@ -52,6 +54,7 @@ class Services:
         self._enforcer: Enforcer | None = None
         self._analyzer: Any = None
         self._lock = threading.Lock()
+        self._reloaded = 0.0
 
     # -- lazily built parts ------------------------------------------------------------------
     @property
@@ -80,10 +83,23 @@ class Services:
     def require(self, who: Principal, obj: str, act: str, *, dom: str | None = None) -> None:
         """Raise Forbidden (and log the refusal in the audit log) unless Casbin allows."""
         dom = dom or who.domain
-        if not self.enforcer.allowed(who.username, dom, obj, act, now=self.clock()):
+        if not self.allowed(who.username, dom, obj, act):
             self.record_refusal(who, obj=obj, act=act, dom=dom)
             raise Forbidden(f"{who.username} ({who.role}, {who.domain}) may not {act} {obj}"
                             + ("" if dom == who.domain else f" of {dom}"))
+
+    def allowed(self, user: str, dom: str, obj: str, act: str) -> bool:
+        """Casbin's decision. A refusal reloads the policies once (at most every few seconds)
+        and asks again, so users and roles added by ``govex users add`` in another process
+        take effect without a restart."""
+        now = self.clock()
+        if self.enforcer.allowed(user, dom, obj, act, now=now):
+            return True
+        if time.monotonic() - self._reloaded < RELOAD_INTERVAL:
+            return False
+        self._reloaded = time.monotonic()
+        self.enforcer.reload()
+        return self.enforcer.allowed(user, dom, obj, act, now=now)
 
     def record_refusal(self, who: Principal, *, obj: str, act: str, dom: str) -> None:
         """Append an ``authz_denied`` entry in its own transaction."""

@@ -110,3 +110,15 @@ def test_demo_token_reads_the_demo_users_file(tmp_path):
     assert runner.invoke(cli, ["demo-token", "--home", str(home), "a"]).output == "gvx_x\n"
     missing = runner.invoke(cli, ["demo-token", "--home", str(home), "b"])
     assert missing.exit_code != 0 and "no demo user" in missing.output
+
+
+def test_a_user_added_by_another_process_is_known_without_restart(settings):
+    init_instance(settings)
+    server = Services(settings)
+    ensure_department(server, "civil", "市民政局", "Civil Affairs Bureau")
+    assert not server.allowed("late", "civil", "request", "create")  # loads policies
+    other = Services(settings)  # e.g. `govex users add` while the server runs
+    create_user(other, username="late", password="a long password", role="requester",
+                department="civil")
+    server._reloaded = 0.0  # the rate limit (a few seconds) has passed
+    assert server.allowed("late", "civil", "request", "create")
