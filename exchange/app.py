@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, jsonify, render_template_string
+from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from .config import load_settings
@@ -16,19 +16,6 @@ from .services import Services
 __all__ = ["create_app"]
 
 log = logging.getLogger("govex")
-
-_HOME = """<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>govex 政务数据共享交换</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font-family: sans-serif; max-width: 40rem; margin: 2rem auto; color: #0b0c0c">
-<h1>govex 政务数据共享交换平台</h1>
-<p>Privacy-preserving data exchange between government departments.</p>
-<ul>
-<li><a href="/api/v1/openapi.json">API (OpenAPI document)</a></li>
-<li><a href="/.well-known/jwks.json">Receipt signing keys (JWKS)</a></li>
-</ul>
-<p>Instance: {{ origin }}</p>
-</body></html>"""
 
 
 def create_app(config: Mapping[str, Any] | None = None, *,
@@ -48,14 +35,13 @@ def create_app(config: Mapping[str, Any] | None = None, *,
 
 
 def _register_pages(app: Flask, svc: Services) -> None:
+    from . import web
+    web.init_app(app, svc, exempt=[app.blueprints["api"]])  # the pages: sign-in at "/"
+
     @app.get("/.well-known/jwks.json")
     def jwks():
         with svc.reader.connect() as conn:
             return svc.keys.jwks(conn)
-
-    @app.get("/")
-    def home():
-        return render_template_string(_HOME, origin=svc.settings.log_origin)
 
     @app.get("/healthz")
     def healthz():

@@ -1,0 +1,53 @@
+"""Server-rendered pages for requesters, stewards and auditors (Flask + Jinja).
+
+The pages call the same use-case functions as the REST API (``publishing``, ``access``,
+``delivery``, ``auditing``); authorization stays in Casbin through ``Services.require``, so a
+page never decides by itself who may do what. Usage::
+
+    from exchange import web
+    web.init_app(app, svc, exempt=[api_blueprint])   # in create_app
+
+One parent blueprint ``web`` holds the sign-in, the error pages and the per-request principal;
+one child blueprint per area (catalog, requester, steward, auditor, dashboard) holds its pages.
+Every form carries a CSRF token (Flask-WTF); the session cookie is HttpOnly, SameSite=Lax and
+Secure when ``secure_cookies`` is set, signed with a key derived from the master key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from flask import Blueprint, Flask
+from flask_wtf.csrf import CSRFProtect
+
+from ..services import Services
+from . import account, auditor, catalog, dashboard, i18n, requester, steward  # noqa: F401
+from .base import bp
+
+__all__ = ["init_app", "bp", "csrf", "SESSION_HOURS"]
+
+SESSION_HOURS = 8
+csrf = CSRFProtect()
+
+
+def init_app(app: Flask, svc: Services, *, exempt: Iterable[Blueprint] = ()) -> None:
+    """Attach the pages, sessions, CSRF protection and translations to ``app``.
+
+    ``exempt`` lists blueprints that authenticate otherwise (the bearer-token API).
+    """
+    lifetime = dt.timedelta(hours=SESSION_HOURS)
+    app.config.update(
+        SECRET_KEY=svc.master.derive("web-session"),
+        SESSION_COOKIE_NAME="govex_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=bool(svc.settings.secure_cookies),
+        PERMANENT_SESSION_LIFETIME=lifetime,
+        WTF_CSRF_TIME_LIMIT=int(lifetime.total_seconds()),
+    )
+    csrf.init_app(app)
+    for blueprint in exempt:
+        csrf.exempt(blueprint)
+    i18n.init_app(app, svc)
+    app.register_blueprint(bp)

@@ -1,0 +1,160 @@
+"""The parent blueprint of the pages: who is signed in, what they may do, error pages."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ..auth import Principal
+from ..errors import public_message, status_for
+from ..models import users
+from ..services import Services
+
+__all__ = ["bp", "services", "principal", "may", "safe_next", "PUBLIC_ENDPOINTS",
+           "operator_names", "sign_in_as", "attempt", "department_label"]
+
+log = logging.getLogger("govex")
+
+bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/assets")
+
+# Pages anyone may open without signing in.
+PUBLIC_ENDPOINTS = {"web.static", "web.account.sign_in", "web.account.language",
+                    "web.account.start"}
+
+
+def services() -> Services:
+    """The process's services."""
+    return current_app.extensions["govex"]
+
+
+def principal() -> Principal:
+    """The signed-in user of this request (pages other than the public ones have one)."""
+    return g.principal
+
+
+def may(obj: str, act: str) -> bool:
+    """Whether the signed-in user may ``act`` on ``obj`` in their department (Casbin)."""
+    who = g.get("principal")
+    if who is None:
+        return False
+    svc = services()
+    return svc.enforcer.allowed(who.username, who.domain, obj, act, now=svc.clock())
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """``target`` if it is a path on this site, else ``default`` (no open redirects)."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target:
+        return default
+    return target
+
+
+def sign_in_as(who: Principal) -> None:
+    """Start a fresh session for ``who`` (a new cookie, a new CSRF token)."""
+    session.clear()
+    session.permanent = True
+    session["user"] = who.username
+
+
+def _load_principal(username: str | None) -> Principal | None:
+    if not username:
+        return None
+    with services().reader.connect() as conn:
+        row = conn.execute(sa.select(users).where(users.c.username == username,
+                                                  users.c.disabled.is_(False))).first()
+    if row is None:
+        return None
+    return Principal(row.username, row.display_name, row.department, row.role)
+
+
+@bp.before_request
+def _authenticate() -> Any:
+    g.principal = _load_principal(session.get("user"))
+    if g.principal is None and session.get("user"):
+        session.clear()  # the user was disabled or removed since signing in
+    if g.principal is None and request.endpoint not in PUBLIC_ENDPOINTS:
+        return redirect(url_for("web.account.sign_in", next=request.full_path.rstrip("?")))
+    return None
+
+
+@bp.after_request
+def _no_store(response: Any) -> Any:
+    """Pages show personal data and tokens: never cache them; never frame them."""
+    if request.endpoint != "web.static":
+        response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; "
+        "form-action 'self'; frame-ancestors 'none'")
+    return response
+
+
+@bp.context_processor
+def _page_globals() -> dict[str, Any]:
+    return {"who": g.get("principal"), "may": may, "dept": department_label,
+            "instance_name": services().settings.instance_name}
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_error(exc: CSRFError) -> Any:
+    return _error_page(400, "csrf", exc.description)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> Any:
+    return _error_page(exc.code or 500, "http", exc.description)
+
+
+@bp.errorhandler(Exception)
+def _any_error(exc: Exception) -> Any:
+    status = status_for(exc)
+    if status == 500:
+        log.exception("internal error on a page")
+    return _error_page(status, "domain", public_message(exc))
+
+
+def _error_page(status: int, kind: str, message: str | None) -> Any:
+    return render_template("web/error.html", status=status, kind=kind, message=message), status
+
+
+def operator_names() -> list[str]:
+    """The masking operators a steward may choose, in the registry's order."""
+    from masking import OPERATORS
+    return list(OPERATORS)
+
+
+def attempt(action: Any) -> tuple[Any, str | None]:
+    """Run ``action()``; our refusal of the input (a ValueError kind: a missing purpose, an
+    unknown column) comes back as its message so the form can show it beside the fields.
+    Everything else (foreign errors included) propagates to the error pages."""
+    try:
+        return action(), None
+    except ValueError as exc:
+        if status_for(exc) >= 500:  # not one of ours: may quote data; the error page logs it
+            raise
+        return None, public_message(exc)
+
+
+def department_label(code: str | None) -> str:
+    """A department's name in the page's language (its code when unknown)."""
+    if not code:
+        return ""
+    if "departments" not in g:
+        from ..admin import department_names
+        g.departments = department_names(services())
+    zh, en = g.departments.get(code, (code, code))
+    return zh if str(get_locale()) == "zh" else en

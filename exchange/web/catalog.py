@@ -1,0 +1,38 @@
+"""The catalog (everyone signed in): search and filter, and one dataset's page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from .. import publishing
+from ..admin import department_names
+from ..delivery import planned_masking
+from .base import bp as parent
+from .base import may, principal, services
+
+__all__ = ["bp", "FILTERS", "SHARING", "LEVELS"]
+
+bp = Blueprint("catalog", __name__, url_prefix="/catalog")
+parent.register_blueprint(bp)
+
+FILTERS = ("q", "department", "sharing", "level")
+SHARING = ("unconditional", "conditional", "none")
+LEVELS = ("L1", "L2", "L3", "L4")
+
+
+@bp.get("")
+def index():
+    chosen = {k: request.args.get(k, "").strip()[:200] for k in FILTERS}
+    found = publishing.search(services(), principal(), **chosen)
+    return render_template("web/catalog.html", datasets=found, chosen=chosen,
+                           departments=department_names(services()), sharing_types=SHARING,
+                           levels=LEVELS)
+
+
+@bp.get("/<dataset_id>")
+def dataset(dataset_id: str):
+    svc, who = services(), principal()
+    shown = publishing.get_dataset(svc, who, dataset_id)
+    can_request = may("request", "create") and shown["department"] != who.department
+    plan = planned_masking(svc, who, dataset_id) if can_request else {}
+    return render_template("web/dataset.html", ds=shown, plan=plan, can_request=can_request)

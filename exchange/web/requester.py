@@ -1,0 +1,92 @@
+"""Requester pages: ask for a dataset, follow the requests, receive data under a grant."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+
+from .. import access, delivery, publishing
+from ..receipts import verify_receipt
+from .base import attempt, principal, services
+from .base import bp as parent
+
+__all__ = ["bp"]
+
+bp = Blueprint("requester", __name__)
+parent.register_blueprint(bp)
+
+MAX_PURPOSE = 2000
+
+
+@bp.before_request
+def _requesters_only() -> None:
+    services().require(principal(), "request", "create")
+
+
+def _titles() -> dict[str, str]:
+    return {d["id"]: d["title"] for d in publishing.search(services(), principal())}
+
+
+@bp.route("/request/<dataset_id>", methods=["GET", "POST"])
+def new_request(dataset_id: str):
+    svc, who = services(), principal()
+    shown = publishing.get_dataset(svc, who, dataset_id)
+    plan = delivery.planned_masking(svc, who, dataset_id)
+    error, purpose, picked = None, "", [c["name"] for c in shown["columns"]]
+    if request.method == "POST":
+        purpose = request.form.get("purpose", "")[:MAX_PURPOSE]
+        picked = request.form.getlist("columns")
+        created, error = attempt(lambda: access.create_request(
+            svc, who, dataset_id=dataset_id, purpose=purpose, columns=picked))
+        if error is None:
+            return redirect(url_for(".requests", made=created["id"]), code=303)
+    page = render_template("web/request_form.html", ds=shown, plan=plan, error=error,
+                           purpose=purpose, picked=picked)
+    return page, (422 if error else 200)
+
+
+@bp.get("/my/requests")
+def requests():
+    svc, who = services(), principal()
+    return render_template("web/my_requests.html", requests=access.list_requests(svc, who),
+                           titles=_titles(), made=request.args.get("made"))
+
+
+@bp.get("/my/grants")
+def grants():
+    svc, who = services(), principal()
+    return render_template("web/my_grants.html", grants=access.list_grants(svc, who),
+                           titles=_titles())
+
+
+@bp.post("/my/grants/<grant_id>/deliver")
+def deliver(grant_id: str):
+    done = delivery.deliver(services(), principal(), grant_id,
+                            fmt=request.form.get("format", "csv"))
+    return redirect(url_for(".exchange", exchange_id=done["id"]), code=303)
+
+
+@bp.get("/my/exchanges/<exchange_id>")
+def exchange(exchange_id: str):
+    svc = services()
+    receipt, _ = delivery.exchange_receipt(svc, principal(), exchange_id)
+    with svc.reader.connect() as conn:
+        manifest = verify_receipt(receipt, jwks=svc.keys.jwks(conn))
+    return render_template("web/exchange.html", exchange_id=exchange_id, manifest=manifest,
+                           titles=_titles())
+
+
+@bp.get("/my/exchanges/<exchange_id>/data")
+def exchange_data(exchange_id: str):
+    data, media_type, filename = delivery.exchange_data(services(), principal(), exchange_id)
+    return _attachment(data, media_type, filename)
+
+
+@bp.get("/my/exchanges/<exchange_id>/receipt")
+def exchange_receipt(exchange_id: str):
+    receipt, filename = delivery.exchange_receipt(services(), principal(), exchange_id)
+    return _attachment(receipt.encode(), "application/jose", filename)
+
+
+def _attachment(data: bytes, media_type: str, filename: str) -> Response:
+    return Response(data, mimetype=media_type, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})

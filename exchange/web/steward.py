@@ -1,0 +1,129 @@
+"""Steward pages: the inbox, reviewing a request with a preview, grants, publishing."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from .. import access, delivery, publishing
+from ..errors import InvalidInput
+from .base import attempt, operator_names, principal, services
+from .base import bp as parent
+from .catalog import LEVELS, SHARING
+
+__all__ = ["bp"]
+
+bp = Blueprint("steward", __name__, url_prefix="/steward")
+parent.register_blueprint(bp)
+
+MAX_TEXT = 2000
+PREVIEW_ROWS = 5
+
+
+@bp.before_request
+def _stewards_only() -> None:
+    services().require(principal(), "request", "decide")
+
+
+def _titles() -> dict[str, str]:
+    return {d["id"]: d["title"] for d in publishing.search(services(), principal())}
+
+
+@bp.get("/inbox")
+def inbox():
+    svc = services()
+    pending = access.list_requests(svc, principal(), status="pending")
+    return render_template("web/inbox.html", requests=pending, titles=_titles(),
+                           now=svc.clock())
+
+
+@bp.route("/requests/<request_id>", methods=["GET", "POST"])
+def review(request_id: str):
+    """GET: the request with the proposed operators and a preview. POST: preview again with
+    the operators chosen, or approve with them — only once their preview masks cleanly."""
+    svc, who = services(), principal()
+    chosen = _chosen_masking() if request.method == "POST" else None
+    expiry = request.form.get("expires_in_days", "90").strip()[:10]
+    shown, error = attempt(lambda: delivery.preview(svc, who, request_id, masking=chosen,
+                                                    rows=PREVIEW_ROWS))
+    if error is None and request.form.get("action") == "approve":
+        done, error = attempt(lambda: access.approve(
+            svc, who, request_id, masking=chosen, expires_in_days=_days(expiry)))
+        if error is None:
+            flash(_("Approved. Grant %(grant)s was issued.", grant=done["grant_id"])
+                  if done["grant_id"] else
+                  _("Your approval is recorded. A second steward must approve as well."))
+            return redirect(url_for(".inbox"), code=303)
+    if shown is None:  # the chosen operators do not fit: show the defaults and say why
+        shown = delivery.preview(svc, who, request_id, rows=PREVIEW_ROWS)
+    ds = publishing.get_dataset(svc, who, shown["request"]["dataset_id"])
+    page = render_template(
+        "web/review.html", req=shown["request"], preview=shown, chosen=chosen or {},
+        operators=operator_names(), expiry=expiry, error=error, now=svc.clock(), ds=ds,
+        profiles={c["name"]: c.get("profile") for c in ds["columns"]})
+    return page, (422 if error else 200)
+
+
+def _chosen_masking() -> dict[str, str]:
+    return {key[3:]: value for key, value in request.form.items(multi=False)
+            if key.startswith("op:")}
+
+
+def _days(text: str) -> int | str:
+    """The expiry as a number when it is one; otherwise the text, which the rules refuse."""
+    return int(text) if text.isdigit() else text
+
+
+@bp.post("/requests/<request_id>/deny")
+def deny(request_id: str):
+    svc, who = services(), principal()
+    reason = request.form.get("reason", "").strip()[:MAX_TEXT]
+    if not reason:
+        flash(_("Give a reason for refusing the request."), "error")
+        return redirect(url_for(".review", request_id=request_id), code=303)
+    access.deny(svc, who, request_id, reason=reason)
+    flash(_("Request %(id)s was refused.", id=request_id))
+    return redirect(url_for(".inbox"), code=303)
+
+
+@bp.get("/grants")
+def grants():
+    svc = services()
+    return render_template("web/steward_grants.html", grants=access.list_grants(svc, principal()),
+                           titles=_titles())
+
+
+@bp.post("/grants/<grant_id>/revoke")
+def revoke(grant_id: str):
+    reason = request.form.get("reason", "").strip()[:MAX_TEXT] or None
+    access.revoke(services(), principal(), grant_id, reason=reason)
+    flash(_("Grant %(id)s was revoked; the receiving department can no longer download it.",
+            id=grant_id))
+    return redirect(url_for(".grants"), code=303)
+
+
+@bp.route("/publish", methods=["GET", "POST"])
+def publish():
+    form = {k: request.form.get(k, "").strip()[:MAX_TEXT] for k in _PUBLISH_FIELDS}
+    error = None
+    if request.method == "POST":
+        upload = request.files.get("file")
+        created, error = attempt(lambda: _publish(upload, form))
+        if error is None:
+            flash(_("Published %(title)s.", title=created["title"]))
+            return redirect(url_for("web.catalog.dataset", dataset_id=created["id"]), code=303)
+    page = render_template("web/publish.html", form=form, error=error, sharing_types=SHARING,
+                           levels=LEVELS)
+    return page, (422 if error else 200)
+
+
+_PUBLISH_FIELDS = ("title", "description", "sharing", "level", "legal_basis", "keywords")
+
+
+def _publish(upload: object, form: dict[str, str]) -> dict:
+    if upload is None or not getattr(upload, "filename", ""):
+        raise InvalidInput(_("Choose a file to publish."))
+    metadata = {k: v for k, v in form.items() if v}
+    return publishing.publish(services(), principal(), filename=upload.filename,
+                              data=upload.read(), metadata=metadata)
+

@@ -1,0 +1,252 @@
+"""The web pages in a real headless Chromium (Debian's ``chromium``, driven by Playwright),
+against the real server (``govex serve``, waitress) on a free port.
+
+A requester asks for the hotline tickets, the hotline steward approves with the phone column
+changed to ``hash``, the requester downloads (no raw phone number in the file, the receipt
+verifies), and the auditor finds the delivery in the log and sees the log verified. Every page
+is saved as a screenshot under ``test-artifacts/browser/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+GOVEX = str(Path(sys.executable).with_name("govex"))
+CHROMIUM = Path(os.environ.get("GOVEX_CHROMIUM", "/usr/bin/chromium"))
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+COLUMNS = ("受理时间", "来电人", "联系电话", "诉求内容")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    home = tmp_path_factory.mktemp("browser-home")
+    env = {**os.environ, "GOVEX_HOME": str(home)}
+    subprocess.run([GOVEX, "demo", "--no-serve", "--rows", "300"], env=env, check=True,
+                   capture_output=True, timeout=600)
+    port = free_port()
+    log = (home / "server.log").open("wb")
+    proc = subprocess.Popen([GOVEX, "serve", "--port", str(port)], env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    _wait(url, proc)
+    users = {u["username"]: u for u in json.loads((home / "demo-users.json").read_text())}
+    yield {"url": url, "users": users}
+    proc.terminate()
+    proc.wait(timeout=30)
+    log.close()
+
+
+def _wait(url: str, proc: subprocess.Popen) -> None:
+    for _ in range(300):
+        if proc.poll() is not None:
+            raise RuntimeError("server exited early")
+        try:
+            if requests.get(url + "/healthz", timeout=1).ok:
+                return
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    raise RuntimeError("server did not start")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if not CHROMIUM.exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's package "
+                    f"(apt-get install -y chromium) or set GOVEX_CHROMIUM", pytrace=False)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("Playwright for Python is not installed (pip install playwright; "
+                    "never 'playwright install': the system Chromium is used)", pytrace=False)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield browser
+        browser.close()
+
+
+class Person:
+    """One user in their own browser context (own cookies), signed in through the form."""
+
+    def __init__(self, chromium, server, username: str, *, locale: str = "zh-CN") -> None:
+        self.server, self.username = server, username
+        self.context = chromium.new_context(locale=locale, accept_downloads=True,
+                                            viewport={"width": 1280, "height": 900})
+        self.page = self.context.new_page()
+        self.page.goto(server["url"] + "/sign-in")
+        self.page.fill("#username", username)
+        self.page.fill("#password", server["users"][username]["password"])
+        self.page.click("main button[type=submit]")
+        self.page.wait_for_load_state()
+
+    def goto(self, path: str):
+        return self.page.goto(self.server["url"] + path)
+
+    def shot(self, name: str) -> Path:
+        path = SHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def person(chromium, server):
+    opened: list[Person] = []
+
+    def open_as(username: str, **kw) -> Person:
+        opened.append(Person(chromium, server, username, **kw))
+        return opened[-1]
+    yield open_as
+    for p in opened:
+        p.close()
+
+
+def test_sign_in_page_is_keyboard_usable(chromium, server):
+    context = chromium.new_context(locale="en-GB")
+    page = context.new_page()
+    page.goto(server["url"] + "/")
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "username"
+    page.screenshot(path=str(SHOTS / "sign-in.png"), full_page=True)
+    context.close()
+
+
+def test_request_approve_with_hash_download_and_audit(person, server):
+    requester = person("civil-requester")
+    request_id = _ask_for_hotline_tickets(requester)
+    steward = person("hotline-steward")
+    _approve_with_hash(steward, request_id)
+    exchange_id, data, receipt = _download(requester)
+    text = data.decode("utf-8")
+    assert text.count("\n") > 100 and not MOBILE.search(text)
+    from exchange.receipts import verify_receipt
+    jwks = requests.get(server["url"] + "/.well-known/jwks.json", timeout=10).json()
+    manifest = verify_receipt(receipt, jwks=jwks, data=data)
+    assert {c["name"]: c["operator"] for c in manifest["columns"]}["联系电话"] == "hash"
+    _audit_finds_delivery(person("audit-auditor", locale="en-GB"), exchange_id)
+
+
+def _ask_for_hotline_tickets(requester: Person) -> str:
+    page = requester.page
+    assert page.url.endswith("/catalog")
+    page.fill("#q", "热线")
+    page.click("form.filters button[type=submit]")
+    requester.shot("01-requester-catalog")
+    page.click("table a[href^='/catalog/ds_']")
+    requester.shot("02-requester-dataset")
+    page.click("a[href^='/request/']")
+    page.fill("#purpose", "核查低保申请人近一年的诉求记录")
+    for box in page.locator("input[name=columns]").all():
+        box.set_checked(box.get_attribute("value") in COLUMNS)
+    requester.shot("03-requester-request-form")
+    page.click("main form button[type=submit]")
+    requester.shot("04-requester-my-requests")
+    return re.search(r"made=(\w+)", page.url).group(1)
+
+
+def _approve_with_hash(steward: Person, request_id: str) -> None:
+    page = steward.page
+    assert request_id in page.inner_text("main")
+    steward.shot("05-steward-inbox")
+    page.click(f"a[href='/steward/requests/{request_id}']")
+    assert page.input_value("select[name='op:联系电话']") == "mask"
+    page.select_option("select[name='op:联系电话']", "hash")
+    page.click("button[value=preview]")
+    cells = page.locator("#preview tbody td").all_inner_texts()
+    assert len(cells) == 5 * len(COLUMNS)
+    assert not any(MOBILE.search(c) for c in cells)
+    assert page.input_value("select[name='op:联系电话']") == "hash"
+    steward.shot("06-steward-review")
+    page.fill("#expires_in_days", "30")
+    page.click("button[value=approve]")
+    assert page.url.endswith("/steward/inbox")
+    steward.shot("07-steward-approved")
+    steward.goto("/steward/grants")
+    steward.shot("08-steward-grants")
+
+
+def _download(requester: Person) -> tuple[str, bytes, str]:
+    page = requester.page
+    requester.goto("/my/grants")
+    requester.shot("09-requester-grants")
+    page.click("form[action*='/deliver'] button[type=submit]")
+    requester.shot("10-requester-delivery")
+    exchange_id = page.url.rsplit("/", 1)[1]
+    with page.expect_download() as file:
+        page.click("a[href$='/data']")
+    with page.expect_download() as receipt:
+        page.click("a[href$='/receipt']")
+    return (exchange_id, Path(file.value.path()).read_bytes(),
+            Path(receipt.value.path()).read_text().strip())
+
+
+def _audit_finds_delivery(auditor: Person, exchange_id: str) -> None:
+    page = auditor.page
+    page.select_option("#type", "exchange")
+    page.click("form.filters button[type=submit]")
+    rows = page.locator("#audit-entries tbody tr")
+    assert rows.count() >= 1
+    assert "civil" in page.inner_text("#audit-entries").lower() or "Civil" in page.inner_text(
+        "#audit-entries")
+    auditor.shot("11-auditor-log")
+    rows.last.locator("a").click()
+    assert exchange_id in page.inner_text("main")
+    assert page.locator(".notification-success").count() == 1
+    auditor.shot("12-auditor-entry")
+    auditor.goto("/audit/checkpoint")
+    assert "The log verified" in page.inner_text("#verification")
+    auditor.shot("13-auditor-checkpoint")
+    with page.expect_download() as bundle:
+        page.click("a[href$='/evidence.json']")
+    assert json.loads(Path(bundle.value.path()).read_text())["format"] == "govex-evidence/1"
+    auditor.goto("/dashboard")
+    assert page.locator("svg[role=img] rect").count() > 3
+    auditor.shot("14-auditor-dashboard")
+
+
+@pytest.mark.parametrize("path", ["/steward/inbox", "/steward/grants", "/audit/log",
+                                  "/audit/checkpoint", "/dashboard"])
+def test_requester_cannot_open_steward_or_auditor_pages(person, path):
+    requester = person("jinjiang-requester")
+    response = requester.goto(path)
+    assert response.status == 403
+    assert requester.page.locator("h1").inner_text() == "您无权访问此页面"
+    if path == "/audit/log":
+        requester.shot("15-requester-forbidden")
+
+
+def test_form_post_without_csrf_token_is_refused(person, server):
+    requester = person("civil-requester", locale="en-GB")
+    found = requester.page.locator("table a[href^='/catalog/ds_']").first.get_attribute("href")
+    dataset_id = found.rsplit("/", 1)[1]
+    response = requester.context.request.post(
+        server["url"] + f"/request/{dataset_id}",
+        form={"purpose": "no token", "columns": "受理时间"}, max_redirects=0,
+        headers={"Accept-Language": "en"})
+    assert response.status == 400 and "This form has expired" in response.text()
+    assert requester.goto("/my/requests").status == 200  # still signed in: only the form failed

@@ -1,0 +1,342 @@
+"""The web pages through Flask's test client: sign-in, sessions, CSRF, who sees what, the
+request → review → approve → download flow, languages. (The real browser: tests/e2e.)"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import pytest
+from werkzeug.datastructures import MultiDict
+
+from exchange.app import create_app
+from exchange.receipts import verify_receipt
+
+MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class Browser:
+    """A test client signed in through the sign-in form, posting forms with their token."""
+
+    def __init__(self, client, lang: str = "en") -> None:
+        self.client = client
+        self.headers = {"Accept-Language": lang}
+
+    def get(self, path: str, **kw):
+        return self.client.get(path, headers=self.headers, **kw)
+
+    def token(self, path: str) -> str:
+        page = self.get(path)
+        return CSRF.search(page.get_data(as_text=True)).group(1)
+
+    def submit(self, form_page: str, action: str, data: dict | list, **kw):
+        token = self.token(form_page)
+        if isinstance(data, dict):
+            data = list(data.items())
+        return self.client.post(action, data=MultiDict([("csrf_token", token), *data]),
+                                headers=self.headers, **kw)
+
+    def sign_in(self, username: str, password: str):
+        return self.submit("/sign-in", "/sign-in",
+                           {"username": username, "password": password})
+
+
+@pytest.fixture
+def browse(app, users):
+    def open_as(username: str | None, lang: str = "en") -> Browser:
+        b = Browser(app.test_client(), lang)
+        if username:
+            assert b.sign_in(username, users[username]["password"]).status_code == 303
+        return b
+    return open_as
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+# -- signing in ---------------------------------------------------------------------------
+
+def test_pages_need_sign_in(browse):
+    r = browse(None).get("/catalog?q=x")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/sign-in?next=")
+
+
+def test_sign_in_page_is_accessible_markup(browse):
+    page = text(browse(None).get("/sign-in"))
+    assert '<html lang="en">' in page and 'href="#main-content"' in page
+    for field in ("username", "password"):
+        assert f'<label class="label" for="{field}">' in page and f'id="{field}"' in page
+
+
+@pytest.mark.parametrize("username,password", [
+    ("civil-requester", "wrong-password-123"), ("nobody-here", "whatever-123"),
+    ("civil-requester", ""), ("", "")])
+def test_wrong_credentials_are_refused_with_one_message(browse, username, password):
+    r = browse(None).sign_in(username, password)
+    assert r.status_code == 401
+    assert "Enter a correct username and password" in text(r)
+
+
+def test_session_cookie_flags(app, users, home):
+    b = Browser(app.test_client())
+    r = b.sign_in("civil-requester", users["civil-requester"]["password"])
+    cookie = r.headers["Set-Cookie"]
+    assert "govex_session=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie
+    secure = create_app({"home": home, "secure_cookies": True})
+    r = Browser(secure.test_client()).sign_in("civil-requester",
+                                             users["civil-requester"]["password"])
+    assert "; Secure" in r.headers["Set-Cookie"]
+
+
+def test_sign_in_goes_to_next_only_on_this_site(browse, users):
+    b = browse(None)
+    for target, expected in (("/my/grants", "/my/grants"), ("https://evil.example/", "/catalog"),
+                             ("//evil.example/", "/catalog"), ("/\\evil.example", "/catalog")):
+        r = b.submit("/sign-in", "/sign-in", {"username": "civil-requester", "next": target,
+                                              "password": users["civil-requester"]["password"]})
+        assert r.headers["Location"] == expected
+
+
+def test_sign_out_ends_the_session(browse):
+    b = browse("civil-requester")
+    assert b.get("/my/requests").status_code == 200
+    assert b.submit("/my/requests", "/sign-out", {}).status_code == 303
+    assert b.get("/my/requests").status_code == 302
+
+
+# -- CSRF -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/sign-in", "/sign-out", "/steward/grants/gr_x/revoke"])
+def test_form_without_csrf_token_is_refused(browse, path):
+    b = browse("hotline-steward")
+    r = b.client.post(path, data={"username": "x", "password": "y"}, headers=b.headers)
+    assert r.status_code == 400 and "form has expired" in text(r)
+
+
+def test_api_stays_usable_without_csrf(client, users, datasets):
+    r = client.post("/api/v1/requests", json={"dataset_id": datasets["hotline_tickets"]["id"],
+                                              "purpose": "p", "columns": ["受理时间"]},
+                    headers={"Authorization": f"Bearer {users['jinjiang-requester']['token']}"})
+    assert r.status_code == 201
+
+
+# -- who sees what --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("username,path,status", [
+    ("civil-requester", "/steward/inbox", 403), ("civil-requester", "/steward/publish", 403),
+    ("civil-requester", "/audit/log", 403), ("civil-requester", "/audit/checkpoint", 403),
+    ("civil-requester", "/dashboard", 403), ("civil-requester", "/audit/evidence.json", 403),
+    ("hotline-steward", "/audit/log", 403), ("hotline-steward", "/my/grants", 403),
+    ("audit-auditor", "/steward/inbox", 403), ("audit-auditor", "/my/requests", 403),
+    ("civil-requester", "/my/requests", 200), ("hotline-steward", "/steward/inbox", 200),
+    ("audit-auditor", "/audit/log", 200), ("audit-auditor", "/dashboard", 200),
+])
+def test_each_role_opens_only_its_pages(browse, username, path, status):
+    r = browse(username).get(path)
+    assert r.status_code == status
+    if status == 403:
+        assert "You do not have access to this page" in text(r)
+
+
+def test_navigation_shows_only_what_the_role_may_do(browse):
+    page = text(browse("civil-requester").get("/catalog"))
+    assert "My requests" in page and "Requests to review" not in page and "Audit log" not in page
+    page = text(browse("hotline-steward").get("/catalog"))
+    assert "Requests to review" in page and "My requests" not in page
+
+
+def test_refused_page_is_in_the_audit_log(browse):
+    browse("market-requester").get("/audit/log")
+    page = text(browse("audit-auditor").get("/audit/log?type=authz_denied&actor=market-requester"))
+    assert "market-requester" in page
+
+
+# -- catalog --------------------------------------------------------------------------------
+
+def test_catalog_filters(browse):
+    b = browse("civil-requester")
+    assert "12345" in text(b.get("/catalog?q=热线"))
+    only_none = text(b.get("/catalog?sharing=none"))
+    assert "1 dataset found" in only_none
+    assert "0 datasets found" in text(b.get("/catalog?department=hotline&level=L1"))
+
+
+def test_dataset_page_shows_profile_quality_and_masking(browse, datasets):
+    page = text(browse("civil-requester").get(f"/catalog/{datasets['hotline_tickets']['id']}"))
+    assert "Mobile number" in page and "Free text that contains personal data" in page
+    assert "Quality report" in page and "Request this dataset" in page
+    assert "Scrub personal details from text" in page
+
+
+def test_own_department_has_no_request_button(browse, datasets):
+    page = text(browse("hotline-requester").get(f"/catalog/{datasets['hotline_tickets']['id']}"))
+    assert "Request this dataset" not in page
+
+
+# -- the flow ---------------------------------------------------------------------------------
+
+def test_request_form_refuses_a_request_without_columns(browse, datasets):
+    ds = datasets["hotline_tickets"]["id"]
+    r = browse("jinjiang-requester").submit(f"/request/{ds}", f"/request/{ds}",
+                                             {"purpose": "核查"})
+    assert r.status_code == 422 and "There is a problem" in text(r)
+
+
+def test_request_review_approve_download(browse, datasets):
+    ds = datasets["hotline_tickets"]["id"]
+    requester, steward = browse("jinjiang-requester"), browse("hotline-steward")
+    r = requester.submit(f"/request/{ds}", f"/request/{ds}", [
+        ("purpose", "核查辖区诉求办理情况"), ("columns", "受理时间"), ("columns", "联系电话")])
+    assert r.status_code == 303
+    request_id = r.headers["Location"].split("made=")[1]
+    inbox = text(steward.get("/steward/inbox"))
+    assert request_id in inbox
+
+    review = f"/steward/requests/{request_id}"
+    page = text(steward.get(review))
+    assert "核查辖区诉求办理情况" in page and '<option value="mask" selected>' in page
+    preview = steward.submit(review, review, {"op:联系电话": "hash", "action": "preview"})
+    cells = re.findall(r"<td>([^<]*)</td>", text(preview))
+    assert cells and not any(MOBILE.search(c) or "****" in c for c in cells)
+
+    done = steward.submit(review, review, {"op:受理时间": "keep", "op:联系电话": "hash",
+                                           "expires_in_days": "30", "action": "approve"})
+    assert done.status_code == 303
+    grants = text(requester.get("/my/grants"))
+    grant_id = re.findall(r"<code>(gr_\w+)</code>", grants)[0]
+    delivered = requester.submit("/my/grants", f"/my/grants/{grant_id}/deliver", {"format": "csv"})
+    exchange_page = delivered.headers["Location"]
+    data = requester.get(exchange_page + "/data")
+    receipt = requester.get(exchange_page + "/receipt").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(data.get_data(as_text=True))))
+    assert rows and not any(MOBILE.search(r["联系电话"]) for r in rows)
+    jwks = requester.client.get("/.well-known/jwks.json").get_json()
+    manifest = verify_receipt(receipt, jwks=jwks, data=data.get_data())
+    assert {c["name"]: c["operator"] for c in manifest["columns"]} == {"受理时间": "keep",
+                                                                       "联系电话": "hash"}
+    # the preview's pseudonyms are the delivered ones (same receiver's key)
+    assert set(cells) & {r["联系电话"] for r in rows}
+
+
+def test_approve_refuses_a_bad_expiry_and_keeps_the_choice(browse, datasets, users):
+    request_id = _ask(browse, datasets)
+    review = f"/steward/requests/{request_id}"
+    r = browse("hotline-steward").submit(review, review, {
+        "op:联系电话": "redact", "expires_in_days": "9999", "action": "approve"})
+    assert r.status_code == 422 and "There is a problem" in text(r)
+    assert '<option value="redact" selected>' in text(r)
+
+
+def test_deny_needs_a_reason_then_refuses(browse, datasets):
+    request_id = _ask(browse, datasets)
+    steward = browse("hotline-steward")
+    review = f"/steward/requests/{request_id}"
+    r = steward.submit(review, f"{review}/deny", {"reason": "  "}, follow_redirects=True)
+    assert "Give a reason" in text(r)
+    steward.submit(review, f"{review}/deny", {"reason": "用途与职责无关"})
+    page = text(browse("jinjiang-requester").get("/my/requests"))
+    assert "用途与职责无关" in page
+
+
+def test_revoke_from_the_grants_page(browse, datasets, users, client):
+    grant = client.get("/api/v1/grants", headers={
+        "Authorization": f"Bearer {users['civil-steward']['token']}"}).get_json()["grants"]
+    ds = datasets["residents"]["id"]
+    requester = browse("jinjiang-requester")
+    r = requester.submit(f"/request/{ds}", f"/request/{ds}",
+                         [("purpose", "复核"), ("columns", "姓名")])
+    request_id = r.headers["Location"].split("made=")[1]
+    steward = browse("civil-steward")
+    review = f"/steward/requests/{request_id}"
+    steward.submit(review, review, {"op:姓名": "mask", "action": "approve"})
+    new = [g for g in client.get("/api/v1/grants", headers={
+        "Authorization": f"Bearer {users['civil-steward']['token']}"}).get_json()["grants"]
+        if g not in grant and g["request_id"] == request_id][0]
+    steward.submit("/steward/grants", f"/steward/grants/{new['id']}/revoke", {"reason": "结束"})
+    assert "Revoked" in text(steward.get("/steward/grants"))
+    r = requester.submit("/my/grants", f"/my/grants/{new['id']}/deliver", {"format": "csv"})
+    assert r.status_code == 403
+
+
+def _ask(browse, datasets) -> str:
+    ds = datasets["hotline_tickets"]["id"]
+    r = browse("jinjiang-requester").submit(f"/request/{ds}", f"/request/{ds}", [
+        ("purpose", "核查"), ("columns", "联系电话")])
+    return r.headers["Location"].split("made=")[1]
+
+
+# -- auditor --------------------------------------------------------------------------------
+
+def test_auditor_sees_the_log_verified_and_exports_evidence(browse):
+    b = browse("audit-auditor")
+    page = text(b.get("/audit/checkpoint"))
+    assert "The log verified" in page and "— govex.local/audit " in page
+    bundle = json.loads(b.get("/audit/evidence.json").get_data(as_text=True))
+    assert bundle["format"] == "govex-evidence/1" and bundle["entries"]
+    entry = text(b.get("/audit/log/0"))
+    assert "inclusion proof" in entry and "verifies" in entry
+
+
+def test_audit_log_filters_by_type_and_date(browse):
+    b = browse("audit-auditor")
+    page = text(b.get("/audit/log?type=publish"))
+    assert "Publish" in page and "Delivery</td>" not in page
+    assert "No entry matches" in text(b.get("/audit/log?from=2001-01-01&to=2001-01-02"))
+    bad = b.get("/audit/log?from=yesterday")
+    assert bad.status_code == 400 and "from must be a date" in text(bad)
+    assert b.get("/audit/log/999999").status_code == 404
+
+
+def test_tampered_evidence_is_reported(app, users):
+    from exchange.auth import Principal
+    from exchange.web.auditor import evidence_bundle, verify_bundle
+    svc = app.extensions["govex"]
+    bundle = evidence_bundle(svc, Principal("audit-auditor", "", "audit", "auditor"))
+    assert verify_bundle(bundle).problem is None
+    bundle.entries[0]["entry"]["actor"] = "someone-else"
+    assert "root mismatch" in verify_bundle(bundle).problem
+
+
+# -- languages -----------------------------------------------------------------------------
+
+def test_language_follows_the_browser_and_the_switch(browse):
+    zh = browse(None, lang="zh-CN,zh;q=0.9")
+    page = text(zh.get("/sign-in"))
+    assert '<html lang="zh-CN">' in page and "登录" in page
+    en = browse(None, lang="en-GB,en;q=0.9")
+    assert "Sign in" in text(en.get("/sign-in"))
+    en.get("/language/zh?next=/sign-in")
+    assert "用户名" in text(en.get("/sign-in"))
+
+
+def test_every_page_has_a_chinese_translation(browse):
+    b = browse("audit-auditor", lang="zh-CN")
+    for path in ("/catalog", "/audit/log", "/audit/checkpoint", "/dashboard"):
+        page = text(b.get(path))
+        assert '<html lang="zh-CN">' in page
+        assert "Skip to main content" not in page and "跳到主要内容" in page
+
+
+def test_dashboard_draws_svg_charts(browse):
+    page = text(browse("audit-auditor").get("/dashboard"))
+    assert page.count("<svg") >= 2 and 'role="img"' in page and "<rect" in page
+
+
+def test_steward_publishes_through_the_form(browse):
+    steward = browse("health-steward")
+    data = "机构名称,联系电话\n" + "".join(f"锦江区第{i}诊所,1381234{i:04d}\n" for i in range(30))
+    r = steward.submit("/steward/publish", "/steward/publish", [
+        ("file", (io.BytesIO(data.encode()), "clinics.csv")), ("title", "诊所联系表"),
+        ("sharing", "conditional"), ("level", "L2"), ("keywords", "诊所")],
+        content_type="multipart/form-data")
+    assert r.status_code == 303
+    page = text(steward.get(r.headers["Location"]))
+    assert "诊所联系表" in page and "Published" in page
+    missing = steward.submit("/steward/publish", "/steward/publish", [("title", "x")],
+                             content_type="multipart/form-data")
+    assert missing.status_code == 422 and "Choose a file" in text(missing)
