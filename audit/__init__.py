@@ -30,7 +30,7 @@ returns False.
 
 from __future__ import annotations
 
-from .checkpoint import Checkpoint, NoteSigner, NoteVerifier, open_checkpoint
+from .checkpoint import Checkpoint, NoteSigner, NoteVerifier, open_checkpoint, pick_verifier
 from .errors import (
     AuditError,
     EntryNotFound,
@@ -53,7 +53,7 @@ from .merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from .verify import EvidenceBundle, VerifiedLog, verify_log
+from .verify import EvidenceBundle, VerifiedLog, verify_entry, verify_log
 
 __all__ = [
     "AuditError",
@@ -76,11 +76,13 @@ __all__ = [
     "NoteSigner",
     "NoteVerifier",
     "open_checkpoint",
+    "pick_verifier",
     "canonical_bytes",
     "AuditLog",
     "Appended",
     "metadata",
     "verify_log",
+    "verify_entry",
     "VerifiedLog",
     "EvidenceBundle",
 ]

@@ -11,13 +11,14 @@ import base64
 import binascii
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from . import _crypto
 from ._crypto import Ed25519PrivateKey, Ed25519PublicKey
 from .errors import InvalidFormat, SignatureInvalid
 
-__all__ = ["Checkpoint", "NoteSigner", "NoteVerifier", "open_checkpoint"]
+__all__ = ["Checkpoint", "NoteSigner", "NoteVerifier", "open_checkpoint", "pick_verifier"]
 
 ALG_ED25519 = 0x01
 KEY_ID_SIZE = 4
@@ -166,6 +167,12 @@ class NoteVerifier:
             raise InvalidFormat("the verifier key's id does not match its key")
         return verifier
 
+    @classmethod
+    def from_public_bytes(cls, name: str, raw: bytes) -> NoteVerifier:
+        """Build from a key name and a raw 32-byte Ed25519 public key.
+        Raises InvalidFormat if either is malformed."""
+        return cls(name, _crypto.load_public_key(raw))
+
     @property
     def verifier_key(self) -> str:
         """This verifier's C2SP verifier key string."""
@@ -229,3 +236,20 @@ def open_checkpoint(note: str, verifier: NoteVerifier, *, origin: str | None = N
         raise SignatureInvalid(f"the checkpoint is for the log {checkpoint.origin!r}, "
                                f"not {origin!r}")
     return checkpoint
+
+
+def pick_verifier(note: str, verifiers: Iterable[NoteVerifier]) -> NoteVerifier:
+    """The first of ``verifiers`` whose signature on ``note`` verifies: for a checkpoint signed
+    by a key that has been retired since.
+
+    Raises SignatureInvalid if none of them signed the note.
+    """
+    candidates = list(verifiers)
+    for verifier in candidates:
+        try:
+            verifier.verify(note)
+        except SignatureInvalid:
+            continue
+        return verifier
+    names = ", ".join(f"{v.name}+{v.key_id.hex()}" for v in candidates) or "no key"
+    raise SignatureInvalid(f"the note is signed by none of the keys given ({names})")

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     insert,
     or_,
     select,
@@ -82,6 +83,13 @@ checkpoints_table = Table(
     Column("signed_at", DateTime, nullable=False),  # naive UTC
 )
 
+_LOCK_HEAD = select(head_table).where(head_table.c.id == _HEAD_ID).with_for_update()
+_SAVE_HEAD = update(head_table).where(head_table.c.id == _HEAD_ID).values(
+    size=bindparam("new_size"), compact_range=bindparam("new_range"),
+    root_hash=bindparam("new_root"))
+_INSERT_ENTRY = insert(entries_table)
+_INSERT_NODE = insert(nodes_table)
+
 
 @dataclass(frozen=True)
 class Appended:
@@ -112,10 +120,11 @@ class AuditLog:
         tree = self._lock_head(conn)
         index, leaf = tree.size, merkle.leaf_hash(data)
         completed = tree.append(leaf)
-        conn.execute(insert(entries_table).values(idx=index, leaf_hash=leaf,
-                                                  entry=data.decode(), **columns))
-        conn.execute(insert(nodes_table),
-                     [{"level": lvl, "position": pos, "hash": h} for lvl, pos, h in completed])
+        # prebuilt statements: the compiled form is cached, nothing is rebuilt per append
+        conn.execute(_INSERT_ENTRY, {"idx": index, "leaf_hash": leaf, "entry": data.decode(),
+                                     **columns})
+        nodes = [{"level": lvl, "position": pos, "hash": h} for lvl, pos, h in completed]
+        conn.execute(_INSERT_NODE, nodes[0] if len(nodes) == 1 else nodes)
         self._save_head(conn, tree)
         return Appended(index=index, leaf_hash=leaf.hex(), size=tree.size)
 
@@ -158,8 +167,7 @@ class AuditLog:
 
     def _lock_head(self, conn: Connection) -> merkle.CompactRange:
         """The head's compact range, the row locked for update (created when missing)."""
-        query = select(head_table).where(head_table.c.id == _HEAD_ID).with_for_update()
-        row = conn.execute(query).first()
+        row = conn.execute(_LOCK_HEAD).first()
         if row is None:
             conn.execute(insert(head_table).values(id=_HEAD_ID, size=0, compact_range="[]",
                                                    root_hash=merkle.EMPTY_ROOT))
@@ -167,8 +175,8 @@ class AuditLog:
         return _compact_range(row)
 
     def _save_head(self, conn: Connection, tree: merkle.CompactRange) -> None:
-        conn.execute(update(head_table).where(head_table.c.id == _HEAD_ID).values(
-            size=tree.size, compact_range=json.dumps(tree.to_hex_list()), root_hash=tree.root()))
+        conn.execute(_SAVE_HEAD, {"new_size": tree.size, "new_root": tree.root(),
+                                  "new_range": json.dumps(tree.to_hex_list())})
 
     def _latest_row(self, conn: Connection) -> Row[Any] | None:
         query = select(checkpoints_table).order_by(checkpoints_table.c.size.desc()).limit(1)

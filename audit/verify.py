@@ -4,6 +4,7 @@ check that an earlier checkpoint is a prefix of it. Everything raises; nothing r
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from .checkpoint import Checkpoint, NoteVerifier, open_checkpoint
 from .errors import InvalidEvent, InvalidFormat, LogInconsistent, ProofInvalid
 from .events import canonical_bytes
 
-__all__ = ["VerifiedLog", "verify_log", "EvidenceBundle", "EVIDENCE_FORMAT"]
+__all__ = ["VerifiedLog", "verify_log", "verify_entry", "EvidenceBundle", "EVIDENCE_FORMAT"]
 
 EVIDENCE_FORMAT = "govex-evidence/1"
 
@@ -29,13 +30,14 @@ class VerifiedLog:
     uncovered: int = 0
 
 
-def verify_log(entries: Iterable[Mapping[str, Any]], *, checkpoint: str, verifier: NoteVerifier,
-               old_checkpoint: str | None = None,
+def verify_log(entries: Iterable[Mapping[str, Any] | bytes], *, checkpoint: str,
+               verifier: NoteVerifier, old_checkpoint: str | None = None,
                old_consistency_proof: Sequence[bytes] | None = None,
                origin: str | None = None,
                old_verifier: NoteVerifier | None = None) -> VerifiedLog:
-    """Check that ``entries`` (every entry, in order) are exactly the log ``checkpoint`` signs
-    and, given ``old_checkpoint`` (kept from an earlier check), that the log only grew since.
+    """Check that ``entries`` (every entry, in order: JSON objects, or their canonical bytes as
+    logged) are exactly the log ``checkpoint`` signs and, given ``old_checkpoint`` (kept from
+    an earlier check), that the log only grew since.
     ``old_consistency_proof``, if the server supplied one, must verify as well;
     ``old_verifier`` checks the old checkpoint when the signing key was rotated since.
 
@@ -48,7 +50,8 @@ def verify_log(entries: Iterable[Mapping[str, Any]], *, checkpoint: str, verifie
         if old_checkpoint else None
     if old is not None and old.size > new.size:
         raise LogInconsistent(f"rollback: the checkpoint covers {new.size} entries but an "
-                              f"earlier checkpoint already covered {old.size}")
+                              f"earlier checkpoint already covered {old.size}: the log was "
+                              f"rolled back or truncated since")
     tree, old_root = _rebuild(entries, old.size if old is not None else None)
     _check_against(tree, new)
     if old is not None:
@@ -56,19 +59,41 @@ def verify_log(entries: Iterable[Mapping[str, Any]], *, checkpoint: str, verifie
     return VerifiedLog(size=new.size, root_hash=new.root_hash)
 
 
-def _rebuild(entries: Iterable[Mapping[str, Any]],
+def verify_entry(entry: Mapping[str, Any], *, index: int, proof: Sequence[bytes],
+                 checkpoint: str, verifier: NoteVerifier,
+                 origin: str | None = None) -> Checkpoint:
+    """Check that ``entry`` is entry ``index`` of the log that ``checkpoint`` signs, by its
+    inclusion ``proof`` (the evidence a delivery hands the requester). Returns the checkpoint.
+
+    Raises SignatureInvalid if the checkpoint is not signed by ``verifier`` (or names another
+    ``origin``); InvalidFormat if it is not a checkpoint; LogInconsistent if the entry has no
+    canonical form; ProofInvalid if the proof does not lead from the entry to the signed root.
+    """
+    signed = open_checkpoint(checkpoint, verifier, origin=origin)
+    leaf = merkle.leaf_hash(_entry_bytes(index, entry))
+    merkle.verify_inclusion(index=index, size=signed.size, leaf_hash=leaf, proof=proof,
+                            root=signed.root_hash)
+    return signed
+
+
+def _rebuild(entries: Iterable[Mapping[str, Any] | bytes],
              prefix: int | None) -> tuple[merkle.CompactRange, bytes | None]:
     """The tree of ``entries`` and the root of its first ``prefix`` entries (None if fewer)."""
     tree = merkle.CompactRange()
-    prefix_root = merkle.EMPTY_ROOT if prefix == 0 else None
-    for entry in entries:
-        tree.append(merkle.leaf_hash(_entry_bytes(tree.size, entry)))
-        if tree.size == prefix:
-            prefix_root = tree.root()
+    leaves = (entry if type(entry) is bytes else _entry_bytes(index, entry)
+              for index, entry in enumerate(entries))
+    if prefix is None:
+        tree.extend(leaves)
+        return tree, None
+    tree.extend(itertools.islice(leaves, prefix))
+    prefix_root = tree.root() if tree.size == prefix else None
+    tree.extend(leaves)
     return tree, prefix_root
 
 
-def _entry_bytes(index: int, entry: Mapping[str, Any]) -> bytes:
+def _entry_bytes(index: int, entry: Mapping[str, Any] | bytes) -> bytes:
+    if isinstance(entry, (bytes, bytearray, memoryview)):
+        return bytes(entry)
     if not isinstance(entry, Mapping):
         raise LogInconsistent(f"entry {index} is not a JSON object: it was altered")
     try:
@@ -102,8 +127,9 @@ def _check_prefix(old: Checkpoint, old_root: bytes | None, new: Checkpoint,
         merkle.verify_consistency(old_size=old.size, new_size=new.size, old_root=old.root_hash,
                                   new_root=new.root_hash, proof=proof)
     except ProofInvalid as exc:
-        raise LogInconsistent(f"the log's consistency proof from {old.size} to {new.size} "
-                              f"entries does not verify: {exc}") from exc
+        raise LogInconsistent(f"history rewritten: the consistency proof from {old.size} to "
+                              f"{new.size} entries does not verify ({exc}), so the earlier "
+                              f"checkpoint is not a prefix of this log") from exc
 
 
 # -- evidence bundles ---------------------------------------------------------------------
@@ -112,21 +138,30 @@ def _check_prefix(old: Checkpoint, old_root: bytes | None, new: Checkpoint,
 @dataclass(frozen=True)
 class EvidenceBundle:
     """What an auditor takes away: the log's origin and verifier key, a signed checkpoint and
-    every entry (``{"index": int, "entry": dict}``, in order), to verify offline."""
+    every entry (``{"index": int, "entry": dict}``, in order), to verify offline.
+    ``retired_vkeys`` are keys the log signed with before a rotation, to check a checkpoint
+    saved back then (optional)."""
 
     origin: str
     vkey: str
     checkpoint: str
     entries: list[dict[str, Any]] = field(default_factory=list)
+    retired_vkeys: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        """Raises InvalidFormat if an entry is not ``{"index": int, "entry": object}``."""
+        """Raises InvalidFormat if an entry is not ``{"index": int, "entry": object}`` or a
+        retired key is not a string."""
         object.__setattr__(self, "entries", [_indexed(item) for item in self.entries])
+        if not all(isinstance(k, str) for k in self.retired_vkeys):
+            raise InvalidFormat("retired_vkeys is a list of verifier key strings")
+        object.__setattr__(self, "retired_vkeys", list(self.retired_vkeys))
 
     def to_json(self) -> str:
         """The bundle as JSON (format ``govex-evidence/1``)."""
         body = {"format": EVIDENCE_FORMAT, "origin": self.origin, "vkey": self.vkey,
                 "checkpoint": self.checkpoint, "entries": self.entries}
+        if self.retired_vkeys:
+            body["retired_vkeys"] = self.retired_vkeys
         return json.dumps(body, ensure_ascii=False, indent=1)
 
     @classmethod
@@ -142,7 +177,11 @@ class EvidenceBundle:
         if not all(isinstance(body.get(k), str) for k in fields) or \
                 not isinstance(body.get("entries"), list):
             raise InvalidFormat("an evidence bundle has origin, vkey, checkpoint and entries")
-        return cls(**{k: body[k] for k in fields}, entries=body["entries"])
+        retired = body.get("retired_vkeys", [])
+        if not isinstance(retired, list):
+            raise InvalidFormat("retired_vkeys is a list of verifier key strings")
+        return cls(**{k: body[k] for k in fields}, entries=body["entries"],
+                   retired_vkeys=retired)
 
     def verify(self, *, verifier: NoteVerifier | None = None, old_checkpoint: str | None = None,
                old_consistency_proof: Sequence[bytes] | None = None,

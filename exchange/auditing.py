@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from audit import NoteSigner
+from audit import NoteVerifier, open_checkpoint
 
 from .auth import Principal
 from .errors import InvalidInput
 from .services import Services
 
-__all__ = ["entries", "checkpoint", "inclusion", "consistency", "verifier_key", "FILTERS"]
+__all__ = ["entries", "checkpoint", "inclusion", "consistency", "verifier_key",
+           "inclusion_evidence", "FILTERS"]
 
 FILTERS = ("type", "since", "until", "department", "dataset_id", "actor")
 MAX_PAGE = 1000
@@ -67,11 +68,31 @@ def consistency(svc: Services, who: Principal, args: dict[str, Any]) -> dict[str
     return {"old": old, "new": new, "hashes": [_b64(h) for h in proof]}
 
 
-def verifier_key(svc: Services) -> dict[str, str]:
-    """The C2SP verifier key of the checkpoint signer (public)."""
-    active = svc.keys.active(svc.reader)
-    signer = NoteSigner(svc.settings.log_origin, active.private_key)
-    return {"origin": svc.settings.log_origin, "vkey": signer.verifier_key}
+def inclusion_evidence(svc: Services, index: int, note: str) -> dict[str, Any]:
+    """The proof that entry ``index`` is in the log the signed checkpoint ``note`` covers
+    (the evidence a delivery hands over). Raises InvalidRange if ``note`` does not cover it."""
+    log = svc.audit_log()
+    signed = open_checkpoint(note, log.signer.verifier, origin=log.origin)
+    with svc.reader.connect() as conn:
+        proof = log.inclusion_proof(conn, index, signed.size)
+    return {"index": index, "size": signed.size, "hashes": [_b64(h) for h in proof]}
+
+
+def verifier_key(svc: Services) -> dict[str, Any]:
+    """The C2SP verifier key of the checkpoint signer (public), and in ``keys`` every key the
+    exchange has signed with, active first, so checkpoints saved before a rotation still
+    verify (``status`` active or retired; ``kid`` the key's JWK thumbprint, as in the JWKS).
+
+    ``vkey`` is the key this process signs with: after ``govex keys rotate`` it changes once
+    the server restarts."""
+    origin = svc.settings.log_origin
+    in_use = svc.audit_log().signer.verifier_key
+    with svc.reader.connect() as conn:
+        published = svc.keys.public_keys(conn)
+    keys = [{"kid": k.kid, "status": k.status,
+             "vkey": NoteVerifier.from_public_bytes(origin, k.raw).verifier_key}
+            for k in published]
+    return {"origin": origin, "vkey": in_use, "keys": keys}
 
 
 def _b64(data: bytes) -> str:

@@ -64,8 +64,9 @@ def _fetch_bundle(ctx: Context) -> Any:
     checkpoint = client.checkpoint()
     key = client.audit_key()
     entries = client.all_audit_entries()
+    retired = [k["vkey"] for k in key.get("keys", []) if k["vkey"] != key["vkey"]]
     return EvidenceBundle(origin=key["origin"], vkey=key["vkey"], checkpoint=checkpoint,
-                          entries=entries)
+                          entries=entries, retired_vkeys=retired)
 
 
 @audit.command("verify")
@@ -76,31 +77,94 @@ def _fetch_bundle(ctx: Context) -> Any:
                                                          path_type=Path),
               help="A checkpoint saved earlier: prove the log only grew since.")
 @click.option("--key", "key", help="The pinned verifier key (vkey text or a file holding it).")
+@click.option("--old-key", "old_key", help="The key that signed the --checkpoint, if the "
+              "exchange rotated its key since (default: the matching key the log publishes).")
 @click.option("--save-checkpoint", type=click.Path(dir_okay=False, path_type=Path),
               help="Keep the verified checkpoint here for the next run.")
 @pass_ctx
 def verify_(ctx: Context, export_file: Path | None, old_file: Path | None, key: str | None,
-            save_checkpoint: Path | None) -> None:
+            old_key: str | None, save_checkpoint: Path | None) -> None:
     """Recompute the tree from every entry, check the signed checkpoint, and with
-    --checkpoint check consistency (detects edits, deletions, reordering, rollback)."""
-    from audit import EvidenceBundle, NoteVerifier
+    --checkpoint check consistency (detects edits, deletions, reordering, rollback); against
+    a server, its consistency proof is checked too. Exits non-zero if anything fails."""
+    from audit import AuditError, EvidenceBundle
     bundle = (EvidenceBundle.from_json(export_file.read_text()) if export_file
               else _fetch_bundle(ctx))
     pinned = _read_key(key)
-    verifier = NoteVerifier.from_vkey(pinned or bundle.vkey)
     old = old_file.read_text() if old_file else None
-    result = bundle.verify(verifier=verifier, old_checkpoint=old)
+    try:
+        check = _Check(bundle, pinned=pinned, old=old, old_key=_read_key(old_key))
+        proof = check.server_proof(ctx.client()) if old and not export_file else None
+        result = bundle.verify(verifier=check.verifier, old_checkpoint=old,
+                               old_consistency_proof=proof, old_verifier=check.old_verifier)
+    except AuditError as exc:
+        raise click.ClickException(f"FAILED: {exc}{_hint(exc, pinned)}") from exc
     if save_checkpoint:
         save_checkpoint.write_text(bundle.checkpoint)
     notes = [f"OK: {result.size} entries; root {result.root_hash.hex()[:16]}… matches the "
              f"checkpoint signed by {bundle.origin}"]
     if old:
         notes.append("consistent with the earlier checkpoint: the log only grew")
-    if not pinned:
-        notes.append("note: the key came with the log itself; pin it with --key to rule out "
-                     "a forged log signed by another key")
+    if proof is not None:
+        notes.append(f"the server's consistency proof from {check.old_size} to {result.size} "
+                     f"entries verifies")
+    notes += check.notes
     ctx.emit({"ok": True, "size": result.size, "root_hash": result.root_hash.hex(),
-              "pinned_key": bool(pinned), "consistent_with_old": bool(old)}, "\n".join(notes))
+              "pinned_key": bool(pinned), "consistent_with_old": bool(old),
+              "consistency_proof_checked": proof is not None}, "\n".join(notes))
+
+
+class _Check:
+    """The keys a verification uses, and the notes it leaves for the auditor."""
+
+    def __init__(self, bundle: Any, *, pinned: str | None, old: str | None,
+                 old_key: str | None) -> None:
+        """Raises SignatureInvalid, InvalidFormat (a key or checkpoint is malformed)."""
+        from audit import NoteVerifier, open_checkpoint, pick_verifier
+        self.notes: list[str] = []
+        self.verifier = NoteVerifier.from_vkey(pinned or bundle.vkey)
+        self.new = open_checkpoint(bundle.checkpoint, self.verifier, origin=bundle.origin)
+        if not pinned:
+            self.notes.append("note: the key came with the log itself; pin it with --key to "
+                              "rule out a forged log signed by another key")
+        self.old_verifier = self.old_size = None
+        if old is None:
+            return
+        if old_key:
+            self.old_verifier = NoteVerifier.from_vkey(old_key)
+        else:
+            published = [NoteVerifier.from_vkey(v) for v in bundle.retired_vkeys]
+            self.old_verifier = pick_verifier(old, [self.verifier, *published])
+            if self.old_verifier.key_id != self.verifier.key_id:
+                self.notes.append(f"note: the earlier checkpoint was signed by the retired "
+                                  f"key {self.old_verifier.verifier_key}, as the log publishes "
+                                  f"it; pin it with --old-key")
+        self.old_size = open_checkpoint(old, self.old_verifier, origin=bundle.origin).size
+
+    def server_proof(self, client: Any) -> list[bytes] | None:
+        """The server's consistency proof from the earlier checkpoint to this one (None when
+        there is nothing to prove). Raises LogInconsistent if the server will not give one."""
+        import base64
+
+        from audit import LogInconsistent
+
+        from .client import ApiError
+        if self.old_size is None or not 0 < self.old_size <= self.new.size:
+            return None
+        try:
+            body = client.consistency_proof(self.old_size, self.new.size)
+        except ApiError as exc:
+            raise LogInconsistent(f"the server gives no consistency proof from {self.old_size} "
+                                  f"to {self.new.size} entries: {exc.message}") from exc
+        return [base64.b64decode(h) for h in body["hashes"]]
+
+
+def _hint(exc: Exception, pinned: str | None) -> str:
+    from audit import SignatureInvalid
+    if isinstance(exc, SignatureInvalid) and pinned:
+        return (" — if the exchange rotated its signing key, confirm the new key with its "
+                "operator and pin it with --key (the old one goes to --old-key)")
+    return ""
 
 
 def _read_key(key: str | None) -> str | None:
@@ -108,5 +172,3 @@ def _read_key(key: str | None) -> str | None:
         return None
     path = Path(key)
     return path.read_text().strip() if path.is_file() else key.strip()
-
-

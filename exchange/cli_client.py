@@ -170,18 +170,44 @@ def revoke(ctx: Context, grant_id: str, reason: str | None) -> None:
 @click.option("--format", "fmt", default="csv", type=click.Choice(["csv", "jsonl", "parquet"]))
 @pass_ctx
 def pull(ctx: Context, grant_id: str, output: Path, fmt: str) -> None:
-    """Receive the masked dataset of GRANT_ID into OUTPUT, with OUTPUT.receipt.jws, verified."""
+    """Receive the masked dataset of GRANT_ID into OUTPUT, with OUTPUT.receipt.jws and
+    OUTPUT.evidence.json (its audit entry, inclusion proof and signed checkpoint), verified."""
+    import base64
+
+    from audit import NoteVerifier, verify_entry
+
     from .receipts import verify_receipt
     client = ctx.client()
     exchange = client.deliver(grant_id, fmt=fmt)
     data = client.download(exchange["data_url"])
     manifest = verify_receipt(exchange["receipt"], jwks=client.jwks(), data=data)
+    key = client.audit_key()
+    entry, proof, index = exchange["audit_entry"], exchange["inclusion_proof"], \
+        exchange["audit_index"]
+    signed = verify_entry(entry, index=index, checkpoint=exchange["checkpoint"],
+                          proof=[base64.b64decode(h) for h in proof["hashes"]],
+                          verifier=NoteVerifier.from_vkey(key["vkey"]), origin=key["origin"])
+    differ = [k for k in ("exchange_id", "grant_id", "sha256", "row_count")
+              if entry.get(k) != manifest.get(k)] + ([] if manifest["audit_index"] == index
+                                                     else ["audit_index"])
+    if differ:
+        raise click.ClickException(f"the audit entry does not match the receipt: "
+                                   f"{', '.join(differ)} differ")
     receipt_path = output.with_name(output.name + ".receipt.jws")
+    evidence_path = output.with_name(output.name + ".evidence.json")
     output.write_bytes(data)
     receipt_path.write_text(exchange["receipt"] + "\n")
-    ctx.emit(exchange | {"file": str(output), "receipt_file": str(receipt_path)},
+    evidence_path.write_text(json.dumps({
+        "format": "govex-delivery-evidence/1", "origin": key["origin"], "vkey": key["vkey"],
+        "audit_index": index, "entry": entry, "inclusion_proof": proof["hashes"],
+        "tree_size": signed.size, "checkpoint": exchange["checkpoint"]},
+        ensure_ascii=False, indent=1) + "\n")
+    ctx.emit(exchange | {"file": str(output), "receipt_file": str(receipt_path),
+                         "evidence_file": str(evidence_path)},
              f"wrote {output} ({manifest['row_count']} rows, sha256 {manifest['sha256'][:16]}…)"
-             f"\nwrote {receipt_path} (signature verified, audit entry #{exchange['audit_index']})")
+             f"\nwrote {receipt_path} (signature verified)"
+             f"\nwrote {evidence_path} (audit entry #{index}, proven included in the signed "
+             f"checkpoint of {signed.size} entries)")
 
 
 @cli.command()

@@ -21,7 +21,8 @@ from .services import Services
 
 import sqlalchemy as sa
 
-__all__ = ["deliver", "exchange_data", "mask_for_grant", "DELIVERY_FORMATS"]
+__all__ = ["deliver", "exchange_data", "mask_for_grant", "DELIVERY_FORMATS", "planned_masking",
+           "preview", "exchange_receipt"]
 
 DELIVERY_FORMATS = ("csv", "jsonl", "parquet")
 
@@ -40,14 +41,21 @@ def _authorize(svc: Services, who: Principal, grant_id: str) -> Any:
 
 def mask_for_grant(svc: Services, grant: Any, dataset: Any) -> Any:
     """The dataset's rows, only the granted columns, masked as the grant says."""
+    frame = formats.read_table(svc.store.get(dataset.version.sha256),
+                               fmt=dataset.version.format)
+    return _mask(svc, dataset, frame[list(grant.columns)], grant.masking,
+                 receiver=grant.receiver)
+
+
+def _mask(svc: Services, dataset: Any, frame: Any, plan: dict[str, str], *,
+          receiver: str) -> Any:
+    """Mask ``frame`` with ``plan`` ({column: operator}), the entity of each column taken from
+    the dataset's profile, pseudonyms keyed for ``receiver``."""
     from masking import ColumnRule, mask_table
-    raw = svc.store.get(dataset.version.sha256)
-    frame = formats.read_table(raw, fmt=dataset.version.format)
     entities = {c["name"]: (c.get("profile") or {}).get("entity")
                 for c in dataset.version.columns}
-    rules = {col: ColumnRule(op, entities.get(col)) for col, op in grant.masking.items()}
-    return mask_table(frame[list(grant.columns)], rules,
-                      hash_key=svc.master.pseudonym_key(grant.receiver),
+    rules = {col: ColumnRule(op, entities.get(col)) for col, op in plan.items()}
+    return mask_table(frame, rules, hash_key=svc.master.pseudonym_key(receiver),
                       analyzer=svc.analyzer())
 
 
@@ -123,3 +131,55 @@ def exchange_data(svc: Services, who: Principal, exchange_id: str) -> tuple[byte
     if hashlib.sha256(data).hexdigest() != row.sha256:
         raise RuntimeError("stored delivery does not match its digest")
     return data, formats.media_type(row.format), f"{exchange_id}.{row.format}"
+
+
+# -- for the web pages: what a request would receive, before anyone decides ---------------
+
+
+def planned_masking(svc: Services, who: Principal, dataset_id: str, columns: Any = None, *,
+                    explicit: Any = None) -> dict[str, str]:
+    """The operator each of ``columns`` (default: all) would get: ``explicit`` choices, else
+    the dataset's defaults, with the sharing rules applied (L3+ never keeps a personal column
+    by default). Raises Forbidden, DatasetNotFound, InvalidInput, InvalidRequest."""
+    from policies import rules
+
+    from .access import check_operators, dataset_facts, default_masking
+    svc.require(who, "catalog", "read")
+    with svc.reader.connect() as conn:
+        dataset = repository.get_dataset(conn, dataset_id)
+    facts = dataset_facts(dataset)
+    wanted = list(facts.columns) if columns is None else rules.check_columns(columns, facts)
+    return rules.resolve_masking(wanted, defaults=default_masking(dataset),
+                                 explicit=check_operators(explicit), facts=facts)
+
+
+def preview(svc: Services, who: Principal, request_id: str, *, masking: Any = None,
+            rows: int = 5) -> dict[str, Any]:
+    """The first ``rows`` rows of a request's dataset exactly as approving it with ``masking``
+    would deliver them (same operators, same receiver's pseudonym key), for a steward of the
+    providing department; with the request and the plan. Raises Forbidden, RequestNotFound,
+    DatasetNotFound, InvalidInput, InvalidRequest."""
+    with svc.reader.connect() as conn:
+        request = workflow.get_request(conn, request_id)
+        dataset = repository.get_dataset(conn, request.dataset_id)
+    svc.require(who, "request", "decide", dom=request.provider)
+    plan = planned_masking(svc, who, dataset.id, request.columns, explicit=masking)
+    frame = formats.read_table(svc.store.get(dataset.version.sha256),
+                               fmt=dataset.version.format).head(rows)
+    masked = _mask(svc, dataset, frame[list(plan)], plan, receiver=request.receiver)
+    cells = masked.astype(object).where(masked.notna(), "")
+    return {"request": request.to_dict(), "masking": plan,
+            "columns": [str(c) for c in masked.columns],
+            "rows": [[str(v) for v in row] for row in cells.itertuples(index=False, name=None)]}
+
+
+def exchange_receipt(svc: Services, who: Principal, exchange_id: str) -> tuple[str, str]:
+    """The signed receipt (compact JWS) of a delivery and a file name for it — to the
+    receiving department, while its grant is active. Raises NotFound, Forbidden."""
+    with svc.reader.connect() as conn:
+        row = conn.execute(sa.select(models.exchanges).where(
+            models.exchanges.c.id == exchange_id)).first()
+    if row is None:
+        raise NotFound(f"no exchange {exchange_id}")
+    _authorize(svc, who, row.grant_id)
+    return row.receipt, f"{exchange_id}.{row.format}.receipt.jws"

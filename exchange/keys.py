@@ -7,6 +7,7 @@ still verify after a rotation.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 from pathlib import Path
@@ -17,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from . import _crypto
 from .models import signing_keys
 
-__all__ = ["MasterKey", "SigningKeys", "ActiveKey"]
+__all__ = ["MasterKey", "SigningKeys", "ActiveKey", "PublicKey"]
 
 
 class MasterKey:
@@ -48,6 +49,16 @@ class ActiveKey:
     def __init__(self, kid: str, private_key: Ed25519PrivateKey) -> None:
         self.kid = kid
         self.private_key = private_key
+
+
+@dataclasses.dataclass(frozen=True)
+class PublicKey:
+    """A signing key's public half: its ``kid``, ``status`` (active or retired) and the raw
+    32-byte Ed25519 key."""
+
+    kid: str
+    status: str
+    raw: bytes
 
 
 class SigningKeys:
@@ -87,10 +98,18 @@ class SigningKeys:
 
     def jwks(self, conn: sa.Connection) -> dict:
         """The JSON Web Key Set of every key, active first, retired ones kept."""
-        rows = conn.execute(sa.select(signing_keys).order_by(
-            signing_keys.c.status, signing_keys.c.created_at.desc())).all()
         return {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": r.public_key, "kid": r.kid,
-                          "alg": "EdDSA", "use": "sig"} for r in rows]}
+                          "alg": "EdDSA", "use": "sig"} for r in self._published(conn)]}
+
+    def public_keys(self, conn: sa.Connection) -> list[PublicKey]:
+        """Every key's public half, active first, then retired ones, newest first."""
+        return [PublicKey(r.kid, r.status, _crypto.unb64url(r.public_key))
+                for r in self._published(conn)]
+
+    def _published(self, conn: sa.Connection) -> list[sa.Row]:
+        return list(conn.execute(sa.select(signing_keys.c.kid, signing_keys.c.public_key,
+                                           signing_keys.c.status).order_by(
+            signing_keys.c.status, signing_keys.c.created_at.desc())))
 
     def _create(self, conn: sa.Connection, *, now: dt.datetime) -> ActiveKey:
         key = _crypto.new_signing_key()
