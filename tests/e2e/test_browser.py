@@ -96,7 +96,7 @@ class Person:
         self.page.fill("#username", username)
         self.page.fill("#password", server["users"][username]["password"])
         self.page.click("main button[type=submit]")
-        self.page.wait_for_load_state()
+        self.page.wait_for_url(lambda url: "/sign-in" not in url)
 
     def goto(self, path: str):
         return self.page.goto(self.server["url"] + path)
@@ -165,6 +165,7 @@ def _ask_for_hotline_tickets(requester: Person) -> str:
         box.set_checked(box.get_attribute("value") in COLUMNS)
     requester.shot("03-requester-request-form")
     page.click("main form button[type=submit]")
+    page.wait_for_url(re.compile(r"made=\w+"))
     requester.shot("04-requester-my-requests")
     return re.search(r"made=(\w+)", page.url).group(1)
 
@@ -177,6 +178,7 @@ def _approve_with_hash(steward: Person, request_id: str) -> None:
     assert page.input_value("select[name='op:联系电话']") == "mask"
     page.select_option("select[name='op:联系电话']", "hash")
     page.click("button[value=preview]")
+    page.wait_for_selector("#preview tbody td")
     cells = page.locator("#preview tbody td").all_inner_texts()
     assert len(cells) == 5 * len(COLUMNS)
     assert not any(MOBILE.search(c) for c in cells)
@@ -184,7 +186,7 @@ def _approve_with_hash(steward: Person, request_id: str) -> None:
     steward.shot("06-steward-review")
     page.fill("#expires_in_days", "30")
     page.click("button[value=approve]")
-    assert page.url.endswith("/steward/inbox")
+    page.wait_for_url(re.compile(r"/steward/inbox$"))
     steward.shot("07-steward-approved")
     steward.goto("/steward/grants")
     steward.shot("08-steward-grants")
@@ -195,6 +197,7 @@ def _download(requester: Person) -> tuple[str, bytes, str]:
     requester.goto("/my/grants")
     requester.shot("09-requester-grants")
     page.click("form[action*='/deliver'] button[type=submit]")
+    page.wait_for_url(re.compile(r"/ex_[0-9a-f]+$"))
     requester.shot("10-requester-delivery")
     exchange_id = page.url.rsplit("/", 1)[1]
     with page.expect_download() as file:
