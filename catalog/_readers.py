@@ -71,6 +71,12 @@ def check_row_limit(count: int, max_rows: int | None) -> None:
         raise UploadTooLarge(f"the file has more than {max_rows} rows")
 
 
+def check_byte_limit(size: int, max_bytes: int | None) -> None:
+    """Raises UploadTooLarge when the decoded data passes ``max_bytes``."""
+    if max_bytes is not None and size > max_bytes:
+        raise UploadTooLarge(f"the file expands to more than {max_bytes} bytes of data")
+
+
 def decode_text(data: bytes) -> str:
     """UTF-8 (a BOM is dropped), else GB18030 (a superset of GBK and GB2312).
 
@@ -93,7 +99,7 @@ def decode_text(data: bytes) -> str:
 # --- CSV ----------------------------------------------------------------------------------
 
 
-def read_csv(data: bytes, *, max_rows: int | None) -> pd.DataFrame:
+def read_csv(data: bytes, *, max_rows: int | None, max_bytes: int | None = None) -> pd.DataFrame:
     """Comma-separated values with a header row; blank lines are skipped.
 
     Raises InvalidUpload (encoding, no header, malformed quoting, a ragged row), UploadTooLarge.
@@ -132,7 +138,8 @@ def _csv_records(reader: Any) -> Iterator[tuple[int, list[str]]]:
 # --- XLSX ---------------------------------------------------------------------------------
 
 
-def read_xlsx(data: bytes, *, max_rows: int | None) -> pd.DataFrame:
+def read_xlsx(data: bytes, *, max_rows: int | None,
+              max_bytes: int | None = None) -> pd.DataFrame:
     """The first worksheet; its first non-empty row is the header. Numbers and dates become text.
 
     Raises InvalidUpload (not a workbook, corrupt, blank header cell, a value right of the last
@@ -145,7 +152,8 @@ def read_xlsx(data: bytes, *, max_rows: int | None) -> pd.DataFrame:
             warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl\.")
             book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
             try:
-                return _sheet_frame(book.worksheets[0].iter_rows(values_only=True), max_rows)
+                return _sheet_frame(book.worksheets[0].iter_rows(values_only=True), max_rows,
+                                    max_bytes)
             finally:
                 book.close()
     except InvalidUpload:  # our own message (UploadTooLarge included)
@@ -154,7 +162,8 @@ def read_xlsx(data: bytes, *, max_rows: int | None) -> pd.DataFrame:
         raise InvalidUpload(f"not a readable XLSX workbook ({type(exc).__name__})") from exc
 
 
-def _sheet_frame(rows: Iterable[tuple[Any, ...]], max_rows: int | None) -> pd.DataFrame:
+def _sheet_frame(rows: Iterable[tuple[Any, ...]], max_rows: int | None,
+                 max_bytes: int | None = None) -> pd.DataFrame:
     cells = ([_cell_text(v) for v in row] for row in rows)
     numbered = ((n, row) for n, row in enumerate(cells, start=1) if any(row))
     first = next(numbered, None)
@@ -162,9 +171,12 @@ def _sheet_frame(rows: Iterable[tuple[Any, ...]], max_rows: int | None) -> pd.Da
         raise InvalidUpload("the workbook's first sheet is empty")
     header = _trim_right(first[1])
     body: list[list[Cell]] = []
+    size = 0
     for number, row in numbered:
         body.append(_fit_row(row, width=len(header), number=number))
         check_row_limit(len(body), max_rows)
+        size += sum(len(c) for c in body[-1] if c)
+        check_byte_limit(size, max_bytes)
     return build_frame(header, rows_to_columns(body, len(header)))
 
 
@@ -198,7 +210,8 @@ def _cell_text(value: Any) -> Cell:
 # --- Parquet ------------------------------------------------------------------------------
 
 
-def read_parquet(data: bytes, *, max_rows: int | None) -> pd.DataFrame:
+def read_parquet(data: bytes, *, max_rows: int | None,
+                 max_bytes: int | None = None) -> pd.DataFrame:
     """Every flat column cast to text (numbers, dates, timestamps in Arrow's text form).
 
     Raises InvalidUpload (corrupt file, a nested or binary column), UploadTooLarge.
@@ -209,12 +222,42 @@ def read_parquet(data: bytes, *, max_rows: int | None) -> pd.DataFrame:
     try:
         parquet = pq.ParquetFile(pa.BufferReader(data))
         check_row_limit(parquet.metadata.num_rows, max_rows)
-        table = parquet.read(use_pandas_metadata=False)
+        table = _read_bounded(parquet, max_bytes)
     except (pa.ArrowException, OSError) as exc:
         raise InvalidUpload(f"not a readable Parquet file ({exc})") from exc
     names = [n for n in table.column_names if not _PANDAS_INDEX.fullmatch(n)]
     check_names(names)
     return build_frame(names, [_arrow_text(name, table.column(name)) for name in names])
+
+
+def _read_bounded(parquet: Any, max_bytes: int | None) -> Any:
+    """Read batch by batch, stopping once the decoded data passes ``max_bytes``: a small
+    dictionary-encoded file can expand to gigabytes."""
+    import pyarrow as pa
+
+    batches, size = [], 0
+    for batch in parquet.iter_batches(batch_size=16_384, use_pandas_metadata=False):
+        size += sum(_decoded_nbytes(column) for column in batch.columns)
+        check_byte_limit(size, max_bytes)
+        batches.append(batch)
+    return pa.Table.from_batches(batches, schema=parquet.schema_arrow)
+
+
+def _decoded_nbytes(column: Any) -> int:
+    """The size of ``column`` once dictionary-decoded, without decoding it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not pa.types.is_dictionary(column.type):
+        return column.nbytes
+    values = column.dictionary
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type) \
+            or pa.types.is_binary(values.type):
+        lengths = pc.binary_length(values)
+    else:
+        lengths = pa.array([values.type.bit_width // 8 or 1] * len(values))
+    total = pc.sum(pc.take(lengths, column.indices)).as_py()
+    return int(total or 0) + column.indices.nbytes
 
 
 def _arrow_text(name: str, column: Any) -> Any:
@@ -243,7 +286,7 @@ def _is_binary(kind: Any) -> bool:
 # --- JSON Lines ---------------------------------------------------------------------------
 
 
-def read_jsonl(data: bytes, *, max_rows: int | None) -> pd.DataFrame:
+def read_jsonl(data: bytes, *, max_rows: int | None, max_bytes: int | None = None) -> pd.DataFrame:
     """One flat JSON object per line; columns are the keys in order of first appearance.
 
     Numbers keep their literal text (JSON numbers cannot hold leading zeros, so such codes must

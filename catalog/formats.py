@@ -78,19 +78,21 @@ def _format_of_name(filename: str) -> str:
                             "use .csv, .xlsx, .parquet or .jsonl")
 
 
-def read_table(data: bytes, *, fmt: str, max_rows: int | None = None) -> pd.DataFrame:
+def read_table(data: bytes, *, fmt: str, max_rows: int | None = None,
+               max_bytes: int | None = None) -> pd.DataFrame:
     """The table in ``data``, every column as text (``str`` dtype), empty cells missing.
 
     CSV may be UTF-8 (with or without BOM) or GBK/GB18030; XLSX reads the first sheet.
     Raises UnsupportedFormat, InvalidUpload (empty, undecodable, malformed, ragged, no columns,
-    blank or duplicate column names), UploadTooLarge (more than ``max_rows`` data rows).
+    blank or duplicate column names), UploadTooLarge (more than ``max_rows`` data rows, or
+    more than ``max_bytes`` of decoded data: compressed formats can expand enormously).
     """
     reader = _READERS.get(fmt)
     if reader is None:
         raise UnsupportedFormat(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
     if not data:
         raise InvalidUpload("the file is empty")
-    return reader(data, max_rows=max_rows)
+    return reader(data, max_rows=max_rows, max_bytes=max_bytes)
 
 
 _READERS: dict[str, Callable[..., pd.DataFrame]] = {

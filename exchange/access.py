@@ -12,6 +12,7 @@ from .errors import InvalidInput
 from .services import Services
 
 __all__ = ["create_request", "list_requests", "approve", "deny", "list_grants", "revoke",
+           "first_approval",
            "dataset_facts", "default_masking", "check_operators"]
 
 
@@ -53,6 +54,8 @@ def create_request(svc: Services, who: Principal, *, dataset_id: str, purpose: A
     """A department asks for a dataset. Granted at once for unconditional data, refused for
     not-shareable data, else pending. Raises Forbidden, DatasetNotFound, InvalidRequest."""
     svc.require(who, "request", "create")
+    if not isinstance(dataset_id, str) or not dataset_id:
+        raise InvalidInput("dataset_id must be a dataset id")
     if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
         raise InvalidInput("columns must be a list of column names")
     if not isinstance(purpose, str):
@@ -124,6 +127,15 @@ def approve(svc: Services, who: Principal, request_id: str, *, columns: Any = No
     if columns is not None and (not isinstance(columns, list)
                                 or not all(isinstance(c, str) for c in columns)):
         raise InvalidInput("columns must be a list of column names")
+    if plan:
+        from policies import rules
+
+        from .delivery import check_plan
+        facts = dataset_facts(dataset)
+        wanted = rules.check_columns(columns if columns is not None else request.columns, facts)
+        check_plan(svc, dataset, rules.resolve_masking(
+            wanted, defaults=default_masking(dataset), explicit=plan, facts=facts),
+            receiver=request.receiver)
     with svc.engine.begin() as conn:
         decision = workflow.approve(
             conn, request_id, steward=who.username, facts=dataset_facts(dataset),
@@ -143,6 +155,14 @@ def approve(svc: Services, who: Principal, request_id: str, *, columns: Any = No
     return {"request": decision.request.to_dict(),
             "grant_id": grant.id if grant else None,
             "grant": grant.to_dict(now=svc.clock()) if grant else None}
+
+
+def first_approval(svc: Services, who: Principal, request_id: str) -> dict[str, Any] | None:
+    """For an L4 request one steward already approved: the conditions the second steward
+    confirms (columns, masking, expires_in_days). Raises Forbidden, RequestNotFound."""
+    _decider(svc, who, request_id)
+    with svc.reader.connect() as conn:
+        return workflow.first_conditions(conn, request_id)
 
 
 def deny(svc: Services, who: Principal, request_id: str, *, reason: Any) -> dict[str, Any]:

@@ -21,7 +21,7 @@ __all__ = ["init_instance", "create_user", "rotate_keys", "ensure_department",
 def init_instance(settings: Settings, *, admin_password: str | None = None) -> dict[str, Any]:
     """Create (or bring up to date) the instance: data directory, master key, schema, signing
     key and first admin. Idempotent: a second run changes nothing and returns no password."""
-    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)  # password and token hashes
     svc = Services(settings)
     upgrade(svc.engine)
     svc.enforcer.add_department("system")

@@ -16,6 +16,7 @@ __all__ = ["entries", "checkpoint", "inclusion", "consistency", "verifier_key",
 
 FILTERS = ("type", "since", "until", "department", "dataset_id", "actor")
 MAX_PAGE = 1000
+MAX_INT = 2**62  # what every database stores in an integer column
 
 
 def _int(value: Any, name: str, *, default: int | None = None, low: int = 0) -> int:
@@ -25,8 +26,8 @@ def _int(value: Any, name: str, *, default: int | None = None, low: int = 0) -> 
         number = int(value)
     except (TypeError, ValueError):
         raise InvalidInput(f"{name} must be a whole number") from None
-    if number < low:
-        raise InvalidInput(f"{name} must be at least {low}")
+    if not low <= number <= MAX_INT:
+        raise InvalidInput(f"{name} must be between {low} and {MAX_INT}")
     return number
 
 

@@ -19,8 +19,10 @@ def make_engine(url: str) -> sa.Engine:
     """An engine for ``url``. SQLite gets WAL, a busy timeout, foreign keys and ``BEGIN
     IMMEDIATE`` transactions, so writers queue in the database instead of failing halfway."""
     if not url.startswith("sqlite"):
-        return sa.create_engine(url, pool_pre_ping=True)
-    engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    # hide_parameters: a failed statement's values (purposes, names) never reach the log
+    engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                              hide_parameters=True)
     sa.event.listen(engine, "connect", _sqlite_connect)
     sa.event.listen(engine, "begin", _sqlite_begin)
     return engine

@@ -22,6 +22,7 @@ from .services import Services
 import sqlalchemy as sa
 
 __all__ = ["deliver", "exchange_data", "mask_for_grant", "DELIVERY_FORMATS", "planned_masking",
+           "check_plan",
            "preview", "exchange_receipt"]
 
 DELIVERY_FORMATS = ("csv", "jsonl", "parquet")
@@ -45,6 +46,16 @@ def mask_for_grant(svc: Services, grant: Any, dataset: Any) -> Any:
                                fmt=dataset.version.format)
     return _mask(svc, dataset, frame[list(grant.columns)], grant.masking,
                  receiver=grant.receiver)
+
+
+def check_plan(svc: Services, dataset: Any, plan: dict[str, str], *, receiver: str,
+               rows: int = 50) -> None:
+    """Apply ``plan`` to the dataset's first rows, so that a grant is never issued with an
+    operator that cannot mask its column (e.g. ``generalize`` on a phone column).
+    Raises InvalidMaskingPlan (422) naming what does not fit."""
+    frame = formats.read_table(svc.store.get(dataset.version.sha256),
+                               fmt=dataset.version.format).head(rows)
+    _mask(svc, dataset, frame[list(plan)], plan, receiver=receiver)
 
 
 def _mask(svc: Services, dataset: Any, frame: Any, plan: dict[str, str], *,

@@ -26,6 +26,7 @@ IDENTIFIER_PATTERNS = {
     "EMAIL_ADDRESS": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
     "BANK_CARD": r"^[0-9]{16,19}$",
 }
+EXPANSION_LIMIT = 4  # decoded data may be at most this many times the upload limit
 _META_KEYS = {"title", "description", "sharing", "level", "legal_basis", "keywords", "strict",
               "not_null"}
 
@@ -41,6 +42,10 @@ def publish(svc: Services, who: Principal, *, filename: str, data: bytes,
     svc.require(who, "dataset", "publish")
     meta = _check_metadata(metadata)
     frame, fmt = _read_upload(svc, filename, data)
+    missing = [c for c in meta["not_null"] if c not in frame.columns]
+    if missing:
+        raise InvalidInput(f"metadata.not_null names column(s) the file does not have: "
+                           f"{', '.join(missing)}")
     profiles = _profile(svc, frame)
     report = quality.validate_table(
         frame, columns=list(frame.columns), not_null=meta["not_null"],
@@ -115,6 +120,11 @@ def _check_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     unknown = set(metadata) - _META_KEYS
     if unknown:
         raise InvalidInput(f"unknown metadata field(s): {', '.join(sorted(unknown))}")
+    for key in ("title", "description", "sharing", "level", "legal_basis", "keywords"):
+        if metadata.get(key) is not None and not isinstance(metadata[key], str):
+            raise InvalidInput(f"metadata.{key} must be text")
+    if not isinstance(metadata.get("strict", False), bool):
+        raise InvalidInput("metadata.strict must be true or false")
     title = str(metadata.get("title") or "").strip()
     if not title:
         raise InvalidInput("metadata.title is required")
@@ -141,7 +151,8 @@ def _read_upload(svc: Services, filename: str, data: bytes) -> tuple[Any, str]:
     if not data:
         raise InvalidUpload("the file is empty")
     fmt = formats.detect_format(filename, data)
-    frame = formats.read_table(data, fmt=fmt, max_rows=svc.settings.max_upload_rows)
+    frame = formats.read_table(data, fmt=fmt, max_rows=svc.settings.max_upload_rows,
+                               max_bytes=EXPANSION_LIMIT * svc.settings.max_upload_bytes)
     if len(frame.columns) == 0 or len(frame) == 0:
         raise InvalidUpload("the file has no data rows")
     return frame, fmt

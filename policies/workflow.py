@@ -18,7 +18,8 @@ from .models import (AccessRequest, DatasetFacts, Grant, approvals_table, aware,
                      requests_table)
 
 __all__ = ["create_request", "approve", "deny", "revoke", "get_request", "list_requests",
-           "get_grant", "list_grants", "active_grant", "Decision", "AUTO_APPROVER"]
+           "get_grant", "list_grants", "active_grant", "first_conditions", "Decision",
+           "AUTO_APPROVER"]
 
 AUTO_APPROVER = "system:auto"
 MAX_PURPOSE = 2000
@@ -86,11 +87,13 @@ def approve(conn: sa.Connection, request_id: str, *, steward: str, facts: Datase
                                  facts=facts)
     days = rules.check_expiry(expires_in_days)
     conditions = {"columns": cols, "masking": plan, "expires_in_days": days}
-    first = _record_approval(conn, request, steward=steward, conditions=conditions, now=now)
+    first = first_conditions(conn, request_id)
+    if first is not None:
+        _check_confirms(first, columns=cols if columns is not None else None,
+                        masking=plan if masking else None, days=expires_in_days)
+    _record_approval(conn, request, steward=steward, conditions=first or conditions, now=now)
     if len(request.approvals) + 1 < rules.approvals_needed(request.level):
         return Decision(get_request(conn, request_id), None)
-    if first is not None and first != conditions and (columns or masking or expires_in_days):
-        raise InvalidRequest("the second approval must confirm the first one's conditions")
     agreed = first or conditions
     grant = _issue_grant(conn, request, columns=agreed["columns"], masking=agreed["masking"],
                          approvers=[*request.approvals, steward],
@@ -176,16 +179,32 @@ def _pending(conn: sa.Connection, request_id: str) -> AccessRequest:
     return request
 
 
+def first_conditions(conn: sa.Connection, request_id: str) -> dict | None:
+    """The conditions of the first approval of an L4 request (columns, masking,
+    expires_in_days), which a second steward confirms; ``None`` before any approval."""
+    earlier = conn.execute(sa.select(approvals_table.c.conditions).where(
+        approvals_table.c.request_id == request_id).order_by(approvals_table.c.created_at)).first()
+    return earlier[0] if earlier else None
+
+
+def _check_confirms(first: dict, *, columns: list[str] | None, masking: dict | None,
+                    days: int | None) -> None:
+    """A second approval confirms the first: anything it states must be the same."""
+    for name, given, agreed in (("columns", columns, first["columns"]),
+                                ("masking", masking, first["masking"]),
+                                ("expires_in_days", days, first["expires_in_days"])):
+        if given is not None and given != agreed:
+            raise InvalidRequest(f"the second approval must confirm the first one's {name}: "
+                                 f"{agreed}")
+
+
 def _record_approval(conn: sa.Connection, request: AccessRequest, *, steward: str,
-                     conditions: dict, now: dt.datetime) -> dict | None:
-    """Store this steward's approval; return the earlier approval's conditions, if any."""
+                     conditions: dict, now: dt.datetime) -> None:
+    """Store this steward's approval."""
     if steward in request.approvals:
         raise AlreadyDecided("you already approved this request; another steward must confirm")
-    earlier = conn.execute(sa.select(approvals_table.c.conditions).where(
-        approvals_table.c.request_id == request.id).order_by(approvals_table.c.created_at)).first()
     conn.execute(approvals_table.insert().values(
         request_id=request.id, steward=steward, conditions=conditions, created_at=now))
-    return earlier[0] if earlier else None
 
 
 def _issue_grant(conn: sa.Connection, request: AccessRequest, *, columns: list[str],

@@ -78,8 +78,11 @@ def _authenticate() -> None:
         g.principal = principal_for_token(conn, token.strip())
 
 
-def json_body() -> dict[str, Any]:
-    """The request's JSON object. Raises InvalidInput."""
+def json_body(*, optional: bool = False) -> dict[str, Any]:
+    """The request's JSON object (``{}`` for an empty body when ``optional``).
+    Raises InvalidInput."""
+    if optional and not request.get_data():
+        return {}
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise InvalidInput("send a JSON object with Content-Type: application/json")

@@ -41,7 +41,7 @@ def list_requests():
 @route("/requests/{request_id}/approve", "POST", tag="access", body=_APPROVE,
        summary="Approve with conditions (columns, masking per column, expiry) — steward")
 def approve(request_id: str):
-    body = request.get_json(silent=True) or {}
+    body = json_body(optional=True)
     return access.approve(services(), principal(), request_id, columns=body.get("columns"),
                           masking=body.get("masking"),
                           expires_in_days=body.get("expires_in_days"))
@@ -61,5 +61,5 @@ def list_grants():
 @route("/grants/{grant_id}/revoke", "POST", summary="Revoke a grant — steward", tag="access",
        body=_REASON)
 def revoke(grant_id: str):
-    body = request.get_json(silent=True) or {}
+    body = json_body(optional=True)
     return access.revoke(services(), principal(), grant_id, reason=body.get("reason"))

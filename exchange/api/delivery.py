@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, request
 
 from .. import delivery
-from . import principal, route, services
+from . import json_body, principal, route, services
 
 __all__: list[str] = []
 
@@ -16,7 +16,7 @@ _FORMAT = {"application/json": {"type": "object", "properties": {
 @route("/grants/{grant_id}/exchanges", "POST", tag="delivery", body=_FORMAT,
        summary="Deliver the masked dataset under an active grant; returns a signed receipt")
 def create_exchange(grant_id: str):
-    body = request.get_json(silent=True) or {}
+    body = json_body(optional=True)
     return delivery.deliver(services(), principal(), grant_id,
                             fmt=body.get("format", "csv")), 201
 

@@ -35,7 +35,7 @@ parent.register_blueprint(bp)
 
 PAGE = 50
 EVENT_TYPES = ("publish", "request", "approve", "deny", "revoke", "exchange", "authz_denied",
-               "user", "key")
+               "user_add", "key_rotate", "init")
 _TEXT_FILTERS = ("type", "department", "dataset_id", "actor")
 
 

@@ -44,6 +44,9 @@ def review(request_id: str):
     svc, who = services(), principal()
     chosen = _chosen_masking() if request.method == "POST" else None
     expiry = request.form.get("expires_in_days", "90").strip()[:10]
+    agreed = access.first_approval(svc, who, request_id)
+    if agreed is not None:  # L4: the second steward confirms the first one's conditions
+        chosen, expiry = dict(agreed["masking"]), str(agreed["expires_in_days"])
     shown, error = attempt(lambda: delivery.preview(svc, who, request_id, masking=chosen,
                                                     rows=PREVIEW_ROWS))
     if error is None and request.form.get("action") == "approve":

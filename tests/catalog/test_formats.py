@@ -188,3 +188,29 @@ def test_unknown_format_names_are_refused() -> None:
         formats.read_table(b"x", fmt="xml")
     with pytest.raises(UnsupportedFormat):
         formats.write_table(sample(), fmt="xml")
+
+
+def test_a_small_parquet_that_expands_hugely_is_refused():
+    """A dictionary-encoded column of one long value repeated: ~20 kB on disk, ~20 MB read."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from catalog.errors import UploadTooLarge
+    value = "x" * 10_000
+    table = pa.table({"备注": pa.array([value] * 2_000).dictionary_encode()})
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    data = sink.getvalue().to_pybytes()
+    assert len(data) < 100_000
+    with pytest.raises(UploadTooLarge, match="expands to more than"):
+        formats.read_table(data, fmt="parquet", max_bytes=1_000_000)
+    assert len(formats.read_table(data, fmt="parquet", max_bytes=50_000_000)) == 2_000
+
+
+def test_an_xlsx_past_the_byte_limit_is_refused():
+    import pandas as pd
+
+    from catalog.errors import UploadTooLarge
+    frame = pd.DataFrame({"a": ["y" * 1000] * 50})
+    with pytest.raises(UploadTooLarge, match="expands"):
+        formats.read_table(formats.write_table(frame, fmt="xlsx"), fmt="xlsx", max_bytes=10_000)

@@ -286,3 +286,44 @@ def test_foreign_errors_are_a_generic_500_without_details(app, monkeypatch, as_r
     assert r.status_code == 500
     assert "110105" not in r.get_data(as_text=True)
     assert r.get_json()["error"]["code"] == "internal"
+
+
+@pytest.mark.parametrize(("masking", "status", "message"), [
+    ({"联系电话": "generalize"}, 422, "generalize"),
+    ({"诉求内容": "hash", "联系电话": "teleport"}, 400, "unknown masking operator"),
+])
+def test_an_operator_that_cannot_mask_its_column_issues_no_grant(as_role, datasets, masking,
+                                                                 status, message):
+    rid = _pending_hotline_request(as_role, datasets)
+    r = as_role("hotline-steward").post(f"/api/v1/requests/{rid}/approve",
+                                        json={"masking": masking})
+    assert r.status_code == status and message in r.get_json()["error"]["message"]
+    pending = as_role("hotline-steward").get("/api/v1/requests?status=pending").get_json()
+    assert rid in [x["id"] for x in pending["requests"]]
+
+
+@pytest.mark.parametrize(("path", "body", "message"), [
+    ("/api/v1/requests", {"dataset_id": ["x"], "purpose": "p", "columns": ["a"]}, "dataset_id"),
+    ("/api/v1/requests/rq_x/approve", [1, 2], "JSON object"),
+    ("/api/v1/grants/gr_x/revoke", "x", "JSON object"),
+    ("/api/v1/grants/gr_x/exchanges", [], "JSON object"),
+])
+def test_wrongly_typed_bodies_get_400(as_role, path, body, message):
+    user = "civil-requester" if path.endswith("/requests") else "hotline-steward"
+    r = as_role(user).post(path, json=body)
+    assert r.status_code == 400 and message in r.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize(("meta", "message"), [
+    ({**GOOD_META, "sharing": ["conditional"]}, "sharing must be text"),
+    ({**GOOD_META, "strict": "false"}, "strict must be true or false"),
+    ({**GOOD_META, "not_null": ["nope"]}, "does not have"),
+])
+def test_wrongly_typed_metadata_gets_400(as_role, meta, message):
+    r = _publish(as_role("market-steward"), GOOD_CSV, meta)
+    assert r.status_code == 400 and message in r.get_json()["error"]["message"]
+
+
+def test_huge_offsets_are_a_clear_400(as_role):
+    r = as_role("audit-auditor").get("/api/v1/audit/entries?offset=99999999999999999999999")
+    assert r.status_code == 400

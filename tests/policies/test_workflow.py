@@ -162,3 +162,20 @@ def test_listing_by_side_and_status(engine):
         assert len(workflow.list_requests(conn, provider="hotline", status="pending")) == 1
         assert workflow.list_requests(conn, receiver="hotline") == []
         assert len(workflow.list_grants(conn, receiver="civil")) == 1
+
+
+def test_l4_second_steward_confirms_the_first_conditions(engine):
+    l4 = facts(level="L4")
+    with engine.begin() as conn:
+        req = new_request(conn, l4).request
+        workflow.approve(conn, req.id, steward="s1", facts=l4, default_masking=DEFAULTS,
+                         masking={"来电人": "hash"}, expires_in_days=30, now=NOW)
+        first = workflow.first_conditions(conn, req.id)
+        assert first["masking"]["来电人"] == "hash" and first["expires_in_days"] == 30
+        with pytest.raises(InvalidRequest, match="confirm the first one's masking"):
+            workflow.approve(conn, req.id, steward="s2", facts=l4, default_masking=DEFAULTS,
+                             masking={"来电人": "mask"}, now=NOW)
+        same = workflow.approve(conn, req.id, steward="s2", facts=l4, default_masking=DEFAULTS,
+                                masking={"来电人": "hash"}, expires_in_days=30, now=NOW)
+    assert same.grant.masking["来电人"] == "hash"
+    assert same.grant.expires_at == NOW + dt.timedelta(days=30)
