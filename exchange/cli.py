@@ -79,4 +79,4 @@ def _is_domain_error(exc: Exception) -> bool:
                                                    "exchange")
 
 
-from . import cli_admin, cli_audit, cli_client  # noqa: E402,F401  (register commands)
+from . import cli_admin, cli_audit, cli_client, cli_mask  # noqa: E402,F401  (register commands)

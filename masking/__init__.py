@@ -21,6 +21,7 @@ from masking.errors import InvalidMaskingPlan, MaskingError, UnknownOperator
 from masking.operators import OPERATORS, MaskContext, Operator, get_operator
 from masking.profile import ColumnProfile, profile_table
 from masking.recognizers import ENTITIES, default_recognizers
+from masking.stream import ChunkedMasker, ColumnReport, rules_from_policy
 from masking.table import ColumnRule, default_rules, mask_table
 from masking.text import Span, detect_spans, scrub_texts
 
@@ -40,6 +41,9 @@ __all__ = [
     "ColumnRule",
     "default_rules",
     "mask_table",
+    "ChunkedMasker",
+    "ColumnReport",
+    "rules_from_policy",
     "Span",
     "detect_spans",
     "scrub_texts",

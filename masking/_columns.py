@@ -62,12 +62,23 @@ def mask_ends(
     With ``keep_spaces`` whitespace inside the masked part stays (``John Smith`` -> ``J*** *****``).
     A value too short to hide at least one character is masked entirely. Nulls stay null.
     """
-    hidden = r"\S" if keep_spaces else "."
+    if keep_spaces and pc.any(pc.match_substring_regex(strings, r"\s")).as_py():
+        return _mask_ends_keeping_spaces(strings, first, last, char)
+    lengths = pc.utf8_length(strings)
+    head = pc.utf8_slice_codeunits(strings, 0, first)
+    tail = pc.utf8_slice_codeunits(strings, -last) if last else pc.utf8_slice_codeunits(strings, 0, 0)
+    hidden = pc.max_element_wise(pc.subtract(lengths, first + last), 0)
+    kept = pc.binary_join_element_wise(head, pc.binary_repeat(char, hidden), tail, "")
+    short = pc.less_equal(lengths, first + last)
+    return pc.if_else(short, pc.binary_repeat(char, lengths), kept)
+
+
+def _mask_ends_keeping_spaces(strings: pa.Array, first: int, last: int, char: str) -> pa.Array:
     head = pc.utf8_slice_codeunits(strings, 0, first)
     middle = pc.utf8_slice_codeunits(strings, first, -last if last else None)
     tail = pc.utf8_slice_codeunits(strings, -last) if last else pc.utf8_slice_codeunits(strings, 0, 0)
     replacement = char.replace("\\", "\\\\")  # RE2 rewrite strings treat backslash specially
-    masked = pc.replace_substring_regex(middle, hidden, replacement)
+    masked = pc.replace_substring_regex(middle, r"\S", replacement)
     kept = pc.binary_join_element_wise(head, masked, tail, "")
     short = pc.less_equal(pc.utf8_length(strings), first + last)
-    return pc.if_else(short, pc.replace_substring_regex(strings, hidden, replacement), kept)
+    return pc.if_else(short, pc.replace_substring_regex(strings, r"\S", replacement), kept)

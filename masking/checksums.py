@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as _dt
 
 __all__ = [
+    "is_valid_org_code",
     "resident_id_check_char",
     "is_valid_resident_id",
     "uscc_check_char",
@@ -77,6 +78,19 @@ def is_valid_uscc(value: str) -> bool:
     if len(value) != 18 or any(c not in USCC_ALPHABET for c in value):
         return False
     return value[17] == uscc_check_char(value[:17])
+
+
+_ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def is_valid_org_code(value: str) -> bool:
+    """True when ``value`` is a 9-character GB 11714 organization code with a valid check
+    character (characters 9-17 of a credit code)."""
+    if len(value) != 9 or not value[:8].isalnum() or not value[:8].isascii():
+        return False
+    total = sum(int(c, 36) * w for c, w in zip(value[:8].upper(), _ORG_WEIGHTS))
+    check = 11 - total % 11
+    return value[8] == ("X" if check == 10 else "0" if check == 11 else str(check))
 
 
 def luhn_check_digit(body: str) -> str:

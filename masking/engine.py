@@ -15,7 +15,7 @@ import regex as re
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.nlp_engine import NoOpNlpEngine
 
-from masking.recognizers import WindowContextEnhancer, default_recognizers
+from masking.recognizers import EnglishNameRecognizer, WindowContextEnhancer, default_recognizers
 from masking.recognizers._lexicon import COMPOUND_SURNAMES, SURNAMES, configure_jieba
 from masking.recognizers.license_plate import PROVINCE_CHARS
 from masking.recognizers.location import LocationRecognizer
@@ -27,7 +27,8 @@ LANGUAGES = ("zh", "en")
 #: Results scoring below this are dropped (pattern-only shapes need context words to pass).
 SCORE_THRESHOLD = 0.5
 
-_context_words = PersonRecognizer.CONTEXT + PersonRecognizer.HONORIFICS + LocationRecognizer.CONTEXT
+_context_words = (PersonRecognizer.CONTEXT + PersonRecognizer.HONORIFICS + PersonRecognizer.REPORTING_VERBS
+                  + LocationRecognizer.CONTEXT)
 _SURNAME_STARTS = "".join(sorted(SURNAMES | {c[0] for c in COMPOUND_SURNAMES}))
 _PREFILTER = re.compile(
     r"\d{5}|\d{3}[\s)-]+\d{4}|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|[0-9A-Fa-f]:[0-9A-Fa-f]*:|@"
@@ -37,6 +38,7 @@ _PREFILTER = re.compile(
     r"|[\u4e00-\u9fff](?:省|市|区|县|旗|镇|乡|路|街|巷|弄|村|号|小区|花园|苑|大厦)",
     re.IGNORECASE,
 )
+_PREFILTER_CASED = re.compile(EnglishNameRecognizer.QUICK)
 
 
 def build_analyzer(*, cache_dir: Path | None = None) -> AnalyzerEngine:
@@ -69,7 +71,7 @@ def _analyzer_for(cache_dir: str | None) -> AnalyzerEngine:
 
 def may_contain_pii(text: str) -> bool:
     """Cheap prefilter: False only when no recognizer could possibly match ``text``."""
-    return bool(_PREFILTER.search(text))
+    return bool(_PREFILTER.search(text) or _PREFILTER_CASED.search(text))
 
 
 def analyze_texts(

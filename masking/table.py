@@ -12,7 +12,7 @@ from masking.errors import InvalidMaskingPlan
 from masking.operators import MaskContext, Operator, get_operator
 from masking.profile import ColumnProfile
 
-__all__ = ["ColumnRule", "default_rules", "mask_table"]
+__all__ = ["ColumnRule", "default_rules", "mask_table", "check_plan"]
 
 _DEFAULT_OPERATOR = {"identifier": "mask", "free_text": "scrub", "none": "keep"}
 
@@ -77,7 +77,18 @@ def _checked_plan(
     """Validate every rule before any work; return the operator of each ruled column."""
     if not df.columns.is_unique:
         raise InvalidMaskingPlan("the table has duplicate column names")
-    unknown = [c for c in rules if c not in df.columns]
+    return check_plan(list(df.columns), rules, context)
+
+
+def check_plan(
+    columns: list[Any], rules: Mapping[str, ColumnRule], context: MaskContext
+) -> dict[Any, Operator]:
+    """The operator of each ruled column, every rule checked before any work is done.
+
+    Raises InvalidMaskingPlan (a rule for a column not in ``columns``, a malformed rule, bad
+    params, a hash without a usable key), UnknownOperator.
+    """
+    unknown = [c for c in rules if c not in columns]
     if unknown:
         raise InvalidMaskingPlan(f"rules for columns the table does not have: {unknown}")
     operators = {}

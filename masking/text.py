@@ -45,12 +45,30 @@ def detect_spans_batch(
 
 
 def _non_overlapping(results: list[RecognizerResult]) -> list[Span]:
-    """Keep the strongest (then longest) span wherever spans overlap."""
+    """Keep the strongest (then longest) span wherever spans overlap; of a weaker span, keep
+    what the stronger ones leave uncovered, so that every detected character is masked (an
+    address that a mis-cut starts inside a name: 王丹丹 + 丹丹反映四川省… keeps 反映四川省…)."""
     kept: list[Span] = []
     for r in sorted(results, key=lambda r: (-r.score, r.start - r.end, r.start)):
-        if all(r.end <= k.start or r.start >= k.end for k in kept):
-            kept.append(Span(r.start, r.end, r.entity_type, r.score))
+        for start, end in _uncovered(r.start, r.end, kept):
+            if end - start >= _MIN_REMAINDER or (start, end) == (r.start, r.end):
+                kept.append(Span(start, end, r.entity_type, r.score))
     return sorted(kept)
+
+
+_MIN_REMAINDER = 2
+
+
+def _uncovered(start: int, end: int, kept: list[Span]) -> list[tuple[int, int]]:
+    """The pieces of [start, end) that no kept span covers."""
+    pieces, position = [], start
+    for span in sorted(k for k in kept if k.start < end and k.end > start):
+        if span.start > position:
+            pieces.append((position, span.start))
+        position = max(position, span.end)
+    if position < end:
+        pieces.append((position, end))
+    return pieces
 
 
 def scrub_texts(

@@ -1,7 +1,8 @@
 """Presidio recognizers for Chinese identifiers, names and addresses; one class per file.
 
 Credit cards are reported as ``BANK_CARD`` (same Luhn rule); international phone numbers are
-not detected apart from +86/0086 mobiles. Person names and addresses are Chinese only.
+not detected apart from +86/0086 mobiles. Addresses are Chinese only; English person names are
+found after titles and context words or led by a common given name (no NER model).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from presidio_analyzer import EntityRecognizer
 from masking.recognizers._context import WindowContextEnhancer
 from masking.recognizers.bank_card import BankCardRecognizer
 from masking.recognizers.email import EmailRecognizer
+from masking.recognizers.english_name import EnglishNameRecognizer
 from masking.recognizers.ip_address import IpAddressRecognizer
 from masking.recognizers.landline import LandlineRecognizer
 from masking.recognizers.license_plate import LicensePlateRecognizer
@@ -31,6 +33,7 @@ __all__ = [
     "WindowContextEnhancer",
     "BankCardRecognizer",
     "EmailRecognizer",
+    "EnglishNameRecognizer",
     "IpAddressRecognizer",
     "LandlineRecognizer",
     "LicensePlateRecognizer",
@@ -53,11 +56,12 @@ PATTERN_RECOGNIZERS: tuple[type[EntityRecognizer], ...] = (
     PassportRecognizer,
     EmailRecognizer,
     IpAddressRecognizer,
+    EnglishNameRecognizer,
 )
 #: jieba-based recognizers, used for Chinese only.
 SEGMENTING_RECOGNIZERS: tuple[type[EntityRecognizer], ...] = (PersonRecognizer, LocationRecognizer)
 
-ENTITIES: tuple[str, ...] = tuple(c.ENTITY for c in PATTERN_RECOGNIZERS + SEGMENTING_RECOGNIZERS)
+ENTITIES: tuple[str, ...] = tuple(dict.fromkeys(c.ENTITY for c in PATTERN_RECOGNIZERS + SEGMENTING_RECOGNIZERS))
 
 
 def default_recognizers(*, languages: Sequence[str] = ("zh", "en")) -> list[EntityRecognizer]:

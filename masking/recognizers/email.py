@@ -31,6 +31,7 @@ class EmailRecognizer(ChinesePatternRecognizer):
     CONTEXT = ("邮箱", "电子邮件", "电邮", "email", "e-mail", "mail")
 
     def validate_result(self, pattern_text: str) -> bool:
-        """True when the domain ends in a known public suffix (offline snapshot)."""
+        """True when the domain ends in a known public suffix (offline snapshot); the domain
+        may be a suffix itself (``someone@gov.cn``)."""
         parts = _offline_extractor()(pattern_text.rsplit("@", 1)[1])
-        return bool(parts.suffix and parts.domain)
+        return bool(parts.suffix)

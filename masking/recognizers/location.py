@@ -21,8 +21,9 @@ _NUM = r"(?:\d+|[一二三四五六七八九十百零]+)"
 _UNIT_SUFFIX = "|".join(sorted(ADDRESS_SUFFIXES, key=len, reverse=True))
 _HOUSE = rf"(?:{_NUM}(?:-{_NUM})?(?:号院|号楼|号|弄|栋|幢|座|单元|楼|层|室|组|段)(?:之{_NUM})?)"
 # Named units, then house numbers; no named unit after a number ("12号附近路灯" stops at 号).
-_CHAIN = re.compile(rf"(?:[{HAN}]{{1,6}}?(?:{_UNIT_SUFFIX}))+{_HOUSE}*")
-_UNIT = re.compile(rf"[{HAN}]{{1,6}}?(?:{_UNIT_SUFFIX})|{_HOUSE}")
+# A unit may end in two suffixes (简州 + 大道, 人民 + 路 + 街): the lazy name must not stop early.
+_CHAIN = re.compile(rf"(?:[{HAN}]{{1,6}}?(?:{_UNIT_SUFFIX})+)+{_HOUSE}*")
+_UNIT = re.compile(rf"[{HAN}]{{1,6}}?(?:{_UNIT_SUFFIX})+|{_HOUSE}")
 
 
 class LocationRecognizer(EntityRecognizer):
@@ -82,14 +83,15 @@ class LocationRecognizer(EntityRecognizer):
         return (max(start, hits[-1]), True) if hits else (start, False)
 
     def _start_at_place(self, text: str, start: int, end: int) -> int:
-        if start == 0 or not ("\u4e00" <= text[start - 1] <= "\u9fff"):
-            return start
+        """Drop leading words that are no place (刘宁反映四川省… starts at 四川省). A chain that
+        starts the text or follows a non-Han character keeps its start if no word is a place."""
+        at_edge = start == 0 or not ("\u4e00" <= text[start - 1] <= "\u9fff")
         offset = start
         for word, flag in pos_tag(text[start:end]):
             if flag.startswith("ns") or (len(word) >= 2 and word.endswith(ADDRESS_SUFFIXES)):
                 return offset
             offset += len(word)
-        return end
+        return start if at_edge else end
 
     def _result(self, start: int, end: int, score: float, *, enhanced: bool) -> RecognizerResult:
         return RecognizerResult(

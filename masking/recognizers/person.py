@@ -3,8 +3,9 @@
 jieba segments the text (its HMM finds words its dictionary lacks); a word tagged ``nr`` in the
 dictionary, or unknown to it, that starts with a surname is a name. Only three places are
 searched, which keeps the recognizer fast on long texts: right after a context word (姓名 市民
-来电人 …), right before an honorific (先生 女士 …), and a whole value that is nothing but a
-name (a name column). Names elsewhere in free text, and romanised names, are not detected.
+来电人 …), right before an honorific (先生 女士 …), at the start of a clause right before a
+reporting verb (``陈峰咨询…``, ``，王芳反映…``), and a whole value that is nothing but a name
+(a name column). Names elsewhere in free text, and romanised names, are not detected.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from masking.recognizers._base import HAN
 from masking.recognizers._lexicon import ADDRESS_SUFFIXES, UNKNOWN, pos_tag, surname_of
 
 __all__ = ["PersonRecognizer"]
+
+#: jieba tags of common words: a run tagged so as one word is no name (方晶 n, 居民 n).
+_COMMON_TAGS = frozenset(("n", "v", "vn", "a", "ad", "an", "d", "r", "m", "p", "c", "u", "t", "f", "q",
+                          "l", "i", "b", "s", "y", "e", "o", "nz", "vd"))
 
 
 def _is_name_word(word: str, flag: str) -> bool:
@@ -42,6 +47,11 @@ class PersonRecognizer(EntityRecognizer):
     #: (e.g. the column header 姓名 passed to ``analyze``) raises it.
     SCORE_SHAPE_ONLY: ClassVar[float] = 0.45
     WINDOW: ClassVar[int] = 5
+    #: Verbs a caller's name is the subject of, at the start of a clause.
+    REPORTING_VERBS: ClassVar[tuple[str, ...]] = (
+        "反映", "来电", "咨询", "投诉", "举报", "表示", "询问", "称", "诉称", "报称", "要求", "希望",
+        "建议", "来访", "致电", "申请", "求助",
+    )
     _WHOLE = re.compile(rf"[{HAN}]{{2,4}}|[{HAN}]{{1,3}}[·•][{HAN}]{{1,6}}")
     _NAME_CHARS = re.compile(rf"[{HAN}]+")
     _NOT_IN_NAME = frozenset("来去说称电在的了和与及向对于反投诉举报要求请")
@@ -57,6 +67,8 @@ class PersonRecognizer(EntityRecognizer):
         words = "|".join(sorted(map(re.escape, leading), key=len, reverse=True))
         self._trigger = re.compile(rf"(?:{words})[:：\s]{{0,2}}(?:是|为)?", re.IGNORECASE)
         self._honorific = re.compile(rf"(?<=[{HAN}]{{2}})(?:{'|'.join(self.HONORIFICS)})")
+        verbs = "|".join(sorted(self.REPORTING_VERBS, key=len, reverse=True))
+        self._subject = re.compile(rf"(?:^|(?<=[^{HAN}]))([{HAN}]{{2,4}}?)(?={verbs})")
 
     def load(self) -> None:
         """Nothing to load: jieba initialises itself on first use."""
@@ -69,7 +81,18 @@ class PersonRecognizer(EntityRecognizer):
             return [whole] if whole else []
         found = [self._after_trigger(text, m.end()) for m in self._trigger.finditer(text)]
         found += [self._before_honorific(text, m.start()) for m in self._honorific.finditer(text)]
+        found += [self._subject_of_verb(m.group(1), m.start(1)) for m in self._subject.finditer(text)]
         return [r for r in found if r]
+
+    def _subject_of_verb(self, run: str, start: int) -> RecognizerResult | None:
+        """A clause that opens with a name and a reporting verb: the whole run must be the name."""
+        if not surname_of(run):
+            return None
+        name, score = self._name_at_start(run)
+        if name == run:
+            return self._result(start, start + len(run), score)
+        return self._result(start, start + len(run), self.SCORE_UNKNOWN_WORD) \
+            if self._reads_as_name(run) else None
 
     def _whole_value(self, value: str, offset: int) -> RecognizerResult | None:
         if not surname_of(value) or value.endswith(ADDRESS_SUFFIXES):
@@ -85,8 +108,32 @@ class PersonRecognizer(EntityRecognizer):
         run = self._NAME_CHARS.match(text, start, start + self.WINDOW)
         if not run or not surname_of(run.group()):
             return None
+        bounded = self._bounded_run(text, start)
+        if bounded:
+            return self._result(start, start + len(bounded), self.SCORE_UNKNOWN_WORD)
         name, score = self._name_at_start(run.group())
         return self._result(start, start + len(name), score) if name else None
+
+    def _bounded_run(self, text: str, start: int) -> str:
+        """The 2-4 characters from ``start`` up to a reporting verb or a non-Han character, if
+        they read as a name (市民王飞来电: jieba's 飞来 must not hide 王飞); else ""."""
+        for end in range(start + 2, min(start + 4, len(text)) + 1):
+            if end == len(text) or not self._NAME_CHARS.match(text[end]) \
+                    or text.startswith(self.REPORTING_VERBS, end):
+                run = text[start:end]
+                return run if self._reads_as_name(run) else ""
+        return ""
+
+    def _reads_as_name(self, run: str) -> bool:
+        """A surname and one or two given characters that jieba does not know as a common word."""
+        surname = surname_of(run)
+        given = run[len(surname):]
+        if not surname or not 1 <= len(given) <= 2 or run in self.CONTEXT:
+            return False
+        if any(c in self._NOT_IN_NAME for c in given):
+            return False
+        words = pos_tag(run)
+        return not (len(words) == 1 and words[0][1] in _COMMON_TAGS)
 
     def _name_at_start(self, run: str) -> tuple[str, float]:
         """The name ``run`` starts with and its score, or ("", 0) if it starts with none."""

@@ -133,7 +133,7 @@ def test_default_recognizers_are_presidio_recognizers_for_both_languages():
     zh = {r.supported_entities[0] for r in recognizers if r.supported_language == "zh"}
     en = {r.supported_entities[0] for r in recognizers if r.supported_language == "en"}
     assert zh == set(ENTITIES)
-    assert en == set(ENTITIES) - {"PERSON", "LOCATION"}
+    assert en == set(ENTITIES) - {"LOCATION"}  # English names: EnglishNameRecognizer
 
 
 def test_default_recognizers_rejects_unknown_language():

@@ -1,0 +1,171 @@
+"""Writers of :mod:`catalog.streaming` (private): one table file written chunk by chunk."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Self
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import _readers
+from .errors import CatalogError
+
+__all__ = ["WRITERS", "TableWriter", "text_columns"]
+
+_XLSX_MAX_ROWS = 1_048_576
+
+
+def text_columns(table: pa.Table, names: Sequence[str]) -> pa.Table:
+    """``table`` with every column cast to string, empty strings null, named ``names``."""
+    columns = []
+    for name in names:
+        column = _readers._arrow_text(name, table.column(name))  # raises InvalidUpload
+        columns.append(pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column))
+    return pa.table(columns, names=list(names))
+
+
+class TableWriter:
+    """Writes chunks of one table to a file beside ``path``, moved into place on :meth:`close`;
+    leaving the ``with`` block on an exception removes it instead."""
+
+    def __init__(self, path: Path, columns: list[str]) -> None:
+        self.path, self.columns, self.rows = path, columns, 0
+        self.partial = path.with_name(path.name + ".partial")
+        self._schema = pa.schema([(name, pa.string()) for name in columns])
+
+    def write(self, table: pa.Table) -> None:
+        """Append the rows of ``table`` (its columns must be this writer's, in order).
+
+        Raises CatalogError (wrong columns; a value XLSX cannot hold), OSError.
+        """
+        if table.column_names != self.columns:
+            raise CatalogError(f"chunk columns {table.column_names} differ from {self.columns}")
+        self._write(text_columns(table, self.columns))
+        self.rows += table.num_rows
+
+    def _write(self, table: pa.Table) -> None:
+        raise NotImplementedError
+
+    def _finish(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Finish the file and move it to ``path``. Raises OSError."""
+        self._finish()
+        os.replace(self.partial, self.path)
+
+    def abort(self) -> None:
+        """Forget the file written so far."""
+        try:
+            self._finish()
+        finally:
+            self.partial.unlink(missing_ok=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: object, *exc: object) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
+
+
+class _CsvWriter(TableWriter):
+    def __init__(self, path: Path, columns: list[str]) -> None:
+        import pyarrow.csv as pacsv
+
+        super().__init__(path, columns)
+        self._file = self.partial.open("wb")
+        header = io.StringIO()
+        csv.writer(header, lineterminator="\r\n").writerow(columns)
+        self._file.write(header.getvalue().encode("utf-8"))
+        self._writer = pacsv.CSVWriter(self._file, self._schema, write_options=pacsv.WriteOptions(
+            include_header=False, eol="\r\n", quoting_style="needed"))
+
+    def _write(self, table: pa.Table) -> None:
+        self._writer.write_table(table)
+
+    def _finish(self) -> None:
+        if not self._file.closed:
+            self._writer.close()
+            self._file.close()
+
+
+class _ParquetWriter(TableWriter):
+    def __init__(self, path: Path, columns: list[str]) -> None:
+        import pyarrow.parquet as pq
+
+        super().__init__(path, columns)
+        self._writer = pq.ParquetWriter(self.partial, self._schema)
+        self._open = True
+
+    def _write(self, table: pa.Table) -> None:
+        self._writer.write_table(table)
+
+    def _finish(self) -> None:
+        if self._open:
+            self._writer.close()
+            self._open = False
+
+
+class _JsonlWriter(TableWriter):
+    def __init__(self, path: Path, columns: list[str]) -> None:
+        super().__init__(path, columns)
+        self._file = self.partial.open("wb")
+
+    def _write(self, table: pa.Table) -> None:
+        columns = [table.column(n).to_pylist() for n in self.columns]
+        lines = (json.dumps(dict(zip(self.columns, row)), ensure_ascii=False) + "\n"
+                 for row in zip(*columns))
+        self._file.write("".join(lines).encode("utf-8"))
+
+    def _finish(self) -> None:
+        self._file.close()
+
+
+class _XlsxWriter(TableWriter):
+    def __init__(self, path: Path, columns: list[str]) -> None:
+        import openpyxl
+
+        super().__init__(path, columns)
+        self._book = openpyxl.Workbook(write_only=True)
+        self._sheet = self._book.create_sheet()
+        self._sheet.append([self._cell(name) for name in columns])
+        self._saved = False
+
+    def _cell(self, value: Any) -> Any:
+        from openpyxl.cell import WriteOnlyCell
+
+        if value is None:
+            return None
+        cell = WriteOnlyCell(self._sheet, value=value)
+        cell.data_type = "s"  # text, so that "=..." is never run as a formula
+        return cell
+
+    def _write(self, table: pa.Table) -> None:
+        import openpyxl
+
+        if self.rows + table.num_rows + 1 > _XLSX_MAX_ROWS:
+            raise CatalogError(f"XLSX holds at most {_XLSX_MAX_ROWS - 1} data rows")
+        columns = [table.column(n).to_pylist() for n in self.columns]
+        try:
+            for row in zip(*columns):
+                self._sheet.append([self._cell(v) for v in row])
+        except openpyxl.utils.exceptions.IllegalCharacterError as exc:
+            raise CatalogError("a value holds a control character that XLSX cannot store") from exc
+
+    def _finish(self) -> None:
+        if not self._saved:
+            self._saved = True
+            self._book.save(self.partial)
+
+
+WRITERS = {"csv": _CsvWriter, "parquet": _ParquetWriter, "jsonl": _JsonlWriter,
+            "xlsx": _XlsxWriter}

@@ -1,0 +1,323 @@
+"""Tables larger than memory: read a file in chunks of rows, write the result chunk by chunk.
+
+Each chunk is a ``pyarrow.Table`` of ``string`` columns with empty cells null, the same values
+:func:`catalog.formats.read_table` gives for the whole file. CSV (UTF-8 or GBK, detected) is
+parsed by pyarrow's streaming reader, Parquet read batch by batch (never more than one row group
+at a time), JSON Lines line by line (one pass finds the keys, a second reads the rows), XLSX row
+by row through openpyxl's read-only mode (``total`` is 0 when the sheet does not say its size).
+Written CSV is always UTF-8 (whatever the input's encoding), CRLF line ends, every text value
+quoted (pyarrow's writer; still RFC 4180). A writer writes beside the target and moves the file
+into place only when closed without error, so a failed job leaves no half file::
+
+    with open_table(Path("big.csv"), chunk_rows=100_000) as reader:
+        with open_writer(Path("out.csv"), fmt=reader.fmt, columns=reader.columns) as writer:
+            for chunk in reader:                  # reader.position / reader.total: progress
+                writer.write(chunk)
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Self
+
+import pyarrow as pa
+
+from . import _readers
+from ._writers import WRITERS, TableWriter, text_columns
+from .errors import InvalidUpload
+from .formats import detect_format
+
+__all__ = ["DEFAULT_CHUNK_ROWS", "TableReader", "TableWriter", "format_of", "open_table",
+           "open_writer"]
+
+DEFAULT_CHUNK_ROWS = 100_000
+_SNIFF_BYTES = 1 << 20
+
+
+def format_of(filename: str) -> str:
+    """The format a file name says (``.csv`` -> "csv"). Raises UnsupportedFormat."""
+    from .formats import _format_of_name
+    return _format_of_name(filename)
+
+
+def open_table(path: Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> TableReader:
+    """A chunked reader of the table in ``path`` (format from the name, confirmed by content).
+
+    Raises UnsupportedFormat, InvalidUpload (empty, undecodable, malformed, no or duplicate
+    column names; a malformed row further on is raised while iterating), OSError.
+    """
+    if chunk_rows < 1:
+        raise ValueError("chunk_rows must be at least 1")
+    fmt = detect_format(path.name, _signature(path))
+    return _READERS[fmt](path, chunk_rows)
+
+
+def open_writer(path: Path, *, fmt: str, columns: Sequence[str]) -> TableWriter:
+    """A writer of ``columns`` to ``path`` in ``fmt``; the file appears when closed cleanly.
+
+    Raises UnsupportedFormat (unknown ``fmt``), InvalidUpload (no or duplicate columns), OSError.
+    """
+    writer = WRITERS.get(fmt)
+    if writer is None:
+        from .errors import UnsupportedFormat
+        raise UnsupportedFormat(f"unknown format {fmt!r}")
+    _readers.check_names(list(columns))
+    return writer(path, list(columns))
+
+
+def _signature(path: Path) -> bytes:
+    """The first bytes of ``path`` and its last four (enough for :func:`detect_format`)."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        if size <= 8192:
+            return fh.read()
+        head = fh.read(4096)
+        fh.seek(-4, os.SEEK_END)
+        return head + fh.read(4)
+
+
+class TableReader:
+    """Chunks of a table file: iterate for ``pyarrow.Table`` chunks; ``position`` of ``total``
+    (bytes or rows, whichever the format can tell) says how far it has come."""
+
+    fmt: str = ""
+
+    def __init__(self, path: Path, chunk_rows: int) -> None:
+        self.path, self.chunk_rows = path, chunk_rows
+        self.columns: list[str] = []
+        self.total, self.position = path.stat().st_size, 0
+
+    def __iter__(self) -> Iterator[pa.Table]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the file (safe to call twice)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def empty(self) -> pa.Table:
+        """A table of the reader's columns and no rows."""
+        return pa.table({name: pa.array([], pa.string()) for name in self.columns})
+
+
+# --- CSV ----------------------------------------------------------------------------------
+
+
+class _CsvReader(TableReader):
+    fmt = "csv"
+
+    def __init__(self, path: Path, chunk_rows: int) -> None:
+        super().__init__(path, chunk_rows)
+        head = _head(path)
+        self.encoding = _sniff_encoding(head, complete=len(head) == self.total)
+        self.columns = _csv_header(head, self.encoding)
+        _readers.check_names(self.columns)
+        self._file = path.open("rb")
+
+    def __iter__(self) -> Iterator[pa.Table]:
+        import pyarrow.csv as pacsv
+
+        try:
+            reader = pacsv.open_csv(
+                self._file,
+                read_options=pacsv.ReadOptions(encoding=self.encoding, block_size=1 << 22),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={name: pa.string() for name in self.columns},
+                    null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True),
+            )
+            yield from _rechunk(self._batches(reader), self.chunk_rows)
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            raise InvalidUpload(f"malformed CSV: {exc}") from exc
+
+    def _batches(self, reader: Any) -> Iterator[pa.RecordBatch]:
+        for batch in reader:
+            self.position = min(self._file.tell(), self.total)
+            yield batch
+        self.position = self.total
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as fh:
+        return fh.read(_SNIFF_BYTES)
+
+
+def _sniff_encoding(head: bytes, *, complete: bool) -> str:
+    """"utf8" or "gb18030" (a superset of GBK), from the first bytes. Raises InvalidUpload."""
+    for encoding, name in (("utf-8", "utf8"), ("gb18030", "gb18030")):
+        try:
+            codecs.getincrementaldecoder(encoding)().decode(head, final=complete)
+        except UnicodeDecodeError:
+            continue
+        return name
+    raise InvalidUpload("the file is not UTF-8 or GBK text")
+
+
+def _csv_header(head: bytes, encoding: str) -> list[str]:
+    decoder = codecs.getincrementaldecoder("utf-8-sig" if encoding == "utf8" else encoding)()
+    text = decoder.decode(head, final=False)
+    try:
+        for row in csv.reader(io.StringIO(text, newline=""), strict=True):
+            if row:
+                return row
+    except csv.Error as exc:
+        raise InvalidUpload(f"malformed CSV header ({exc})") from exc
+    raise InvalidUpload("the file is empty")
+
+
+def _rechunk(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
+    """Record batches regrouped into tables of about ``rows`` rows (the last may be smaller)."""
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for whole in batches:
+        for start in range(0, whole.num_rows, rows):
+            batch = whole.slice(start, rows)
+            pending.append(batch)
+            count += batch.num_rows
+            if count >= rows:
+                yield pa.Table.from_batches(pending)
+                pending, count = [], 0
+    if count:
+        yield pa.Table.from_batches(pending)
+
+
+# --- Parquet ------------------------------------------------------------------------------
+
+
+class _ParquetReader(TableReader):
+    fmt = "parquet"
+
+    def __init__(self, path: Path, chunk_rows: int) -> None:
+        import pyarrow.parquet as pq
+
+        super().__init__(path, chunk_rows)
+        try:
+            self._file = pq.ParquetFile(path)
+        except (pa.ArrowException, OSError) as exc:
+            raise InvalidUpload(f"not a readable Parquet file ({exc})") from exc
+        self.columns = [n for n in self._file.schema_arrow.names
+                        if not _readers._PANDAS_INDEX.fullmatch(n)]
+        _readers.check_names(self.columns)
+        self.total = self._file.metadata.num_rows
+
+    def __iter__(self) -> Iterator[pa.Table]:
+        try:
+            for batch in self._file.iter_batches(batch_size=self.chunk_rows, columns=self.columns,
+                                                 use_pandas_metadata=False):
+                self.position += batch.num_rows
+                yield text_columns(pa.Table.from_batches([batch]), self.columns)
+        except (pa.ArrowException, OSError) as exc:
+            raise InvalidUpload(f"not a readable Parquet file ({exc})") from exc
+
+    def close(self) -> None:
+        self._file.close()
+
+
+# --- JSON Lines ---------------------------------------------------------------------------
+
+
+class _JsonlReader(TableReader):
+    fmt = "jsonl"
+
+    def __init__(self, path: Path, chunk_rows: int) -> None:
+        super().__init__(path, chunk_rows)
+        keys: dict[str, None] = {}
+        for _, record in self._records():
+            keys.update(dict.fromkeys(record))
+        self.columns = list(keys)
+        _readers.check_names(self.columns)
+
+    def _records(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(bytes read so far, record) of every non-blank line; raises InvalidUpload."""
+        with self.path.open("rb") as fh:
+            done = 0
+            for number, raw in enumerate(fh, start=1):
+                done += len(raw)
+                try:
+                    line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                except UnicodeDecodeError as exc:
+                    raise InvalidUpload("JSON Lines must be UTF-8 text") from exc
+                if line.strip():
+                    yield done, _readers._json_record(line, number)
+
+    def __iter__(self) -> Iterator[pa.Table]:
+        pending: list[dict[str, Any]] = []
+        for done, record in self._records():
+            pending.append(record)
+            if len(pending) >= self.chunk_rows:
+                self.position = done
+                yield self._table(pending)
+                pending = []
+        self.position = self.total
+        if pending:
+            yield self._table(pending)
+
+    def _table(self, records: list[dict[str, Any]]) -> pa.Table:
+        raw = pa.table({n: pa.array([r.get(n) for r in records], pa.string())
+                        for n in self.columns})
+        return text_columns(raw, self.columns)
+
+
+# --- XLSX ---------------------------------------------------------------------------------
+
+
+class _XlsxReader(TableReader):
+    fmt = "xlsx"
+
+    def __init__(self, path: Path, chunk_rows: int) -> None:
+        import openpyxl
+
+        super().__init__(path, chunk_rows)
+        try:
+            self._book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            sheet = self._book.worksheets[0]
+            self._rows = self._numbered(sheet.iter_rows(values_only=True))
+            first = next(self._rows, None)
+        except Exception as exc:  # openpyxl raises many kinds on corrupt input
+            raise InvalidUpload(f"not a readable XLSX workbook ({type(exc).__name__})") from exc
+        if first is None:
+            raise InvalidUpload("the workbook's first sheet is empty")
+        self.columns = _readers._trim_right(first[1])
+        _readers.check_names(self.columns)
+        self.total = max((sheet.max_row or 1) - first[0], 0)
+
+    @staticmethod
+    def _numbered(rows: Any) -> Iterator[tuple[int, list[Any]]]:
+        cells = ([_readers._cell_text(v) for v in row] for row in rows)
+        return ((n, row) for n, row in enumerate(cells, start=1) if any(row))
+
+    def __iter__(self) -> Iterator[pa.Table]:
+        width, pending = len(self.columns), []
+        for number, row in self._rows:
+            pending.append(_readers._fit_row(row, width=width, number=number))
+            if len(pending) >= self.chunk_rows:
+                yield self._table(pending)
+                pending = []
+        if pending:
+            yield self._table(pending)
+        self.position = self.total
+
+    def _table(self, rows: list[list[Any]]) -> pa.Table:
+        self.position = min(self.position + len(rows), self.total)
+        columns = _readers.rows_to_columns(rows, len(self.columns))
+        raw = pa.table([pa.array(list(c), pa.string()) for c in columns], names=self.columns)
+        return text_columns(raw, self.columns)
+
+    def close(self) -> None:
+        self._book.close()
+
+
+_READERS = {"csv": _CsvReader, "parquet": _ParquetReader, "jsonl": _JsonlReader,
+            "xlsx": _XlsxReader}

@@ -1,0 +1,171 @@
+"""``govex mask``: mask a local table file, chunk by chunk, without a server.
+
+The file is read in chunks of rows (Parquet batch by batch), the first chunk is profiled, and
+every chunk is masked by the same rules and appended to the output, so memory stays bounded
+whatever the file's size. Pseudonyms (``hash``) use the receiving department's key derived from
+the instance's master key exactly as the server's delivery does, so a local mask and a delivery
+to the same department give the same tokens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .cli import cli
+
+__all__: list[str] = []
+
+#: Inputs at least this large get a progress bar unless --no-progress.
+PROGRESS_FROM_BYTES = 16 * 1024 * 1024
+
+
+@cli.command("mask")
+@click.argument("input_path", metavar="INPUT",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Masked file to write, same format as INPUT (CSV is written as UTF-8).")
+@click.option("--policy", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help='JSON {column: operator | {"operator", "entity", "params"}}; '
+                   "columns it does not name get the profiled defaults.")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a JSON report: per column the detected type, operator and counts.")
+@click.option("--recipient", metavar="DEPT",
+              help="Receiving department: keys the hash operator's pseudonyms.")
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), envvar="GOVEX_HOME",
+              default="govex-data", show_default=True,
+              help="Data directory holding the master key (GOVEX_HOME); GOVEX_SECRET wins.")
+@click.option("--chunk-rows", type=click.IntRange(min=1), default=100_000, show_default=True,
+              help="Rows masked at a time (bounds memory).")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar (default: on for inputs over 16 MB).")
+def mask_command(input_path: Path, output: Path, policy: Path | None, report: Path | None,
+                 recipient: str | None, home: Path, chunk_rows: int,
+                 progress: bool | None) -> None:
+    """Mask INPUT (CSV UTF-8/GBK, XLSX, Parquet, JSON Lines) into OUTPUT, locally.
+
+    Without --policy every column is profiled: identifiers masked, free text scrubbed, the rest
+    kept. Same columns and row order out, except dropped columns.
+    """
+    with _readable_errors():
+        _check_paths(input_path, output)
+        rules = _load_policy(policy) if policy else {}
+        key = _recipient_key(recipient, home) if recipient else None
+        if key is None and any(rule.operator == "hash" for rule in rules.values()):
+            raise click.ClickException("the policy hashes a column: name the receiving "
+                                       "department with --recipient DEPT")
+        summary = _run(input_path, output, rules=rules, key=key, home=home,
+                       chunk_rows=chunk_rows, progress=progress)
+        summary["recipient"] = recipient
+        if report:
+            report.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n",
+                              encoding="utf-8")
+    _echo_summary(summary, output)
+
+
+@contextlib.contextmanager
+def _readable_errors() -> Iterator[None]:
+    """Errors of the input, the policy or the plan become one line and exit status 1."""
+    from catalog.errors import CatalogError
+    from masking.errors import MaskingError
+    try:
+        yield
+    except (CatalogError, MaskingError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _check_paths(input_path: Path, output: Path) -> None:
+    from catalog.streaming import format_of
+    if output.resolve() == input_path.resolve():
+        raise click.ClickException("OUTPUT must not be INPUT")
+    fmt_in, fmt_out = format_of(input_path.name), format_of(output.name)
+    if fmt_in != fmt_out:
+        raise click.ClickException(f"OUTPUT must be {fmt_in} like INPUT (got .{fmt_out})")
+
+
+def _load_policy(path: Path) -> dict[str, Any]:
+    from masking import rules_from_policy
+    try:
+        document = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise click.ClickException(f"{path.name}: not a JSON policy ({exc})") from exc
+    return rules_from_policy(document)
+
+
+def _recipient_key(recipient: str, home: Path) -> bytes:
+    """The department's pseudonym key, derived as the server derives it."""
+    from .config import load_settings
+    from .keys import MasterKey
+    settings = load_settings({"home": home})
+    if not settings.secret and not (settings.home / "master.key").exists():
+        raise click.ClickException(f"no master key in {settings.home}: pass the instance's "
+                                   "--home (or GOVEX_HOME) or set GOVEX_SECRET")
+    return MasterKey.load(secret=settings.secret, home=settings.home).pseudonym_key(recipient)
+
+
+def _run(input_path: Path, output: Path, *, rules: dict[str, Any], key: bytes | None,
+         home: Path, chunk_rows: int, progress: bool | None) -> dict[str, Any]:
+    from catalog.streaming import open_table, open_writer
+    from masking import ChunkedMasker, build_analyzer
+
+    analyzer = build_analyzer(cache_dir=home / "cache" if home.is_dir() else None)
+    masker = ChunkedMasker(policy=rules, hash_key=key, analyzer=analyzer)
+    with open_table(input_path, chunk_rows=chunk_rows) as reader:
+        chunks = iter(reader)
+        first = next(chunks, None)
+        if first is None:
+            first = reader.empty()
+        masker.plan(first)
+        columns = masker.output_columns(reader.columns)
+        if not columns:
+            raise click.ClickException("the policy drops every column: nothing to write")
+        show = progress if progress is not None else input_path.stat().st_size >= PROGRESS_FROM_BYTES
+        with open_writer(output, fmt=reader.fmt, columns=columns) as writer, \
+                _bar(show, reader) as advance:
+            for chunk in _with_first(first, chunks):
+                writer.write(masker.mask(chunk))
+                advance()
+        return {"input": input_path.name, "output": output.name, "format": reader.fmt,
+                "encoding": getattr(reader, "encoding", None), "rows": writer.rows,
+                "columns": [c.to_dict() for c in masker.report()]}
+
+
+def _with_first(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
+    if first.num_rows:
+        yield first
+    yield from rest
+
+
+@contextlib.contextmanager
+def _bar(show: bool, reader: Any) -> Iterator[Any]:
+    """A function to call after each chunk: moves a progress bar on stderr when ``show``."""
+    if not show or not reader.total:
+        yield lambda: None
+        return
+    unit = "rows" if reader.fmt in ("parquet", "xlsx") else "bytes"
+    with click.progressbar(length=reader.total, label=f"masking ({unit})", file=click.get_text_stream("stderr")) as bar:
+        done = [0]
+
+        def advance() -> None:
+            bar.update(reader.position - done[0])
+            done[0] = reader.position
+        yield advance
+
+
+def _echo_summary(summary: dict[str, Any], output: Path) -> None:
+    columns = summary["columns"]
+    dropped = sum(1 for c in columns if c["changed"] is None)
+    click.echo(f"masked {summary['rows']} rows, {len(columns) - dropped} columns "
+               f"({dropped} dropped) -> {output}")
+    for column in columns:
+        changed = "dropped" if column["changed"] is None else f"{column['changed']} changed"
+        click.echo(f"  {column['column']}: {column['kind']}"
+                   f"{'/' + column['entity'] if column['entity'] else ''} -> "
+                   f"{column['operator']} ({changed})")
+    if summary["format"] == "csv" and summary["encoding"] != "utf8":
+        click.echo("note: the input CSV was GBK; the output is UTF-8")
