@@ -43,6 +43,10 @@ _HEADER_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("PASSPORT", ("护照", "passport")),
     ("EMAIL_ADDRESS", ("邮箱", "电子邮件", "email", "e_mail", "mail")),
     ("LOCATION", ("住址", "地址", "户籍地", "居住地", "address", "addr")),
+    # a birth date is a quasi-identifier: with the kept ends of a masked resident ID it gives
+    # the whole number back, so it is personal data even though no recognizer flags a date
+    ("BIRTH_DATE", ("出生日期", "出生年月", "生日", "birth", "birthday", "date_of_birth", "dob",
+                    "birth_date")),
     ("PERSON", ("姓名", "名字", "联系人", "申请人", "投诉人", "户主", "=name", "=full_name", "=real_name")),
 )
 # ASCII words match a whole token of the header (``mobile_no`` has ``mobile``); "=word" must be

@@ -15,6 +15,7 @@ from masking.profile import ColumnProfile
 __all__ = ["ColumnRule", "default_rules", "mask_table", "check_plan"]
 
 _DEFAULT_OPERATOR = {"identifier": "mask", "free_text": "scrub", "none": "keep"}
+_DEFAULT_BY_ENTITY = {"BIRTH_DATE": "generalize"}  # to the year: still useful, not identifying
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,11 @@ class ColumnRule:
 
 
 def default_rules(profiles: Iterable[ColumnProfile]) -> dict[str, ColumnRule]:
-    """identifier -> mask (with its entity), free_text -> scrub, none -> keep."""
+    """identifier -> mask (with its entity; a birth date -> generalize to the year),
+    free_text -> scrub, none -> keep."""
     return {
-        p.column: ColumnRule(_DEFAULT_OPERATOR[p.kind], p.entity if p.kind == "identifier" else None)
+        p.column: ColumnRule(_DEFAULT_BY_ENTITY.get(p.entity or "", _DEFAULT_OPERATOR[p.kind]),
+                             p.entity if p.kind == "identifier" else None)
         for p in profiles
     }
 

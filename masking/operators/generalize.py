@@ -28,6 +28,7 @@ _BY_ENTITY = {
     "AGE": "band",
     "DATE_TIME": "year",
     "DATE": "year",
+    "BIRTH_DATE": "year",
 }
 _DATE = r"^\s*(?P<year>\d{4})(?:\s*[-/.年]\s*(?P<month>\d{1,2}))?"
 

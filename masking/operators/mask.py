@@ -60,6 +60,7 @@ CONVENTIONS: dict[str, MaskConvention] = {
     "EMAIL_ADDRESS": MaskConvention(1, 0),
     "IP_ADDRESS": MaskConvention(4, 0),
     "LOCATION": MaskConvention(0, 0),
+    "BIRTH_DATE": MaskConvention(4, 0),  # the year stays, like generalize's default
 }
 DEFAULT_CONVENTION = MaskConvention(1, 1)
 

@@ -327,3 +327,18 @@ def test_wrongly_typed_metadata_gets_400(as_role, meta, message):
 def test_huge_offsets_are_a_clear_400(as_role):
     r = as_role("audit-auditor").get("/api/v1/audit/entries?offset=99999999999999999999999")
     assert r.status_code == 400
+
+
+def test_default_masking_does_not_let_a_receiver_rebuild_resident_ids(as_role, datasets):
+    """A masked ID keeps its first 6 and last 4 characters; the 8 hidden ones are the birth
+    date, so the birth-date column must not travel in full beside it."""
+    r = ask(as_role("hotline-requester"), datasets["residents"], ["身份证号", "出生日期"],
+            purpose="核对来电人身份")
+    grant = as_role("civil-steward").post(f"/api/v1/requests/{r.get_json()['id']}/approve",
+                                          json={}).get_json()["grant"]
+    assert grant["masking"] == {"身份证号": "mask", "出生日期": "generalize"}
+    requester = as_role("hotline-requester")
+    ex = requester.post(f"/api/v1/grants/{grant['id']}/exchanges", json={}).get_json()
+    rows = list(csv.DictReader(io.StringIO(requester.get(ex["data_url"]).data.decode())))
+    assert rows and all(re.fullmatch(r"(18|19|20)\d{2}", row["出生日期"]) for row in rows)
+    assert all(re.fullmatch(r"\d{6}\*{8}\d{3}[\dX]", row["身份证号"]) for row in rows)
