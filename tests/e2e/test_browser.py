@@ -12,59 +12,17 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
-GOVEX = str(Path(sys.executable).with_name("govex"))
 CHROMIUM = Path(os.environ.get("GOVEX_CHROMIUM", "/usr/bin/chromium"))
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 COLUMNS = ("受理时间", "来电人", "联系电话", "诉求内容")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    home = tmp_path_factory.mktemp("browser-home")
-    env = {**os.environ, "GOVEX_HOME": str(home)}
-    subprocess.run([GOVEX, "demo", "--no-serve", "--rows", "300"], env=env, check=True,
-                   capture_output=True, timeout=600)
-    port = free_port()
-    log = (home / "server.log").open("wb")
-    proc = subprocess.Popen([GOVEX, "serve", "--port", str(port)], env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    _wait(url, proc)
-    users = {u["username"]: u for u in json.loads((home / "demo-users.json").read_text())}
-    yield {"url": url, "users": users}
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
-
-
-def _wait(url: str, proc: subprocess.Popen) -> None:
-    for _ in range(300):
-        if proc.poll() is not None:
-            raise RuntimeError("server exited early")
-        try:
-            if requests.get(url + "/healthz", timeout=1).ok:
-                return
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    raise RuntimeError("server did not start")
 
 
 @pytest.fixture(scope="module")
