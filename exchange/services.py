@@ -70,6 +70,8 @@ class Services:
         with self._lock:
             if self._analyzer is None:
                 from masking import build_analyzer
+                from masking._batch import set_scrub_workers
+                set_scrub_workers(1)  # threaded server: never fork while other threads run
                 self._analyzer = build_analyzer(cache_dir=self.settings.cache_dir)
             return self._analyzer
 

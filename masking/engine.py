@@ -15,6 +15,7 @@ import regex as re
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.nlp_engine import NoOpNlpEngine
 
+from masking._batch import analyze_many, detector_for
 from masking.recognizers import EnglishNameRecognizer, WindowContextEnhancer, default_recognizers
 from masking.recognizers._lexicon import COMPOUND_SURNAMES, SURNAMES, configure_jieba
 from masking.recognizers.license_plate import PROVINCE_CHARS
@@ -91,12 +92,18 @@ def analyze_texts(
     wanted = list(entities) if entities else None
     extra = list(context) if context else None
     found: dict[str, list[RecognizerResult]] = {}
+    fast = detector_for(analyzer, language) if wanted is None else None
+    pending: list[str] = []
     for text in texts:
         if text is None or text in found:
             continue
-        found[text] = (
-            analyzer.analyze(text, language=language, entities=wanted, context=extra)
-            if may_contain_pii(text)
-            else []
-        )
+        if not may_contain_pii(text):
+            found[text] = []
+        elif fast is not None:
+            found[text] = []
+            pending.append(text)
+        else:
+            found[text] = analyzer.analyze(text, language=language, entities=wanted, context=extra)
+    if pending:
+        found.update(zip(pending, analyze_many(fast, pending, extra)))
     return [found[t] if t is not None else [] for t in texts]

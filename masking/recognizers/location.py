@@ -13,7 +13,7 @@ import regex as re
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from masking.recognizers._base import HAN
-from masking.recognizers._lexicon import ADDRESS_SUFFIXES, ADMIN_SUFFIXES, pos_tag
+from masking.recognizers._lexicon import ADDRESS_SUFFIXES, ADMIN_SUFFIXES, iter_tags
 
 __all__ = ["LocationRecognizer"]
 
@@ -87,7 +87,7 @@ class LocationRecognizer(EntityRecognizer):
         starts the text or follows a non-Han character keeps its start if no word is a place."""
         at_edge = start == 0 or not ("\u4e00" <= text[start - 1] <= "\u9fff")
         offset = start
-        for word, flag in pos_tag(text[start:end]):
+        for word, flag in iter_tags(text[start:end]):
             if flag.startswith("ns") or (len(word) >= 2 and word.endswith(ADDRESS_SUFFIXES)):
                 return offset
             offset += len(word)

@@ -1,0 +1,219 @@
+"""The batch fast path for free text: our recognizers run directly, not through ``analyze``.
+
+:class:`BatchDetector` gives, text for text, the same results as ``AnalyzerEngine.analyze``
+with the same recognizers (pattern matching with ``validate_result``/``invalidate_result``,
+per-recognizer duplicate removal, :class:`WindowContextEnhancer` boosts, the score threshold,
+the final duplicate removal), without Presidio's per-call overhead: no registry lookup, no
+NLP artifacts, no explanation objects, no timing and logging per pattern. The jieba recognizers
+(names, addresses) are called as they are, and only on texts where their own cheap trigger
+regexes can fire (:attr:`BatchDetector.may_hold_name` / ``may_hold_address``).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Sequence
+from itertools import groupby
+from typing import Any
+
+import regex as re
+from presidio_analyzer import EntityRecognizer, PatternRecognizer, RecognizerResult
+
+from masking.recognizers._base import ChinesePatternRecognizer
+from masking.recognizers._context import WindowContextEnhancer
+from masking.recognizers.english_name import EnglishNameRecognizer
+from masking.recognizers.location import LocationRecognizer
+from masking.recognizers.person import PersonRecognizer
+
+__all__ = ["BatchDetector", "analyze_many", "detector_for", "set_scrub_workers"]
+
+#: Worker processes for large batches; None: one per core, at most 4. A threaded server sets 1
+#: (forking a process that runs threads can deadlock the child).
+_WORKERS: int | None = None
+
+
+def set_scrub_workers(count: int | None) -> None:
+    """How many forked processes scrub large batches (1 = never fork; None = per core)."""
+    global _WORKERS
+    if count is not None and count < 1:
+        raise ValueError("scrub workers must be at least 1")
+    _WORKERS = count
+
+#: Below this many texts one process is faster than forking workers.
+PARALLEL_MIN_TEXTS = 8_000
+_CHUNK = 2_000
+
+_ID = RecognizerResult.RECOGNIZER_IDENTIFIER_KEY
+_ENHANCED = RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY
+_KNOWN_OTHERS = (PersonRecognizer, LocationRecognizer, EnglishNameRecognizer)
+
+# A raw result: (entity, start, end, score, recognizer index, already enhanced by context).
+Raw = tuple[str, int, int, float, int, bool]
+
+
+def detector_for(analyzer: Any, language: str) -> BatchDetector | None:
+    """A detector equivalent to ``analyzer.analyze(text, language)`` for every text, or None
+    when the analyzer holds anything the fast path does not reproduce exactly."""
+    cache = analyzer.__dict__.setdefault("_govex_batch", {})
+    if language not in cache:
+        cache[language] = _build(analyzer, language)
+    return cache[language]
+
+
+def _build(analyzer: Any, language: str) -> BatchDetector | None:
+    enhancer = getattr(analyzer, "context_aware_enhancer", None)
+    if type(enhancer) is not WindowContextEnhancer:
+        return None
+    try:
+        recognizers = analyzer.registry.get_recognizers(language=language, all_fields=True)
+    except ValueError:
+        return None
+    for r in recognizers:
+        if type(r).enhance_using_context is not EntityRecognizer.enhance_using_context:
+            return None
+        if isinstance(r, ChinesePatternRecognizer):
+            if type(r).analyze is not ChinesePatternRecognizer.analyze or r.deny_list:
+                return None
+        elif not isinstance(r, _KNOWN_OTHERS):
+            return None
+        if r.score_thresholds:
+            return None
+    return BatchDetector(recognizers, enhancer, analyzer.default_score_threshold)
+
+
+class BatchDetector:
+    """Runs a fixed list of recognizers over texts; see the module docstring."""
+
+    def __init__(self, recognizers: Sequence[EntityRecognizer], enhancer: WindowContextEnhancer,
+                 threshold: float) -> None:
+        self.recognizers = list(recognizers)
+        self.threshold = threshold
+        self.prefix, self.suffix = enhancer.context_prefix_count, enhancer.context_suffix_count
+        self.boost = enhancer.context_similarity_factor
+        self.min_with_context = enhancer.min_score_with_context_similarity
+        self.max_score = enhancer.MAX_SCORE
+        self.words = [[w.lower() for w in r.context or []] for r in self.recognizers]
+        self.patterns: list[tuple[int, Any, list[tuple[Any, float]]]] = []
+        self.others: list[tuple[int, EntityRecognizer, Any]] = []
+        for index, r in enumerate(self.recognizers):
+            if isinstance(r, PatternRecognizer):
+                compiled = [(re.compile(p.regex, flags=r.global_regex_flags), p.score) for p in r.patterns]
+                self.patterns.append((index, r, compiled))
+            else:
+                self.others.append((index, r, _trigger_of(r)))
+
+    def analyze(self, text: str, context: Sequence[str] | None = None) -> list[RecognizerResult]:
+        """The results ``AnalyzerEngine.analyze(text, language, context=context)`` returns."""
+        raw: list[Raw] = []
+        for index, recognizer, compiled in self.patterns:
+            if recognizer._quick is not None and not recognizer._quick.search(text):
+                continue
+            found = self._pattern_results(index, recognizer, compiled, text)
+            raw += found if len(found) < 2 else _remove_duplicates(found)
+        for index, recognizer, trigger in self.others:
+            if trigger is not None and not trigger(text):
+                continue
+            for r in recognizer.analyze(text, []):
+                meta = r.recognition_metadata or {}
+                raw.append((r.entity_type, r.start, r.end, r.score, index, bool(meta.get(_ENHANCED))))
+        if not raw:
+            return []
+        explicit = [c.lower() for c in context or []]
+        scored = []
+        for entity, start, end, score, index, enhanced in raw:
+            if not enhanced:
+                own = self.words[index]
+                if own and self._near(text, start, end, own, explicit):
+                    score = min(max(score + self.boost, self.min_with_context), self.max_score)
+            if score >= self.threshold:
+                scored.append((entity, start, end, score, index, True))
+        return [RecognizerResult(e, s, t, c) for e, s, t, c, _, _ in _remove_duplicates(scored)]
+
+    def _pattern_results(self, index: int, recognizer: PatternRecognizer, compiled: list,
+                         text: str) -> list[Raw]:
+        found = []
+        entity = recognizer.supported_entities[0]
+        for pattern, base in compiled:
+            for match in pattern.finditer(text):
+                start, end = match.span()
+                if start == end:
+                    continue
+                piece = text[start:end]
+                valid = recognizer.validate_result(piece)
+                score = base if valid is None else (1.0 if valid else 0.0)
+                if recognizer.invalidate_result(piece):
+                    score = 0.0
+                if score > 0.0:
+                    found.append((entity, start, end, score, index, False))
+        return found
+
+    def _near(self, text: str, start: int, end: int, own: list[str], explicit: list[str]) -> bool:
+        before = text[max(0, start - self.prefix) : start].lower()
+        after = text[end : end + self.suffix].lower()
+        return any(w in before or w in after for w in own) or any(w in c for w in own for c in explicit)
+
+
+def _trigger_of(recognizer: EntityRecognizer):
+    """A cheap test a text must pass for ``recognizer`` to find anything, or None (always run).
+
+    The Chinese name and address recognizers are their own prefilter: they run jieba only where
+    their trigger regexes fire (a context word, an honorific, a clause opening before a reporting
+    verb, a whole-value name; an address chain), so they get no second test here. An English
+    name needs the recognizer's QUICK words or one of its context words.
+    """
+    if isinstance(recognizer, EnglishNameRecognizer):
+        quick = re.compile(EnglishNameRecognizer.QUICK)
+        context = re.compile("|".join(re.escape(c) for c in recognizer.CONTEXT))
+        return lambda text: bool(quick.search(text) or context.search(text))
+    return None
+
+
+def _remove_duplicates(results: list[Raw]) -> list[Raw]:
+    """``EntityRecognizer.remove_duplicates`` on raw tuples: drop zero scores and results that
+    a result of the same entity contains with an equal or higher score; order by score, start,
+    length (ties by entity, as Presidio's two stable sorts leave them)."""
+    unique = list({(r[0], r[1], r[2], r[3]): r for r in results}.values())
+    unique.sort(key=lambda r: (r[0], r[1], r[1] - r[2], -r[3]))
+    kept = []
+    for _, group in groupby(unique, key=lambda r: r[0]):
+        active: list[Raw] = []
+        for r in group:
+            if r[3] == 0:
+                continue
+            active = [f for f in active if f[2] >= r[1]]
+            if any(r[1] >= f[1] and r[2] <= f[2] and r[3] <= f[3] for f in active):
+                continue
+            kept.append(r)
+            active.append(r)
+    kept.sort(key=lambda r: (-r[3], r[1], r[1] - r[2]))
+    return kept
+
+
+_worker: BatchDetector | None = None
+
+
+def _work(job: tuple[list[str], Sequence[str] | None]) -> list[list[tuple[str, int, int, float]]]:
+    texts, context = job
+    assert _worker is not None
+    return [[(r.entity_type, r.start, r.end, r.score) for r in _worker.analyze(t, context)] for t in texts]
+
+
+def analyze_many(detector: BatchDetector, texts: list[str],
+                 context: Sequence[str] | None = None) -> list[list[RecognizerResult]]:
+    """``detector.analyze`` on each text; on a multi-core Linux machine, batches of at least
+    :data:`PARALLEL_MIN_TEXTS` are split over forked worker processes (the detector and jieba's
+    dictionary are inherited). :func:`set_scrub_workers` (1) keeps everything in this process."""
+    workers = _WORKERS or min(os.cpu_count() or 1, 4)
+    if len(texts) < PARALLEL_MIN_TEXTS or workers < 2 \
+            or "fork" not in multiprocessing.get_all_start_methods():
+        return [detector.analyze(t, context) for t in texts]
+    global _worker
+    _worker = detector
+    try:
+        jobs = [(texts[i : i + _CHUNK], context) for i in range(0, len(texts), _CHUNK)]
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            chunks = pool.map(_work, jobs, chunksize=1)
+    finally:
+        _worker = None
+    return [[RecognizerResult(*r) for r in found] for chunk in chunks for found in chunk]
