@@ -4,7 +4,8 @@ signed checkpoints.
 Every method takes a ``Connection`` that the caller owns; nothing here begins, commits or rolls
 back. Appends lock the head row (``SELECT ... FOR UPDATE``; on SQLite the caller's engine must
 ``BEGIN IMMEDIATE`` so writers are serialized) and cost O(log n): the head holds the compact
-range, and each append stores the complete subtrees it closes, from which proofs are read.
+range, and each append stores the complete interior subtrees it closes (a leaf's hash is its
+entry's ``leaf_hash``), from which proofs are read.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.exc import DBAPIError
 
 from . import merkle
 from .checkpoint import Checkpoint, NoteSigner
@@ -117,14 +120,34 @@ class AuditLog:
         """
         columns = event_columns(event)
         data = canonical_bytes(event)
+        cursor = _driver_cursor(conn)
+        if cursor is None:
+            return self._append_core(conn, columns, data)
+        try:
+            appended = _append_on_cursor(cursor, columns, data)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            # what conn.execute would raise, the values left out (as hide_parameters does)
+            raise DBAPIError.instance(None, None, exc, conn.dialect.loaded_dbapi.Error,
+                                      hide_parameters=True, dialect=conn.dialect) from exc
+        finally:
+            cursor.close()
+        # None: the log has no head row yet, created (once) through Core
+        return appended or self._append_core(conn, columns, data)
+
+    def _append_core(self, conn: Connection, columns: dict[str, Any],
+                     data: bytes) -> Appended:
+        """The append through SQLAlchemy Core: any database (PostgreSQL, SQLite in no
+        transaction yet)."""
         tree = self._lock_head(conn)
         index, leaf = tree.size, merkle.leaf_hash(data)
         completed = tree.append(leaf)
         # prebuilt statements: the compiled form is cached, nothing is rebuilt per append
         conn.execute(_INSERT_ENTRY, {"idx": index, "leaf_hash": leaf, "entry": data.decode(),
                                      **columns})
-        nodes = [{"level": lvl, "position": pos, "hash": h} for lvl, pos, h in completed]
-        conn.execute(_INSERT_NODE, nodes[0] if len(nodes) == 1 else nodes)
+        # level 0 is the entry's own leaf_hash: only the interior subtrees are stored
+        nodes = [{"level": lvl, "position": pos, "hash": h} for lvl, pos, h in completed[1:]]
+        if nodes:
+            conn.execute(_INSERT_NODE, nodes[0] if len(nodes) == 1 else nodes)
         self._save_head(conn, tree)
         return Appended(index=index, leaf_hash=leaf.hex(), size=tree.size)
 
@@ -270,24 +293,96 @@ class AuditLog:
         return [_fold([stored[tile] for tile in group]) for group in tiles]
 
 
-def _compact_range(row: Row[Any]) -> merkle.CompactRange:
-    """The head row's compact range. Raises LogInconsistent if it is corrupt."""
+def _compact_range(row: Row[Any] | tuple[Any, ...]) -> merkle.CompactRange:
+    """The compact range of a head row (``id``, then ``size, compact_range, root_hash``, or
+    just those three). Raises LogInconsistent if it is corrupt."""
+    size, compact_range, root_hash = row[-3:]
     try:
-        tree = merkle.CompactRange.from_hex_list(int(row.size), json.loads(row.compact_range))
+        tree = merkle.CompactRange.from_hex_list(int(size), json.loads(compact_range))
     except (ValueError, TypeError) as exc:
         raise LogInconsistent(f"the stored head of the log is corrupt: {exc}") from exc
-    if tree.root() != bytes(row.root_hash):
+    if tree.root() != bytes(root_hash):
         raise LogInconsistent("the stored head's root does not match its compact range")
     return tree
 
 
+# -- the append on the DB-API cursor (SQLite) ---------------------------------------------
+#
+# Through SQLAlchemy each of the append's statements costs ~40 µs of Python (execution
+# context, events, result set-up) against ~5 µs in sqlite3 itself: a third of the append.
+# On SQLite, inside a transaction the engine has begun (so its BEGIN IMMEDIATE has run), the
+# same statements go to the driver's cursor of the same connection, in the same transaction.
+# Other databases (PostgreSQL) keep the Core path.
+
+_ENTRY_COLUMNS = tuple(column.name for column in entries_table.c)
+_SQL_LOCK_HEAD = "SELECT size, compact_range, root_hash FROM audit_head WHERE id = ?"
+_SQL_INSERT_ENTRY = (f"INSERT INTO audit_entries ({', '.join(_ENTRY_COLUMNS)}) "
+                     f"VALUES ({', '.join('?' * len(_ENTRY_COLUMNS))})")
+_SQL_INSERT_NODE = "INSERT INTO audit_nodes (level, position, hash) VALUES (?, ?, ?)"
+_SQL_SAVE_HEAD = "UPDATE audit_head SET size = ?, compact_range = ?, root_hash = ? WHERE id = ?"
+# the text SQLAlchemy stores for a DateTime on SQLite ('2026-11-28 03:40:00.000000'), so
+# the rows written here compare and read back exactly as those written through Core
+_sqlite_dialect = sqlite_dialect.dialect()
+_SQLITE_TIME = entries_table.c.time.type.dialect_impl(_sqlite_dialect).bind_processor(
+    _sqlite_dialect)
+
+
+# The last head row this process wrote, with its compact range. A head row read back equal to
+# it, byte for byte, is known to be consistent (its root was computed from that range), so
+# the append skips parsing it and recomputing its root; any other row is checked in full.
+_last_head: tuple[tuple[int, str, bytes], tuple[bytes, ...]] | None = None
+
+
+def _driver_cursor(conn: Connection) -> Any:
+    """A DB-API cursor on ``conn`` if the append may use it (SQLite through the standard
+    library's driver, a transaction begun), else None."""
+    dialect = conn.dialect
+    if dialect.name != "sqlite" or dialect.driver != "pysqlite" or not conn.in_transaction():
+        return None
+    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
+def _append_on_cursor(cursor: Any, columns: dict[str, Any], data: bytes) -> Appended | None:
+    """:meth:`AuditLog.append` on the driver's cursor; None (nothing written) if the log has
+    no head row yet."""
+    global _last_head
+    row = cursor.execute(_SQL_LOCK_HEAD, (_HEAD_ID,)).fetchone()
+    if row is None:
+        return None
+    last = _last_head
+    if last is not None and last[0] == row:  # the very head this process wrote last
+        tree = merkle.CompactRange(row[0], last[1])
+    else:
+        tree = _compact_range(row)
+    index, leaf = tree.size, merkle.leaf_hash(data)
+    completed = tree.append(leaf)
+    values = {**columns, "idx": index, "leaf_hash": leaf, "entry": data.decode()}
+    values["time"] = _SQLITE_TIME(values["time"]) if _SQLITE_TIME else values["time"]
+    cursor.execute(_SQL_INSERT_ENTRY, [values[name] for name in _ENTRY_COLUMNS])
+    for level, position, hash_ in completed[1:]:  # level 0 is the entry's leaf_hash
+        cursor.execute(_SQL_INSERT_NODE, (level, position, hash_))
+    head = (tree.size, json.dumps(tree.to_hex_list()), tree.root())
+    cursor.execute(_SQL_SAVE_HEAD, (*head, _HEAD_ID))
+    _last_head = (head, tree.hashes)
+    return Appended(index=index, leaf_hash=leaf.hex(), size=tree.size)
+
+
 def _load_nodes(conn: Connection, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """Stored subtree hashes by (level, position). Raises LogInconsistent if one is missing."""
+    """Subtree hashes by (level, position): level 0 (a leaf) is its entry's ``leaf_hash``, the
+    others are stored. Raises LogInconsistent if one is missing."""
     wanted = set(keys)
-    nodes = nodes_table.c
-    query = select(nodes.level, nodes.position, nodes.hash).where(
-        or_(*(and_(nodes.level == lvl, nodes.position == pos) for lvl, pos in wanted)))
-    found = {(int(lvl), int(pos)): bytes(h) for lvl, pos, h in conn.execute(query)}
+    leaves = [pos for lvl, pos in wanted if lvl == 0]
+    inner = [(lvl, pos) for lvl, pos in wanted if lvl != 0]
+    found: dict[tuple[int, int], bytes] = {}
+    if leaves:
+        entries = entries_table.c
+        query = select(entries.idx, entries.leaf_hash).where(entries.idx.in_(leaves))
+        found.update(((0, int(idx)), bytes(h)) for idx, h in conn.execute(query))
+    if inner:
+        nodes = nodes_table.c
+        query = select(nodes.level, nodes.position, nodes.hash).where(
+            or_(*(and_(nodes.level == lvl, nodes.position == pos) for lvl, pos in inner)))
+        found.update(((int(lvl), int(pos)), bytes(h)) for lvl, pos, h in conn.execute(query))
     missing = wanted - found.keys()
     if missing:
         raise LogInconsistent(f"the stored tree lacks the subtrees {sorted(missing)}")

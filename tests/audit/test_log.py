@@ -132,7 +132,9 @@ def test_proofs_read_only_a_logarithmic_number_of_nodes(engine: Engine, log: Aud
     _fill(engine, log, make_event, 100)
     with engine.connect() as conn:
         stored = conn.execute(select(func.count()).select_from(nodes_table)).scalar()
-        assert stored == 100 + 50 + 25 + 12 + 6 + 3 + 1  # every complete subtree, once
+        # every complete interior subtree, once; the leaves are the entries' leaf_hash
+        assert stored == 50 + 25 + 12 + 6 + 3 + 1
+        assert not conn.execute(select(nodes_table).where(nodes_table.c.level == 0)).first()
         assert len(log.inclusion_proof(conn, 37, 100)) == 7
 
 
@@ -160,6 +162,88 @@ def test_a_missing_stored_subtree_is_reported(engine: Engine, log: AuditLog,
         conn.execute(delete(nodes_table).where(nodes_table.c.level == 2))
         with pytest.raises(LogInconsistent, match="lacks the subtrees"):
             log.inclusion_proof(conn, 0, 8)
+
+
+def test_a_missing_entry_is_a_missing_leaf_of_the_proofs(engine: Engine, log: AuditLog,
+                                                         make_event: MakeEvent) -> None:
+    _fill(engine, log, make_event, 8)
+    with engine.begin() as conn:
+        conn.execute(delete(entries_table).where(entries_table.c.idx == 5))
+        with pytest.raises(LogInconsistent, match=r"lacks the subtrees \[\(0, 5\)\]"):
+            log.inclusion_proof(conn, 4, 7)
+
+
+def test_stored_level_0_rows_of_an_older_log_change_nothing(engine: Engine, log: AuditLog,
+                                                            make_event: MakeEvent) -> None:
+    hashes = _fill(engine, log, make_event, 13)
+    with engine.begin() as conn:  # what the log stored before migration 0002
+        conn.execute(nodes_table.insert(), [{"level": 0, "position": i, "hash": h}
+                                            for i, h in enumerate(hashes)])
+        assert log.inclusion_proof(conn, 6, 13) == inclusion_proof(6, 13, hashes)
+        log.append(conn, make_event(13))
+
+
+# -- the append on the driver's cursor and through SQLAlchemy Core -----------------------
+
+
+def _rows(engine: Engine) -> list[list[Any]]:
+    with engine.connect() as conn:
+        return [[tuple(row) for row in conn.execute(select(table).order_by(*table.primary_key))]
+                for table in (entries_table, nodes_table, head_table)]
+
+
+def test_the_cursor_and_core_paths_write_the_same_rows(tmp_path: Any, log: AuditLog,
+                                                       make_event: MakeEvent,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import create_engine
+
+    import audit.log
+    from audit import metadata
+
+    engines = [create_engine(f"sqlite:///{tmp_path}/{name}.db") for name in ("fast", "core")]
+    for engine in engines:
+        metadata.create_all(engine)
+    for n in range(21):
+        event = make_event(n, time=f"2026-11-{1 + n % 28:02d}T0{n % 10}:00:00.25+08:00")
+        for engine, driver in zip(engines, (audit.log._driver_cursor, lambda conn: None)):
+            monkeypatch.setattr(audit.log, "_driver_cursor", driver)
+            with engine.begin() as conn:
+                log.append(conn, event)
+    assert _rows(engines[0]) == _rows(engines[1])
+    with engines[0].connect() as conn:  # the times written on the cursor filter as before
+        # entry n is at 0n:00 +08:00 on day 1 + n: entries 5 and 6 fall on 5 and 6 November UTC
+        assert [i for i, _ in log.entries(conn, since="2026-11-05T00:00:00Z",
+                                          until="2026-11-07T00:00:00Z")] == [5, 6]
+        assert log.inclusion_proof(conn, 7, 21) == inclusion_proof(
+            7, 21, [bytes(h) for h in conn.execute(select(entries_table.c.leaf_hash)
+                                                   .order_by(entries_table.c.idx)).scalars()])
+    for engine in engines:
+        engine.dispose()
+
+
+def test_an_append_outside_a_transaction_goes_through_core(engine: Engine, log: AuditLog,
+                                                           make_event: MakeEvent) -> None:
+    with engine.connect() as conn:  # not begun: Core autobegins, then the cursor is used
+        assert log.append(conn, make_event(0)).index == 0
+        assert log.append(conn, make_event(1)).index == 1
+        conn.commit()
+    with engine.connect() as conn:
+        assert log.size(conn) == 2
+
+
+def test_a_database_error_on_the_cursor_is_sqlalchemys_and_hides_the_values(
+        engine: Engine, log: AuditLog, make_event: MakeEvent) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    _fill(engine, log, make_event, 3)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TRIGGER refuse BEFORE INSERT ON audit_entries "
+                             "BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    with pytest.raises(IntegrityError, match="refused") as raised, engine.begin() as conn:
+        log.append(conn, make_event(3, purpose="a secret purpose"))
+    assert "secret" not in str(raised.value)
+    with engine.connect() as conn:
+        assert log.size(conn) == 3
 
 
 # -- checkpoints --------------------------------------------------------------------------
