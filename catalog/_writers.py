@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, BinaryIO, Self
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -31,13 +32,23 @@ def text_columns(table: pa.Table, names: Sequence[str]) -> pa.Table:
 
 
 class TableWriter:
-    """Writes chunks of one table to a file beside ``path``, moved into place on :meth:`close`;
-    leaving the ``with`` block on an exception removes it instead."""
+    """Writes chunks of one table to the binary file ``sink``.
 
-    def __init__(self, path: Path, columns: list[str]) -> None:
-        self.path, self.columns, self.rows = path, columns, 0
-        self.partial = path.with_name(path.name + ".partial")
+    With a ``target`` ``(partial, path)`` the sink is the file ``partial``, moved to ``path`` on
+    :meth:`close` and removed by :meth:`abort`; without one the sink is the caller's, left open.
+    Leaving the ``with`` block on an exception aborts.
+    """
+
+    def __init__(self, sink: BinaryIO, columns: list[str], *,
+                 target: tuple[Path, Path] | None = None) -> None:
+        self.sink, self.columns, self.rows = sink, columns, 0
+        self._target = target
         self._schema = pa.schema([(name, pa.string()) for name in columns])
+
+    @property
+    def partial(self) -> Path | None:
+        """The file being written, when writing to a path."""
+        return self._target[0] if self._target else None
 
     def write(self, table: pa.Table) -> None:
         """Append the rows of ``table`` (its columns must be this writer's, in order).
@@ -56,16 +67,21 @@ class TableWriter:
         raise NotImplementedError
 
     def close(self) -> None:
-        """Finish the file and move it to ``path``. Raises OSError."""
+        """Complete the table (and move a file into place). Raises OSError."""
         self._finish()
-        os.replace(self.partial, self.path)
+        if self._target:
+            self.sink.close()
+            os.replace(*self._target)
 
     def abort(self) -> None:
-        """Forget the file written so far."""
+        """Forget the table written so far (a file written to a path is removed)."""
         try:
-            self._finish()
+            with contextlib.suppress(Exception):  # what is thrown away need not be complete
+                self._finish()  # lets the format's writer let go of the sink
         finally:
-            self.partial.unlink(missing_ok=True)
+            if self._target:
+                self.sink.close()
+                self._target[0].unlink(missing_ok=True)
 
     def __enter__(self) -> Self:
         return self
@@ -78,32 +94,32 @@ class TableWriter:
 
 
 class _CsvWriter(TableWriter):
-    def __init__(self, path: Path, columns: list[str]) -> None:
+    def __init__(self, sink: BinaryIO, columns: list[str], **kw: Any) -> None:
         import pyarrow.csv as pacsv
 
-        super().__init__(path, columns)
-        self._file = self.partial.open("wb")
+        super().__init__(sink, columns, **kw)
         header = io.StringIO()
         csv.writer(header, lineterminator="\r\n").writerow(columns)
-        self._file.write(header.getvalue().encode("utf-8"))
-        self._writer = pacsv.CSVWriter(self._file, self._schema, write_options=pacsv.WriteOptions(
+        sink.write(header.getvalue().encode("utf-8"))
+        self._writer = pacsv.CSVWriter(sink, self._schema, write_options=pacsv.WriteOptions(
             include_header=False, eol="\r\n", quoting_style="needed"))
+        self._open = True
 
     def _write(self, table: pa.Table) -> None:
         self._writer.write_table(table)
 
     def _finish(self) -> None:
-        if not self._file.closed:
+        if self._open:
+            self._open = False
             self._writer.close()
-            self._file.close()
 
 
 class _ParquetWriter(TableWriter):
-    def __init__(self, path: Path, columns: list[str]) -> None:
+    def __init__(self, sink: BinaryIO, columns: list[str], **kw: Any) -> None:
         import pyarrow.parquet as pq
 
-        super().__init__(path, columns)
-        self._writer = pq.ParquetWriter(self.partial, self._schema)
+        super().__init__(sink, columns, **kw)
+        self._writer = pq.ParquetWriter(sink, self._schema)
         self._open = True
 
     def _write(self, table: pa.Table) -> None:
@@ -116,25 +132,24 @@ class _ParquetWriter(TableWriter):
 
 
 class _JsonlWriter(TableWriter):
-    def __init__(self, path: Path, columns: list[str]) -> None:
-        super().__init__(path, columns)
-        self._file = self.partial.open("wb")
+    def __init__(self, sink: BinaryIO, columns: list[str], **kw: Any) -> None:
+        super().__init__(sink, columns, **kw)
 
     def _write(self, table: pa.Table) -> None:
         columns = [table.column(n).to_pylist() for n in self.columns]
         lines = (json.dumps(dict(zip(self.columns, row)), ensure_ascii=False) + "\n"
                  for row in zip(*columns))
-        self._file.write("".join(lines).encode("utf-8"))
+        self.sink.write("".join(lines).encode("utf-8"))
 
     def _finish(self) -> None:
-        self._file.close()
+        pass
 
 
 class _XlsxWriter(TableWriter):
-    def __init__(self, path: Path, columns: list[str]) -> None:
+    def __init__(self, sink: BinaryIO, columns: list[str], **kw: Any) -> None:
         import openpyxl
 
-        super().__init__(path, columns)
+        super().__init__(sink, columns, **kw)
         self._book = openpyxl.Workbook(write_only=True)
         self._sheet = self._book.create_sheet()
         self._sheet.append([self._cell(name) for name in columns])
@@ -164,7 +179,7 @@ class _XlsxWriter(TableWriter):
     def _finish(self) -> None:
         if not self._saved:
             self._saved = True
-            self._book.save(self.partial)
+            self._book.save(self.sink)
 
 
 WRITERS = {"csv": _CsvWriter, "parquet": _ParquetWriter, "jsonl": _JsonlWriter,

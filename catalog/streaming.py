@@ -13,6 +13,10 @@ into place only when closed without error, so a failed job leaves no half file::
         with open_writer(Path("out.csv"), fmt=reader.fmt, columns=reader.columns) as writer:
             for chunk in reader:                  # reader.position / reader.total: progress
                 writer.write(chunk)
+
+A table that is not a plain file (a stored, encrypted payload) is read from any seekable binary
+file, opened as often as the reader needs (``open_table_source``), and written to any writable
+binary file, left open for its owner (``open_sink_writer``).
 """
 
 from __future__ import annotations
@@ -21,9 +25,9 @@ import codecs
 import csv
 import io
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, BinaryIO, Self
 
 import pyarrow as pa
 
@@ -33,7 +37,7 @@ from .errors import InvalidUpload
 from .formats import detect_format
 
 __all__ = ["DEFAULT_CHUNK_ROWS", "TableReader", "TableWriter", "format_of", "open_table",
-           "open_writer"]
+           "open_table_source", "open_writer", "open_sink_writer"]
 
 DEFAULT_CHUNK_ROWS = 100_000
 _SNIFF_BYTES = 1 << 20
@@ -54,7 +58,24 @@ def open_table(path: Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> TableRead
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be at least 1")
     fmt = detect_format(path.name, _signature(path))
-    return _READERS[fmt](path, chunk_rows)
+    return _READERS[fmt](lambda: path.open("rb"), chunk_rows)
+
+
+def open_table_source(opener: Callable[[], BinaryIO], *, fmt: str,
+                      chunk_rows: int = DEFAULT_CHUNK_ROWS) -> TableReader:
+    """A chunked reader of a ``fmt`` table in the seekable binary files ``opener`` returns
+    (called once or twice per reader; each file is closed by the reader).
+
+    Raises UnsupportedFormat, InvalidUpload (as :func:`open_table`), OSError, and whatever
+    ``opener`` or reading its files raises.
+    """
+    if chunk_rows < 1:
+        raise ValueError("chunk_rows must be at least 1")
+    reader = _READERS.get(fmt)
+    if reader is None:
+        from .errors import UnsupportedFormat
+        raise UnsupportedFormat(f"unknown format {fmt!r}")
+    return reader(opener, chunk_rows)
 
 
 def open_writer(path: Path, *, fmt: str, columns: Sequence[str]) -> TableWriter:
@@ -62,12 +83,27 @@ def open_writer(path: Path, *, fmt: str, columns: Sequence[str]) -> TableWriter:
 
     Raises UnsupportedFormat (unknown ``fmt``), InvalidUpload (no or duplicate columns), OSError.
     """
+    writer = _writer_of(fmt, columns)
+    partial = path.with_name(path.name + ".partial")
+    return writer(partial.open("wb"), list(columns), target=(partial, path))
+
+
+def open_sink_writer(sink: BinaryIO, *, fmt: str, columns: Sequence[str]) -> TableWriter:
+    """A writer of ``columns`` in ``fmt`` to the writable binary file ``sink``: closing the
+    writer completes the table (a Parquet footer, an XLSX archive) and leaves ``sink`` open.
+
+    Raises UnsupportedFormat (unknown ``fmt``), InvalidUpload (no or duplicate columns), OSError.
+    """
+    return _writer_of(fmt, columns)(sink, list(columns))
+
+
+def _writer_of(fmt: str, columns: Sequence[str]) -> type[TableWriter]:
     writer = WRITERS.get(fmt)
     if writer is None:
         from .errors import UnsupportedFormat
         raise UnsupportedFormat(f"unknown format {fmt!r}")
     _readers.check_names(list(columns))
-    return writer(path, list(columns))
+    return writer
 
 
 def _signature(path: Path) -> bytes:
@@ -87,10 +123,11 @@ class TableReader:
 
     fmt: str = ""
 
-    def __init__(self, path: Path, chunk_rows: int) -> None:
-        self.path, self.chunk_rows = path, chunk_rows
+    def __init__(self, opener: Callable[[], BinaryIO], chunk_rows: int) -> None:
+        self._open, self.chunk_rows = opener, chunk_rows
         self.columns: list[str] = []
-        self.total, self.position = path.stat().st_size, 0
+        with opener() as fh:
+            self.total, self.position = fh.seek(0, os.SEEK_END), 0
 
     def __iter__(self) -> Iterator[pa.Table]:
         raise NotImplementedError
@@ -115,13 +152,12 @@ class TableReader:
 class _CsvReader(TableReader):
     fmt = "csv"
 
-    def __init__(self, path: Path, chunk_rows: int) -> None:
-        super().__init__(path, chunk_rows)
-        head = _head(path)
-        self.encoding = _sniff_encoding(head, complete=len(head) == self.total)
+    def __init__(self, opener: Callable[[], BinaryIO], chunk_rows: int) -> None:
+        super().__init__(opener, chunk_rows)
+        head, self.encoding = _sniff_encoding(opener)
         self.columns = _csv_header(head, self.encoding)
         _readers.check_names(self.columns)
-        self._file = path.open("rb")
+        self._file = opener()
 
     def __iter__(self) -> Iterator[pa.Table]:
         import pyarrow.csv as pacsv
@@ -149,20 +185,34 @@ class _CsvReader(TableReader):
         self._file.close()
 
 
-def _head(path: Path) -> bytes:
-    with path.open("rb") as fh:
-        return fh.read(_SNIFF_BYTES)
+def _sniff_encoding(opener: Callable[[], BinaryIO]) -> tuple[bytes, str]:
+    """The first bytes and "utf8" or "gb18030" (a superset of GBK): UTF-8 when the whole file
+    decodes as UTF-8 (as :func:`catalog.formats.read_table` decides), else GB18030 if the first
+    bytes decode as such. Raises InvalidUpload."""
+    with opener() as fh:
+        head = fh.read(_SNIFF_BYTES)
+        complete = len(head) < _SNIFF_BYTES
+        if _is_utf8(head, fh):
+            return head, "utf8"
+    try:
+        codecs.getincrementaldecoder("gb18030")().decode(head, final=complete)
+    except UnicodeDecodeError:
+        raise InvalidUpload("the file is not UTF-8 or GBK text") from None
+    return head, "gb18030"
 
 
-def _sniff_encoding(head: bytes, *, complete: bool) -> str:
-    """"utf8" or "gb18030" (a superset of GBK), from the first bytes. Raises InvalidUpload."""
-    for encoding, name in (("utf-8", "utf8"), ("gb18030", "gb18030")):
-        try:
-            codecs.getincrementaldecoder(encoding)().decode(head, final=complete)
-        except UnicodeDecodeError:
-            continue
-        return name
-    raise InvalidUpload("the file is not UTF-8 or GBK text")
+def _is_utf8(head: bytes, rest: BinaryIO) -> bool:
+    """Whether ``head`` and all that follows it in ``rest`` is UTF-8 (read a block at a time)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        block = head
+        while block:
+            decoder.decode(block)
+            block = rest.read(_SNIFF_BYTES)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _csv_header(head: bytes, encoding: str) -> list[str]:
@@ -199,13 +249,15 @@ def _rechunk(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]
 class _ParquetReader(TableReader):
     fmt = "parquet"
 
-    def __init__(self, path: Path, chunk_rows: int) -> None:
+    def __init__(self, opener: Callable[[], BinaryIO], chunk_rows: int) -> None:
         import pyarrow.parquet as pq
 
-        super().__init__(path, chunk_rows)
+        super().__init__(opener, chunk_rows)
+        self._source = opener()
         try:
-            self._file = pq.ParquetFile(path)
+            self._file = pq.ParquetFile(self._source)
         except (pa.ArrowException, OSError) as exc:
+            self._source.close()
             raise InvalidUpload(f"not a readable Parquet file ({exc})") from exc
         self.columns = [n for n in self._file.schema_arrow.names
                         if not _readers._PANDAS_INDEX.fullmatch(n)]
@@ -223,6 +275,7 @@ class _ParquetReader(TableReader):
 
     def close(self) -> None:
         self._file.close()
+        self._source.close()
 
 
 # --- JSON Lines ---------------------------------------------------------------------------
@@ -231,8 +284,8 @@ class _ParquetReader(TableReader):
 class _JsonlReader(TableReader):
     fmt = "jsonl"
 
-    def __init__(self, path: Path, chunk_rows: int) -> None:
-        super().__init__(path, chunk_rows)
+    def __init__(self, opener: Callable[[], BinaryIO], chunk_rows: int) -> None:
+        super().__init__(opener, chunk_rows)
         keys: dict[str, None] = {}
         for _, record in self._records():
             keys.update(dict.fromkeys(record))
@@ -241,7 +294,7 @@ class _JsonlReader(TableReader):
 
     def _records(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """(bytes read so far, record) of every non-blank line; raises InvalidUpload."""
-        with self.path.open("rb") as fh:
+        with self._open() as fh:
             done = 0
             for number, raw in enumerate(fh, start=1):
                 done += len(raw)
@@ -276,16 +329,18 @@ class _JsonlReader(TableReader):
 class _XlsxReader(TableReader):
     fmt = "xlsx"
 
-    def __init__(self, path: Path, chunk_rows: int) -> None:
+    def __init__(self, opener: Callable[[], BinaryIO], chunk_rows: int) -> None:
         import openpyxl
 
-        super().__init__(path, chunk_rows)
+        super().__init__(opener, chunk_rows)
+        self._source = opener()
         try:
-            self._book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            self._book = openpyxl.load_workbook(self._source, read_only=True, data_only=True)
             sheet = self._book.worksheets[0]
             self._rows = self._numbered(sheet.iter_rows(values_only=True))
             first = next(self._rows, None)
         except Exception as exc:  # openpyxl raises many kinds on corrupt input
+            self._source.close()
             raise InvalidUpload(f"not a readable XLSX workbook ({type(exc).__name__})") from exc
         if first is None:
             raise InvalidUpload("the workbook's first sheet is empty")
@@ -317,6 +372,7 @@ class _XlsxReader(TableReader):
 
     def close(self) -> None:
         self._book.close()
+        self._source.close()
 
 
 _READERS = {"csv": _CsvReader, "parquet": _ParquetReader, "jsonl": _JsonlReader,

@@ -80,3 +80,31 @@ def test_a_failed_write_leaves_no_file(tmp_path):
         raise RuntimeError("boom")
     assert not target.exists() and not (tmp_path / "out.csv.partial").exists()
     assert format_of("x.PQ") == "parquet"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "parquet", "jsonl"])
+def test_a_stored_payload_is_read_and_written_in_chunks(tmp_path, fmt):
+    from catalog.store import EncryptedFileStore
+    from catalog.streaming import open_sink_writer, open_table_source
+
+    store = EncryptedFileStore(tmp_path, key=bytes(32))
+    digest = store.put(formats.write_table(FRAME, fmt=fmt))
+    with open_table_source(lambda: store.open(digest), fmt=fmt, chunk_rows=2) as reader:
+        with store.create() as out:
+            with open_sink_writer(out, fmt=fmt, columns=reader.columns) as writer:
+                for chunk in reader:
+                    writer.write(chunk)
+            written = out.finish()
+            out.commit()
+    assert reader.columns == list(FRAME.columns) and writer.rows == len(FRAME)
+    pd.testing.assert_frame_equal(formats.read_table(store.get(written), fmt=fmt),
+                                  formats.read_table(store.get(digest), fmt=fmt))
+
+
+def test_gbk_after_the_first_megabyte_is_still_gbk(tmp_path):
+    source = tmp_path / "late.csv"
+    ascii_rows = "".join(f"{i},x\r\n" for i in range(200_000))  # > 1 MiB of ASCII
+    source.write_bytes(("a,b\r\n" + ascii_rows + "9,张伟\r\n").encode("gbk"))
+    with open_table(source, chunk_rows=100_000) as reader:
+        assert reader.encoding == "gb18030"
+        assert pa.concat_tables(list(reader)).column("b")[-1].as_py() == "张伟"
