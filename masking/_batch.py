@@ -1,16 +1,18 @@
-"""The batch fast path for free text: our recognizers run directly, not through ``analyze``.
+"""The batch fast path for free text: our recognizers' searches run directly, not through ``analyze``.
 
 :class:`BatchDetector` gives, text for text, the same results as ``AnalyzerEngine.analyze``
 with the same recognizers (pattern matching with ``validate_result``/``invalidate_result``,
 per-recognizer duplicate removal, :class:`WindowContextEnhancer` boosts, the score threshold,
 the final duplicate removal), without Presidio's per-call overhead: no registry lookup, no
-NLP artifacts, no explanation objects, no timing and logging per pattern. The jieba recognizers
-(names, addresses) are called as they are, and only on texts where their own cheap trigger
-regexes can fire (:attr:`BatchDetector.may_hold_name` / ``may_hold_address``).
+NLP artifacts, no explanation objects, no timing and logging per pattern. The searches
+themselves are the faster equivalents of :mod:`masking._finders` (patterns only over the runs
+of characters they can match, address chains only near address suffixes, jieba only on the
+named part of a chain).
 """
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 from collections.abc import Sequence
@@ -20,6 +22,7 @@ from typing import Any
 import regex as re
 from presidio_analyzer import EntityRecognizer, PatternRecognizer, RecognizerResult
 
+from masking._finders import LocationFinder, PersonFinder, Raw, ZonedPatterns
 from masking.recognizers._base import ChinesePatternRecognizer
 from masking.recognizers._context import WindowContextEnhancer
 from masking.recognizers.english_name import EnglishNameRecognizer
@@ -44,12 +47,9 @@ def set_scrub_workers(count: int | None) -> None:
 PARALLEL_MIN_TEXTS = 8_000
 _CHUNK = 2_000
 
-_ID = RecognizerResult.RECOGNIZER_IDENTIFIER_KEY
 _ENHANCED = RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY
 _KNOWN_OTHERS = (PersonRecognizer, LocationRecognizer, EnglishNameRecognizer)
 
-# A raw result: (entity, start, end, score, recognizer index, already enhanced by context).
-Raw = tuple[str, int, int, float, int, bool]
 
 
 def detector_for(analyzer: Any, language: str) -> BatchDetector | None:
@@ -75,7 +75,7 @@ def _build(analyzer: Any, language: str) -> BatchDetector | None:
         if isinstance(r, ChinesePatternRecognizer):
             if type(r).analyze is not ChinesePatternRecognizer.analyze or r.deny_list:
                 return None
-        elif not isinstance(r, _KNOWN_OTHERS):
+        elif type(r) not in _KNOWN_OTHERS:  # a subclass may search differently from our finders
             return None
         if r.score_thresholds:
             return None
@@ -94,29 +94,29 @@ class BatchDetector:
         self.min_with_context = enhancer.min_score_with_context_similarity
         self.max_score = enhancer.MAX_SCORE
         self.words = [[w.lower() for w in r.context or []] for r in self.recognizers]
-        self.patterns: list[tuple[int, Any, list[tuple[Any, float]]]] = []
-        self.others: list[tuple[int, EntityRecognizer, Any]] = []
+        self.patterns = ZonedPatterns([(i, r) for i, r in enumerate(self.recognizers)
+                                       if isinstance(r, PatternRecognizer)])
+        self.others: list[tuple[Any, Any]] = []
         for index, r in enumerate(self.recognizers):
-            if isinstance(r, PatternRecognizer):
-                compiled = [(re.compile(p.regex, flags=r.global_regex_flags), p.score) for p in r.patterns]
-                self.patterns.append((index, r, compiled))
-            else:
-                self.others.append((index, r, _trigger_of(r)))
+            if isinstance(r, PersonRecognizer):
+                self.others.append((PersonFinder(r, index).find, None))
+            elif isinstance(r, LocationRecognizer):
+                self.others.append((LocationFinder(r, index).find, None))
+            elif not isinstance(r, PatternRecognizer):
+                self.others.append((functools.partial(_results_of, r, index), _trigger_of(r)))
 
     def analyze(self, text: str, context: Sequence[str] | None = None) -> list[RecognizerResult]:
         """The results ``AnalyzerEngine.analyze(text, language, context=context)`` returns."""
+        return [RecognizerResult(e, s, t, c) for e, s, t, c, _, _ in self.analyze_raw(text, context)]
+
+    def analyze_raw(self, text: str, context: Sequence[str] | None = None) -> list[Raw]:
+        """:meth:`analyze` as raw tuples (entity, start, end, score, recognizer index, True)."""
         raw: list[Raw] = []
-        for index, recognizer, compiled in self.patterns:
-            if recognizer._quick is not None and not recognizer._quick.search(text):
-                continue
-            found = self._pattern_results(index, recognizer, compiled, text)
+        for found in self.patterns.find(text):
             raw += found if len(found) < 2 else _remove_duplicates(found)
-        for index, recognizer, trigger in self.others:
-            if trigger is not None and not trigger(text):
-                continue
-            for r in recognizer.analyze(text, []):
-                meta = r.recognition_metadata or {}
-                raw.append((r.entity_type, r.start, r.end, r.score, index, bool(meta.get(_ENHANCED))))
+        for find, trigger in self.others:
+            if trigger is None or trigger(text):
+                raw += find(text)
         if not raw:
             return []
         explicit = [c.lower() for c in context or []]
@@ -128,30 +128,18 @@ class BatchDetector:
                     score = min(max(score + self.boost, self.min_with_context), self.max_score)
             if score >= self.threshold:
                 scored.append((entity, start, end, score, index, True))
-        return [RecognizerResult(e, s, t, c) for e, s, t, c, _, _ in _remove_duplicates(scored)]
-
-    def _pattern_results(self, index: int, recognizer: PatternRecognizer, compiled: list,
-                         text: str) -> list[Raw]:
-        found = []
-        entity = recognizer.supported_entities[0]
-        for pattern, base in compiled:
-            for match in pattern.finditer(text):
-                start, end = match.span()
-                if start == end:
-                    continue
-                piece = text[start:end]
-                valid = recognizer.validate_result(piece)
-                score = base if valid is None else (1.0 if valid else 0.0)
-                if recognizer.invalidate_result(piece):
-                    score = 0.0
-                if score > 0.0:
-                    found.append((entity, start, end, score, index, False))
-        return found
+        return _remove_duplicates(scored)
 
     def _near(self, text: str, start: int, end: int, own: list[str], explicit: list[str]) -> bool:
         before = text[max(0, start - self.prefix) : start].lower()
         after = text[end : end + self.suffix].lower()
         return any(w in before or w in after for w in own) or any(w in c for w in own for c in explicit)
+
+
+def _results_of(recognizer: EntityRecognizer, index: int, text: str) -> list[Raw]:
+    """Any other recognizer's own ``analyze``, as raw tuples."""
+    return [(r.entity_type, r.start, r.end, r.score, index,
+             bool((r.recognition_metadata or {}).get(_ENHANCED))) for r in recognizer.analyze(text, [])]
 
 
 def _trigger_of(recognizer: EntityRecognizer):

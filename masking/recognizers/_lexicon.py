@@ -19,6 +19,7 @@ __all__ = [
     "configure_jieba",
     "pos_tag",
     "iter_tags",
+    "tag_of",
     "UNKNOWN",
     "surname_of",
 ]
@@ -77,6 +78,11 @@ def pos_tag(text: str) -> tuple[tuple[str, str], ...]:
     """
     tags = jieba.posseg.dt.word_tag_tab
     return tuple((word, tags.get(word, UNKNOWN)) for word in jieba.dt.cut(text))
+
+
+def tag_of(word: str) -> str:
+    """The tag jieba's dictionary gives ``word``, :data:`UNKNOWN` if it lacks the word."""
+    return jieba.posseg.dt.word_tag_tab.get(word, UNKNOWN)
 
 
 def iter_tags(text: str) -> Iterator[tuple[str, str]]:

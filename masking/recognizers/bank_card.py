@@ -14,6 +14,7 @@ from masking.recognizers._base import ChinesePatternRecognizer
 
 __all__ = ["BankCardRecognizer"]
 
+_SEPARATORS = re.compile(r"[\s-]")
 _TIMESTAMP = re.compile(r"(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:[01]\d|2[0-3])[0-5]\d")
 
 
@@ -32,7 +33,7 @@ class BankCardRecognizer(ChinesePatternRecognizer):
     def validate_result(self, pattern_text: str) -> bool | None:
         """False unless the digits pass Luhn and are neither a resident ID nor a timestamp;
         None (keep the pattern's low score) for a 17- or 18-digit number."""
-        digits = re.sub(r"[\s-]", "", pattern_text)
+        digits = _SEPARATORS.sub("", pattern_text)
         if is_valid_resident_id(digits) or _TIMESTAMP.match(digits):
             return False
         if not (16 <= len(digits) <= 19 and is_valid_luhn(digits)):

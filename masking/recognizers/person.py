@@ -16,7 +16,7 @@ import regex as re
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from masking.recognizers._base import HAN
-from masking.recognizers._lexicon import ADDRESS_SUFFIXES, UNKNOWN, pos_tag, surname_of
+from masking.recognizers._lexicon import ADDRESS_SUFFIXES, UNKNOWN, pos_tag, surname_of, tag_of
 
 __all__ = ["PersonRecognizer"]
 
@@ -132,6 +132,8 @@ class PersonRecognizer(EntityRecognizer):
             return False
         if any(c in self._NOT_IN_NAME for c in given):
             return False
+        if tag_of(run) not in _COMMON_TAGS:
+            return True  # jieba reads the run as one common word only if its dictionary has it so
         words = pos_tag(run)
         return not (len(words) == 1 and words[0][1] in _COMMON_TAGS)
 

@@ -1,0 +1,304 @@
+"""Faster searches for the batch path, each giving what a recognizer's own ``analyze`` gives.
+
+The recognizers stay the reference: readable regexes over the whole text. For many texts the
+batch path (:mod:`masking._batch`) asks the same questions at fewer places:
+
+- :class:`ZonedPatterns`: a pattern whose every character is ASCII, whitespace or a digit can
+  only match inside a run of such characters (a *zone*: ``13812345678`` in ``电话13812345678，``),
+  so it runs only over the zones at least as long as its shortest match, with stdlib ``re``
+  (faster than ``regex`` on short windows). Lookbehinds see the whole text; lookaheads see
+  :data:`LOOKAHEAD` characters past the zone.
+- :class:`PersonFinder`: the same three triggers; the clause-opening subject (``陈峰咨询``) is
+  found from the runs of Chinese characters instead of a lookbehind at every position.
+- :class:`LocationFinder`: an address chain can only start at most six characters before an
+  address suffix, so the chain regex is tried only there; and jieba, which decides where the
+  chain starts, segments only the chain's named units, not its house numbers
+  (``春熙路``, not ``春熙路123号5栋``), cached per head: heads repeat, numbers do not.
+
+All but the last are exactly the recognizers' results. The last gave the same start on all of
+the 16,254 chains of the evaluation and benchmark texts (the numbers only ever follow the
+words jieba has to cut); ``tests/masking/test_batch.py`` compares the whole path with
+``AnalyzerEngine.analyze``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import regex
+from presidio_analyzer import PatternRecognizer, RecognizerResult
+
+from masking.recognizers._base import HAN
+from masking.recognizers._lexicon import ADDRESS_SUFFIXES, iter_tags
+from masking.recognizers.location import _CHAIN, _UNIT, LocationRecognizer
+from masking.recognizers.person import PersonRecognizer
+
+__all__ = ["LocationFinder", "PersonFinder", "ZonedPatterns", "std_compile"]
+
+_ENHANCED = RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY
+# A raw result: (entity, start, end, score, recognizer index, already enhanced by context).
+Raw = tuple[str, int, int, float, int, bool]
+
+#: Characters an ASCII-only pattern can match: printable ASCII, whitespace, any digit, and the
+#: four non-ASCII letters that IGNORECASE folds onto ASCII ones (İ ı ſ K).
+_ZONE_CLASS = r"!-~\s\d\u0130\u0131\u017f\u212a"
+_ZONE = re.compile(f"[{_ZONE_CLASS}]+")
+_IN_ZONE = re.compile(f"[{_ZONE_CLASS}]")
+#: How far past its zone a pattern's lookahead may read (``(?!\s*元)`` reads one character).
+LOOKAHEAD = 8
+_FLAGS = re.IGNORECASE | re.MULTILINE | re.DOTALL | re.VERBOSE
+
+
+def std_compile(pattern: str, flags: int = 0) -> Any:
+    """``pattern`` compiled by stdlib ``re`` (the flag bits are the same as ``regex``'s), or by
+    ``regex`` when stdlib ``re`` cannot read it."""
+    try:
+        return re.compile(pattern, flags & _FLAGS)
+    except re.error:
+        return regex.compile(pattern, flags)
+
+
+def _shape(compiled: Any) -> tuple[bool, int]:
+    """(whether every character the pattern consumes is a zone character, its shortest match).
+    Anything this cannot read counts as not confined (the pattern then runs on the whole text)."""
+    if not isinstance(compiled, re.Pattern):
+        return False, 0
+    try:
+        from re import _parser  # the parser stdlib re compiles with (3.11+)
+        parsed = _parser.parse(compiled.pattern, compiled.flags)
+        return _confined(parsed), int(parsed.getwidth()[0])
+    except Exception:  # noqa: BLE001 - a private parser: any surprise means "run on the whole text"
+        return False, 0
+
+
+def _confined(items: Any) -> bool:
+    from re import _constants as c
+
+    for op, arg in items:
+        if op in (c.ASSERT, c.ASSERT_NOT, c.AT):
+            continue  # zero width; may look outside the zone
+        if op is c.LITERAL:
+            ok = _IN_ZONE.match(chr(arg)) is not None
+        elif op is c.IN:
+            ok = all(_set_item_confined(o, a) for o, a in arg)
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+            ok = _confined(arg[2])
+        elif op is c.SUBPATTERN:
+            ok = _confined(arg[3])
+        elif op is c.BRANCH:
+            ok = all(_confined(branch) for branch in arg[1])
+        elif op is c.ATOMIC_GROUP:
+            ok = _confined(arg)
+        else:
+            ok = False  # ANY, NOT_LITERAL, group references, ...
+        if not ok:
+            return False
+    return True
+
+
+def _set_item_confined(op: Any, arg: Any) -> bool:
+    from re import _constants as c
+
+    if op is c.LITERAL:
+        return _IN_ZONE.match(chr(arg)) is not None
+    if op is c.RANGE:
+        return 0x21 <= arg[0] and arg[1] <= 0x7E
+    if op is c.CATEGORY:
+        return arg in (c.CATEGORY_DIGIT, c.CATEGORY_SPACE)
+    return False  # NEGATE and anything else
+
+
+class ZonedPatterns:
+    """The pattern recognizers' matches (validated and scored as Presidio does), found zone by
+    zone where a pattern is confined to zones, over the whole text otherwise."""
+
+    def __init__(self, recognizers: list[tuple[int, PatternRecognizer]]) -> None:
+        self.zoned: list[tuple[int, PatternRecognizer, Any, list[tuple[Any, float, int]], int]] = []
+        self.whole: list[tuple[int, PatternRecognizer, Any, list[tuple[Any, float]]]] = []
+        for index, r in recognizers:
+            quick = getattr(r, "_quick", None)
+            quick = std_compile(quick.pattern, quick.flags) if quick is not None else None
+            compiled = [(std_compile(p.regex, r.global_regex_flags), p.score) for p in r.patterns]
+            shapes = [_shape(p) for p, _ in compiled]
+            if all(confined for confined, _ in shapes):
+                patterns = [(p, s, width) for (p, s), (_, width) in zip(compiled, shapes)]
+                self.zoned.append((index, r, quick, patterns, min(w for *_, w in patterns)))
+            else:
+                self.whole.append((index, r, quick, compiled))
+        self.min_width = max(1, min((z[-1] for z in self.zoned), default=1))
+
+    def find(self, text: str) -> list[list[Raw]]:
+        """Per recognizer, its results on ``text`` (before duplicate removal)."""
+        out = []
+        zones = [m.span() for m in _ZONE.finditer(text) if m.end() - m.start() >= self.min_width]
+        size = len(text)
+        for index, r, quick, patterns, width in self.zoned:
+            found: list[Raw] = []
+            out.append(found)
+            for start, end in zones:
+                if end - start < width:
+                    continue
+                if quick is not None and not quick.search(text, start, end):
+                    continue
+                stop = min(size, end + LOOKAHEAD)
+                for pattern, score, least in patterns:
+                    if end - start < least:
+                        continue
+                    for m in pattern.finditer(text, start, stop):
+                        if m.start() >= end:
+                            break
+                        _score(found, r, index, score, m.start(), m.end(), text)
+        for index, r, quick, compiled in self.whole:
+            found = []
+            out.append(found)
+            if quick is None or quick.search(text):
+                for pattern, score in compiled:
+                    for m in pattern.finditer(text):
+                        _score(found, r, index, score, m.start(), m.end(), text)
+        return out
+
+
+def _score(found: list[Raw], r: PatternRecognizer, index: int, base: float, start: int, end: int,
+           text: str) -> None:
+    """Presidio's scoring of one match: valid -> 1.0, invalid -> dropped, None -> the pattern's."""
+    if start == end:
+        return
+    piece = text[start:end]
+    valid = r.validate_result(piece)
+    score = base if valid is None else (1.0 if valid else 0.0)
+    if score > 0.0 and not r.invalidate_result(piece):
+        found.append((r.supported_entities[0], start, end, score, index, False))
+
+
+def _raw(results: list[RecognizerResult | None], index: int) -> list[Raw]:
+    return [(r.entity_type, r.start, r.end, r.score, index,
+             bool((r.recognition_metadata or {}).get(_ENHANCED))) for r in results if r]
+
+
+class PersonFinder:
+    """:meth:`PersonRecognizer.analyze`, with the reporting-verb subjects found from Han runs."""
+
+    def __init__(self, recognizer: PersonRecognizer, index: int) -> None:
+        self.recognizer, self.index = recognizer, index
+        self.whole = std_compile(recognizer._WHOLE.pattern)
+        self.trigger = std_compile(recognizer._trigger.pattern, recognizer._trigger.flags)
+        self.honorific = std_compile(recognizer._honorific.pattern)
+        self.verbs = tuple(recognizer.REPORTING_VERBS)
+        self.runs = re.compile(f"[{HAN}]{{3,}}")  # a subject (2+ characters) and a verb
+
+    def find(self, text: str) -> list[Raw]:
+        """The recognizer's results on ``text`` as raw tuples."""
+        r = self.recognizer
+        stripped = text.strip()
+        if self.whole.fullmatch(stripped):
+            return _raw([r._whole_value(stripped, text.index(stripped))], self.index)
+        found = [r._after_trigger(text, m.end()) for m in self.trigger.finditer(text)]
+        found += [r._before_honorific(text, m.start()) for m in self.honorific.finditer(text)]
+        found += [r._subject_of_verb(text[start:end], start) for start, end in self._subjects(text)]
+        return _raw(found, self.index)
+
+    def _subjects(self, text: str) -> Iterator[tuple[int, int]]:
+        """What ``(?:^|(?<=[^HAN]))([HAN]{2,4}?)(?=verbs)`` finds: 2-4 characters opening a run
+        of Chinese characters, the fewest that a reporting verb follows."""
+        for run in self.runs.finditer(text):
+            start, end = run.span()
+            for length in (2, 3, 4):
+                if start + length >= end:
+                    break
+                if text.startswith(self.verbs, start + length):
+                    yield start, start + length
+                    break
+
+
+class LocationFinder:
+    """:meth:`LocationRecognizer.analyze`: chains tried only near address suffixes, jieba on the
+    chain's named units only (see the module docstring)."""
+
+    _LONGEST_NAME = 6  # a unit is [HAN]{1,6}? + suffix(es): its suffix starts 1-6 characters in
+
+    def __init__(self, recognizer: LocationRecognizer, index: int) -> None:
+        self.recognizer, self.index = recognizer, index
+        self.chain = std_compile(_CHAIN.pattern)
+        self.unit = std_compile(_UNIT.pattern)
+        self.context = std_compile(recognizer._context_re.pattern, recognizer._context_re.flags)
+        suffixes = sorted(ADDRESS_SUFFIXES, key=len, reverse=True)
+        self.suffix = re.compile("|".join(map(re.escape, suffixes)))
+        self.suffixes = tuple(suffixes)
+
+    def find(self, text: str) -> list[Raw]:
+        """The recognizer's results on ``text`` as raw tuples."""
+        r = self.recognizer
+        found = []
+        for start, end in self._chains(text):
+            start, has_context = self._start_after_context(text, start, end)
+            if not has_context:
+                start = self._start_at_place(text, start, end)
+            if start >= end:
+                continue
+            if has_context:
+                score = r.SCORE_CONTEXT
+            else:
+                units = len(self.unit.findall(text, start, end))
+                score = r.SCORE_CHAIN if units >= 2 else r.SCORE_SINGLE_UNIT
+            found.append((r.ENTITY, start, end, score, self.index, has_context))
+        return found
+
+    def _chains(self, text: str) -> Iterator[tuple[int, int]]:
+        """``_CHAIN.finditer(text)``: a match's first suffix starts 1-6 characters after it, so
+        only the six positions before each suffix are tried, left to right, as search would."""
+        position = tried = 0
+        for suffix_start in self._suffix_starts(text):
+            if suffix_start <= position:
+                continue
+            for start in range(max(position, tried, suffix_start - self._LONGEST_NAME), suffix_start):
+                match = self.chain.match(text, start)
+                if match:
+                    yield match.span()
+                    position = match.end()
+                    break
+            tried = max(tried, suffix_start)
+
+    def _suffix_starts(self, text: str) -> Iterator[int]:
+        """Every position where an address suffix starts (also inside a longer one: 自治区 holds 区)."""
+        for m in self.suffix.finditer(text):
+            start, end = m.span()
+            yield start
+            for inner in range(start + 1, end):
+                if text.startswith(self.suffixes, inner):
+                    yield inner
+
+    def _start_after_context(self, text: str, start: int, end: int) -> tuple[int, bool]:
+        hits = [m.end() for m in self.context.finditer(text, max(0, start - 8), end)
+                if start - 1 <= m.end() < end]
+        return (max(start, hits[-1]), True) if hits else (start, False)
+
+    def _start_at_place(self, text: str, start: int, end: int) -> int:
+        at_edge = start == 0 or not ("\u4e00" <= text[start - 1] <= "\u9fff")
+        offset = _place_offset(_named_head(text, start, end))
+        if offset is None:
+            return start if at_edge else end
+        return start + offset
+
+
+_DIGIT = re.compile(r"\d")
+
+
+def _named_head(text: str, start: int, end: int) -> str:
+    """The chain up to its first digit: the named units, without house numbers."""
+    digit = _DIGIT.search(text, start, end)
+    return text[start : digit.start() if digit else end]
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _place_offset(head: str) -> int | None:
+    """Where in ``head`` the first place word starts (``LocationRecognizer._start_at_place``'s
+    test: tagged ``ns`` or 2+ characters ending in an address suffix); None if there is none."""
+    offset = 0
+    for word, flag in iter_tags(head):
+        if flag.startswith("ns") or (len(word) >= 2 and word.endswith(ADDRESS_SUFFIXES)):
+            return offset
+        offset += len(word)
+    return None
