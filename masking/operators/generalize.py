@@ -15,9 +15,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from masking._address import admin_prefixes
 from masking._columns import Column, like, to_arrow, to_strings
 from masking.errors import InvalidMaskingPlan
+from masking.operators._kernels import admin_prefixes_by_run
 from masking.operators.base import MaskContext, Operator, int_param
 
 __all__ = ["GeneralizeOperator", "TARGETS"]
@@ -62,7 +62,7 @@ def _birth_year(array: pa.Array, params: Mapping[str, Any]) -> pa.Array:
 
 
 def _district(array: pa.Array, params: Mapping[str, Any]) -> pa.Array:
-    prefixes = admin_prefixes(to_strings(array))
+    prefixes = admin_prefixes_by_run(to_strings(array))
     return pc.if_else(pc.equal(prefixes, ""), pa.scalar(None, pa.string()), prefixes)
 
 

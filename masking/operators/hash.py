@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from masking._address import map_distinct
 from masking._columns import Column, like, to_strings
 from masking.errors import InvalidMaskingPlan
+from masking.operators._kernels import strip
 from masking.operators.base import MaskContext, Operator, int_param
 from masking.operators.mask import CONVENTIONS
 
@@ -66,7 +67,7 @@ def _checked_key(key: object) -> bytes:
 def _normalised(strings, entity: str | None):
     convention = CONVENTIONS.get(entity or "")
     if convention and convention.strip:
-        strings = pc.replace_substring_regex(strings, convention.strip, "")
+        strings = strip(strings, convention.strip)
     return pc.utf8_upper(pc.utf8_trim_whitespace(strings))
 
 

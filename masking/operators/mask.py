@@ -30,11 +30,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from masking._address import admin_prefix_ends
-from masking._columns import Column, like, mask_ends, to_strings
+from masking._columns import Column, like, to_strings
+from masking.operators._kernels import mask_ends, mask_location, strip
 from masking.operators.base import MaskContext, Operator, char_param, int_param
 
-__all__ = ["MaskOperator", "MaskConvention", "CONVENTIONS", "mask_strings"]
+__all__ = ["CONVENTIONS", "MaskConvention", "MaskOperator", "mask_strings"]
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def mask_strings(strings: pa.Array, entity: str | None, params: Mapping[str, Any
     last = int_param(params, "keep_last", convention.keep_last, maximum=convention.max_last)
     char = char_param(params)
     if convention.strip:
-        strings = pc.replace_substring_regex(strings, convention.strip, "")
+        strings = strip(strings, convention.strip)
     special = _SPECIAL.get(entity or "")
     if special:
         return special(strings, first, last, char)
@@ -117,18 +117,8 @@ def _ip(strings: pa.Array, first: int, last: int, char: str) -> pa.Array:
 
 
 def _location(strings: pa.Array, first: int, last: int, char: str) -> pa.Array:
-    """Keep down to the district: one vectorized pass per distinct kept length (a handful)."""
-    ends = pc.max_element_wise(admin_prefix_ends(strings), first)
-    lengths = pc.utf8_length(strings)
-    out = pc.binary_repeat(char, lengths)
-    for end in pc.unique(ends).to_pylist():
-        if not end:
-            continue
-        kept = pc.binary_join_element_wise(
-            pc.utf8_slice_codeunits(strings, 0, end),
-            pc.binary_repeat(char, pc.max_element_wise(pc.subtract(lengths, end), 0)), "")
-        out = pc.if_else(pc.equal(ends, end), kept, out)
-    return out
+    """Keep down to the district (at least ``first`` characters)."""
+    return mask_location(strings, first, char)
 
 
 _SPECIAL = {"PERSON": _person, "EMAIL_ADDRESS": _email, "IP_ADDRESS": _ip, "LOCATION": _location}
