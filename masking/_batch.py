@@ -29,7 +29,7 @@ from masking.recognizers.english_name import EnglishNameRecognizer
 from masking.recognizers.location import LocationRecognizer
 from masking.recognizers.person import PersonRecognizer
 
-__all__ = ["BatchDetector", "analyze_many", "detector_for", "set_scrub_workers"]
+__all__ = ["BatchDetector", "Found", "analyze_many", "detector_for", "find_many", "set_scrub_workers"]
 
 #: Worker processes for large batches; None: one per core, at most 4. A threaded server sets 1
 #: (forking a process that runs threads can deadlock the child).
@@ -180,22 +180,36 @@ def _remove_duplicates(results: list[Raw]) -> list[Raw]:
 
 _worker: BatchDetector | None = None
 
+# A found span: (entity, start, end, score).
+Found = tuple[str, int, int, float]
 
-def _work(job: tuple[list[str], Sequence[str] | None]) -> list[list[tuple[str, int, int, float]]]:
+
+def _found(detector: BatchDetector, texts: list[str], context: Sequence[str] | None) -> list[list[Found]]:
+    return [[r[:4] for r in detector.analyze_raw(t, context)] for t in texts]
+
+
+def _work(job: tuple[list[str], Sequence[str] | None]) -> list[list[Found]]:
     texts, context = job
     assert _worker is not None
-    return [[(r.entity_type, r.start, r.end, r.score) for r in _worker.analyze(t, context)] for t in texts]
+    return _found(_worker, texts, context)
 
 
 def analyze_many(detector: BatchDetector, texts: list[str],
                  context: Sequence[str] | None = None) -> list[list[RecognizerResult]]:
-    """``detector.analyze`` on each text; on a multi-core Linux machine, batches of at least
-    :data:`PARALLEL_MIN_TEXTS` are split over forked worker processes (the detector and jieba's
-    dictionary are inherited). :func:`set_scrub_workers` (1) keeps everything in this process."""
+    """``detector.analyze`` on each text (see :func:`find_many`)."""
+    return [[RecognizerResult(*r) for r in found] for found in find_many(detector, texts, context)]
+
+
+def find_many(detector: BatchDetector, texts: list[str],
+              context: Sequence[str] | None = None) -> list[list[Found]]:
+    """:func:`analyze_many` as (entity, start, end, score) tuples. On a multi-core Linux
+    machine, batches of at least :data:`PARALLEL_MIN_TEXTS` are split over forked worker
+    processes (the detector and jieba's dictionary are inherited). :func:`set_scrub_workers`
+    (1) keeps everything in this process."""
     workers = _WORKERS or min(os.cpu_count() or 1, 4)
     if len(texts) < PARALLEL_MIN_TEXTS or workers < 2 \
             or "fork" not in multiprocessing.get_all_start_methods():
-        return [detector.analyze(t, context) for t in texts]
+        return _found(detector, texts, context)
     global _worker
     _worker = detector
     try:
@@ -204,4 +218,4 @@ def analyze_many(detector: BatchDetector, texts: list[str],
             chunks = pool.map(_work, jobs, chunksize=1)
     finally:
         _worker = None
-    return [[RecognizerResult(*r) for r in found] for chunk in chunks for found in chunk]
+    return [found for chunk in chunks for found in chunk]

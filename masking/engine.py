@@ -10,19 +10,20 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import regex as re
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.nlp_engine import NoOpNlpEngine
 
-from masking._batch import analyze_many, detector_for
+from masking._batch import Found, analyze_many, detector_for, find_many
 from masking.recognizers import EnglishNameRecognizer, WindowContextEnhancer, default_recognizers
 from masking.recognizers._lexicon import COMPOUND_SURNAMES, SURNAMES, configure_jieba
 from masking.recognizers.license_plate import PROVINCE_CHARS
 from masking.recognizers.location import LocationRecognizer
 from masking.recognizers.person import PersonRecognizer
 
-__all__ = ["LANGUAGES", "SCORE_THRESHOLD", "build_analyzer", "analyze_texts", "may_contain_pii"]
+__all__ = ["LANGUAGES", "SCORE_THRESHOLD", "analyze_texts", "build_analyzer", "find_in_texts", "may_contain_pii"]
 
 LANGUAGES = ("zh", "en")
 #: Results scoring below this are dropped (pattern-only shapes need context words to pass).
@@ -88,10 +89,28 @@ def analyze_texts(
     Returns one result list per input (empty for None). Raises ValueError for an unsupported
     language or entity (from Presidio).
     """
+    return _analyze(texts, analyzer, entities, language, context, tuples=False)
+
+
+def find_in_texts(
+    texts: Sequence[str | None],
+    *,
+    analyzer: AnalyzerEngine | None = None,
+    entities: Sequence[str] | None = None,
+    language: str = "zh",
+) -> list[list[Found]]:
+    """:func:`analyze_texts` as plain (entity, start, end, score) tuples, which is all that
+    scrubbing needs (no result objects built on the fast path). Raises as it does."""
+    return _analyze(texts, analyzer, entities, language, None, tuples=True)
+
+
+def _analyze(texts: Sequence[str | None], analyzer: AnalyzerEngine | None,
+             entities: Sequence[str] | None, language: str, context: Sequence[str] | None, *,
+             tuples: bool) -> list[list[Any]]:
     analyzer = analyzer or build_analyzer()
     wanted = list(entities) if entities else None
     extra = list(context) if context else None
-    found: dict[str, list[RecognizerResult]] = {}
+    found: dict[str, list[Any]] = {}
     fast = detector_for(analyzer, language) if wanted is None else None
     pending: list[str] = []
     for text in texts:
@@ -103,7 +122,9 @@ def analyze_texts(
             found[text] = []
             pending.append(text)
         else:
-            found[text] = analyzer.analyze(text, language=language, entities=wanted, context=extra)
+            results = analyzer.analyze(text, language=language, entities=wanted, context=extra)
+            found[text] = [(r.entity_type, r.start, r.end, r.score) for r in results] if tuples else results
     if pending:
-        found.update(zip(pending, analyze_many(fast, pending, extra)))
+        many = find_many if tuples else analyze_many
+        found.update(zip(pending, many(fast, pending, extra)))
     return [found[t] if t is not None else [] for t in texts]

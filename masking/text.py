@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import pyarrow as pa
-from presidio_analyzer import RecognizerResult
 
-from masking.engine import analyze_texts
+from masking.engine import Found, find_in_texts
 
 __all__ = ["Span", "detect_spans", "detect_spans_batch", "scrub_texts"]
 
@@ -40,32 +40,50 @@ def detect_spans_batch(
     texts: Sequence[str | None], *, analyzer: Any = None, entities: Sequence[str] | None = None
 ) -> list[list[Span]]:
     """:func:`detect_spans` for many texts at once (each distinct text analysed once)."""
-    results = analyze_texts(texts, analyzer=analyzer, entities=entities)
-    return [_non_overlapping(found) for found in results]
+    return [[Span(*piece) for piece in pieces] for pieces in _pieces(texts, analyzer, entities)]
 
 
-def _non_overlapping(results: list[RecognizerResult]) -> list[Span]:
+# A span to mask: (start, end, entity, score), in Span's order.
+_Piece = tuple[int, int, str, float]
+
+
+def _pieces(texts: Sequence[str | None], analyzer: Any, entities: Sequence[str] | None) -> list[list[_Piece]]:
+    """Per text, its non-overlapping spans in order (each distinct text resolved once)."""
+    resolved: dict[int, list[_Piece]] = {}
+    out = []
+    for found in find_in_texts(texts, analyzer=analyzer, entities=entities):
+        key = id(found)  # repeated texts share one result list
+        if key not in resolved:
+            resolved[key] = _non_overlapping(found) if found else []
+        out.append(resolved[key])
+    return out
+
+
+def _non_overlapping(found: list[Found]) -> list[_Piece]:
     """Keep the strongest (then longest) span wherever spans overlap; of a weaker span, keep
     what the stronger ones leave uncovered, so that every detected character is masked (an
     address that a mis-cut starts inside a name: 王丹丹 + 丹丹反映四川省… keeps 反映四川省…)."""
-    kept: list[Span] = []
-    for r in sorted(results, key=lambda r: (-r.score, r.start - r.end, r.start)):
-        for start, end in _uncovered(r.start, r.end, kept):
-            if end - start >= _MIN_REMAINDER or (start, end) == (r.start, r.end):
-                kept.append(Span(start, end, r.entity_type, r.score))
+    ordered = sorted((start, end, entity, score) for entity, start, end, score in found)
+    if all(a[1] <= b[0] for a, b in pairwise(ordered)):
+        return ordered  # nothing overlaps (the usual case)
+    kept: list[_Piece] = []
+    for start, end, entity, score in sorted(ordered, key=lambda p: (-p[3], p[0] - p[1], p[0])):
+        for piece_start, piece_end in _uncovered(start, end, kept):
+            if piece_end - piece_start >= _MIN_REMAINDER or (piece_start, piece_end) == (start, end):
+                kept.append((piece_start, piece_end, entity, score))
     return sorted(kept)
 
 
 _MIN_REMAINDER = 2
 
 
-def _uncovered(start: int, end: int, kept: list[Span]) -> list[tuple[int, int]]:
+def _uncovered(start: int, end: int, kept: list[_Piece]) -> list[tuple[int, int]]:
     """The pieces of [start, end) that no kept span covers."""
     pieces, position = [], start
-    for span in sorted(k for k in kept if k.start < end and k.end > start):
-        if span.start > position:
-            pieces.append((position, span.start))
-        position = max(position, span.end)
+    for span_start, span_end, _, _ in sorted(k for k in kept if k[0] < end and k[1] > start):
+        if span_start > position:
+            pieces.append((position, span_start))
+        position = max(position, span_end)
     if position < end:
         pieces.append((position, end))
     return pieces
@@ -83,7 +101,7 @@ def scrub_texts(
     ``params`` (``char``) goes to the mask operator. Raises InvalidMaskingPlan for bad params,
     ValueError for an unknown entity.
     """
-    spans = detect_spans_batch(texts, analyzer=analyzer, entities=entities)
+    spans = _pieces(texts, analyzer, entities)
     replacements = _masked_pieces(texts, spans, params or {})
     return [
         _splice(text, found, replacements) if text is not None and found else text
@@ -92,15 +110,15 @@ def scrub_texts(
 
 
 def _masked_pieces(
-    texts: Sequence[str | None], spans: list[list[Span]], params: Mapping[str, Any]
+    texts: Sequence[str | None], spans: list[list[_Piece]], params: Mapping[str, Any]
 ) -> dict[tuple[str, str], str]:
     """Masked form of every (entity, original piece), masked in one batch per entity."""
     from masking.operators.mask import mask_strings  # the operators import this module
 
     pieces: dict[str, set[str]] = defaultdict(set)
     for text, found in zip(texts, spans):
-        for span in found:
-            pieces[span.entity].add(text[span.start : span.end])
+        for start, end, entity, _ in found:
+            pieces[entity].add(text[start:end])  # type: ignore[index]
     masked: dict[tuple[str, str], str] = {}
     for entity, originals in pieces.items():
         ordered = sorted(originals)
@@ -109,10 +127,10 @@ def _masked_pieces(
     return masked
 
 
-def _splice(text: str, spans: list[Span], masked: dict[tuple[str, str], str]) -> str:
+def _splice(text: str, spans: list[_Piece], masked: dict[tuple[str, str], str]) -> str:
     out, position = [], 0
-    for span in spans:
-        out += [text[position : span.start], masked[(span.entity, text[span.start : span.end])]]
-        position = span.end
+    for start, end, entity, _ in spans:
+        out += [text[position:start], masked[(entity, text[start:end])]]
+        position = end
     out.append(text[position:])
     return "".join(out)
