@@ -22,7 +22,7 @@ from typing import Any
 import regex as re
 from presidio_analyzer import EntityRecognizer, PatternRecognizer, RecognizerResult
 
-from masking._finders import LocationFinder, PersonFinder, Raw, ZonedPatterns
+from masking._finders import LocationFinder, PersonFinder, Raw, ZonedPatterns, std_compile
 from masking.recognizers._base import ChinesePatternRecognizer
 from masking.recognizers._context import WindowContextEnhancer
 from masking.recognizers.english_name import EnglishNameRecognizer
@@ -94,6 +94,9 @@ class BatchDetector:
         self.min_with_context = enhancer.min_score_with_context_similarity
         self.max_score = enhancer.MAX_SCORE
         self.words = [[w.lower() for w in r.context or []] for r in self.recognizers]
+        # One search for "any of the recognizer's (lower-cased) context words in this window".
+        self.word_res = [std_compile("|".join(map(re.escape, words))) if words else None
+                         for words in self.words]
         self.patterns = ZonedPatterns([(i, r) for i, r in enumerate(self.recognizers)
                                        if isinstance(r, PatternRecognizer)])
         self.others: list[tuple[Any, Any]] = []
@@ -120,20 +123,22 @@ class BatchDetector:
         if not raw:
             return []
         explicit = [c.lower() for c in context or []]
+        in_explicit: dict[int, bool] = {}
         scored = []
         for entity, start, end, score, index, enhanced in raw:
-            if not enhanced:
-                own = self.words[index]
-                if own and self._near(text, start, end, own, explicit):
+            if not enhanced and self.word_res[index] is not None:
+                if index not in in_explicit:
+                    in_explicit[index] = any(w in c for w in self.words[index] for c in explicit)
+                if in_explicit[index] or self._near(text, start, end, self.word_res[index]):
                     score = min(max(score + self.boost, self.min_with_context), self.max_score)
             if score >= self.threshold:
                 scored.append((entity, start, end, score, index, True))
         return _remove_duplicates(scored)
 
-    def _near(self, text: str, start: int, end: int, own: list[str], explicit: list[str]) -> bool:
-        before = text[max(0, start - self.prefix) : start].lower()
-        after = text[end : end + self.suffix].lower()
-        return any(w in before or w in after for w in own) or any(w in c for w in own for c in explicit)
+    def _near(self, text: str, start: int, end: int, words: Any) -> bool:
+        """One of ``words`` (a compiled alternation) within the context window of the span."""
+        return bool(words.search(text[max(0, start - self.prefix) : start].lower())
+                    or words.search(text[end : end + self.suffix].lower()))
 
 
 def _results_of(recognizer: EntityRecognizer, index: int, text: str) -> list[Raw]:
@@ -151,16 +156,25 @@ def _trigger_of(recognizer: EntityRecognizer):
     name needs the recognizer's QUICK words or one of its context words.
     """
     if isinstance(recognizer, EnglishNameRecognizer):
-        quick = re.compile(EnglishNameRecognizer.QUICK)
-        context = re.compile("|".join(re.escape(c) for c in recognizer.CONTEXT))
-        return lambda text: bool(quick.search(text) or context.search(text))
+        # Every QUICK and context word holds an ASCII letter (both are case-sensitive): a text
+        # without one (most Chinese complaints) is settled by one scan for a letter.
+        words = [EnglishNameRecognizer.QUICK, *map(re.escape, recognizer.CONTEXT)]
+        either = std_compile("|".join(words))
+        return lambda text: _ASCII_LETTER.search(text) is not None and either.search(text) is not None
     return None
+
+
+_ASCII_LETTER = std_compile("[A-Za-z]")
 
 
 def _remove_duplicates(results: list[Raw]) -> list[Raw]:
     """``EntityRecognizer.remove_duplicates`` on raw tuples: drop zero scores and results that
     a result of the same entity contains with an equal or higher score; order by score, start,
     length (ties by entity, as Presidio's two stable sorts leave them)."""
+    if len({r[0] for r in results}) == len(results):  # one result per entity: none contains another
+        kept = sorted((r for r in results if r[3] != 0), key=lambda r: r[0])
+        kept.sort(key=lambda r: (-r[3], r[1], r[1] - r[2]))
+        return kept
     unique = list({(r[0], r[1], r[2], r[3]): r for r in results}.values())
     unique.sort(key=lambda r: (r[0], r[1], r[1] - r[2], -r[3]))
     kept = []

@@ -128,36 +128,36 @@ class ZonedPatterns:
                 self.zoned.append((index, r, quick, patterns, min(w for *_, w in patterns)))
             else:
                 self.whole.append((index, r, quick, compiled))
+        self.zoned.sort(key=lambda z: z[-1])  # shortest zone first: find() stops at the first too long
         self.min_width = max(1, min((z[-1] for z in self.zoned), default=1))
 
     def find(self, text: str) -> list[list[Raw]]:
         """Per recognizer, its results on ``text`` (before duplicate removal)."""
-        out = []
-        zones = [m.span() for m in _ZONE.finditer(text) if m.end() - m.start() >= self.min_width]
+        out: list[list[Raw]] = [[] for _ in range(len(self.zoned) + len(self.whole))]
         size = len(text)
-        for index, r, quick, patterns, width in self.zoned:
-            found: list[Raw] = []
-            out.append(found)
-            for start, end in zones:
-                if end - start < width:
-                    continue
+        for zone in _ZONE.finditer(text):
+            start, end = zone.span()
+            length = end - start
+            if length < self.min_width:
+                continue
+            stop = min(size, end + LOOKAHEAD)
+            for slot, (index, r, quick, patterns, width) in enumerate(self.zoned):
+                if length < width:
+                    break  # the rest need longer zones
                 if quick is not None and not quick.search(text, start, end):
                     continue
-                stop = min(size, end + LOOKAHEAD)
                 for pattern, score, least in patterns:
-                    if end - start < least:
+                    if length < least:
                         continue
                     for m in pattern.finditer(text, start, stop):
                         if m.start() >= end:
                             break
-                        _score(found, r, index, score, m.start(), m.end(), text)
-        for index, r, quick, compiled in self.whole:
-            found = []
-            out.append(found)
+                        _score(out[slot], r, index, score, m.start(), m.end(), text)
+        for slot, (index, r, quick, compiled) in enumerate(self.whole, start=len(self.zoned)):
             if quick is None or quick.search(text):
                 for pattern, score in compiled:
                     for m in pattern.finditer(text):
-                        _score(found, r, index, score, m.start(), m.end(), text)
+                        _score(out[slot], r, index, score, m.start(), m.end(), text)
         return out
 
 
@@ -167,10 +167,16 @@ def _score(found: list[Raw], r: PatternRecognizer, index: int, base: float, star
     if start == end:
         return
     piece = text[start:end]
-    valid = r.validate_result(piece)
+    kind = type(r)
+    valid = None if kind.validate_result is _NO_VALIDATION else r.validate_result(piece)
     score = base if valid is None else (1.0 if valid else 0.0)
-    if score > 0.0 and not r.invalidate_result(piece):
+    if score > 0.0 and (kind.invalidate_result is _NO_INVALIDATION or not r.invalidate_result(piece)):
         found.append((r.supported_entities[0], start, end, score, index, False))
+
+
+# PatternRecognizer's own (no-op) checks: a recognizer that keeps them is not asked.
+_NO_VALIDATION = PatternRecognizer.validate_result
+_NO_INVALIDATION = PatternRecognizer.invalidate_result
 
 
 def _raw(results: list[RecognizerResult | None], index: int) -> list[Raw]:
@@ -194,11 +200,13 @@ class PersonFinder:
         r = self.recognizer
         stripped = text.strip()
         if self.whole.fullmatch(stripped):
-            return _raw([r._whole_value(stripped, text.index(stripped))], self.index)
-        found = [r._after_trigger(text, m.end()) for m in self.trigger.finditer(text)]
-        found += [r._before_honorific(text, m.start()) for m in self.honorific.finditer(text)]
-        found += [r._subject_of_verb(text[start:end], start) for start, end in self._subjects(text)]
-        return _raw(found, self.index)
+            hits = [r._whole_value(stripped, text.index(stripped))]
+        else:
+            hits = [r._after_trigger(text, m.end()) for m in self.trigger.finditer(text)]
+            hits += [r._before_honorific(text, m.start()) for m in self.honorific.finditer(text)]
+            hits += [r._subject_of_verb(text[start:end], start) for start, end in self._subjects(text)]
+        entity, index = r.ENTITY, self.index
+        return [(entity, start, end, score, index, enhanced) for start, end, score, enhanced in filter(None, hits)]
 
     def _subjects(self, text: str) -> Iterator[tuple[int, int]]:
         """What ``(?:^|(?<=[^HAN]))([HAN]{2,4}?)(?=verbs)`` finds: 2-4 characters opening a run

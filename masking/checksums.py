@@ -12,6 +12,8 @@ True
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+from operator import mul
 
 __all__ = [
     "is_valid_org_code",
@@ -38,25 +40,30 @@ def resident_id_check_char(first17: str) -> str:
     """
     if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
         raise ValueError("a resident ID body is 17 digits")
-    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS))
-    return _ID_CHECK[total % 11]
+    return _ID_CHECK[sum(map(mul, map(int, first17), _ID_WEIGHTS)) % 11]
 
 
 def is_valid_resident_id(value: str, *, today: _dt.date | None = None) -> bool:
     """True when ``value`` is an 18-character resident ID with a valid check character,
     a plausible area code and a real birth date not in the future."""
+    born = _birth_date_if_checked(value)
+    return born is not None and _dt.date(1890, 1, 1) <= born <= (today or _dt.date.today())
+
+
+@functools.lru_cache(maxsize=1024)
+def _birth_date_if_checked(value: str) -> _dt.date | None:
+    """The birth date of an ID whose shape, check character and area prefix are right, else
+    None (cached: the same number is checked as an ID and as a would-be bank card)."""
     if len(value) != 18 or not value[:17].isascii() or not value[:17].isdigit():
-        return False
+        return None
     if value[17].upper() != resident_id_check_char(value[:17]):
-        return False
+        return None
     if value[0] not in "1234568" or value[:2] == "00":
-        return False
+        return None
     try:
-        born = _dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+        return _dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
-        return False
-    today = today or _dt.date.today()
-    return _dt.date(1890, 1, 1) <= born <= today
+        return None
 
 
 def uscc_check_char(first17: str) -> str:

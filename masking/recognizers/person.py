@@ -18,7 +18,10 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 from masking.recognizers._base import HAN
 from masking.recognizers._lexicon import ADDRESS_SUFFIXES, UNKNOWN, pos_tag, surname_of, tag_of
 
-__all__ = ["PersonRecognizer"]
+__all__ = ["Hit", "PersonRecognizer"]
+
+#: A found name: (start, end, score, whether the score already counts the context).
+Hit = tuple[int, int, float, bool]
 
 #: jieba tags of common words: a run tagged so as one word is no name (方晶 n, 居民 n).
 _COMMON_TAGS = frozenset(("n", "v", "vn", "a", "ad", "an", "d", "r", "m", "p", "c", "u", "t", "f", "q",
@@ -78,47 +81,50 @@ class PersonRecognizer(EntityRecognizer):
         stripped = text.strip()
         if self._WHOLE.fullmatch(stripped):
             whole = self._whole_value(stripped, text.index(stripped))
-            return [whole] if whole else []
+            return [self._result(*whole)] if whole else []
         found = [self._after_trigger(text, m.end()) for m in self._trigger.finditer(text)]
         found += [self._before_honorific(text, m.start()) for m in self._honorific.finditer(text)]
         found += [self._subject_of_verb(m.group(1), m.start(1)) for m in self._subject.finditer(text)]
-        return [r for r in found if r]
+        return [self._result(*hit) for hit in found if hit]
 
-    def _subject_of_verb(self, run: str, start: int) -> RecognizerResult | None:
+    # The searches below return a Hit, (start, end, score, enhanced by context): the batch path
+    # (masking._finders) calls them too, without building result objects.
+
+    def _subject_of_verb(self, run: str, start: int) -> Hit | None:
         """A clause that opens with a name and a reporting verb: the whole run must be the name."""
         if not surname_of(run):
             return None
         name, score = self._name_at_start(run)
         if name == run:
-            return self._result(start, start + len(run), score)
-        return self._result(start, start + len(run), self.SCORE_UNKNOWN_WORD) \
+            return self._hit(start, start + len(run), score)
+        return self._hit(start, start + len(run), self.SCORE_UNKNOWN_WORD) \
             if self._reads_as_name(run) else None
 
-    def _whole_value(self, value: str, offset: int) -> RecognizerResult | None:
+    def _whole_value(self, value: str, offset: int) -> Hit | None:
         if not surname_of(value) or value.endswith(ADDRESS_SUFFIXES):
             return None
         name, score = self._name_at_start(value)
         if len(name) == len(value):
-            return self._result(offset, offset + len(value), score)
+            return self._hit(offset, offset + len(value), score)
         if len(value) > 3:
             return None
-        return self._result(offset, offset + len(value), self.SCORE_SHAPE_ONLY, enhanced=False)
+        return self._hit(offset, offset + len(value), self.SCORE_SHAPE_ONLY, enhanced=False)
 
-    def _after_trigger(self, text: str, start: int) -> RecognizerResult | None:
+    def _after_trigger(self, text: str, start: int) -> Hit | None:
         run = self._NAME_CHARS.match(text, start, start + self.WINDOW)
         if not run or not surname_of(run.group()):
             return None
         bounded = self._bounded_run(text, start)
         if bounded:
-            return self._result(start, start + len(bounded), self.SCORE_UNKNOWN_WORD)
+            return self._hit(start, start + len(bounded), self.SCORE_UNKNOWN_WORD)
         name, score = self._name_at_start(run.group())
-        return self._result(start, start + len(name), score) if name else None
+        return self._hit(start, start + len(name), score) if name else None
 
     def _bounded_run(self, text: str, start: int) -> str:
         """The 2-4 characters from ``start`` up to a reporting verb or a non-Han character, if
         they read as a name (市民王飞来电: jieba's 飞来 must not hide 王飞); else ""."""
         for end in range(start + 2, min(start + 4, len(text)) + 1):
-            if end == len(text) or not self._NAME_CHARS.match(text[end]) \
+            if end == len(text) or not "\u4e00" <= text[end] <= "\u9fff" \
                     or text.startswith(self.REPORTING_VERBS, end):
                 run = text[start:end]
                 return run if self._reads_as_name(run) else ""
@@ -155,17 +161,21 @@ class PersonRecognizer(EntityRecognizer):
             return surname + given, self.SCORE_SURNAME_ONLY
         return "", 0.0
 
-    def _before_honorific(self, text: str, end: int) -> RecognizerResult | None:
+    def _before_honorific(self, text: str, end: int) -> Hit | None:
         words = pos_tag(text[max(0, end - 4) : end])
         last_word, flag = words[-1] if words else ("", "")
         if _is_name_word(last_word, flag) and len(last_word) <= 3:
-            return self._result(end - len(last_word), end, self.SCORE_UNKNOWN_WORD)
+            return self._hit(end - len(last_word), end, self.SCORE_UNKNOWN_WORD)
         pair = text[max(0, end - 2) : end]
         if self._NAME_CHARS.fullmatch(pair) and surname_of(pair) and pair[1] not in self._NOT_IN_NAME:
-            return self._result(end - 2, end, self.SCORE_SURNAME_ONLY)
+            return self._hit(end - 2, end, self.SCORE_SURNAME_ONLY)
         return None
 
-    def _result(self, start: int, end: int, score: float, *, enhanced: bool = True) -> RecognizerResult:
+    @staticmethod
+    def _hit(start: int, end: int, score: float, *, enhanced: bool = True) -> Hit:
+        return (start, end, score, enhanced)
+
+    def _result(self, start: int, end: int, score: float, enhanced: bool = True) -> RecognizerResult:
         return RecognizerResult(
             entity_type=self.ENTITY,
             start=start,
