@@ -25,6 +25,7 @@ import codecs
 import csv
 import io
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, Self
@@ -157,7 +158,7 @@ class _CsvReader(TableReader):
         head, self.encoding = _sniff_encoding(opener)
         self.columns = _csv_header(head, self.encoding)
         _readers.check_names(self.columns)
-        self._file = opener()
+        self._file = _Paced(opener())
 
     def __iter__(self) -> Iterator[pa.Table]:
         import pyarrow.csv as pacsv
@@ -165,7 +166,7 @@ class _CsvReader(TableReader):
         try:
             reader = pacsv.open_csv(
                 self._file,
-                read_options=pacsv.ReadOptions(encoding=self.encoding, block_size=1 << 22),
+                read_options=pacsv.ReadOptions(encoding=self.encoding, block_size=_CSV_BLOCK),
                 parse_options=pacsv.ParseOptions(newlines_in_values=True),
                 convert_options=pacsv.ConvertOptions(
                     column_types={name: pa.string() for name in self.columns},
@@ -179,10 +180,52 @@ class _CsvReader(TableReader):
         for batch in reader:
             self.position = min(self._file.tell(), self.total)
             yield batch
+            self._file.consumed()
         self.position = self.total
 
     def close(self) -> None:
         self._file.close()
+
+
+_CSV_BLOCK = 1 << 22  # also the longest row pyarrow can read
+_READ_AHEAD = 3  # blocks pyarrow may hold beyond the batch being used
+
+
+class _Paced(io.RawIOBase):
+    """A file that pyarrow's CSV reader may read at most :data:`_READ_AHEAD` blocks ahead of
+    the batches used so far. Its background reader would otherwise queue up to 32 blocks
+    (128 MiB) whatever the chunk size. One batch comes of each block; should a block give
+    none, a read waits a moment and then goes on, so the pacing can slow but never stall."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        super().__init__()
+        self._raw, self._reads, self._used = raw, 0, 0
+        self._turn = threading.Condition()
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        with self._turn:
+            self._turn.wait_for(lambda: self.closed or self._reads - self._used < _READ_AHEAD,
+                                timeout=0.5)
+            self._reads += 1
+        return self._raw.read(size)
+
+    def consumed(self) -> None:
+        """One more batch has been used (and let go of)."""
+        with self._turn:
+            self._used += 1
+            self._turn.notify_all()
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def close(self) -> None:
+        with self._turn:
+            super().close()
+            self._turn.notify_all()
+        self._raw.close()
 
 
 def _sniff_encoding(opener: Callable[[], BinaryIO]) -> tuple[bytes, str]:
