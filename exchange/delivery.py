@@ -1,16 +1,24 @@
 """The delivery pipeline: check the grant, mask exactly as granted, sign, log, hand over.
 
-The exchange record, its receipt and its audit entry commit in one transaction: if the audit
-append fails, nothing is delivered.
+The stored dataset is read in chunks of rows (``Services.delivery_chunk_rows``), each chunk
+masked by the grant's plan through the same chunked masker as ``govex mask`` and written at
+once into a new encrypted payload, hashed as it is written: memory follows the chunk size,
+not the dataset's. The payload becomes visible only in the transaction that records the
+exchange, its receipt and its audit entry: if masking, writing or the audit append fails,
+nothing is delivered and nothing is left behind.
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import secrets
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+import sqlalchemy as sa
 
 from catalog import formats, repository
+from catalog.streaming import open_sink_writer, open_table_source
 from policies import workflow
 
 from . import auditing, models
@@ -19,13 +27,12 @@ from .errors import Forbidden, InvalidInput, NotFound
 from .receipts import sign_receipt
 from .services import Services
 
-import sqlalchemy as sa
-
-__all__ = ["deliver", "exchange_data", "mask_for_grant", "DELIVERY_FORMATS", "planned_masking",
+__all__ = ["deliver", "exchange_data", "masked_chunks", "DELIVERY_FORMATS", "planned_masking",
            "check_plan",
            "preview", "exchange_receipt"]
 
 DELIVERY_FORMATS = ("csv", "jsonl", "parquet")
+_DOWNLOAD_BLOCK = 1 << 20
 
 
 def _authorize(svc: Services, who: Principal, grant_id: str) -> Any:
@@ -40,12 +47,47 @@ def _authorize(svc: Services, who: Principal, grant_id: str) -> Any:
         return workflow.active_grant(conn, grant_id, now=now)
 
 
-def mask_for_grant(svc: Services, grant: Any, dataset: Any) -> Any:
-    """The dataset's rows, only the granted columns, masked as the grant says."""
-    frame = formats.read_table(svc.store.get(dataset.version.sha256),
-                               fmt=dataset.version.format)
-    return _mask(svc, dataset, frame[list(grant.columns)], grant.masking,
-                 receiver=grant.receiver)
+@contextlib.contextmanager
+def masked_chunks(svc: Services, dataset: Any, plan: dict[str, str], *, receiver: str,
+                  chunk_rows: int) -> Iterator[tuple[list[str], Iterator[Any]]]:
+    """The delivered column names and the dataset's rows masked by ``plan`` ({column:
+    operator}), chunk by chunk (``pyarrow`` tables of at most ``chunk_rows`` rows), read from
+    the encrypted store as they are needed.
+
+    Each column's entity is the one in the dataset's profile (a steward's correction
+    included), never one guessed from the first chunk; pseudonyms are keyed for ``receiver``.
+    Raises InvalidMaskingPlan, UnknownOperator, PayloadMissing, PayloadCorrupt (also while
+    iterating).
+    """
+    from masking import ChunkedMasker
+
+    columns, rules = list(plan), _rules(dataset, plan)
+    digest = dataset.version.sha256
+    with open_table_source(lambda: svc.store.open(digest), fmt=dataset.version.format,
+                           chunk_rows=chunk_rows) as reader:
+        chunks = (chunk.select(columns) for chunk in reader)
+        first = next(chunks, None)
+        if first is None:
+            first = reader.empty().select(columns)
+        # the plan is the grant's: profiling one cell is the masker's price for a plan
+        masker = ChunkedMasker(policy=rules, hash_key=svc.master.pseudonym_key(receiver),
+                               analyzer=svc.analyzer(), sample_size=1)
+        masker.plan(first)
+        masker.rules.update(rules)  # entities as profiled at publication, None included
+        yield masker.output_columns(columns), (masker.mask(c) for c in _with_first(first, chunks))
+
+
+def _rules(dataset: Any, plan: dict[str, str]) -> dict[str, Any]:
+    from masking import ColumnRule
+    entities = {c["name"]: (c.get("profile") or {}).get("entity")
+                for c in dataset.version.columns}
+    return {col: ColumnRule(op, entities.get(col)) for col, op in plan.items()}
+
+
+def _with_first(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
+    if first.num_rows:
+        yield first
+    yield from rest
 
 
 def check_plan(svc: Services, dataset: Any, plan: dict[str, str], *, receiver: str,
@@ -53,21 +95,8 @@ def check_plan(svc: Services, dataset: Any, plan: dict[str, str], *, receiver: s
     """Apply ``plan`` to the dataset's first rows, so that a grant is never issued with an
     operator that cannot mask its column (e.g. ``generalize`` on a phone column).
     Raises InvalidMaskingPlan (422) naming what does not fit."""
-    frame = formats.read_table(svc.store.get(dataset.version.sha256),
-                               fmt=dataset.version.format).head(rows)
-    _mask(svc, dataset, frame[list(plan)], plan, receiver=receiver)
-
-
-def _mask(svc: Services, dataset: Any, frame: Any, plan: dict[str, str], *,
-          receiver: str) -> Any:
-    """Mask ``frame`` with ``plan`` ({column: operator}), the entity of each column taken from
-    the dataset's profile, pseudonyms keyed for ``receiver``."""
-    from masking import ColumnRule, mask_table
-    entities = {c["name"]: (c.get("profile") or {}).get("entity")
-                for c in dataset.version.columns}
-    rules = {col: ColumnRule(op, entities.get(col)) for col, op in plan.items()}
-    return mask_table(frame, rules, hash_key=svc.master.pseudonym_key(receiver),
-                      analyzer=svc.analyzer())
+    with masked_chunks(svc, dataset, plan, receiver=receiver, chunk_rows=rows) as (_, chunks):
+        next(chunks, None)
 
 
 def deliver(svc: Services, who: Principal, grant_id: str, *, fmt: Any = "csv") -> dict:
@@ -78,44 +107,59 @@ def deliver(svc: Services, who: Principal, grant_id: str, *, fmt: Any = "csv") -
     ``inclusion_proof`` (``size`` of that checkpoint, base64 ``hashes``).
 
     Raises Forbidden (not the grant's department, revoked, expired), GrantNotFound,
-    InvalidInput (format).
+    InvalidInput (format; a grant that drops every column), InvalidMaskingPlan,
+    PayloadMissing, PayloadCorrupt; after any of them nothing is delivered or stored.
     """
     if fmt not in DELIVERY_FORMATS:
         raise InvalidInput(f"format must be one of {', '.join(DELIVERY_FORMATS)}")
     grant = _authorize(svc, who, grant_id)
     with svc.reader.connect() as conn:
         dataset = repository.get_dataset(conn, grant.dataset_id)
-    masked = mask_for_grant(svc, grant, dataset)
-    data = formats.write_table(masked, fmt=fmt)
-    digest = svc.store.put(data)
     exchange_id = "ex_" + secrets.token_hex(8)
-    entry = svc.event(_event(who, grant, exchange_id, masked, digest))
-    with svc.engine.begin() as conn:
-        index = svc.append(conn, entry)
-        manifest = _manifest(svc, who, grant, exchange_id, fmt, len(masked), digest, index)
-        active = svc.keys.active(svc.reader)
-        receipt = sign_receipt(manifest, kid=active.kid, private_key=active.private_key)
-        conn.execute(models.exchanges.insert().values(
-            id=exchange_id, grant_id=grant.id, dataset_id=grant.dataset_id,
-            dataset_version=grant.dataset_version, provider=grant.provider,
-            receiver=grant.receiver, format=fmt, sha256=digest, row_count=len(masked),
-            byte_size=len(data), receipt=receipt, audit_index=index, created_by=who.username,
-            created_at=svc.clock()))
+    with svc.store.create() as out:  # removed on any failure below, the commit's included
+        rows = _write_masked(svc, grant, dataset, out, fmt=fmt)
+        digest = out.finish()
+        entry = svc.event(_event(who, grant, exchange_id, rows, digest))
+        with svc.engine.begin() as conn:
+            index = svc.append(conn, entry)
+            manifest = _manifest(svc, who, grant, exchange_id, fmt, rows, digest, index)
+            active = svc.keys.active(svc.reader)
+            receipt = sign_receipt(manifest, kid=active.kid, private_key=active.private_key)
+            conn.execute(models.exchanges.insert().values(
+                id=exchange_id, grant_id=grant.id, dataset_id=grant.dataset_id,
+                dataset_version=grant.dataset_version, provider=grant.provider,
+                receiver=grant.receiver, format=fmt, sha256=digest, row_count=rows,
+                byte_size=out.size, receipt=receipt, audit_index=index,
+                created_by=who.username, created_at=svc.clock()))
+            out.commit()  # after the append (which serializes deliveries), before COMMIT
     checkpoint = svc.checkpoint()
     proof = auditing.inclusion_evidence(svc, index, checkpoint)
     return {"id": exchange_id, "receipt": receipt, "audit_index": index, "sha256": digest,
-            "row_count": len(masked), "format": fmt, "checkpoint": checkpoint,
+            "row_count": rows, "format": fmt, "checkpoint": checkpoint,
             "audit_entry": entry, "inclusion_proof": proof,
             "data_url": f"/api/v1/exchanges/{exchange_id}/data"}
 
 
-def _event(who: Principal, grant: Any, exchange_id: str, masked: Any, digest: str) -> dict:
+def _write_masked(svc: Services, grant: Any, dataset: Any, out: BinaryIO, *, fmt: str) -> int:
+    """Mask the granted columns chunk by chunk into ``out`` as a ``fmt`` table; the rows."""
+    with masked_chunks(svc, dataset, {c: grant.masking[c] for c in grant.columns},
+                       receiver=grant.receiver,
+                       chunk_rows=svc.delivery_chunk_rows) as (columns, chunks):
+        if not columns:
+            raise InvalidInput("the grant drops every column: there is nothing to deliver")
+        with open_sink_writer(out, fmt=fmt, columns=columns) as writer:
+            for chunk in chunks:
+                writer.write(chunk)
+    return writer.rows
+
+
+def _event(who: Principal, grant: Any, exchange_id: str, rows: int, digest: str) -> dict:
     return {"type": "exchange", "actor": who.username, "actor_department": who.department,
             "provider": grant.provider, "receiver": grant.receiver,
             "dataset_id": grant.dataset_id, "dataset_version": grant.dataset_version,
             "request_id": grant.request_id, "grant_id": grant.id, "exchange_id": exchange_id,
             "purpose": grant.purpose, "columns": dict(grant.masking),
-            "row_count": len(masked), "sha256": digest, "outcome": "delivered"}
+            "row_count": rows, "sha256": digest, "outcome": "delivered"}
 
 
 def _manifest(svc: Services, who: Principal, grant: Any, exchange_id: str, fmt: str,
@@ -129,19 +173,29 @@ def _manifest(svc: Services, who: Principal, grant: Any, exchange_id: str, fmt: 
             "log_origin": svc.settings.log_origin}
 
 
-def exchange_data(svc: Services, who: Principal, exchange_id: str) -> tuple[bytes, str, str]:
-    """The delivered bytes, their media type and a file name — to the receiving department,
-    while its grant is active. Raises NotFound, Forbidden, PayloadCorrupt."""
+def exchange_data(svc: Services, who: Principal,
+                  exchange_id: str) -> tuple[Iterator[bytes], str, str]:
+    """The delivered bytes (in blocks, read from the store as they are sent), their media type
+    and a file name — to the receiving department, while its grant is active.
+
+    Raises NotFound, Forbidden, PayloadMissing, PayloadCorrupt (a payload moved, truncated or
+    sealed under another key is found before the first block; a segment altered further on
+    stops the blocks there, and the receipt's SHA-256 no longer matches what was received).
+    """
     with svc.reader.connect() as conn:
         row = conn.execute(sa.select(models.exchanges).where(
             models.exchanges.c.id == exchange_id)).first()
     if row is None:
         raise NotFound(f"no exchange {exchange_id}")
     _authorize(svc, who, row.grant_id)
-    data = svc.store.get(row.sha256)
-    if hashlib.sha256(data).hexdigest() != row.sha256:
-        raise RuntimeError("stored delivery does not match its digest")
-    return data, formats.media_type(row.format), f"{exchange_id}.{row.format}"
+    source = svc.store.open(row.sha256)
+    return _blocks(source), formats.media_type(row.format), f"{exchange_id}.{row.format}"
+
+
+def _blocks(source: BinaryIO) -> Iterator[bytes]:
+    with source:
+        while block := source.read(_DOWNLOAD_BLOCK):
+            yield block
 
 
 # -- for the web pages: what a request would receive, before anyone decides ---------------
@@ -175,13 +229,12 @@ def preview(svc: Services, who: Principal, request_id: str, *, masking: Any = No
         dataset = repository.get_dataset(conn, request.dataset_id)
     svc.require(who, "request", "decide", dom=request.provider)
     plan = planned_masking(svc, who, dataset.id, request.columns, explicit=masking)
-    frame = formats.read_table(svc.store.get(dataset.version.sha256),
-                               fmt=dataset.version.format).head(rows)
-    masked = _mask(svc, dataset, frame[list(plan)], plan, receiver=request.receiver)
-    cells = masked.astype(object).where(masked.notna(), "")
-    return {"request": request.to_dict(), "masking": plan,
-            "columns": [str(c) for c in masked.columns],
-            "rows": [[str(v) for v in row] for row in cells.itertuples(index=False, name=None)]}
+    with masked_chunks(svc, dataset, plan, receiver=request.receiver,
+                       chunk_rows=rows) as (columns, chunks):
+        first = next(chunks, None)
+    cells = [first.column(c).to_pylist() for c in columns] if first is not None else []
+    return {"request": request.to_dict(), "masking": plan, "columns": columns,
+            "rows": [["" if v is None else str(v) for v in row] for row in zip(*cells)]}
 
 
 def exchange_receipt(svc: Services, who: Principal, exchange_id: str) -> tuple[str, str]:

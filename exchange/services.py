@@ -30,6 +30,7 @@ __all__ = ["Services", "utcnow"]
 
 log = logging.getLogger("govex")
 RELOAD_INTERVAL = 5.0  # seconds between policy reloads triggered by refusals
+DELIVERY_CHUNK_ROWS = 100_000  # rows a delivery reads, masks and writes at a time
 
 
 def utcnow() -> dt.datetime:
@@ -42,8 +43,10 @@ class Services:
 
     def __init__(self, settings: Settings, *, engine: sa.Engine | None = None,
                  store: PayloadStore | None = None,
-                 clock: Callable[[], dt.datetime] = utcnow) -> None:
+                 clock: Callable[[], dt.datetime] = utcnow,
+                 delivery_chunk_rows: int = DELIVERY_CHUNK_ROWS) -> None:
         self.settings = settings
+        self.delivery_chunk_rows = delivery_chunk_rows  # bounds a delivery's memory
         self.engine = engine or make_engine(settings.db_url)
         self.reader = reader(self.engine)  # for reads: never waits for the writer
         self.master = MasterKey.load(secret=settings.secret, home=settings.home)
