@@ -54,26 +54,29 @@ def publish(svc: Services, who: Principal, *, filename: str, data: bytes,
     if meta["strict"] and not report.success:
         raise QualityCheckFailed("quality checks failed and strict mode was asked for: "
                                  + _failed_summary(report))
-    digest = svc.store.put(data)
     columns = [{"name": str(c), "dtype": "string", "profile": p.to_dict()}
                for c, p in zip(frame.columns, profiles)]
     now = svc.clock()
-    with svc.engine.begin() as conn:
-        dataset_id = repository.add_dataset(
-            conn, department=who.department, title=meta["title"],
-            description=meta["description"], sharing=meta["sharing"], level=meta["level"],
-            legal_basis=meta["legal_basis"], keywords=meta["keywords"],
-            created_by=who.username, now=now)
-        repository.add_version(
-            conn, dataset_id, sha256=digest, format=fmt, filename=filename,
-            row_count=len(frame), byte_size=len(data), columns=columns,
-            quality=report.to_dict(), quality_passed=report.success, created_by=who.username,
-            now=now)
-        svc.append(conn, {"type": "publish", "actor": who.username,
-                          "actor_department": who.department, "provider": who.department,
-                          "dataset_id": dataset_id, "dataset_version": 1, "sha256": digest,
-                          "row_count": len(frame), "outcome": "published"})
-        dataset = repository.get_dataset(conn, dataset_id)
+    with svc.store.create() as out:  # stored only if the dataset and its entry commit
+        out.write(data)
+        digest = out.finish()
+        with svc.engine.begin() as conn:
+            dataset_id = repository.add_dataset(
+                conn, department=who.department, title=meta["title"],
+                description=meta["description"], sharing=meta["sharing"], level=meta["level"],
+                legal_basis=meta["legal_basis"], keywords=meta["keywords"],
+                created_by=who.username, now=now)
+            repository.add_version(
+                conn, dataset_id, sha256=digest, format=fmt, filename=filename,
+                row_count=len(frame), byte_size=len(data), columns=columns,
+                quality=report.to_dict(), quality_passed=report.success,
+                created_by=who.username, now=now)
+            svc.append(conn, {"type": "publish", "actor": who.username,
+                              "actor_department": who.department, "provider": who.department,
+                              "dataset_id": dataset_id, "dataset_version": 1, "sha256": digest,
+                              "row_count": len(frame), "outcome": "published"})
+            dataset = repository.get_dataset(conn, dataset_id)
+            out.commit()
     svc.checkpoint()
     return dataset_view(dataset)
 
