@@ -217,6 +217,23 @@ def test_a_failed_audit_append_delivers_and_stores_nothing(instance):
     assert _payload_files(instance) - before == {instance.svc.store.path_for(done["sha256"])}
 
 
+def test_a_failed_publish_stores_nothing(instance):
+    before = _payload_files(instance)
+    data = formats.write_table(_people(50, seed=3), fmt="csv")
+    with instance.svc.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TRIGGER refuse_append BEFORE INSERT ON audit_entries "
+                             "BEGIN SELECT RAISE(ABORT, 'audit store refused'); END")
+    try:
+        with pytest.raises(sa.exc.DBAPIError, match="audit store refused"):
+            publish(instance.svc, STEWARD, filename="新名单.csv", data=data,
+                    metadata={"title": "新名单", "sharing": "conditional", "level": "L2"})
+    finally:
+        with instance.svc.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER refuse_append")
+    assert _payload_files(instance) == before
+    assert not instance.svc.store.exists(hashlib.sha256(data).hexdigest())
+
+
 def test_a_payload_corrupt_halfway_delivers_and_stores_nothing(instance):
     path = instance.svc.store.path_for(instance.large["sha256"])
     sealed = path.read_bytes()
