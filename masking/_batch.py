@@ -77,7 +77,7 @@ def _build(analyzer: Any, language: str) -> BatchDetector | None:
                 return None
         elif type(r) not in _KNOWN_OTHERS:  # a subclass may search differently from our finders
             return None
-        if r.score_thresholds:
+        if r.score_thresholds or any("\0" in w for w in r.context or []):
             return None
     return BatchDetector(recognizers, enhancer, analyzer.default_score_threshold)
 
@@ -126,19 +126,19 @@ class BatchDetector:
         in_explicit: dict[int, bool] = {}
         scored = []
         for entity, start, end, score, index, enhanced in raw:
-            if not enhanced and self.word_res[index] is not None:
+            words = self.word_res[index]
+            if not enhanced and words is not None:
                 if index not in in_explicit:
                     in_explicit[index] = any(w in c for w in self.words[index] for c in explicit)
-                if in_explicit[index] or self._near(text, start, end, self.word_res[index]):
+                # The window before and the one after, apart: no context word holds a NUL.
+                window = f"{text[max(0, start - self.prefix) : start]}\0{text[end : end + self.suffix]}"
+                if in_explicit[index] or words.search(window.lower()):
                     score = min(max(score + self.boost, self.min_with_context), self.max_score)
             if score >= self.threshold:
                 scored.append((entity, start, end, score, index, True))
+        if len(scored) == 1 and scored[0][3] > 0:
+            return scored
         return _remove_duplicates(scored)
-
-    def _near(self, text: str, start: int, end: int, words: Any) -> bool:
-        """One of ``words`` (a compiled alternation) within the context window of the span."""
-        return bool(words.search(text[max(0, start - self.prefix) : start].lower())
-                    or words.search(text[end : end + self.suffix].lower()))
 
 
 def _results_of(recognizer: EntityRecognizer, index: int, text: str) -> list[Raw]:
