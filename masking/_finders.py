@@ -61,17 +61,35 @@ def std_compile(pattern: str, flags: int = 0) -> Any:
         return regex.compile(pattern, flags)
 
 
-def _shape(compiled: Any) -> tuple[bool, int]:
-    """(whether every character the pattern consumes is a zone character, its shortest match).
-    Anything this cannot read counts as not confined (the pattern then runs on the whole text)."""
+def _shape(compiled: Any) -> tuple[bool, int, bool]:
+    """(whether every character the pattern consumes is a zone character, its shortest match,
+    whether it opens with a lookbehind that no ASCII digit may precede). Anything this cannot
+    read counts as not confined (the pattern then runs on the whole text)."""
     if not isinstance(compiled, re.Pattern):
-        return False, 0
+        return False, 0, False
     try:
         from re import _parser  # the parser stdlib re compiles with (3.11+)
         parsed = _parser.parse(compiled.pattern, compiled.flags)
-        return _confined(parsed), int(parsed.getwidth()[0])
+        return _confined(parsed), int(parsed.getwidth()[0]), _not_after_a_digit(parsed)
     except Exception:  # noqa: BLE001 - a private parser: any surprise means "run on the whole text"
-        return False, 0
+        return False, 0, False
+
+
+def _not_after_a_digit(items: Any) -> bool:
+    """True when the pattern starts with ``(?<![…0-9…])``: it cannot match right after an
+    ASCII digit, so in a zone of ASCII digits only it can only start where the zone starts."""
+    from re import _constants as c
+
+    if not len(items) or items[0][0] is not c.ASSERT_NOT:
+        return False
+    direction, behind = items[0][1]
+    if direction != -1 or len(behind) != 1 or behind[0][0] is not c.IN:
+        return False
+    members = behind[0][1]
+    if any(op is c.NEGATE for op, _ in members):
+        return False
+    return any((op is c.RANGE and arg[0] <= 0x30 and arg[1] >= 0x39)
+               or (op is c.CATEGORY and arg is c.CATEGORY_DIGIT) for op, arg in members)
 
 
 def _confined(items: Any) -> bool:
@@ -116,16 +134,16 @@ class ZonedPatterns:
     zone where a pattern is confined to zones, over the whole text otherwise."""
 
     def __init__(self, recognizers: list[tuple[int, PatternRecognizer]]) -> None:
-        self.zoned: list[tuple[int, PatternRecognizer, Any, list[tuple[Any, float, int]], int]] = []
+        self.zoned: list[tuple[int, PatternRecognizer, Any, list[tuple[Any, float, int, bool]], int]] = []
         self.whole: list[tuple[int, PatternRecognizer, Any, list[tuple[Any, float]]]] = []
         for index, r in recognizers:
             quick = getattr(r, "_quick", None)
             quick = std_compile(quick.pattern, quick.flags) if quick is not None else None
             compiled = [(std_compile(p.regex, r.global_regex_flags), p.score) for p in r.patterns]
             shapes = [_shape(p) for p, _ in compiled]
-            if all(confined for confined, _ in shapes):
-                patterns = [(p, s, width) for (p, s), (_, width) in zip(compiled, shapes)]
-                self.zoned.append((index, r, quick, patterns, min(w for *_, w in patterns)))
+            if all(confined for confined, _, _ in shapes):
+                patterns = [(p, s, width, anchored) for (p, s), (_, width, anchored) in zip(compiled, shapes)]
+                self.zoned.append((index, r, quick, patterns, min(p[2] for p in patterns)))
             else:
                 self.whole.append((index, r, quick, compiled))
         self.zoned.sort(key=lambda z: z[-1])  # shortest zone first: find() stops at the first too long
@@ -141,15 +159,25 @@ class ZonedPatterns:
             if length < self.min_width:
                 continue
             stop = min(size, end + LOOKAHEAD)
+            digits_only: bool | None = None
             for slot, (index, r, quick, patterns, width) in enumerate(self.zoned):
                 if length < width:
                     break  # the rest need longer zones
                 if quick is not None and not quick.search(text, start, end):
                     continue
-                for pattern, score, least in patterns:
+                for pattern, score, least, anchored in patterns:
                     if length < least:
                         continue
-                    for m in pattern.finditer(text, start, stop):
+                    if anchored and digits_only is None:
+                        digits_only = _ASCII_DIGITS.fullmatch(text, start, end) is not None
+                    if anchored and digits_only:
+                        # Right after a digit it cannot start: in a run of digits only at its
+                        # start, and once (a match ends in the run or at its end).
+                        first = pattern.match(text, start, stop)
+                        matches = (first,) if first else ()
+                    else:
+                        matches = pattern.finditer(text, start, stop)
+                    for m in matches:
                         if m.start() >= end:
                             break
                         _score(out[slot], r, index, score, m.start(), m.end(), text)
@@ -159,6 +187,9 @@ class ZonedPatterns:
                     for m in pattern.finditer(text):
                         _score(out[slot], r, index, score, m.start(), m.end(), text)
         return out
+
+
+_ASCII_DIGITS = re.compile("[0-9]+")
 
 
 def _score(found: list[Raw], r: PatternRecognizer, index: int, base: float, start: int, end: int,

@@ -104,19 +104,22 @@ def luhn_check_digit(body: str) -> str:
     """Return the Luhn check digit to append to ``body`` (digits only)."""
     if not body.isascii() or not body.isdigit():
         raise ValueError("Luhn applies to digits only")
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        d = int(ch)
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return str((10 - total % 10) % 10)
+    return str((10 - _luhn_sum(body, doubled_first=True) % 10) % 10)
 
 
 def is_valid_luhn(value: str) -> bool:
     """True when ``value`` is all digits and passes the Luhn check."""
     if len(value) < 2 or not value.isascii() or not value.isdigit():
         return False
-    return luhn_check_digit(value[:-1]) == value[-1]
+    return _luhn_sum(value, doubled_first=False) % 10 == 0
+
+
+_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)  # a digit doubled, minus 9 when over 9
+
+
+def _luhn_sum(digits: str, *, doubled_first: bool) -> int:
+    """Luhn's sum from the right: every second digit doubled, starting with the rightmost one
+    when ``doubled_first`` (the body of a number whose check digit is still to come)."""
+    backwards = digits[::-1]
+    doubled, plain = (backwards[0::2], backwards[1::2]) if doubled_first else (backwards[1::2], backwards[0::2])
+    return sum(map(int, plain)) + sum(map(_DOUBLED.__getitem__, map(int, doubled)))

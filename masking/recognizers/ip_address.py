@@ -23,7 +23,9 @@ class IpAddressRecognizer(ChinesePatternRecognizer):
     """Detect IP addresses next to Chinese text (Presidio's own pattern relies on ``\\b``)."""
 
     ENTITY = "IP_ADDRESS"
-    QUICK = r"\d\.\d|:"
+    #: IPv4 has digit.digit; every IPv6 form has two colons with at most one group between
+    #: them (``::``, ``a:b:…``), which a time of day (``7:30``) has not.
+    QUICK = r"\d\.\d|:[0-9A-Fa-f]{0,4}:"
     PATTERNS = (
         ("ipv4", rf"(?<![\d.]){_OCTET}(?:\.{_OCTET}){{3}}(?!\.?\d)", 0.5),
         ("ipv6", _IPV6, 0.5),
