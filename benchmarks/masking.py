@@ -251,8 +251,9 @@ def main(args: argparse.Namespace) -> None:
     groups = {
         "ids": ["floor:ids", "govex:ids", f"structured:{structured_rows}"],
         "full": ["floor:full", "govex:full"],
-        "text": list(dict.fromkeys([f"presidio-text:{presidio_texts}", f"govex-text1:{presidio_texts}",
-                                    f"govex-text1:{args.rows}", f"govex-text:{args.rows}"])),
+        "text": list(dict.fromkeys([f"presidio-text:{presidio_texts}",
+                                    f"govex-text1:{presidio_texts}", f"govex-text1:{args.rows}",
+                                    f"govex-text:{args.rows}"])),
     }
     steps = [s for group in args.steps.split(",") for s in groups[group]]
     results: dict[str, list[dict]] = {}
@@ -304,9 +305,11 @@ def _ratios(results: dict, structured_rows: int, presidio_texts: int, rows: int)
         print(f"whole table: bare pyarrow pass {rate('floor:full') / rate('govex:full'):.1f}x govex")
     if f"govex-text:{rows}" in results:
         anchor = rate(f"presidio-text:{presidio_texts}")
-        print(f"free text vs Presidio analyze: govex one process {rate(f'govex-text1:{rows}') / anchor:.1f}x, "
-              f"with workers {rate(f'govex-text:{rows}') / anchor:.1f}x "
-              f"(same {presidio_texts} texts, one process: {rate(f'govex-text1:{presidio_texts}') / anchor:.1f}x)")
+        one, workers = rate(f"govex-text1:{rows}"), rate(f"govex-text:{rows}")
+        same = rate(f"govex-text1:{presidio_texts}")
+        print(f"free text vs Presidio analyze: govex one process {one / anchor:.1f}x, with workers "
+              f"{workers / anchor:.1f}x (same {presidio_texts} texts, one process: "
+              f"{same / anchor:.1f}x)")
 
 
 def _round_ratios(results: dict, structured: str) -> None:
@@ -327,7 +330,8 @@ def _round_text_ratios(results: dict, presidio_texts: int, rows: int) -> None:
     rounds = zip(results[f"presidio-text:{presidio_texts}"], results[f"govex-text1:{rows}"],
                  results[f"govex-text:{rows}"], results[f"govex-text1:{presidio_texts}"])
     print("per round (govex / Presidio analyze: one process, workers, same texts):", ", ".join(
-        f"{rate(o) / rate(p):.1f}x {rate(w) / rate(p):.1f}x {rate(s) / rate(p):.1f}x" for p, o, w, s in rounds))
+        f"{rate(o) / rate(p):.1f}x {rate(w) / rate(p):.1f}x {rate(s) / rate(p):.1f}x"
+        for p, o, w, s in rounds))
 
 
 if __name__ == "__main__":

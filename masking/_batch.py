@@ -1,4 +1,4 @@
-"""The batch fast path for free text: our recognizers' searches run directly, not through ``analyze``.
+"""The batch fast path for free text: our recognizers' searches, run without ``analyze``.
 
 :class:`BatchDetector` gives, text for text, the same results as ``AnalyzerEngine.analyze``
 with the same recognizers (pattern matching with ``validate_result``/``invalidate_result``,
@@ -29,7 +29,8 @@ from masking.recognizers.english_name import EnglishNameRecognizer
 from masking.recognizers.location import LocationRecognizer
 from masking.recognizers.person import PersonRecognizer
 
-__all__ = ["BatchDetector", "Found", "analyze_many", "detector_for", "find_many", "set_scrub_workers"]
+__all__ = ["BatchDetector", "Found", "analyze_many", "detector_for", "find_many",
+           "set_scrub_workers"]
 
 #: Worker processes for large batches; None: one per core, at most 4. A threaded server sets 1
 #: (forking a process that runs threads can deadlock the child).
@@ -110,7 +111,8 @@ class BatchDetector:
 
     def analyze(self, text: str, context: Sequence[str] | None = None) -> list[RecognizerResult]:
         """The results ``AnalyzerEngine.analyze(text, language, context=context)`` returns."""
-        return [RecognizerResult(e, s, t, c) for e, s, t, c, _, _ in self.analyze_raw(text, context)]
+        found = self.analyze_raw(text, context)
+        return [RecognizerResult(e, s, t, c) for e, s, t, c, _, _ in found]
 
     def analyze_raw(self, text: str, context: Sequence[str] | None = None) -> list[Raw]:
         """:meth:`analyze` as raw tuples (entity, start, end, score, recognizer index, True)."""
@@ -131,7 +133,8 @@ class BatchDetector:
                 if index not in in_explicit:
                     in_explicit[index] = any(w in c for w in self.words[index] for c in explicit)
                 # The window before and the one after, apart: no context word holds a NUL.
-                window = f"{text[max(0, start - self.prefix) : start]}\0{text[end : end + self.suffix]}"
+                before = text[max(0, start - self.prefix) : start]
+                window = f"{before}\0{text[end : end + self.suffix]}"
                 if in_explicit[index] or words.search(window.lower()):
                     score = min(max(score + self.boost, self.min_with_context), self.max_score)
             if score >= self.threshold:
@@ -160,7 +163,7 @@ def _trigger_of(recognizer: EntityRecognizer):
         # without one (most Chinese complaints) is settled by one scan for a letter.
         words = [EnglishNameRecognizer.QUICK, *map(re.escape, recognizer.CONTEXT)]
         either = std_compile("|".join(words))
-        return lambda text: _ASCII_LETTER.search(text) is not None and either.search(text) is not None
+        return lambda text: bool(_ASCII_LETTER.search(text) and either.search(text))
     return None
 
 
@@ -198,7 +201,8 @@ _worker: BatchDetector | None = None
 Found = tuple[str, int, int, float]
 
 
-def _found(detector: BatchDetector, texts: list[str], context: Sequence[str] | None) -> list[list[Found]]:
+def _found(detector: BatchDetector, texts: list[str],
+           context: Sequence[str] | None) -> list[list[Found]]:
     return [[r[:4] for r in detector.analyze_raw(t, context)] for t in texts]
 
 

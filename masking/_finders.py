@@ -137,7 +137,9 @@ class ZonedPatterns:
     zone where a pattern is confined to zones, over the whole text otherwise."""
 
     def __init__(self, recognizers: list[tuple[int, PatternRecognizer]]) -> None:
-        self.zoned: list[tuple[int, PatternRecognizer, Any, list[tuple[Any, float, int, bool]], int]] = []
+        # (recognizer index, recognizer, QUICK, [(pattern, score, shortest, anchored)], shortest)
+        self.zoned: list[tuple[int, PatternRecognizer, Any, list[tuple[Any, float, int, bool]], int]]
+        self.zoned = []
         self.whole: list[tuple[int, PatternRecognizer, Any, list[tuple[Any, float]]]] = []
         for index, r in recognizers:
             quick = getattr(r, "_quick", None)
@@ -145,11 +147,12 @@ class ZonedPatterns:
             compiled = [(std_compile(p.regex, r.global_regex_flags), p.score) for p in r.patterns]
             shapes = [_shape(p) for p, _ in compiled]
             if all(confined for confined, _, _ in shapes):
-                patterns = [(p, s, width, anchored) for (p, s), (_, width, anchored) in zip(compiled, shapes)]
+                patterns = [(p, s, width, anchored)
+                            for (p, s), (_, width, anchored) in zip(compiled, shapes)]
                 self.zoned.append((index, r, quick, patterns, min(p[2] for p in patterns)))
             else:
                 self.whole.append((index, r, quick, compiled))
-        self.zoned.sort(key=lambda z: z[-1])  # shortest zone first: find() stops at the first too long
+        self.zoned.sort(key=lambda z: z[-1])  # find() stops at the first that needs a longer zone
         self.min_width = max(1, min((z[-1] for z in self.zoned), default=1))
 
     def find(self, text: str) -> list[list[Raw]]:
@@ -204,7 +207,8 @@ def _score(found: list[Raw], r: PatternRecognizer, index: int, base: float, star
     kind = type(r)
     valid = None if kind.validate_result is _NO_VALIDATION else r.validate_result(piece)
     score = base if valid is None else (1.0 if valid else 0.0)
-    if score > 0.0 and (kind.invalidate_result is _NO_INVALIDATION or not r.invalidate_result(piece)):
+    if score > 0.0 and (kind.invalidate_result is _NO_INVALIDATION
+                        or not r.invalidate_result(piece)):
         found.append((r.supported_entities[0], start, end, score, index, False))
 
 
@@ -238,9 +242,11 @@ class PersonFinder:
         else:
             hits = [r._after_trigger(text, m.end()) for m in self.trigger.finditer(text)]
             hits += [r._before_honorific(text, m.start()) for m in self.honorific.finditer(text)]
-            hits += [r._subject_of_verb(text[start:end], start) for start, end in self._subjects(text)]
+            hits += [r._subject_of_verb(text[start:end], start)
+                     for start, end in self._subjects(text)]
         entity, index = r.ENTITY, self.index
-        return [(entity, start, end, score, index, enhanced) for start, end, score, enhanced in filter(None, hits)]
+        return [(entity, start, end, score, index, enhanced)
+                for start, end, score, enhanced in filter(None, hits)]
 
     def _subjects(self, text: str) -> Iterator[tuple[int, int]]:
         """What ``(?:^|(?<=[^HAN]))([HAN]{2,4}?)(?=verbs)`` finds: 2-4 characters opening a run
@@ -295,7 +301,8 @@ class LocationFinder:
         for suffix_start in self._suffix_starts(text):
             if suffix_start <= position:
                 continue
-            for start in range(max(position, tried, suffix_start - self._LONGEST_NAME), suffix_start):
+            first = max(position, tried, suffix_start - self._LONGEST_NAME)
+            for start in range(first, suffix_start):
                 match = self.chain.match(text, start)
                 if match:
                     yield match.span()

@@ -121,5 +121,6 @@ def _luhn_sum(digits: str, *, doubled_first: bool) -> int:
     """Luhn's sum from the right: every second digit doubled, starting with the rightmost one
     when ``doubled_first`` (the body of a number whose check digit is still to come)."""
     backwards = digits[::-1]
-    doubled, plain = (backwards[0::2], backwards[1::2]) if doubled_first else (backwards[1::2], backwards[0::2])
+    odd, even = backwards[0::2], backwards[1::2]
+    doubled, plain = (odd, even) if doubled_first else (even, odd)
     return sum(map(int, plain)) + sum(map(_DOUBLED.__getitem__, map(int, doubled)))

@@ -8,11 +8,11 @@ words are matched by characters around a span (:class:`WindowContextEnhancer`).
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import re
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.nlp_engine import NoOpNlpEngine
 
@@ -23,7 +23,8 @@ from masking.recognizers.license_plate import PROVINCE_CHARS
 from masking.recognizers.location import LocationRecognizer
 from masking.recognizers.person import PersonRecognizer
 
-__all__ = ["LANGUAGES", "SCORE_THRESHOLD", "analyze_texts", "build_analyzer", "find_in_texts", "may_contain_pii"]
+__all__ = ["LANGUAGES", "SCORE_THRESHOLD", "analyze_texts", "build_analyzer", "find_in_texts",
+           "may_contain_pii"]
 
 LANGUAGES = ("zh", "en")
 #: Results scoring below this are dropped (pattern-only shapes need context words to pass).
@@ -123,7 +124,8 @@ def _analyze(texts: Sequence[str | None], analyzer: AnalyzerEngine | None,
             pending.append(text)
         else:
             results = analyzer.analyze(text, language=language, entities=wanted, context=extra)
-            found[text] = [(r.entity_type, r.start, r.end, r.score) for r in results] if tuples else results
+            found[text] = ([(r.entity_type, r.start, r.end, r.score) for r in results]
+                           if tuples else results)
     if pending:
         many = find_many if tuples else analyze_many
         found.update(zip(pending, many(fast, pending, extra)))

@@ -47,7 +47,8 @@ def detect_spans_batch(
 _Piece = tuple[int, int, str, float]
 
 
-def _pieces(texts: Sequence[str | None], analyzer: Any, entities: Sequence[str] | None) -> list[list[_Piece]]:
+def _pieces(texts: Sequence[str | None], analyzer: Any,
+            entities: Sequence[str] | None) -> list[list[_Piece]]:
     """Per text, its non-overlapping spans in order (each distinct text resolved once)."""
     resolved: dict[int, list[_Piece]] = {}
     out = []
@@ -69,7 +70,8 @@ def _non_overlapping(found: list[Found]) -> list[_Piece]:
     kept: list[_Piece] = []
     for start, end, entity, score in sorted(ordered, key=lambda p: (-p[3], p[0] - p[1], p[0])):
         for piece_start, piece_end in _uncovered(start, end, kept):
-            if piece_end - piece_start >= _MIN_REMAINDER or (piece_start, piece_end) == (start, end):
+            whole = (piece_start, piece_end) == (start, end)
+            if piece_end - piece_start >= _MIN_REMAINDER or whole:
                 kept.append((piece_start, piece_end, entity, score))
     return sorted(kept)
 

@@ -175,7 +175,8 @@ class PersonRecognizer(EntityRecognizer):
     def _hit(start: int, end: int, score: float, *, enhanced: bool = True) -> Hit:
         return (start, end, score, enhanced)
 
-    def _result(self, start: int, end: int, score: float, enhanced: bool = True) -> RecognizerResult:
+    def _result(self, start: int, end: int, score: float,
+                enhanced: bool = True) -> RecognizerResult:
         return RecognizerResult(
             entity_type=self.ENTITY,
             start=start,
