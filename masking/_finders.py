@@ -7,9 +7,11 @@ batch path (:mod:`masking._batch`) asks the same questions at fewer places:
   only match inside a run of such characters (a *zone*: ``13812345678`` in ``电话13812345678，``),
   so it runs only over the zones at least as long as its shortest match, with stdlib ``re``
   (faster than ``regex`` on short windows). Lookbehinds see the whole text; lookaheads see
-  :data:`LOOKAHEAD` characters past the zone.
-- :class:`PersonFinder`: the same three triggers; the clause-opening subject (``陈峰咨询``) is
-  found from the runs of Chinese characters instead of a lookbehind at every position.
+  :data:`LOOKAHEAD` characters past the zone. In a zone of digits only, a pattern that cannot
+  start after a digit is matched once, at the zone's start.
+- :class:`PersonFinder`: the same three triggers, found faster: the trigger words as a trie,
+  honorifics with ``str.find``, the clause-opening subject (``陈峰咨询``) without a lookbehind
+  tried at every position; then the recognizer's own methods decide.
 - :class:`LocationFinder`: an address chain can only start at most six characters before an
   address suffix, so the chain regex is tried only there; and jieba, which decides where the
   chain starts (the first place word), segments only the chain's first named unit
@@ -17,10 +19,10 @@ batch path (:mod:`masking._batch`) asks the same questions at fewer places:
   the first digit when the first unit holds no place word; cached per piece: those repeat,
   house numbers do not. About 3x less jieba per chain.
 
-All but the last are exactly the recognizers' results. The last is not provably so (jieba could
-join the unit's last character with the next one, ``市中心``), but it gave the same start as
-segmenting the whole chain on all 67,892 chains of the evaluation texts and 60,000 benchmark
-complaints, and the accuracy figures are unchanged; ``tests/masking/test_batch.py`` compares
+All of it gives exactly the recognizers' results except jieba's narrower input for addresses,
+which is not provably the same (jieba could join the unit's last character with the next one,
+``市中心``); it gave the same start as segmenting the whole chain on all 67,892 chains of the
+evaluation texts and 60,000 benchmark complaints, and the accuracy figures are unchanged; ``tests/masking/test_batch.py`` compares
 the whole path with ``AnalyzerEngine.analyze``.
 """
 
@@ -32,7 +34,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import regex
-from presidio_analyzer import PatternRecognizer, RecognizerResult
+from presidio_analyzer import PatternRecognizer
 
 from masking.recognizers._base import HAN
 from masking.recognizers._lexicon import ADDRESS_SUFFIXES, iter_tags
@@ -41,7 +43,6 @@ from masking.recognizers.person import PersonRecognizer
 
 __all__ = ["LocationFinder", "PersonFinder", "ZonedPatterns", "std_compile"]
 
-_ENHANCED = RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY
 # A raw result: (entity, start, end, score, recognizer index, already enhanced by context).
 Raw = tuple[str, int, int, float, int, bool]
 
@@ -215,11 +216,6 @@ def _score(found: list[Raw], r: PatternRecognizer, index: int, base: float, star
 # PatternRecognizer's own (no-op) checks: a recognizer that keeps them is not asked.
 _NO_VALIDATION = PatternRecognizer.validate_result
 _NO_INVALIDATION = PatternRecognizer.invalidate_result
-
-
-def _raw(results: list[RecognizerResult | None], index: int) -> list[Raw]:
-    return [(r.entity_type, r.start, r.end, r.score, index,
-             bool((r.recognition_metadata or {}).get(_ENHANCED))) for r in results if r]
 
 
 class PersonFinder:
