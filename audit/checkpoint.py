@@ -88,6 +88,13 @@ class Checkpoint:
             raise InvalidFormat(f"checkpoint size {size!r} is not a decimal number")
         return cls(origin, int(size), _b64decode(root, "the root hash"), tuple(extensions))
 
+    @classmethod
+    def unverified(cls, note: str) -> Checkpoint:
+        """The checkpoint a signed note carries, its signatures NOT checked: only to plan
+        what to fetch (how many entries); :func:`open_checkpoint` is what verifies. Raises
+        SignatureInvalid or InvalidFormat if the note is malformed."""
+        return cls.from_text(_split_note(note)[0])
+
 
 # -- signed notes -------------------------------------------------------------------------
 

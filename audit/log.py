@@ -234,11 +234,12 @@ class AuditLog:
                 type: str | None = None, since: datetime | str | None = None,
                 until: datetime | str | None = None, department: str | None = None,
                 dataset_id: str | int | None = None, actor: str | None = None,
-                ) -> list[tuple[int, dict[str, Any]]]:
+                logged: bool = False) -> list[tuple[int, Any]]:
         """Entries in log order as ``(index, entry)``, filtered: ``since`` ≤ time < ``until``
         (datetimes or RFC 3339 strings; naive means UTC); ``department`` matches the provider,
-        the receiver or the actor's department. Raises InvalidRange for a negative offset, a
-        limit below 1 or a malformed time.
+        the receiver or the actor's department. With ``logged`` the entry is the exact text the
+        log hashed, not parsed. Raises InvalidRange for a negative offset, a limit below 1 or
+        a malformed time.
         """
         if offset < 0 or limit < 1:
             raise InvalidRange("offset must be 0 or more and limit 1 or more")
@@ -246,6 +247,8 @@ class AuditLog:
             *_filters(type=type, since=since, until=until, department=department,
                       dataset_id=dataset_id, actor=actor))
         rows = conn.execute(query.order_by(entries_table.c.idx).offset(offset).limit(limit))
+        if logged:
+            return [(int(idx), text) for idx, text in rows]
         return [(int(idx), json.loads(text)) for idx, text in rows]
 
     def evidence(self, conn: Connection) -> EvidenceBundle:
@@ -257,9 +260,9 @@ class AuditLog:
             raise EntryNotFound("no checkpoint has been signed yet")
         query = (select(entries_table.c.idx, entries_table.c.entry)
                  .where(entries_table.c.idx < row.size).order_by(entries_table.c.idx))
-        entries = [{"index": int(i), "entry": json.loads(t)} for i, t in conn.execute(query)]
+        logged = [text.encode() for _, text in conn.execute(query)]
         return EvidenceBundle(origin=self.origin, vkey=self.signer.verifier_key,
-                              checkpoint=str(row.note), entries=entries)
+                              checkpoint=str(row.note), logged=logged)
 
     # -- proofs -----------------------------------------------------------------------------
 

@@ -17,17 +17,15 @@ from .events import canonical_bytes
 
 __all__ = ["VerifiedLog", "verify_log", "verify_entry", "EvidenceBundle", "EVIDENCE_FORMAT"]
 
-EVIDENCE_FORMAT = "govex-evidence/1"
+EVIDENCE_FORMAT = "govex-evidence/2"
 
 
 @dataclass(frozen=True)
 class VerifiedLog:
-    """A log that verified: ``size`` entries with ``root_hash``, as signed. ``uncovered`` counts
-    entries given after the checkpoint's size (appended since; not yet signed, not verified)."""
+    """A log that verified: ``size`` entries with ``root_hash``, as signed."""
 
     size: int
     root_hash: bytes
-    uncovered: int = 0
 
 
 def verify_log(entries: Iterable[Mapping[str, Any] | bytes], *, checkpoint: str,
@@ -133,88 +131,183 @@ def _check_prefix(old: Checkpoint, old_root: bytes | None, new: Checkpoint,
 
 
 # -- evidence bundles ---------------------------------------------------------------------
+#
+# Format 2 is JSON Lines: a header object, then one line per entry holding the exact bytes the
+# log hashed (RFC 8785 canonical JSON escapes every control character, so an entry never holds
+# a newline byte). A verifier hashes each line as it is: no JSON parsing of the entries, no
+# re-encoding. Format 1 (one JSON document, entries as objects) is still read.
+
+_LEGACY_FORMAT = "govex-evidence/1"
 
 
 @dataclass(frozen=True)
 class EvidenceBundle:
     """What an auditor takes away: the log's origin and verifier key, a signed checkpoint and
-    every entry (``{"index": int, "entry": dict}``, in order), to verify offline.
-    ``retired_vkeys`` are keys the log signed with before a rotation, to check a checkpoint
-    saved back then (optional)."""
+    every entry, ``logged[i]`` being entry ``i`` exactly as the log hashed it, to verify
+    offline. ``retired_vkeys`` are keys the log signed with before a rotation, to check a
+    checkpoint saved back then (optional)."""
 
     origin: str
     vkey: str
     checkpoint: str
-    entries: list[dict[str, Any]] = field(default_factory=list)
+    logged: list[bytes] = field(default_factory=list)
     retired_vkeys: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        """Raises InvalidFormat if an entry is not ``{"index": int, "entry": object}`` or a
-        retired key is not a string."""
-        object.__setattr__(self, "entries", [_indexed(item) for item in self.entries])
+        """Raises InvalidFormat if an entry is not bytes holding no newline, or a retired key
+        is not a string."""
+        logged = list(self.logged)
+        if not all(type(b) is bytes and b"\n" not in b for b in logged):
+            raise InvalidFormat("an evidence entry is the bytes logged, without a newline")
         if not all(isinstance(k, str) for k in self.retired_vkeys):
             raise InvalidFormat("retired_vkeys is a list of verifier key strings")
+        object.__setattr__(self, "logged", logged)
         object.__setattr__(self, "retired_vkeys", list(self.retired_vkeys))
 
-    def to_json(self) -> str:
-        """The bundle as JSON (format ``govex-evidence/1``)."""
-        body = {"format": EVIDENCE_FORMAT, "origin": self.origin, "vkey": self.vkey,
-                "checkpoint": self.checkpoint, "entries": self.entries}
+    @classmethod
+    def from_entries(cls, *, origin: str, vkey: str, checkpoint: str,
+                     entries: Iterable[Mapping[str, Any]],
+                     retired_vkeys: Sequence[str] = ()) -> EvidenceBundle:
+        """A bundle from entries as the API pages them: ``{"index": n, "logged": text}`` or
+        ``{"index": n, "entry": object}`` (canonicalized here). Raises InvalidFormat for a
+        malformed entry, LogInconsistent if the indexes do not run 0, 1, 2, … or an object has
+        no canonical form."""
+        logged = [_logged_bytes(item) for item in _in_order([_indexed(e) for e in entries])]
+        return cls(origin=origin, vkey=vkey, checkpoint=checkpoint, logged=logged,
+                   retired_vkeys=list(retired_vkeys))
+
+    def __len__(self) -> int:
+        return len(self.logged)
+
+    def to_bytes(self) -> bytes:
+        """The bundle as JSON Lines (format ``govex-evidence/2``), UTF-8."""
+        header = {"format": EVIDENCE_FORMAT, "origin": self.origin, "vkey": self.vkey,
+                  "checkpoint": self.checkpoint, "entries": len(self.logged)}
         if self.retired_vkeys:
-            body["retired_vkeys"] = self.retired_vkeys
-        return json.dumps(body, ensure_ascii=False, indent=1)
+            header["retired_vkeys"] = self.retired_vkeys
+        first = json.dumps(header, ensure_ascii=False).encode()
+        return b"\n".join([first, *self.logged]) + b"\n"
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> EvidenceBundle:
-        """Parse :meth:`to_json` output. Raises InvalidFormat if it is not an evidence bundle."""
+    def from_bytes(cls, data: bytes | str) -> EvidenceBundle:
+        """Parse :meth:`to_bytes` output, or a format-1 bundle. Raises InvalidFormat if it is
+        not an evidence bundle or is cut short; LogInconsistent for a format-1 bundle whose
+        entries are out of order or have no canonical form."""
+        if isinstance(data, str):
+            data = data.encode()
+        first, _, rest = data.partition(b"\n")
         try:
-            body = json.loads(text)
+            header = json.loads(first)
+        except ValueError:
+            header = None
+        if isinstance(header, dict) and header.get("format") == EVIDENCE_FORMAT:
+            return cls._from_lines(header, rest)
+        try:
+            body = json.loads(data)
         except ValueError as exc:
-            raise InvalidFormat("the evidence bundle is not JSON") from exc
-        if not isinstance(body, dict) or body.get("format") != EVIDENCE_FORMAT:
+            raise InvalidFormat("the evidence bundle is neither JSON Lines nor JSON") from exc
+        if not isinstance(body, dict) or body.get("format") != _LEGACY_FORMAT:
             raise InvalidFormat(f"not an evidence bundle of format {EVIDENCE_FORMAT}")
-        fields = ("origin", "vkey", "checkpoint")
-        if not all(isinstance(body.get(k), str) for k in fields) or \
-                not isinstance(body.get("entries"), list):
+        _require_header(body)
+        if not isinstance(body.get("entries"), list):
             raise InvalidFormat("an evidence bundle has origin, vkey, checkpoint and entries")
-        retired = body.get("retired_vkeys", [])
-        if not isinstance(retired, list):
-            raise InvalidFormat("retired_vkeys is a list of verifier key strings")
-        return cls(**{k: body[k] for k in fields}, entries=body["entries"],
-                   retired_vkeys=retired)
+        return cls.from_entries(**{k: body[k] for k in ("origin", "vkey", "checkpoint")},
+                                entries=body["entries"],
+                                retired_vkeys=_retired(body))
+
+    @classmethod
+    def _from_lines(cls, header: dict[str, Any], rest: bytes) -> EvidenceBundle:
+        _require_header(header)
+        count = header.get("entries")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise InvalidFormat("the bundle's header gives no entry count")
+        if rest and not rest.endswith(b"\n"):
+            raise InvalidFormat("the bundle's last line is cut short: the file is incomplete")
+        lines = rest.split(b"\n")[:-1] if rest else []
+        if lines and lines[0].endswith(b"\r"):
+            # CRLF line ends (a file saved on Windows): a logged entry, a JSON object, ends
+            # with "}", never with "\r", so dropping it restores the logged bytes exactly
+            lines = [line.removesuffix(b"\r") for line in lines]
+        if len(lines) != count:
+            raise InvalidFormat(f"the bundle holds {len(lines)} entries but its header counts "
+                                f"{count}: the file is incomplete or was edited")
+        return cls(origin=header["origin"], vkey=header["vkey"],
+                   checkpoint=header["checkpoint"], logged=lines,
+                   retired_vkeys=_retired(header))
 
     def verify(self, *, verifier: NoteVerifier | None = None, old_checkpoint: str | None = None,
                old_consistency_proof: Sequence[bytes] | None = None,
                old_verifier: NoteVerifier | None = None) -> VerifiedLog:
-        """Verify the bundle offline (see :func:`verify_log`). Pass the ``verifier`` you trust;
-        without one the bundle's own ``vkey`` is used, which proves integrity but not origin.
-        Entries after the checkpoint's size are counted in ``uncovered``, not verified.
+        """Verify the bundle offline (see :func:`verify_log`): it must hold exactly the
+        entries the checkpoint signs. Pass the ``verifier`` you trust; without one the
+        bundle's own ``vkey`` is used, which proves integrity but not origin.
 
-        Raises InvalidFormat, SignatureInvalid or LogInconsistent (missing or reordered
-        indexes, truncation, altered entries, rollback, rewritten history).
+        Raises InvalidFormat, SignatureInvalid or LogInconsistent (truncation, entries beyond
+        the signed size, altered, removed or reordered entries, rollback, rewritten history).
         """
-        verifier = verifier or NoteVerifier.from_vkey(self.vkey)
-        signed = open_checkpoint(self.checkpoint, verifier, origin=self.origin)
-        entries = _in_order(self.entries)
-        result = verify_log(entries[: signed.size], checkpoint=self.checkpoint,
-                            verifier=verifier, old_checkpoint=old_checkpoint,
-                            old_consistency_proof=old_consistency_proof, origin=self.origin,
-                            old_verifier=old_verifier)
-        uncovered = max(0, len(entries) - signed.size)
-        return VerifiedLog(size=result.size, root_hash=result.root_hash, uncovered=uncovered)
+        return verify_log(self.logged, checkpoint=self.checkpoint,
+                          verifier=verifier or NoteVerifier.from_vkey(self.vkey),
+                          old_checkpoint=old_checkpoint,
+                          old_consistency_proof=old_consistency_proof, origin=self.origin,
+                          old_verifier=old_verifier)
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every entry as a JSON object, in log order. Raises InvalidFormat if a logged entry
+        is not a JSON object."""
+        return [_event_of(index, line) for index, line in enumerate(self.logged)]
+
+
+def _require_header(body: dict[str, Any]) -> None:
+    if not all(isinstance(body.get(k), str) for k in ("origin", "vkey", "checkpoint")):
+        raise InvalidFormat("an evidence bundle has origin, vkey, checkpoint and entries")
+
+
+def _retired(body: dict[str, Any]) -> list[str]:
+    retired = body.get("retired_vkeys", [])
+    if not isinstance(retired, list):
+        raise InvalidFormat("retired_vkeys is a list of verifier key strings")
+    return retired
+
+
+def _event_of(index: int, line: bytes) -> dict[str, Any]:
+    try:
+        event = json.loads(line)
+    except ValueError:
+        event = None
+    if not isinstance(event, dict):
+        raise InvalidFormat(f"entry {index} as logged is not a JSON object")
+    return event
+
+
+def _logged_bytes(item: dict[str, Any]) -> bytes:
+    if "logged" in item:
+        return item["logged"].encode()
+    return _entry_bytes(item["index"], item["entry"])
 
 
 def _indexed(item: Any) -> dict[str, Any]:
-    """Normalize ``{"index", "entry"}`` or ``(index, entry)``. Raises InvalidFormat."""
+    """Normalize ``{"index", "logged"}``, ``{"index", "entry"}`` or ``(index, entry)``.
+    Raises InvalidFormat."""
     if isinstance(item, Mapping):
+        if "logged" in item:
+            index, logged = item.get("index"), item["logged"]
+            if "entry" in item or _not_index(index) or not isinstance(logged, str) or \
+                    "\n" in logged:
+                raise InvalidFormat("an evidence entry has an integer index and either the "
+                                    "logged text (one line) or an object entry")
+            return {"index": index, "logged": logged}
         index, entry = item.get("index"), item.get("entry")
     elif isinstance(item, (tuple, list)) and len(item) == 2:
         index, entry = item
     else:
-        raise InvalidFormat("an evidence entry is {\"index\": n, \"entry\": {...}}")
-    if isinstance(index, bool) or not isinstance(index, int) or not isinstance(entry, Mapping):
+        raise InvalidFormat("an evidence entry is {\"index\": n, \"logged\": \"...\"}")
+    if _not_index(index) or not isinstance(entry, Mapping):
         raise InvalidFormat("an evidence entry has an integer index and an object entry")
     return {"index": index, "entry": dict(entry)}
+
+
+def _not_index(index: Any) -> bool:
+    return isinstance(index, bool) or not isinstance(index, int)
 
 
 def _in_order(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -231,4 +324,4 @@ def _in_order(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             raise LogInconsistent(f"entry {position} is missing (the next entry is {index}): "
                                   f"entries were deleted")
         raise LogInconsistent(f"entries were reordered: position {position} holds entry {index}")
-    return [item["entry"] for item in items]
+    return list(items)

@@ -15,6 +15,9 @@ __all__ = ["entries", "checkpoint", "inclusion", "consistency", "verifier_key",
            "inclusion_evidence", "FILTERS"]
 
 FILTERS = ("type", "since", "until", "department", "dataset_id", "actor")
+#: ``object``: each entry as JSON; ``logged``: the exact text the log hashed (RFC 8785), which
+#: a verifier hashes as it is instead of canonicalizing it again.
+ENTRY_FORMS = ("object", "logged")
 MAX_PAGE = 1000
 MAX_INT = 2**62  # what every database stores in an integer column
 
@@ -37,12 +40,16 @@ def entries(svc: Services, who: Principal, args: dict[str, Any]) -> dict[str, An
     offset = _int(args.get("offset"), "offset", default=0)
     limit = min(_int(args.get("limit"), "limit", default=100, low=1), MAX_PAGE)
     filters = {k: args[k] for k in FILTERS if args.get(k)}
+    form = args.get("form") or "object"
+    if form not in ENTRY_FORMS:
+        raise InvalidInput(f"form must be one of {', '.join(ENTRY_FORMS)}")
+    key = "logged" if form == "logged" else "entry"
     with svc.reader.connect() as conn:
         log = svc.audit_log()
-        rows = log.entries(conn, offset=offset, limit=limit, **filters)
+        rows = log.entries(conn, offset=offset, limit=limit, logged=key == "logged", **filters)
         size = log.size(conn)
     return {"size": size, "offset": offset, "limit": limit,
-            "entries": [{"index": i, "entry": e} for i, e in rows]}
+            "entries": [{"index": i, key: e} for i, e in rows]}
 
 
 def checkpoint(svc: Services, who: Principal) -> str:

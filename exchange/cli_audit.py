@@ -52,21 +52,29 @@ def _line(index: int, e: dict[str, Any]) -> str:
 @pass_ctx
 def export(ctx: Context, output: Path) -> None:
     """Write an evidence bundle (entries, checkpoint, public key) that verifies offline."""
-    bundle = _fetch_bundle(ctx)
-    output.write_text(bundle.to_json())
-    ctx.emit({"file": str(output), "entries": len(bundle.entries)},
-             f"wrote {output}: {len(bundle.entries)} entries and the signed checkpoint")
+    from audit import AuditError
+    try:
+        bundle = _fetch_bundle(ctx)
+    except AuditError as exc:  # e.g. the server's entries skip an index
+        raise click.ClickException(f"FAILED: {exc} (nothing written)") from exc
+    output.write_bytes(bundle.to_bytes())
+    ctx.emit({"file": str(output), "entries": len(bundle)},
+             f"wrote {output}: {len(bundle)} entries and the signed checkpoint")
 
 
 def _fetch_bundle(ctx: Context) -> Any:
-    from audit import EvidenceBundle
+    """The signed checkpoint and exactly the entries it covers, each as the exact text the
+    log hashed (entries appended meanwhile belong to the next checkpoint)."""
+    from audit import Checkpoint, EvidenceBundle
     client = ctx.client()
     checkpoint = client.checkpoint()
     key = client.audit_key()
-    entries = client.all_audit_entries()
+    size = Checkpoint.unverified(checkpoint).size  # the signature is checked by verify
+    entries = client.all_audit_entries(form="logged", upto=size)
     retired = [k["vkey"] for k in key.get("keys", []) if k["vkey"] != key["vkey"]]
-    return EvidenceBundle(origin=key["origin"], vkey=key["vkey"], checkpoint=checkpoint,
-                          entries=entries, retired_vkeys=retired)
+    return EvidenceBundle.from_entries(origin=key["origin"], vkey=key["vkey"],
+                                       checkpoint=checkpoint, entries=entries,
+                                       retired_vkeys=retired)
 
 
 @audit.command("verify")
@@ -88,11 +96,11 @@ def verify_(ctx: Context, export_file: Path | None, old_file: Path | None, key: 
     --checkpoint check consistency (detects edits, deletions, reordering, rollback); against
     a server, its consistency proof is checked too. Exits non-zero if anything fails."""
     from audit import AuditError, EvidenceBundle
-    bundle = (EvidenceBundle.from_json(export_file.read_text()) if export_file
-              else _fetch_bundle(ctx))
     pinned = _read_key(key)
     old = old_file.read_text() if old_file else None
     try:
+        bundle = (EvidenceBundle.from_bytes(export_file.read_bytes()) if export_file
+                  else _fetch_bundle(ctx))
         check = _Check(bundle, pinned=pinned, old=old, old_key=_read_key(old_key))
         proof = check.server_proof(ctx.client()) if old and not export_file else None
         result = bundle.verify(verifier=check.verifier, old_checkpoint=old,

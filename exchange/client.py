@@ -107,14 +107,18 @@ class Client:
         params = {k: v for k, v in filters.items() if v not in (None, "")}
         return self._json("GET", "/api/v1/audit/entries", params=params)
 
-    def all_audit_entries(self, page: int = 1000) -> list[dict]:
-        """Every entry, page by page, in order."""
+    def all_audit_entries(self, page: int = 1000, *, form: str = "object",
+                          upto: int | None = None) -> list[dict]:
+        """Every entry (or the first ``upto``), page by page, in order (``form="logged"``: as
+        the exact text logged)."""
         found: list[dict] = []
-        while True:
-            batch = self.audit_entries(offset=len(found), limit=page)["entries"]
+        while upto is None or len(found) < upto:
+            limit = page if upto is None else min(page, upto - len(found))
+            batch = self.audit_entries(offset=len(found), limit=limit, form=form)["entries"]
             found += batch
-            if len(batch) < page:
-                return found
+            if len(batch) < limit:
+                break
+        return found
 
     def checkpoint(self) -> str:
         """The latest signed checkpoint."""

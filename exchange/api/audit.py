@@ -11,7 +11,7 @@ __all__: list[str] = []
 
 
 @route("/audit/entries", "GET", summary="Log entries, filtered and paged — auditor",
-       tag="audit", params=("offset", "limit") + auditing.FILTERS)
+       tag="audit", params=("offset", "limit", "form") + auditing.FILTERS)
 def entries():
     return auditing.entries(services(), principal(), request.args.to_dict())
 

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, render_template, request
 
 from audit import (
     AuditError,
+    Checkpoint,
     EvidenceBundle,
     NoteVerifier,
     canonical_bytes,
@@ -118,39 +119,46 @@ class LogCheck:
 def checkpoint():
     svc = services()
     bundle = evidence_bundle(svc, principal())
+    size = auditing.entries(svc, principal(), {"limit": 1})["size"]
     return render_template("web/audit_checkpoint.html", bundle=bundle,
-                           check=verify_bundle(bundle), origin=bundle.origin)
+                           check=verify_bundle(bundle, log_size=size), origin=bundle.origin)
 
 
-@bp.get("/evidence.json")
+@bp.get("/evidence.jsonl")
 def evidence():
     bundle = evidence_bundle(services(), principal())
     stamp = services().clock().strftime("%Y%m%dT%H%M%SZ")
-    return Response(bundle.to_json(), mimetype="application/json", headers={
-        "Content-Disposition": f'attachment; filename="govex-evidence-{stamp}.json"',
+    return Response(bundle.to_bytes(), mimetype="application/jsonl", headers={
+        "Content-Disposition": f'attachment; filename="govex-evidence-{stamp}.jsonl"',
         "Cache-Control": "no-store"})
 
 
 def evidence_bundle(svc: Services, who: Principal) -> EvidenceBundle:
-    """The signed checkpoint, the verifier key and every entry (read after the checkpoint, so
-    entries appended meanwhile count as uncovered, never as truncation). Raises Forbidden."""
+    """The signed checkpoint, the verifier key and exactly the entries it covers (entries
+    appended meanwhile belong to the next checkpoint). Raises Forbidden."""
     note = auditing.checkpoint(svc, who)
     key = auditing.verifier_key(svc)
+    size = Checkpoint.unverified(note).size
     entries: list[dict[str, Any]] = []
-    while True:
-        page = auditing.entries(svc, who, {"offset": len(entries), "limit": auditing.MAX_PAGE})
+    while len(entries) < size:
+        limit = min(auditing.MAX_PAGE, size - len(entries))
+        page = auditing.entries(svc, who, {"offset": len(entries), "limit": limit,
+                                           "form": "logged"})
         entries += page["entries"]
-        if len(page["entries"]) < auditing.MAX_PAGE:
+        if len(page["entries"]) < limit:
             break
-    return EvidenceBundle(origin=key["origin"], vkey=key["vkey"], checkpoint=note,
-                          entries=entries)
+    return EvidenceBundle.from_entries(origin=key["origin"], vkey=key["vkey"],
+                                       checkpoint=note, entries=entries)
 
 
-def verify_bundle(bundle: EvidenceBundle) -> LogCheck:
-    """Recompute the tree from every entry and check it against the signed checkpoint."""
+def verify_bundle(bundle: EvidenceBundle, *, log_size: int | None = None) -> LogCheck:
+    """Recompute the tree from every entry and check it against the signed checkpoint;
+    ``uncovered`` counts the entries of a log of ``log_size`` the checkpoint does not cover
+    yet."""
+    uncovered = max(0, (log_size or 0) - len(bundle))
     try:
         done = bundle.verify(verifier=NoteVerifier.from_vkey(bundle.vkey))
     except AuditError as exc:
-        return LogCheck(size=len(bundle.entries), root_hex="", uncovered=0, problem=str(exc))
-    return LogCheck(size=done.size, root_hex=done.root_hash.hex(), uncovered=done.uncovered,
+        return LogCheck(size=len(bundle), root_hex="", uncovered=uncovered, problem=str(exc))
+    return LogCheck(size=done.size, root_hex=done.root_hash.hex(), uncovered=uncovered,
                     problem=None)

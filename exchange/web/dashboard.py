@@ -37,7 +37,7 @@ def _auditors_only() -> None:
 @bp.get("")
 def index():
     svc = services()
-    entries = [item["entry"] for item in evidence_bundle(svc, principal()).entries]
+    entries = evidence_bundle(svc, principal()).events()
     today = svc.clock().astimezone(CST).date()
     per_day = deliveries_per_day(entries, today=today)
     by_status = requests_by_status(entries)

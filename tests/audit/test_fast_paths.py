@@ -104,10 +104,13 @@ def test_a_bundle_keeps_its_retired_keys():
     entries = [{"type": "note", "n": n} for n in range(3)]
     signer, note = _signed(entries)
     retired = NoteSigner(ORIGIN, Ed25519PrivateKey.generate()).verifier_key
-    bundle = EvidenceBundle(origin=ORIGIN, vkey=signer.verifier_key, checkpoint=note,
-                            entries=list(enumerate(entries)), retired_vkeys=[retired])
-    again = EvidenceBundle.from_json(bundle.to_json())
+    bundle = EvidenceBundle.from_entries(origin=ORIGIN, vkey=signer.verifier_key,
+                                         checkpoint=note, entries=list(enumerate(entries)),
+                                         retired_vkeys=[retired])
+    again = EvidenceBundle.from_bytes(bundle.to_bytes())
     assert again.retired_vkeys == [retired] and again.verify().size == 3
-    body = json.loads(bundle.to_json())
+    header, rest = bundle.to_bytes().split(b"\n", 1)
+    body = json.loads(header)
     del body["retired_vkeys"]
-    assert EvidenceBundle.from_json(json.dumps(body)).retired_vkeys == []
+    plain = EvidenceBundle.from_bytes(json.dumps(body).encode() + b"\n" + rest)
+    assert plain.retired_vkeys == [] and plain.verify().size == 3

@@ -4,6 +4,7 @@ or swapped entry, truncation, rollback to an older checkpoint, and a forked hist
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -186,53 +187,100 @@ def _bundle(engine: Engine, log: AuditLog) -> EvidenceBundle:
         return log.evidence(conn)
 
 
+def _with(bundle: EvidenceBundle, logged: list[bytes], **changes: Any) -> EvidenceBundle:
+    return dataclasses.replace(bundle, logged=logged, **changes)
+
+
 def test_an_evidence_bundle_round_trips_and_verifies(engine: Engine, log: AuditLog,
                                                      seven: str) -> None:
-    bundle = EvidenceBundle.from_json(_bundle(engine, log).to_json())
-    assert json.loads(bundle.to_json())["format"] == "govex-evidence/1"
+    data = _bundle(engine, log).to_bytes()
+    header, *lines = data.decode().split("\n")
+    assert json.loads(header)["format"] == "govex-evidence/2" and json.loads(header)[
+        "entries"] == 7
+    with engine.connect() as conn:  # one line per entry: the exact text the log hashed
+        assert lines == [t for _, t in log.entries(conn, logged=True)] + [""]
+    bundle = EvidenceBundle.from_bytes(data)
     pinned = NoteVerifier.from_vkey(log.signer.verifier_key)
-    result = bundle.verify(verifier=pinned, old_checkpoint=seven)
-    assert (result.size, result.uncovered) == (7, 0)
+    assert bundle.verify(verifier=pinned, old_checkpoint=seven).size == 7
     assert bundle.verify().size == 7  # with the bundle's own key
+    assert bundle.events() == [json.loads(line) for line in lines[:-1]]
 
 
-def test_entries_appended_after_the_checkpoint_are_counted_not_verified(
-        engine: Engine, log: AuditLog, seven: str) -> None:
+def test_a_format_1_bundle_of_json_objects_still_verifies(engine: Engine, log: AuditLog,
+                                                          seven: str) -> None:
     bundle = _bundle(engine, log)
-    later = {"index": 7, "entry": {"type": "init", "time": "2026-11-28T05:00:00Z"}}
-    grown = EvidenceBundle(origin=bundle.origin, vkey=bundle.vkey,
-                           checkpoint=bundle.checkpoint, entries=[*bundle.entries, later])
-    assert grown.verify().uncovered == 1
+    body = {"format": "govex-evidence/1", "origin": bundle.origin, "vkey": bundle.vkey,
+            "checkpoint": bundle.checkpoint,
+            "entries": [{"index": i, "entry": e} for i, e in enumerate(bundle.events())]}
+    old = EvidenceBundle.from_bytes(json.dumps(body, ensure_ascii=False, indent=1))
+    assert old.verify(verifier=log.signer.verifier, old_checkpoint=seven).size == 7
+    assert old.logged == bundle.logged
+    body["entries"][3]["entry"]["actor"] = "someone else"
+    with pytest.raises(LogInconsistent, match="root mismatch"):
+        EvidenceBundle.from_bytes(json.dumps(body)).verify(verifier=log.signer.verifier)
 
 
-def _drop(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return entries[:3] + entries[4:]
+def _drop(logged: list[bytes]) -> list[bytes]:
+    return logged[:3] + logged[4:]
 
 
-def _reorder(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return entries[:2] + [entries[3], entries[2]] + entries[4:]
+def _reorder(logged: list[bytes]) -> list[bytes]:
+    return logged[:2] + [logged[3], logged[2]] + logged[4:]
 
 
-def _rewrite(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    changed = {**entries[1], "entry": {**entries[1]["entry"], "actor": "someone else"}}
-    return [entries[0], changed, *entries[2:]]
+def _rewrite(logged: list[bytes]) -> list[bytes]:
+    event = json.loads(logged[1]) | {"actor": "someone else"}
+    return [logged[0], rfc8785.dumps(event), *logged[2:]]  # canonical, but edited
+
+
+def _reencode(logged: list[bytes]) -> list[bytes]:
+    """The same event in other bytes (key order): not what the log hashed."""
+    event = json.loads(logged[2])
+    return [*logged[:2], json.dumps(dict(reversed(event.items()))).encode(), *logged[3:]]
 
 
 @pytest.mark.parametrize(("tamper", "message"), [
-    (_drop, "entry 3 is missing \\(the next entry is 4\\): entries were deleted"),
-    (_reorder, "entries were reordered: position 2 holds entry 3"),
-    (lambda entries: entries + entries[-1:], "entry 6 appears again at position 7: .*duplicated"),
+    (_drop, "6 entries but the checkpoint covers 7: .*deleted \\(truncation\\)"),
+    (_reorder, "root mismatch: an entry was altered, removed or reordered"),
+    (lambda logged: logged + logged[-1:], "8 entries but the checkpoint covers only 7: "
+                                          "entries were added without a signature"),
     (_rewrite, "root mismatch"),
-    (lambda entries: entries[:5], "5 entries but the checkpoint covers 7: .*truncation"),
-], ids=["dropped", "reordered", "duplicated", "rewritten", "truncated"])
+    (_reencode, "root mismatch"),
+    (lambda logged: logged[:5], "5 entries but the checkpoint covers 7: .*truncation"),
+], ids=["dropped", "reordered", "duplicated", "rewritten", "re-encoded", "truncated"])
 def test_a_tampered_bundle_is_refused(engine: Engine, log: AuditLog, seven: str,
-                                      tamper: Callable[[list[dict[str, Any]]], Any],
+                                      tamper: Callable[[list[bytes]], list[bytes]],
                                       message: str) -> None:
     bundle = _bundle(engine, log)
-    bad = EvidenceBundle(origin=bundle.origin, vkey=bundle.vkey, checkpoint=bundle.checkpoint,
-                         entries=tamper(bundle.entries))
+    bad = EvidenceBundle.from_bytes(_with(bundle, tamper(bundle.logged)).to_bytes())
     with pytest.raises(LogInconsistent, match=message):
         bad.verify(verifier=log.signer.verifier)
+
+
+def _renumber(data: bytes, count: int) -> bytes:
+    header, rest = data.split(b"\n", 1)
+    return json.dumps(json.loads(header) | {"entries": count}).encode() + b"\n" + rest
+
+
+@pytest.mark.parametrize(("damage", "pattern"), [
+    (lambda data: data[:-1], "last line is cut short"),
+    (lambda data: data[: data.rindex(b"\n", 0, -1) + 1], "holds 6 entries but its header "
+                                                         "counts 7"),
+    (lambda data: _renumber(data, 8), "holds 7 entries but its header counts 8"),
+    (lambda data: _renumber(data, -1), "no entry count"),
+], ids=["cut mid-line", "last line lost", "count edited", "negative count"])
+def test_a_damaged_bundle_file_is_refused_before_verifying(engine: Engine, log: AuditLog,
+                                                            seven: str, damage: Any,
+                                                            pattern: str) -> None:
+    with pytest.raises(InvalidFormat, match=pattern):
+        EvidenceBundle.from_bytes(damage(_bundle(engine, log).to_bytes()))
+
+
+def test_a_bundle_saved_with_crlf_line_ends_still_verifies(engine: Engine, log: AuditLog,
+                                                          seven: str) -> None:
+    bundle = _bundle(engine, log)
+    windows = EvidenceBundle.from_bytes(bundle.to_bytes().replace(b"\n", b"\r\n"))
+    assert windows.logged == bundle.logged and windows.verify(verifier=log.signer.verifier)
 
 
 def test_a_bundle_signed_by_a_forger_fails_with_the_pinned_key(engine: Engine, log: AuditLog,
@@ -243,9 +291,9 @@ def test_a_bundle_signed_by_a_forger_fails_with_the_pinned_key(engine: Engine, l
         conn.execute(delete(entries_table).where(entries_table.c.idx == 6))
     bundle = _bundle(engine, log)
     forged_note = forger.signer.sign(f"{log.origin}\n6\n"
-                                     f"{_root_b64([e['entry'] for e in bundle.entries])}\n")
-    forged = EvidenceBundle(origin=log.origin, vkey=forger.signer.verifier_key,
-                            checkpoint=forged_note, entries=bundle.entries)
+                                     f"{_root_b64(bundle.events())}\n")
+    forged = _with(bundle, bundle.logged, vkey=forger.signer.verifier_key,
+                   checkpoint=forged_note)
     assert forged.verify().size == 6  # self-consistent: only a pinned key exposes it
     with pytest.raises(SignatureInvalid, match="no signature by"):
         forged.verify(verifier=NoteVerifier.from_vkey(log.signer.verifier_key))
@@ -258,28 +306,58 @@ def _root_b64(entries: list[dict[str, Any]]) -> str:
 def test_a_bundle_for_another_origin_is_refused(engine: Engine, log: AuditLog,
                                                 seven: str) -> None:
     bundle = _bundle(engine, log)
-    renamed = EvidenceBundle(origin="other.log", vkey=bundle.vkey,
-                             checkpoint=bundle.checkpoint, entries=bundle.entries)
     with pytest.raises(SignatureInvalid, match="not 'other.log'"):
-        renamed.verify()
+        _with(bundle, bundle.logged, origin="other.log").verify()
+
+
+_V1 = '{"format": "govex-evidence/1", "origin": "o", "vkey": "k", "checkpoint": "c", '
 
 
 @pytest.mark.parametrize(("text", "pattern"), [
-    ("not json", "not JSON"),
+    ("not json", "neither JSON Lines nor JSON"),
     ("[]", "format"),
-    ('{"format": "govex-evidence/2"}', "format"),
+    ('{"format": "govex-evidence/3"}', "format"),
+    ('{"format": "govex-evidence/2", "origin": "o", "vkey": "k", "entries": 0}\n',
+     "origin, vkey, checkpoint"),
+    (_V1 + '"entries": [{"index": 0, "logged": {"type": "init"}}]}', "logged text"),
+    (_V1 + '"entries": [{"index": 0, "logged": "{}", "entry": {}}]}', "either the logged"),
     ('{"format": "govex-evidence/1", "origin": "o", "vkey": "k"}', "origin, vkey"),
-    ('{"format": "govex-evidence/1", "origin": "o", "vkey": "k", "checkpoint": "c",'
-     ' "entries": [{"index": "0", "entry": {}}]}', "integer index"),
-    ('{"format": "govex-evidence/1", "origin": "o", "vkey": "k", "checkpoint": "c",'
-     ' "entries": [{"index": 0, "entry": []}]}', "object entry"),
-    ('{"format": "govex-evidence/1", "origin": "o", "vkey": "k", "checkpoint": "c",'
-     ' "entries": [5]}', "evidence entry"),
-], ids=["not json", "array", "other format", "no entries", "string index", "array entry",
-        "bare number"])
+    (_V1 + '"entries": [{"index": "0", "entry": {}}]}', "integer index"),
+    (_V1 + '"entries": [{"index": 0, "entry": []}]}', "object entry"),
+    (_V1 + '"entries": [5]}', "evidence entry"),
+], ids=["not json", "array", "other format", "no checkpoint", "logged object",
+        "logged and entry", "no entries", "string index", "array entry", "bare number"])
 def test_malformed_bundles_are_refused(text: str, pattern: str) -> None:
     with pytest.raises(InvalidFormat, match=pattern):
-        EvidenceBundle.from_json(text)
+        EvidenceBundle.from_bytes(text)
+
+
+@pytest.mark.parametrize(("entries", "message"), [
+    ([{"index": 0, "entry": {"n": 0}}, {"index": 2, "entry": {"n": 2}}],
+     "entry 1 is missing \\(the next entry is 2\\): entries were deleted"),
+    ([{"index": 1, "entry": {}}, {"index": 0, "entry": {}}],
+     "entries were reordered: position 0 holds entry 1"),
+    ([{"index": 0, "entry": {}}, {"index": 0, "entry": {}}],
+     "entry 0 appears again at position 1: .*duplicated"),
+    ([{"index": 0, "entry": {"x": float("nan")}}], "entry 0 has no canonical form"),
+], ids=["missing", "reordered", "duplicated", "not canonical"])
+def test_entries_paged_out_of_order_are_refused(entries: list[dict[str, Any]],
+                                                message: str) -> None:
+    with pytest.raises(LogInconsistent, match=message):
+        EvidenceBundle.from_entries(origin="o", vkey="k", checkpoint="c", entries=entries)
+
+
+@pytest.mark.parametrize("logged", [b"[1, 2]", b"not json", b'"a string"'])
+def test_a_logged_text_that_is_not_an_object_cannot_be_read_as_an_event(logged: bytes) -> None:
+    bundle = EvidenceBundle(origin="o", vkey="k", checkpoint="c", logged=[logged])
+    with pytest.raises(InvalidFormat, match="entry 0 as logged is not a JSON object"):
+        bundle.events()
+
+
+@pytest.mark.parametrize("logged", [[b'{"a":1}\n{"b":2}'], ['{"a":1}']], ids=["newline", "str"])
+def test_an_entry_is_one_line_of_bytes(logged: list[Any]) -> None:
+    with pytest.raises(InvalidFormat, match="without a newline"):
+        EvidenceBundle(origin="o", vkey="k", checkpoint="c", logged=logged)
 
 
 def test_an_old_checkpoint_signed_before_a_key_rotation(engine: Engine, log: AuditLog,

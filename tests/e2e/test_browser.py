@@ -183,8 +183,9 @@ def _audit_finds_delivery(auditor: Person, exchange_id: str) -> None:
     assert "The log verified" in page.inner_text("#verification")
     auditor.shot("13-auditor-checkpoint")
     with page.expect_download() as bundle:
-        page.click("a[href$='/evidence.json']")
-    assert json.loads(Path(bundle.value.path()).read_text())["format"] == "govex-evidence/1"
+        page.click("a[href$='/evidence.jsonl']")
+    header = Path(bundle.value.path()).read_text().split("\n", 1)[0]
+    assert json.loads(header)["format"] == "govex-evidence/2"
     auditor.goto("/dashboard")
     assert page.locator("svg[role=img] rect").count() > 3
     auditor.shot("14-auditor-dashboard")

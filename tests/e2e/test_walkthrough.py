@@ -108,16 +108,17 @@ def test_audit_verify_consistency_and_offline_export(server, tmp_path):
                   "--key", vkey)
     assert "consistent with the earlier checkpoint" in later.stdout
 
-    bundle = tmp_path / "evidence.json"
+    bundle = tmp_path / "evidence.jsonl"
     govex(server, "audit-auditor", "audit", "export", "-o", str(bundle))
     offline = govex(server, None, "--url", "http://127.0.0.1:9", "audit", "verify", "--export",
                     str(bundle), "--key", vkey)
     assert offline.stdout.startswith("OK")
 
-    data = json.loads(bundle.read_text())
-    data["entries"][1]["entry"]["actor"] = "someone-else"
-    forged = tmp_path / "forged.json"
-    forged.write_text(json.dumps(data, ensure_ascii=False))
+    header, *lines = bundle.read_text().splitlines()
+    assert json.loads(header)["format"] == "govex-evidence/2"
+    lines[1] = lines[1].replace('"actor":"', '"actor":"x', 1)  # one entry edited
+    forged = tmp_path / "forged.jsonl"
+    forged.write_text("\n".join([header, *lines]) + "\n")
     bad = govex(server, None, "audit", "verify", "--export", str(forged), "--key", vkey, ok=False)
     assert bad.returncode != 0 and "root" in bad.stderr.lower()
 

@@ -239,6 +239,19 @@ def test_audit_filters(as_role):
     assert bad.status_code == 400
 
 
+def test_audit_entries_as_logged_are_the_bytes_the_tree_hashes(as_role):
+    import rfc8785
+    auditor = as_role("audit-auditor")
+    as_objects = auditor.get("/api/v1/audit/entries?type=publish").get_json()["entries"]
+    as_logged = auditor.get("/api/v1/audit/entries?type=publish&form=logged").get_json()
+    assert [e["index"] for e in as_logged["entries"]] == [e["index"] for e in as_objects]
+    for obj, text in zip(as_objects, as_logged["entries"], strict=True):
+        assert "entry" not in text and text["logged"].encode() == rfc8785.dumps(obj["entry"])
+    bad = auditor.get("/api/v1/audit/entries?form=raw")
+    assert bad.status_code == 400 and "form must be one of object, logged" in bad.get_data(
+        as_text=True)
+
+
 def test_openapi_and_jwks_are_public(client):
     spec = client.get("/api/v1/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")

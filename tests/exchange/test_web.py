@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 
 import pytest
 from werkzeug.datastructures import MultiDict
 
+from audit import EvidenceBundle
 from exchange.app import create_app
 from exchange.receipts import verify_receipt
 
@@ -130,7 +130,7 @@ def test_api_stays_usable_without_csrf(client, users, datasets):
 @pytest.mark.parametrize("username,path,status", [
     ("civil-requester", "/steward/inbox", 403), ("civil-requester", "/steward/publish", 403),
     ("civil-requester", "/audit/log", 403), ("civil-requester", "/audit/checkpoint", 403),
-    ("civil-requester", "/dashboard", 403), ("civil-requester", "/audit/evidence.json", 403),
+    ("civil-requester", "/dashboard", 403), ("civil-requester", "/audit/evidence.jsonl", 403),
     ("hotline-steward", "/audit/log", 403), ("hotline-steward", "/my/grants", 403),
     ("audit-auditor", "/steward/inbox", 403), ("audit-auditor", "/my/requests", 403),
     ("civil-requester", "/my/requests", 200), ("hotline-steward", "/steward/inbox", 200),
@@ -276,8 +276,11 @@ def test_auditor_sees_the_log_verified_and_exports_evidence(browse):
     b = browse("audit-auditor")
     page = text(b.get("/audit/checkpoint"))
     assert "The log verified" in page and "— govex.local/audit " in page
-    bundle = json.loads(b.get("/audit/evidence.json").get_data(as_text=True))
-    assert bundle["format"] == "govex-evidence/1" and bundle["entries"]
+    download = b.get("/audit/evidence.jsonl")
+    assert download.headers["Content-Disposition"].endswith('.jsonl"')
+    bundle = EvidenceBundle.from_bytes(download.get_data())
+    assert len(bundle) > 0 and bundle.verify().size == len(bundle)
+    assert all(event["type"] for event in bundle.events())
     entry = text(b.get("/audit/log/0"))
     assert "inclusion proof" in entry and "verifies" in entry
 
@@ -298,7 +301,9 @@ def test_tampered_evidence_is_reported(app, users):
     svc = app.extensions["govex"]
     bundle = evidence_bundle(svc, Principal("audit-auditor", "", "audit", "auditor"))
     assert verify_bundle(bundle).problem is None
-    bundle.entries[0]["entry"]["actor"] = "someone-else"
+    logged = bundle.logged[0]
+    bundle.logged[0] = logged.replace(b'"actor":"admin"', b'"actor":"someone-else"')
+    assert bundle.logged[0] != logged
     assert "root mismatch" in verify_bundle(bundle).problem
 
 
