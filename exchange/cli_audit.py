@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,8 @@ def _fetch_bundle(ctx: Context) -> Any:
 @click.option("--checkpoint", "old_file", type=click.Path(exists=True, dir_okay=False,
                                                          path_type=Path),
               help="A checkpoint saved earlier: prove the log only grew since.")
-@click.option("--key", "key", help="The pinned verifier key (vkey text or a file holding it).")
+@click.option("--key", "key", help="The pinned verifier key: vkey text, or a file holding it "
+              "or the JSON of GET /api/v1/audit/key.")
 @click.option("--old-key", "old_key", help="The key that signed the --checkpoint, if the "
               "exchange rotated its key since (default: the matching key the log publishes).")
 @click.option("--save-checkpoint", type=click.Path(dir_okay=False, path_type=Path),
@@ -176,7 +178,19 @@ def _hint(exc: Exception, pinned: str | None) -> str:
 
 
 def _read_key(key: str | None) -> str | None:
+    """The vkey text of ``--key``/``--old-key``: given as is, or in a file, either alone or as
+    the ``vkey`` of the JSON document ``GET /api/v1/audit/key`` serves."""
     if not key:
         return None
     path = Path(key)
-    return path.read_text().strip() if path.is_file() else key.strip()
+    text = (path.read_text() if path.is_file() else key).strip()
+    if not text.startswith("{"):
+        return text
+    try:
+        vkey = json.loads(text).get("vkey")
+    except (ValueError, AttributeError):
+        vkey = None
+    if not isinstance(vkey, str):
+        raise click.ClickException("FAILED: the key is JSON but has no \"vkey\" string (give "
+                                   "the vkey text or the document GET /api/v1/audit/key serves)")
+    return vkey.strip()

@@ -110,9 +110,16 @@ def test_audit_verify_consistency_and_offline_export(server, tmp_path):
 
     bundle = tmp_path / "evidence.jsonl"
     govex(server, "audit-auditor", "audit", "export", "-o", str(bundle))
+    # the key pinned as the README says: the document GET /audit/key serves, saved to a file
+    key_file = tmp_path / "log-key.json"
+    key_file.write_text(requests.get(server["url"] + "/api/v1/audit/key").text)
     offline = govex(server, None, "--url", "http://127.0.0.1:9", "audit", "verify", "--export",
-                    str(bundle), "--key", vkey)
-    assert offline.stdout.startswith("OK")
+                    str(bundle), "--key", str(key_file))
+    assert offline.stdout.startswith("OK") and "pin it" not in offline.stdout
+    key_file.write_text('{"origin": "govex.local/audit"}')
+    no_key = govex(server, None, "audit", "verify", "--export", str(bundle), "--key",
+                   str(key_file), ok=False)
+    assert no_key.returncode != 0 and '"vkey"' in no_key.stderr
 
     header, *lines = bundle.read_text().splitlines()
     assert json.loads(header)["format"] == "govex-evidence/2"
