@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/authz.py
 	$(PY) benchmarks/accuracy.py
 	$(PY) -m benchmarks.audit
+	$(PY) benchmarks/delivery.py --rows 1000000
 	$(PY) benchmarks/masking.py --rows 1000000
 
 clean:
