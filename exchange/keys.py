@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -62,11 +64,22 @@ class PublicKey:
 
 
 class SigningKeys:
-    """Ed25519 signing keys stored encrypted in ``exchange_signing_keys``."""
+    """Ed25519 signing keys stored encrypted in ``exchange_signing_keys``.
 
-    def __init__(self, master: MasterKey) -> None:
+    The active key is cached (decrypting it costs a key derivation), but the cache is checked
+    against the database at most every ``recheck_seconds``: a rotation made by another process
+    (``govex keys rotate`` while the server runs) is picked up within that time, without a
+    restart. Until then the server signs with the retired key, which stays published, so what
+    it signed still verifies.
+    """
+
+    def __init__(self, master: MasterKey, *, recheck_seconds: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._password = master.derive("signing-keys").hex().encode()
         self._cache: ActiveKey | None = None
+        self._checked = 0.0
+        self._recheck = recheck_seconds
+        self._clock = clock
         self._lock = threading.Lock()
 
     def ensure(self, conn: sa.Connection, *, now: dt.datetime) -> ActiveKey:
@@ -77,15 +90,22 @@ class SigningKeys:
         return self._load(row)
 
     def active(self, engine: sa.Engine) -> ActiveKey:
-        """The active key (cached after the first read). Raises LookupError if none exists."""
+        """The active key: cached, and re-read when another process has rotated it (checked at
+        most every ``recheck_seconds``). Raises LookupError if none exists."""
         with self._lock:
-            if self._cache is None:
-                with engine.connect() as conn:
-                    row = conn.execute(sa.select(signing_keys).where(
-                        signing_keys.c.status == "active")).first()
-                if row is None:
+            now = self._clock()
+            if self._cache is not None and now - self._checked < self._recheck:
+                return self._cache
+            with engine.connect() as conn:
+                kid = conn.execute(sa.select(signing_keys.c.kid).where(
+                    signing_keys.c.status == "active")).scalar()
+                if kid is None:
                     raise LookupError("no signing key: run 'govex init'")
-                self._cache = self._load(row)
+                if self._cache is None or self._cache.kid != kid:
+                    row = conn.execute(sa.select(signing_keys).where(
+                        signing_keys.c.kid == kid)).one()
+                    self._cache = self._load(row)
+            self._checked = now
             return self._cache
 
     def rotate(self, conn: sa.Connection, *, now: dt.datetime) -> ActiveKey:

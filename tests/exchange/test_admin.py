@@ -14,6 +14,7 @@ from exchange.auth import check_password
 from exchange.cli import cli
 from exchange.config import load_settings
 from exchange.errors import Conflict, InvalidInput, Unauthenticated
+from exchange.keys import SigningKeys
 from exchange.services import Services
 
 
@@ -88,6 +89,27 @@ def test_key_rotation_keeps_the_old_key_published(settings):
         after = svc.keys.jwks(conn)["keys"]
     assert after[0]["kid"] == new_kid and before[0]["kid"] in [k["kid"] for k in after]
     assert len(after) == 2
+
+
+def test_a_rotation_by_another_process_is_picked_up_without_restart(settings):
+    from audit import NoteVerifier, open_checkpoint
+    from audit.errors import SignatureInvalid
+    init_instance(settings)
+    server = Services(settings)
+    ticks = [100.0]
+    server.keys = SigningKeys(server.master, recheck_seconds=5.0, clock=lambda: ticks[0])
+    old = server.keys.active(server.reader)
+    new_kid = rotate_keys(Services(settings))  # e.g. `govex keys rotate` while serving
+    ticks[0] += 4.9
+    assert server.keys.active(server.reader).kid == old.kid  # cached, still published
+    ticks[0] += 0.2
+    assert server.keys.active(server.reader).kid == new_kid
+    signer = server.audit_log().signer
+    note = server.checkpoint()
+    assert open_checkpoint(note, signer.verifier).size >= 3
+    old_verifier = NoteVerifier(settings.log_origin, old.private_key.public_key())
+    with pytest.raises(SignatureInvalid):
+        open_checkpoint(note, old_verifier)
 
 
 def test_cli_init_and_users_add(tmp_path):
