@@ -27,6 +27,9 @@ import os
 import re
 import tempfile
 import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol, Self, runtime_checkable
 
@@ -34,7 +37,7 @@ from . import _crypto
 from .errors import PayloadCorrupt, PayloadMissing
 
 __all__ = ["PayloadStore", "PayloadWriter", "EncryptedFileStore", "MemoryPayloadStore",
-           "digest_of"]
+           "Swept", "digest_of"]
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 
@@ -227,6 +230,52 @@ class EncryptedFileStore:
         except PayloadMissing:
             return False
 
+    def sweep(self, referenced: Callable[[str], bool], *, older_than: float = 3600.0,
+              now: float | None = None) -> Swept:
+        """Remove what a crash can leave behind, untouched for ``older_than`` seconds:
+        temporary files in ``.incoming`` (a job killed while writing) and payloads for which
+        ``referenced(digest)`` is false (killed between storing a payload and committing its
+        record). Anything younger is left alone: it may belong to a job still running. Files
+        that are not payloads (other names) are never touched. Raises OSError."""
+        cutoff = (time.time() if now is None else now) - older_than
+        temps = payloads = 0
+        incoming = self.root / ".incoming"
+        if incoming.is_dir():
+            for path in incoming.glob(".tmp-*"):
+                if _untouched_since(path, cutoff):
+                    path.unlink(missing_ok=True)
+                    temps += 1
+        for digest, path in self._payload_files():
+            if _untouched_since(path, cutoff) and not referenced(digest):
+                path.unlink(missing_ok=True)
+                payloads += 1
+        return Swept(temporary_files=temps, unreferenced_payloads=payloads)
+
+    def _payload_files(self) -> Iterator[tuple[str, Path]]:
+        """Every stored payload, at ``root/ab/cd/<digest>`` with ``ab``, ``cd`` its start."""
+        if not self.root.is_dir():
+            return
+        for path in self.root.glob("[0-9a-f][0-9a-f]/[0-9a-f][0-9a-f]/*"):
+            name = path.name
+            if _DIGEST.fullmatch(name) and name[:2] == path.parent.parent.name and \
+                    name[2:4] == path.parent.name and path.is_file():
+                yield name, path
+
+
+@dataclass(frozen=True)
+class Swept:
+    """What :meth:`EncryptedFileStore.sweep` removed."""
+
+    temporary_files: int
+    unreferenced_payloads: int
+
+
+def _untouched_since(path: Path, cutoff: float) -> bool:
+    try:
+        return path.stat().st_mtime < cutoff
+    except FileNotFoundError:  # removed meanwhile
+        return False
+
 
 def _checked(fh: io.BytesIO, digest: str) -> io.BytesIO:
     if digest_of(fh.getbuffer()) != digest:
@@ -272,6 +321,7 @@ class _SealedWriter(PayloadWriter):
             created = True
         except FileExistsError:
             created = False
+            os.utime(path)  # in use again: young, so a sweep of unreferenced payloads spares it
         except OSError as exc:  # a file system without hard links
             if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV):
                 raise

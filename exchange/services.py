@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from audit import AuditLog, NoteSigner
 from catalog import EncryptedFileStore, PayloadStore
+from catalog.models import versions_table
 from policies import Enforcer
 
 from .auth import Principal
@@ -25,6 +26,7 @@ from .config import Settings
 from .db import make_engine, reader
 from .errors import Forbidden
 from .keys import MasterKey, SigningKeys
+from .models import exchanges
 
 __all__ = ["Services", "utcnow"]
 
@@ -58,6 +60,19 @@ class Services:
         self._analyzer: Any = None
         self._lock = threading.Lock()
         self._reloaded = 0.0
+
+    def sweep_payloads(self, *, older_than: float = 3600.0) -> Any:
+        """Remove payload files a crash left behind (see ``EncryptedFileStore.sweep``): those
+        no dataset version and no delivery records. Run before serving, while no other
+        process writes to the store. Returns what was removed (None for a store that
+        cannot be swept)."""
+        sweep = getattr(self.store, "sweep", None)
+        if sweep is None:
+            return None
+        with self.reader.connect() as conn:
+            known = set(conn.execute(sa.select(versions_table.c.sha256)).scalars())
+            known.update(conn.execute(sa.select(exchanges.c.sha256)).scalars())
+        return sweep(known.__contains__, older_than=older_than)
 
     # -- lazily built parts ------------------------------------------------------------------
     @property

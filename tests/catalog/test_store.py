@@ -256,3 +256,58 @@ def test_a_streamed_file_is_encrypted_and_private(tmp_path: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert "张三".encode() not in path.read_bytes()
     assert _left_behind(tmp_path) == [path]
+
+
+# -- sweeping what a crash left behind -------------------------------------------------------
+
+HOUR = 3600.0
+
+
+def _crashed_store(tmp_path: Path) -> tuple[EncryptedFileStore, dict[str, Path]]:
+    """A store as a killed process leaves it: a referenced payload, an unreferenced one, a
+    temporary file, and files that are not payloads; every file two hours old."""
+    import os
+    store = EncryptedFileStore(tmp_path / "payloads", key=KEY)
+    kept, orphan = store.put(PAYLOAD), store.put(BIG)
+    writer = store.create()
+    writer.write(b"half a delivery")  # killed here: never finished nor discarded
+    writer._file.close()  # the process dies: the OS closes the file, nothing removes it
+    files = {"kept": store.path_for(kept), "orphan": store.path_for(orphan),
+             "temp": next((store.root / ".incoming").glob(".tmp-*")),
+             "not a digest": store.root / "ab" / "cd" / "notes.txt",
+             "misplaced": store.root / "00" / "00" / orphan}
+    for name in ("not a digest", "misplaced"):
+        files[name].parent.mkdir(parents=True, exist_ok=True)
+        files[name].write_bytes(b"x")
+    for path in files.values():
+        os.utime(path, (path.stat().st_atime, path.stat().st_mtime - 2 * HOUR))
+    return store, files
+
+
+@pytest.mark.parametrize(("older_than", "removed"), [
+    (HOUR, {"orphan", "temp"}),            # old enough: what no record refers to goes
+    (3 * HOUR, set()),                     # younger than the limit: may be a running job
+])
+def test_sweep_removes_only_old_unreferenced_payloads_and_temp_files(
+        tmp_path: Path, older_than: float, removed: set[str]) -> None:
+    store, files = _crashed_store(tmp_path)
+    swept = store.sweep({DIGEST}.__contains__, older_than=older_than)
+    assert (swept.temporary_files, swept.unreferenced_payloads) == \
+        (int("temp" in removed), int("orphan" in removed))
+    assert {name for name, path in files.items() if not path.exists()} == removed
+    assert store.get(DIGEST) == PAYLOAD
+
+
+def test_sweep_spares_a_payload_reused_since(tmp_path: Path) -> None:
+    store, files = _crashed_store(tmp_path)
+    with store.create() as out:  # a new dataset with the orphan's content
+        out.write(BIG)
+        out.finish()
+        assert out.commit() is False
+    store.sweep({DIGEST}.__contains__, older_than=HOUR)  # its record not yet visible
+    assert store.get(BIG_DIGEST) == BIG
+
+
+def test_sweep_of_a_store_never_written(tmp_path: Path) -> None:
+    swept = EncryptedFileStore(tmp_path / "none", key=KEY).sweep(lambda d: False)
+    assert (swept.temporary_files, swept.unreferenced_payloads) == (0, 0)

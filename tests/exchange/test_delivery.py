@@ -307,3 +307,26 @@ def _memory_child(home: str, small: str, large: str) -> None:
 
 if __name__ == "__main__":
     _memory_child(*sys.argv[1:4])
+
+
+def test_a_sweep_after_a_crash_keeps_every_recorded_payload(instance):
+    """What a killed server leaves (a payload stored, its record never committed) is removed
+    at the next start; datasets and deliveries still read."""
+    import os
+    body, delivered = _deliver_api(instance, instance.tax_small, "csv", chunk_rows=50)
+    svc = instance.svc
+    orphan = svc.store.put("姓名\n未提交的交付\n".encode())
+    for path in svc.store.root.rglob("*"):
+        if path.is_file():
+            os.utime(path, (path.stat().st_atime, path.stat().st_mtime - 7200))
+    swept = svc.sweep_payloads(older_than=3600)
+    assert (swept.temporary_files, swept.unreferenced_payloads) == (0, 1)
+    assert not svc.store.exists(orphan)
+    again = svc.sweep_payloads(older_than=3600)
+    assert again.unreferenced_payloads == 0
+    headers = {"Authorization": f"Bearer {instance.tokens['tax']}"}
+    assert instance.app.test_client().get(body["data_url"], headers=headers).data == delivered
+    for dataset in (instance.people, instance.large):
+        with svc.reader.connect() as conn:
+            version = repository.get_version(conn, dataset["id"], 1)
+        assert svc.store.exists(version.sha256)
