@@ -174,9 +174,9 @@ def _manifest(svc: Services, who: Principal, grant: Any, exchange_id: str, fmt: 
 
 
 def exchange_data(svc: Services, who: Principal,
-                  exchange_id: str) -> tuple[Iterator[bytes], str, str]:
-    """The delivered bytes (in blocks, read from the store as they are sent), their media type
-    and a file name — to the receiving department, while its grant is active.
+                  exchange_id: str) -> tuple[Iterator[bytes], str, str, int]:
+    """The delivered bytes (in blocks, read from the store as they are sent), their media type,
+    a file name and their length — to the receiving department, while its grant is active.
 
     Raises NotFound, Forbidden, PayloadMissing, PayloadCorrupt (a payload moved, truncated or
     sealed under another key is found before the first block; a segment altered further on
@@ -189,7 +189,8 @@ def exchange_data(svc: Services, who: Principal,
         raise NotFound(f"no exchange {exchange_id}")
     _authorize(svc, who, row.grant_id)
     source = svc.store.open(row.sha256)
-    return _blocks(source), formats.media_type(row.format), f"{exchange_id}.{row.format}"
+    return (_blocks(source), formats.media_type(row.format), f"{exchange_id}.{row.format}",
+            row.byte_size)
 
 
 def _blocks(source: BinaryIO) -> Iterator[bytes]:

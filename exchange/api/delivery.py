@@ -24,7 +24,8 @@ def create_exchange(grant_id: str):
 @route("/exchanges/{exchange_id}/data", "GET", summary="The delivered (masked) bytes",
        tag="delivery", produces="application/octet-stream")
 def exchange_data(exchange_id: str):
-    data, media_type, filename = delivery.exchange_data(services(), principal(), exchange_id)
+    data, media_type, filename, size = delivery.exchange_data(services(), principal(),
+                                                              exchange_id)
     return Response(data, mimetype=media_type, headers={
         "Content-Disposition": f'attachment; filename="{filename}"',
-        "Cache-Control": "no-store"})
+        "Content-Length": str(size), "Cache-Control": "no-store"})

@@ -77,8 +77,11 @@ def exchange(exchange_id: str):
 
 @bp.get("/my/exchanges/<exchange_id>/data")
 def exchange_data(exchange_id: str):
-    data, media_type, filename = delivery.exchange_data(services(), principal(), exchange_id)
-    return _attachment(data, media_type, filename)
+    data, media_type, filename, size = delivery.exchange_data(services(), principal(),
+                                                              exchange_id)
+    response = _attachment(data, media_type, filename)
+    response.headers["Content-Length"] = str(size)  # a browser shows the download's progress
+    return response
 
 
 @bp.get("/my/exchanges/<exchange_id>/receipt")

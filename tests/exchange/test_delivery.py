@@ -120,7 +120,9 @@ def _deliver_api(instance: SimpleNamespace, grant_id: str, fmt: str, *,
                        headers=headers)
     assert done.status_code == 201, done.get_json()
     body = done.get_json()
-    data = client.get(body["data_url"], headers=headers).data
+    download = client.get(body["data_url"], headers=headers)
+    data = download.data
+    assert download.headers["Content-Length"] == str(len(data))  # a client sees a cut-off
     return body, data
 
 
