@@ -1,10 +1,12 @@
-"""Tables owned by the exchange itself: departments, users, tokens, signing keys, exchanges."""
+"""Tables owned by the exchange itself: departments, users, tokens, web sessions, sign-in
+failures, signing keys, exchanges."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["metadata", "departments", "users", "tokens", "signing_keys", "exchanges"]
+__all__ = ["metadata", "departments", "users", "tokens", "web_sessions", "sign_in_failures",
+           "signing_keys", "exchanges"]
 
 metadata = sa.MetaData()
 
@@ -34,6 +36,32 @@ tokens = sa.Table(
     sa.Column("label", sa.String(80), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("revoked_at", sa.DateTime(timezone=True)),
+)
+
+# A signed-in web page session; the cookie carries the random id, the table only its hash, so
+# deleting the row ends the session and a copy of the table opens none.
+web_sessions = sa.Table(
+    "exchange_web_sessions", metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),  # SHA-256 hex of the session id
+    sa.Column("username", sa.String(80),
+              sa.ForeignKey("exchange_users.username", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False, index=True),
+)
+
+# Recent failed sign-ins and the lock-outs they caused, per username and per client address.
+# ``key`` is a keyed hash of the username or address (never the text typed), and rows older
+# than the window are deleted as new ones come, so the table holds minutes of history.
+sign_in_failures = sa.Table(
+    "exchange_sign_in_failures", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("scope", sa.String(10), nullable=False),  # user | address
+    sa.Column("key", sa.String(64), nullable=False),  # HMAC-SHA-256 hex of the name or address
+    sa.Column("kind", sa.String(10), nullable=False),  # failure | lockout
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Index("ix_exchange_sign_in_failures_key", "scope", "key", "at"),
 )
 
 signing_keys = sa.Table(
