@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -15,7 +16,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 __all__ = ["load_or_create_master_key", "master_from_secret", "derive", "new_signing_key",
            "encrypt_private_key", "decrypt_private_key", "public_raw", "public_from_raw",
-           "b64url", "unb64url", "jwk_thumbprint"]
+           "b64url", "unb64url", "jwk_thumbprint", "keyed_hash"]
 
 
 def load_or_create_master_key(path: Path) -> bytes:
@@ -44,6 +45,12 @@ def derive(master: bytes, purpose: str) -> bytes:
     """A 32-byte key for one ``purpose`` (HKDF-SHA-256), independent of every other purpose."""
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
                 info=b"govex:" + purpose.encode()).derive(master)
+
+
+def keyed_hash(key: bytes, text: str) -> str:
+    """HMAC-SHA-256 hex of ``text``: a stable name for it that nobody without ``key`` can
+    reverse, even for guessable texts such as IPv4 addresses."""
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
 def new_signing_key() -> Ed25519PrivateKey:

@@ -1,4 +1,5 @@
-"""Identities: users, password hashing (Argon2id), API tokens (stored as SHA-256), principals."""
+"""Identities: users, password hashing (Argon2id), API tokens and web sessions (both stored as
+SHA-256 of a random id), principals."""
 
 from __future__ import annotations
 
@@ -13,12 +14,15 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from .errors import Conflict, InvalidInput, Unauthenticated
-from .models import departments, tokens, users
+from .models import departments, tokens, users, web_sessions
 
 __all__ = ["Principal", "ROLES", "add_user", "issue_token", "principal_for_token",
-           "check_password", "add_department", "hash_token"]
+           "check_password", "add_department", "hash_token", "open_session",
+           "principal_for_session", "touch_session", "end_session", "end_sessions"]
 
 ROLES = ("requester", "steward", "auditor", "admin")
+#: A session's "last seen" is written at most this often (not a write per page view).
+TOUCH_EVERY = dt.timedelta(minutes=1)
 SYSTEM_DOMAIN = "system"
 _hasher = PasswordHasher()
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,62}$")
@@ -119,3 +123,49 @@ def check_password(conn: sa.Connection, username: str, password: str) -> Princip
 
 def _principal(row: sa.Row) -> Principal:
     return Principal(row.username, row.display_name, row.department, row.role)
+
+
+def open_session(conn: sa.Connection, username: str, *, now: dt.datetime,
+                 lifetime: dt.timedelta) -> str:
+    """Start a web session for ``username`` that ends at ``now + lifetime``; returns its id
+    (256-bit random, for the cookie; only its hash is stored). Expired sessions of anyone are
+    deleted on the way."""
+    conn.execute(web_sessions.delete().where(web_sessions.c.expires_at <= now))
+    session_id = secrets.token_urlsafe(32)
+    conn.execute(web_sessions.insert().values(
+        id_hash=hash_token(session_id), username=username, created_at=now, last_seen_at=now,
+        expires_at=now + lifetime))
+    return session_id
+
+
+def principal_for_session(conn: sa.Connection, session_id: str, *,
+                          now: dt.datetime) -> tuple[Principal, bool]:
+    """The user of a live web session, and whether its "last seen" is due for
+    :func:`touch_session`. Raises Unauthenticated when the session was ended, has expired or
+    its user is disabled or removed."""
+    stale = web_sessions.c.last_seen_at <= now - TOUCH_EVERY
+    row = conn.execute(
+        sa.select(users, stale.label("stale"))
+        .join(web_sessions, web_sessions.c.username == users.c.username)
+        .where(web_sessions.c.id_hash == hash_token(session_id),
+               web_sessions.c.expires_at > now, users.c.disabled.is_(False))).first()
+    if row is None:
+        raise Unauthenticated("the session has ended; sign in again")
+    return _principal(row), bool(row.stale)
+
+
+def touch_session(conn: sa.Connection, session_id: str, *, now: dt.datetime) -> None:
+    """Record that the session was used at ``now``."""
+    conn.execute(web_sessions.update().where(web_sessions.c.id_hash == hash_token(session_id))
+                 .values(last_seen_at=now))
+
+
+def end_session(conn: sa.Connection, session_id: str) -> None:
+    """End one web session (signing out); a session already gone is no error."""
+    conn.execute(web_sessions.delete().where(web_sessions.c.id_hash == hash_token(session_id)))
+
+
+def end_sessions(conn: sa.Connection, username: str) -> int:
+    """End every web session of ``username``; returns how many were open. For an admin who
+    disables a user, resets a password or suspects a stolen cookie."""
+    return conn.execute(web_sessions.delete().where(web_sessions.c.username == username)).rowcount

@@ -7,13 +7,14 @@ the detail goes to the server log only.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from catalog import InvalidUpload, UploadTooLarge
 from policies import AlreadyDecided
 
-__all__ = ["ExchangeError", "InvalidInput", "Unauthenticated", "Forbidden", "NotFound",
-           "Conflict", "status_for", "code_for", "public_message"]
+__all__ = ["ExchangeError", "InvalidInput", "Unauthenticated", "TooManyAttempts", "Forbidden",
+           "NotFound", "Conflict", "status_for", "code_for", "public_message"]
 
 log = logging.getLogger("govex")
 
@@ -30,6 +31,14 @@ class Unauthenticated(ExchangeError, PermissionError):
     """No or a bad credential (401)."""
 
 
+class TooManyAttempts(ExchangeError, PermissionError):
+    """Too many failed sign-ins: refused until ``until`` without checking the password (429)."""
+
+    def __init__(self, message: str, *, until: dt.datetime) -> None:
+        super().__init__(message)
+        self.until = until
+
+
 class Forbidden(ExchangeError, PermissionError):
     """Authenticated but not permitted (403)."""
 
@@ -43,6 +52,7 @@ class Conflict(ExchangeError):
 
 
 _EXPLICIT: tuple[tuple[type[BaseException], int, str], ...] = (
+    (TooManyAttempts, 429, "too_many_attempts"),
     (Unauthenticated, 401, "unauthenticated"),
     (UploadTooLarge, 413, "too_large"),
     (InvalidUpload, 422, "invalid_upload"),
