@@ -10,7 +10,10 @@ page never decides by itself who may do what. Usage::
 One parent blueprint ``web`` holds the sign-in, the error pages and the per-request principal;
 one child blueprint per area (catalog, requester, steward, auditor, dashboard) holds its pages.
 Every form carries a CSRF token (Flask-WTF); the session cookie is HttpOnly, SameSite=Lax and
-Secure when ``secure_cookies`` is set, signed with a key derived from the master key.
+Secure when ``secure_cookies`` is set, signed with a key derived from the master key. The user
+it signs in is not in the cookie: it carries the id of a session row in the database
+(``exchange.auth``), so signing out, expiry or the server end it. Failed sign-ins are throttled
+and audit-logged by ``exchange.signin``.
 """
 
 from __future__ import annotations

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+import math
 
-from flask import Blueprint, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 
-from ..auth import check_password
-from ..errors import Unauthenticated
+from ..auth import Principal
+from ..errors import TooManyAttempts, Unauthenticated
+from ..signin import sign_in as open_session
+from ..signin import sign_out as end_session
 from .base import bp as parent
 from .base import may, safe_next, services, sign_in_as
 from .i18n import LANGUAGES
@@ -38,35 +40,40 @@ def start():
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
-    next_url = request.values.get("next")
+    form = {"next": request.values.get("next"), "username": ""}
     if request.method == "GET":
-        return render_template("web/sign_in.html", next=next_url, error=None, username="")
-    username = request.form.get("username", "").strip()[:MAX_FIELD]
+        return render_template("web/sign_in.html", **form, error=None)
+    form["username"] = username = request.form.get("username", "").strip()[:MAX_FIELD]
     password = request.form.get("password", "")[:MAX_FIELD]
-    who = _check(username, password)
-    if who is None:
-        return render_template("web/sign_in.html", next=next_url, username=username,
-                               error="wrong"), 401
+    try:
+        who, session_id = _check(username, password)
+    except TooManyAttempts as exc:
+        seconds = max(1, math.ceil((exc.until - services().clock()).total_seconds()))
+        return render_template("web/sign_in.html", **form, error="locked",
+                               minutes=math.ceil(seconds / 60)), 429, {"Retry-After": str(seconds)}
+    except Unauthenticated:
+        return render_template("web/sign_in.html", **form, error="wrong"), 401
     lang = session.get("lang")
-    sign_in_as(who)
+    sign_in_as(session_id)
     if lang:
         session["lang"] = lang
     g.principal = who
-    return redirect(safe_next(next_url, landing_page()), code=303)
+    return redirect(safe_next(form["next"], landing_page()), code=303)
 
 
-def _check(username: str, password: str) -> Any:
+def _check(username: str, password: str) -> tuple[Principal, str]:
+    """The user and a new session id. Raises TooManyAttempts, Unauthenticated."""
     if not username or not password:
-        return None
-    try:
-        with services().reader.connect() as conn:
-            return check_password(conn, username, password)
-    except Unauthenticated:
-        return None
+        raise Unauthenticated("enter a username and a password")
+    return open_session(services(), username=username, password=password,
+                        address=request.remote_addr or "",
+                        lifetime=current_app.permanent_session_lifetime)
 
 
 @bp.post("/sign-out")
 def sign_out():
+    if session.get("sid"):
+        end_session(services(), session["sid"])
     session.clear()
     return redirect(url_for(".sign_in", signed_out=1), code=303)
 

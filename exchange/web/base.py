@@ -6,15 +6,13 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from ..auth import Principal
-from ..errors import public_message, status_for
-from ..models import users
+from ..auth import Principal, principal_for_session, touch_session
+from ..errors import Unauthenticated, public_message, status_for
 from ..services import Services
 
 __all__ = ["bp", "services", "principal", "may", "safe_next", "PUBLIC_ENDPOINTS",
@@ -60,29 +58,39 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
-def sign_in_as(who: Principal) -> None:
-    """Start a fresh session for ``who`` (a new cookie, a new CSRF token)."""
+def sign_in_as(session_id: str) -> None:
+    """Start a fresh cookie for the server-side session ``session_id`` (a new CSRF token)."""
     session.clear()
     session.permanent = True
-    session["user"] = who.username
+    session["sid"] = session_id
 
 
-def _load_principal(username: str | None) -> Principal | None:
-    if not username:
+def _load_principal(session_id: str | None) -> Principal | None:
+    """The user of the session the cookie names, if that session still exists in the database
+    and has not expired (signing out, an operator or expiry ends it whatever the cookie says)."""
+    if not session_id:
         return None
-    with services().reader.connect() as conn:
-        row = conn.execute(sa.select(users).where(users.c.username == username,
-                                                  users.c.disabled.is_(False))).first()
-    if row is None:
+    svc = services()
+    now = svc.clock()
+    try:
+        with svc.reader.connect() as conn:
+            who, stale = principal_for_session(conn, session_id, now=now)
+    except Unauthenticated:
         return None
-    return Principal(row.username, row.display_name, row.department, row.role)
+    if stale:
+        with svc.engine.begin() as conn:
+            touch_session(conn, session_id, now=now)
+    return who
 
 
 @bp.before_request
 def _authenticate() -> Any:
-    g.principal = _load_principal(session.get("user"))
-    if g.principal is None and session.get("user"):
-        session.clear()  # the user was disabled or removed since signing in
+    if request.endpoint == "web.static":
+        g.principal = None
+        return None
+    g.principal = _load_principal(session.get("sid"))
+    if g.principal is None and ("sid" in session or "user" in session):
+        session.clear()  # ended, expired, user disabled or removed; or a cookie from before
     if g.principal is None and request.endpoint not in PUBLIC_ENDPOINTS:
         return redirect(url_for("web.account.sign_in", next=request.full_path.rstrip("?")))
     return None
