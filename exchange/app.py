@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,7 +11,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from .config import load_settings
-from .errors import code_for, public_message, status_for
+from .errors import TooManyAttempts, code_for, public_message, status_for
 from .services import Services
 
 __all__ = ["create_app"]
@@ -29,7 +30,7 @@ def create_app(config: Mapping[str, Any] | None = None, *,
     app.json.sort_keys = False
     from .api import bp
     app.register_blueprint(bp)
-    _register_errors(app)
+    _register_errors(app, svc)
     _register_pages(app, svc)
     return app
 
@@ -48,7 +49,7 @@ def _register_pages(app: Flask, svc: Services) -> None:
         return {"status": "ok"}
 
 
-def _register_errors(app: Flask) -> None:
+def _register_errors(app: Flask, svc: Services) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code = {413: "too_large", 404: "not_found", 405: "method_not_allowed"}.get(
@@ -61,4 +62,8 @@ def _register_errors(app: Flask) -> None:
         status = status_for(exc)
         if status == 500:
             log.exception("internal error")
-        return jsonify(error={"code": code_for(exc), "message": public_message(exc)}), status
+        body = jsonify(error={"code": code_for(exc), "message": public_message(exc)})
+        if isinstance(exc, TooManyAttempts):
+            wait = (exc.until - svc.clock()).total_seconds()
+            return body, status, {"Retry-After": str(max(1, math.ceil(wait)))}
+        return body, status

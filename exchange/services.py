@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -24,7 +25,7 @@ from policies import Enforcer
 from .auth import Principal
 from .config import Settings
 from .db import make_engine, reader
-from .errors import Forbidden
+from .errors import Forbidden, TooManyAttempts
 from .keys import MasterKey, SigningKeys
 from .models import exchanges
 
@@ -33,6 +34,8 @@ __all__ = ["Services", "utcnow"]
 log = logging.getLogger("govex")
 RELOAD_INTERVAL = 5.0  # seconds between policy reloads triggered by refusals
 DELIVERY_CHUNK_ROWS = 100_000  # rows a delivery reads, masks and writes at a time
+REFUSALS_PER_WINDOW = 30  # refusals of one user within REFUSAL_WINDOW that throttle it
+REFUSAL_WINDOW = 60  # seconds
 
 
 def utcnow() -> dt.datetime:
@@ -60,6 +63,9 @@ class Services:
         self._analyzer: Any = None
         self._lock = threading.Lock()
         self._reloaded = 0.0
+        self.monotonic: Callable[[], float] = time.monotonic
+        self._refusals: dict[str, deque[float]] = {}
+        self._throttled: dict[str, float] = {}
 
     def sweep_payloads(self, *, older_than: float = 3600.0) -> Any:
         """Remove payload files a crash left behind (see ``EncryptedFileStore.sweep``): those
@@ -101,12 +107,49 @@ class Services:
 
     # -- shared steps ------------------------------------------------------------------------
     def require(self, who: Principal, obj: str, act: str, *, dom: str | None = None) -> None:
-        """Raise Forbidden (and log the refusal in the audit log) unless Casbin allows."""
+        """Raise Forbidden (and log the refusal in the audit log) unless Casbin allows.
+
+        A user refused ``REFUSALS_PER_WINDOW`` times within ``REFUSAL_WINDOW`` seconds is
+        throttled for that long: every decision is refused with TooManyAttempts (429) before
+        it is made, so a client hammering what it may not do cannot grow the audit log without
+        bound; the throttle is itself logged, once (``authz_throttled``). No decision goes
+        unlogged: a throttled request is never decided. Counted per process.
+        """
         dom = dom or who.domain
+        self._check_throttle(who)
         if not self.allowed(who.username, dom, obj, act):
             self.record_refusal(who, obj=obj, act=act, dom=dom)
+            self._count_refusal(who)
             raise Forbidden(f"{who.username} ({who.role}, {who.domain}) may not {act} {obj}"
                             + ("" if dom == who.domain else f" of {dom}"))
+
+    def _check_throttle(self, who: Principal) -> None:
+        with self._lock:
+            until = self._throttled.get(who.username)
+            if until is None:
+                return
+            left = until - self.monotonic()
+            if left <= 0:
+                del self._throttled[who.username]
+                return
+        raise TooManyAttempts(f"{who.username} was refused too often; try again in "
+                              f"{max(1, round(left))} s",
+                              until=self.clock() + dt.timedelta(seconds=left))
+
+    def _count_refusal(self, who: Principal) -> None:
+        now = self.monotonic()
+        with self._lock:
+            recent = self._refusals.setdefault(who.username, deque())
+            recent.append(now)
+            while recent and recent[0] <= now - REFUSAL_WINDOW:
+                recent.popleft()
+            if len(recent) < REFUSALS_PER_WINDOW or who.username in self._throttled:
+                return
+            self._throttled[who.username] = now + REFUSAL_WINDOW
+            recent.clear()
+        self.append_and_commit({"type": "authz_throttled", "actor": who.username,
+                                "actor_department": who.department, "outcome": "throttled",
+                                "seconds": REFUSAL_WINDOW})
 
     def allowed(self, user: str, dom: str, obj: str, act: str) -> bool:
         """Casbin's decision. A refusal reloads the policies once (at most every few seconds)

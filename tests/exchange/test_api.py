@@ -220,14 +220,45 @@ def test_audit_is_for_auditors_only(as_role, user):
     assert as_role(user).get("/api/v1/audit/entries").status_code == 403
 
 
-def test_refusals_are_logged_and_no_personal_data_is(as_role, datasets, home):
+def test_refusals_are_logged_and_no_personal_data_is(as_role, datasets, home, users):
     as_role("civil-requester").get("/api/v1/audit/entries")
     entries = as_role("audit-auditor").get("/api/v1/audit/entries?limit=1000").get_json()
     kinds = {e["entry"]["type"] for e in entries["entries"]}
     assert {"publish", "request", "authz_denied"} <= kinds
     dump = json.dumps(entries, ensure_ascii=False)
     assert not MOBILE.search(dump) and not RESIDENT_ID.search(dump)
-    assert "gvx_" not in dump and "password" not in dump
+    assert "gvx_" not in dump  # no API token
+    assert not [u for u in users.values() if u["password"] in dump]  # no password
+
+
+def test_a_user_refused_too_often_is_throttled_and_the_log_stays_bounded(app, client,
+                                                                        as_role):
+    from exchange.admin import create_user
+    from exchange.services import REFUSAL_WINDOW, REFUSALS_PER_WINDOW
+    svc = app.extensions["govex"]
+    token = create_user(svc, username="flood-requester", password="a long password",
+                        role="requester", department="civil")
+    headers = {"Authorization": f"Bearer {token}"}
+    ticks = [1000.0]
+    real, svc.monotonic = svc.monotonic, lambda: ticks[0]
+    try:
+        statuses = [client.get("/api/v1/audit/entries", headers=headers).status_code
+                    for _ in range(REFUSALS_PER_WINDOW + 5)]
+        assert statuses == [403] * REFUSALS_PER_WINDOW + [429] * 5
+        throttled = client.get("/api/v1/datasets", headers=headers)  # allowed, yet not decided
+        assert throttled.status_code == 429
+        assert throttled.get_json()["error"]["code"] == "too_many_attempts"
+        assert 1 <= int(throttled.headers["Retry-After"]) <= REFUSAL_WINDOW
+        assert as_role("civil-requester").get("/api/v1/datasets").status_code == 200
+        ticks[0] += REFUSAL_WINDOW + 1
+        assert client.get("/api/v1/datasets", headers=headers).status_code == 200
+    finally:
+        svc.monotonic = real
+    logged = as_role("audit-auditor").get(
+        "/api/v1/audit/entries?actor=flood-requester&limit=1000").get_json()["entries"]
+    kinds = [e["entry"]["type"] for e in logged]
+    assert kinds.count("authz_denied") == REFUSALS_PER_WINDOW  # every decision, no more
+    assert kinds.count("authz_throttled") == 1
 
 
 def test_audit_filters(as_role):
