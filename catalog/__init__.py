@@ -25,14 +25,49 @@ Usage::
 
 from __future__ import annotations
 
-from . import formats, quality, repository
-from .errors import (CatalogError, ColumnNotFound, DatasetNotFound, InvalidUpload,
-                     PayloadCorrupt, PayloadMissing, QualityCheckFailed, UnsupportedFormat,
-                     UploadTooLarge)
-from .formats import FORMATS, detect_format, media_type, read_table, write_table
-from .models import LEVELS, SHARING_TYPES, Dataset, DatasetVersion, metadata
-from .quality import QualityReport, validate_table
-from .store import EncryptedFileStore, MemoryPayloadStore, PayloadStore, digest_of
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Imported on first use (PEP 562): reading and writing tables (catalog.streaming, what
+# ``govex mask`` needs) loads neither SQLAlchemy nor the quality checks.
+_HOMES = {
+    ".formats": ("FORMATS", "detect_format", "media_type", "read_table", "write_table"),
+    ".models": ("LEVELS", "SHARING_TYPES", "Dataset", "DatasetVersion", "metadata"),
+    ".quality": ("QualityReport", "validate_table"),
+    ".store": ("EncryptedFileStore", "MemoryPayloadStore", "PayloadStore", "digest_of"),
+    ".errors": ("CatalogError", "ColumnNotFound", "DatasetNotFound", "InvalidUpload",
+                "PayloadCorrupt", "PayloadMissing", "QualityCheckFailed", "UnsupportedFormat",
+                "UploadTooLarge"),
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+_SUBMODULES = frozenset({"formats", "quality", "repository"})
+
+if TYPE_CHECKING:
+    from . import formats, quality, repository
+    from .errors import (CatalogError, ColumnNotFound, DatasetNotFound, InvalidUpload,
+                         PayloadCorrupt, PayloadMissing, QualityCheckFailed, UnsupportedFormat,
+                         UploadTooLarge)
+    from .formats import FORMATS, detect_format, media_type, read_table, write_table
+    from .models import LEVELS, SHARING_TYPES, Dataset, DatasetVersion, metadata
+    from .quality import QualityReport, validate_table
+    from .store import EncryptedFileStore, MemoryPayloadStore, PayloadStore, digest_of
+
+
+def __getattr__(name: str) -> Any:
+    """The public name ``name``, imported from its module on first use."""
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    home = _HOME_OF.get(name)
+    if home is None:
+        raise AttributeError(f"module 'catalog' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "formats", "quality", "repository", "metadata", "Dataset", "DatasetVersion",

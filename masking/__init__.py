@@ -16,14 +16,47 @@ in bulk by one operator (keep, mask, redact, hash, generalize, drop, scrub).
 
 from __future__ import annotations
 
-from masking.engine import build_analyzer
-from masking.errors import InvalidMaskingPlan, MaskingError, UnknownOperator
-from masking.operators import OPERATORS, MaskContext, Operator, get_operator
-from masking.profile import ColumnProfile, profile_table
-from masking.recognizers import ENTITIES, default_recognizers
-from masking.stream import ChunkedMasker, ColumnReport, rules_from_policy
-from masking.table import ColumnRule, default_rules, mask_table
-from masking.text import Span, detect_spans, scrub_texts
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Imported on first use (PEP 562): masking a table by a plan needs neither Presidio nor jieba,
+# which take ~1.3 s to import; they load when something detects.
+_HOMES = {
+    "masking.errors": ("MaskingError", "UnknownOperator", "InvalidMaskingPlan"),
+    "masking.recognizers": ("ENTITIES", "default_recognizers"),
+    "masking.engine": ("build_analyzer",),
+    "masking.operators": ("OPERATORS", "Operator", "MaskContext", "get_operator"),
+    "masking.profile": ("ColumnProfile", "profile_table"),
+    "masking.table": ("ColumnRule", "default_rules", "mask_table"),
+    "masking.stream": ("ChunkedMasker", "ColumnReport", "rules_from_policy"),
+    "masking.text": ("Span", "detect_spans", "scrub_texts"),
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+if TYPE_CHECKING:
+    from masking.engine import build_analyzer
+    from masking.errors import InvalidMaskingPlan, MaskingError, UnknownOperator
+    from masking.operators import OPERATORS, MaskContext, Operator, get_operator
+    from masking.profile import ColumnProfile, profile_table
+    from masking.recognizers import ENTITIES, default_recognizers
+    from masking.stream import ChunkedMasker, ColumnReport, rules_from_policy
+    from masking.table import ColumnRule, default_rules, mask_table
+    from masking.text import Span, detect_spans, scrub_texts
+
+
+def __getattr__(name: str) -> Any:
+    """The public name ``name``, imported from its module on first use."""
+    home = _HOME_OF.get(name)
+    if home is None:
+        raise AttributeError(f"module 'masking' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "MaskingError",

@@ -9,8 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import regex as re
 
-from masking.recognizers._base import HAN
-from masking.recognizers._lexicon import ADDRESS_SUFFIXES
+from masking._words import ADDRESS_SUFFIXES, HAN
 
 __all__ = ["admin_prefix", "admin_prefix_end", "admin_prefix_ends", "admin_prefixes", "map_distinct"]
 

@@ -28,17 +28,15 @@ the whole path with ``AnalyzerEngine.analyze``.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterator
 from typing import Any
 
-import regex
 from presidio_analyzer import PatternRecognizer
 
-from masking.recognizers._base import HAN
-from masking.recognizers._lexicon import ADDRESS_SUFFIXES, iter_tags
-from masking.recognizers.location import _CHAIN, _UNIT, LocationRecognizer
+from masking._places import CHAIN_STD, UNIT_STD, start_at_place, std_compile
+from masking._words import ADDRESS_SUFFIXES, HAN
+from masking.recognizers.location import LocationRecognizer
 from masking.recognizers.person import PersonRecognizer
 
 __all__ = ["LocationFinder", "PersonFinder", "ZonedPatterns", "std_compile"]
@@ -53,16 +51,6 @@ _ZONE = re.compile(f"[{_ZONE_CLASS}]+")
 _IN_ZONE = re.compile(f"[{_ZONE_CLASS}]")
 #: How far past its zone a pattern's lookahead may read (``(?!\s*元)`` reads one character).
 LOOKAHEAD = 8
-_FLAGS = re.IGNORECASE | re.MULTILINE | re.DOTALL | re.VERBOSE
-
-
-def std_compile(pattern: str, flags: int = 0) -> Any:
-    """``pattern`` compiled by stdlib ``re`` (the flag bits are the same as ``regex``'s), or by
-    ``regex`` when stdlib ``re`` cannot read it."""
-    try:
-        return re.compile(pattern, flags & _FLAGS)
-    except re.error:
-        return regex.compile(pattern, flags)
 
 
 def _shape(compiled: Any) -> tuple[bool, int, bool]:
@@ -309,8 +297,8 @@ class LocationFinder:
 
     def __init__(self, recognizer: LocationRecognizer, index: int) -> None:
         self.recognizer, self.index = recognizer, index
-        self.chain = std_compile(_CHAIN.pattern)
-        self.unit = std_compile(_UNIT.pattern)
+        self.chain = CHAIN_STD
+        self.unit = UNIT_STD
         self.context = std_compile(recognizer._context_re.pattern, recognizer._context_re.flags)
         suffixes = sorted(ADDRESS_SUFFIXES, key=len, reverse=True)
         self.suffix = re.compile("|".join(map(re.escape, suffixes)))
@@ -365,33 +353,4 @@ class LocationFinder:
         return (max(start, hits[-1]), True) if hits else (start, False)
 
     def _start_at_place(self, text: str, start: int, end: int) -> int:
-        at_edge = start == 0 or not ("\u4e00" <= text[start - 1] <= "\u9fff")
-        head = _named_head(text, start, end)
-        first = self.unit.match(head)  # the first named unit: 张伟反映四川省 of 张伟反映四川省成都市…
-        offset = _place_offset(head[: first.end()]) if first else None
-        if offset is None and (first is None or first.end() < len(head)):
-            offset = _place_offset(head)
-        if offset is None:
-            return start if at_edge else end
-        return start + offset
-
-
-_DIGIT = re.compile(r"\d")
-
-
-def _named_head(text: str, start: int, end: int) -> str:
-    """The chain up to its first digit: the named units, without house numbers."""
-    digit = _DIGIT.search(text, start, end)
-    return text[start : digit.start() if digit else end]
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _place_offset(head: str) -> int | None:
-    """Where in ``head`` the first place word starts (``LocationRecognizer._start_at_place``'s
-    test: tagged ``ns`` or 2+ characters ending in an address suffix); None if there is none."""
-    offset = 0
-    for word, flag in iter_tags(head):
-        if flag.startswith("ns") or (len(word) >= 2 and word.endswith(ADDRESS_SUFFIXES)):
-            return offset
-        offset += len(word)
-    return None
+        return start_at_place(text, start, end)

@@ -17,6 +17,7 @@ from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResu
 from presidio_analyzer.nlp_engine import NoOpNlpEngine
 
 from masking._batch import Found, analyze_many, detector_for, find_many
+from masking._words import ADDRESS_HINT
 from masking.recognizers import EnglishNameRecognizer, WindowContextEnhancer, default_recognizers
 from masking.recognizers._lexicon import COMPOUND_SURNAMES, SURNAMES, configure_jieba
 from masking.recognizers.license_plate import PROVINCE_CHARS
@@ -38,7 +39,7 @@ _PREFILTER = re.compile(
     rf"|[{PROVINCE_CHARS}][A-Za-z]"
     rf"|^\s*[{_SURNAME_STARTS}][\u4e00-\u9fff·•]{{1,7}}\s*$"
     r"|(?:" + "|".join(_context_words) + ")"
-    r"|[\u4e00-\u9fff](?:省|市|区|县|旗|镇|乡|路|街|巷|弄|村|号|小区|花园|苑|大厦)",
+    rf"|{ADDRESS_HINT}",
     re.IGNORECASE,
 )
 _PREFILTER_CASED = re.compile(EnglishNameRecognizer.QUICK)

@@ -13,15 +13,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 import regex as re
-from presidio_analyzer import RecognizerResult
 
 from masking._columns import to_strings
-from masking.engine import analyze_texts
 from masking.errors import InvalidMaskingPlan
+
+if TYPE_CHECKING:
+    from presidio_analyzer import RecognizerResult
 
 __all__ = ["ColumnProfile", "profile_table", "profile_column", "header_entity", "KINDS"]
 
@@ -131,6 +132,8 @@ def profile_column(
     hint = header_entity(header)
     if not sample:
         return _by_header(header, hint, 0)
+    from masking.engine import analyze_texts  # Presidio: loaded when a column needs it
+
     results = analyze_texts(sample, analyzer=analyzer, context=[header])
     whole = Counter(e for text, found in zip(sample, results) if (e := _whole_entity(text, found)))
     hits = sum(1 for found in results if found)

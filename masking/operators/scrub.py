@@ -10,7 +10,6 @@ import pyarrow as pa
 from masking._columns import Column, like, to_strings
 from masking.errors import InvalidMaskingPlan
 from masking.operators.base import MaskContext, Operator
-from masking.text import scrub_texts
 
 __all__ = ["ScrubOperator"]
 
@@ -35,6 +34,8 @@ class ScrubOperator(Operator):
             isinstance(entities, str) or not all(isinstance(e, str) for e in entities)
         ):
             raise InvalidMaskingPlan("entities must be a list of entity names")
+        from masking.text import scrub_texts  # detection (Presidio, jieba): loaded when used
+
         texts = to_strings(values).to_pylist()
         mask_params = {"char": params["char"]} if "char" in params else {}
         try:

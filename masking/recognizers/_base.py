@@ -7,10 +7,9 @@ from typing import ClassVar
 import regex as re
 from presidio_analyzer import Pattern, PatternRecognizer
 
-__all__ = ["ChinesePatternRecognizer", "HAN"]
+from masking._words import HAN
 
-#: One Chinese (CJK unified) character, for use inside regex character classes.
-HAN = r"\u4e00-\u9fff"
+__all__ = ["ChinesePatternRecognizer", "HAN"]
 
 
 class ChinesePatternRecognizer(PatternRecognizer):

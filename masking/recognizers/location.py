@@ -12,28 +12,19 @@ from typing import ClassVar
 import regex as re
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
-from masking.recognizers._base import HAN
+from masking._places import CHAIN as _CHAIN
+from masking._places import UNIT as _UNIT
+from masking._words import LOCATION_CONTEXT
 from masking.recognizers._lexicon import ADDRESS_SUFFIXES, ADMIN_SUFFIXES, iter_tags
 
 __all__ = ["LocationRecognizer"]
-
-_NUM = r"(?:\d+|[一二三四五六七八九十百零]+)"
-_UNIT_SUFFIX = "|".join(sorted(ADDRESS_SUFFIXES, key=len, reverse=True))
-_HOUSE = rf"(?:{_NUM}(?:-{_NUM})?(?:号院|号楼|号|弄|栋|幢|座|单元|楼|层|室|组|段)(?:之{_NUM})?)"
-# Named units, then house numbers; no named unit after a number ("12号附近路灯" stops at 号).
-# A unit may end in two suffixes (简州 + 大道, 人民 + 路 + 街): the lazy name must not stop early.
-_CHAIN = re.compile(rf"(?:[{HAN}]{{1,6}}?(?:{_UNIT_SUFFIX})+)+{_HOUSE}*")
-_UNIT = re.compile(rf"[{HAN}]{{1,6}}?(?:{_UNIT_SUFFIX})+|{_HOUSE}")
 
 
 class LocationRecognizer(EntityRecognizer):
     """Detect street addresses and place chains in Chinese text."""
 
     ENTITY: ClassVar[str] = "LOCATION"
-    CONTEXT: ClassVar[tuple[str, ...]] = (
-        "住址", "家住", "地址", "住在", "居住在", "居住地", "现住", "户籍地", "户籍", "位于", "籍贯",
-        "所在地", "送达地址", "address",
-    )
+    CONTEXT: ClassVar[tuple[str, ...]] = LOCATION_CONTEXT
     SCORE_CONTEXT: ClassVar[float] = 0.85
     SCORE_CHAIN: ClassVar[float] = 0.7
     SCORE_SINGLE_UNIT: ClassVar[float] = 0.4

@@ -15,6 +15,7 @@ from typing import ClassVar
 import regex as re
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
+from masking._words import PERSON_CONTEXT
 from masking.recognizers._base import HAN
 from masking.recognizers._lexicon import ADDRESS_SUFFIXES, UNKNOWN, pos_tag, surname_of, tag_of
 
@@ -37,11 +38,7 @@ class PersonRecognizer(EntityRecognizer):
     """Detect Chinese person names near context words, or as the whole value."""
 
     ENTITY: ClassVar[str] = "PERSON"
-    CONTEXT: ClassVar[tuple[str, ...]] = (
-        "姓名", "市民", "先生", "女士", "来电人", "联系人", "投诉人", "举报人", "申请人", "当事人",
-        "患者", "户主", "业主", "居民", "村民", "法定代表人", "法人", "经办人", "负责人", "收件人",
-        "收货人", "监护人", "家属", "被申请人", "受害人", "嫌疑人", "群众", "老人", "name",
-    )
+    CONTEXT: ClassVar[tuple[str, ...]] = PERSON_CONTEXT
     HONORIFICS: ClassVar[tuple[str, ...]] = ("先生", "女士", "同志", "老师", "师傅")
     SCORE_POS_TAGGED: ClassVar[float] = 0.85
     SCORE_UNKNOWN_WORD: ClassVar[float] = 0.75
