@@ -7,15 +7,24 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .auth import ROLES, add_department, add_user, issue_token
+from .auth import (
+    ROLES,
+    add_department,
+    add_user,
+    end_sessions,
+    issue_token,
+    revoke_tokens,
+    set_disabled,
+    set_password,
+)
 from .config import Settings
 from .db import upgrade
-from .errors import InvalidInput
+from .errors import InvalidInput, NotFound
 from .models import departments, users
 from .services import Services
 
 __all__ = ["init_instance", "create_user", "rotate_keys", "ensure_department",
-           "department_names"]
+           "department_names", "disable_user", "enable_user", "reset_password", "reissue_token"]
 
 
 def init_instance(settings: Settings, *, admin_password: str | None = None) -> dict[str, Any]:
@@ -68,6 +77,60 @@ def create_user(svc: Services, *, username: str, password: str, role: str,
     svc.enforcer.assign_role(username, role, department or "system")
     svc.checkpoint()
     return token
+
+
+# -- changing a user: each change and its audit entry commit together -----------------------
+
+
+def disable_user(svc: Services, username: str, *, actor: str = "admin") -> int:
+    """Disable a user: their API tokens and web sessions stop working at once (the sessions
+    are ended). Returns how many web sessions were ended. Raises NotFound."""
+    with svc.engine.begin() as conn:
+        set_disabled(conn, username, True)
+        ended = end_sessions(conn, username)
+        _log_change(svc, conn, actor, username, "disabled")
+    svc.checkpoint()
+    return ended
+
+
+def enable_user(svc: Services, username: str, *, actor: str = "admin") -> None:
+    """Enable a disabled user again (their unrevoked tokens work again). Raises NotFound."""
+    with svc.engine.begin() as conn:
+        set_disabled(conn, username, False)
+        _log_change(svc, conn, actor, username, "enabled")
+    svc.checkpoint()
+
+
+def reset_password(svc: Services, username: str, password: str, *,
+                   actor: str = "admin") -> int:
+    """Set a new password and end the user's web sessions (a stolen cookie dies with the old
+    password). Returns how many sessions were ended. Raises InvalidInput, NotFound."""
+    with svc.engine.begin() as conn:
+        set_password(conn, username, password)
+        ended = end_sessions(conn, username)
+        _log_change(svc, conn, actor, username, "password_reset")
+    svc.checkpoint()
+    return ended
+
+
+def reissue_token(svc: Services, username: str, *, actor: str = "admin") -> str:
+    """Revoke every API token of the user and issue a new one (shown once), e.g. after a
+    token leaked. Raises NotFound."""
+    with svc.engine.begin() as conn:
+        if conn.execute(sa.select(users.c.username).where(
+                users.c.username == username)).first() is None:
+            raise NotFound(f"no user {username!r}")
+        revoke_tokens(conn, username, now=svc.clock())
+        token = issue_token(conn, username, label="reissued", now=svc.clock())
+        _log_change(svc, conn, actor, username, "token_reissued")
+    svc.checkpoint()
+    return token
+
+
+def _log_change(svc: Services, conn: sa.Connection, actor: str, username: str,
+                change: str) -> None:
+    svc.append(conn, {"type": "user_change", "actor": actor, "subject": username,
+                      "change": change, "outcome": "changed"})
 
 
 def rotate_keys(svc: Services, *, actor: str = "admin") -> str:

@@ -13,12 +13,13 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from .errors import Conflict, InvalidInput, Unauthenticated
+from .errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from .models import departments, tokens, users, web_sessions
 
 __all__ = ["Principal", "ROLES", "add_user", "issue_token", "principal_for_token",
            "check_password", "add_department", "hash_token", "open_session",
-           "principal_for_session", "touch_session", "end_session", "end_sessions"]
+           "principal_for_session", "touch_session", "end_session", "end_sessions",
+           "set_password", "set_disabled", "revoke_tokens"]
 
 ROLES = ("requester", "steward", "auditor", "admin")
 #: A session's "last seen" is written at most this often (not a write per page view).
@@ -86,6 +87,33 @@ def _check_new_user(conn: sa.Connection, username: str, password: str, role: str
         raise InvalidInput(f"unknown department {department!r}")
     if conn.execute(sa.select(users.c.username).where(users.c.username == username)).first():
         raise Conflict(f"user {username!r} exists")
+
+
+def set_password(conn: sa.Connection, username: str, password: str) -> None:
+    """Replace the password hash of an existing user. Raises InvalidInput (short password),
+    NotFound."""
+    if len(password) < 10:
+        raise InvalidInput("password: at least 10 characters")
+    done = conn.execute(users.update().where(users.c.username == username).values(
+        password_hash=_hasher.hash(password)))
+    if done.rowcount != 1:
+        raise NotFound(f"no user {username!r}")
+
+
+def set_disabled(conn: sa.Connection, username: str, disabled: bool) -> None:
+    """Disable or enable a user (a disabled user's tokens and sessions are refused).
+    Raises NotFound."""
+    done = conn.execute(users.update().where(users.c.username == username).values(
+        disabled=disabled))
+    if done.rowcount != 1:
+        raise NotFound(f"no user {username!r}")
+
+
+def revoke_tokens(conn: sa.Connection, username: str, *, now: dt.datetime) -> int:
+    """Revoke every API token of ``username``; returns how many were live."""
+    return conn.execute(tokens.update().where(tokens.c.username == username,
+                                              tokens.c.revoked_at.is_(None)).values(
+        revoked_at=now)).rowcount
 
 
 def issue_token(conn: sa.Connection, username: str, *, label: str, now: dt.datetime) -> str:

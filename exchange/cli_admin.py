@@ -112,6 +112,57 @@ def users_add(home: Path, username: str, role: str, department: str | None,
                f"token: {token}")
 
 
+@users.command("disable")
+@_home
+@click.argument("username")
+def users_disable(home: Path, username: str) -> None:
+    """Disable a user: their API tokens and web sessions stop working at once."""
+    from .admin import disable_user
+    ended = _user_change(home, disable_user, username)
+    click.echo(f"disabled {username}; ended {ended} web session(s)")
+
+
+@users.command("enable")
+@_home
+@click.argument("username")
+def users_enable(home: Path, username: str) -> None:
+    """Enable a disabled user again."""
+    from .admin import enable_user
+    _user_change(home, enable_user, username)
+    click.echo(f"enabled {username}")
+
+
+@users.command("password")
+@_home
+@click.argument("username")
+@click.password_option(help="The new password (prompted when omitted).")
+def users_password(home: Path, username: str, password: str) -> None:
+    """Set a new web password and end the user's web sessions."""
+    from .admin import reset_password
+    ended = _user_change(home, reset_password, username, password)
+    click.echo(f"new password for {username}; ended {ended} web session(s)")
+
+
+@users.command("token")
+@_home
+@click.argument("username")
+def users_token(home: Path, username: str) -> None:
+    """Revoke every API token of the user and print a new one (shown once)."""
+    from .admin import reissue_token
+    token = _user_change(home, reissue_token, username)
+    click.echo(f"revoked the tokens of {username}\ntoken: {token}")
+
+
+def _user_change(home: Path, change, *args):  # noqa: ANN001, ANN002, ANN202
+    """Run an admin change; its errors (no such user, short password) become one line."""
+    from .errors import ExchangeError
+    from .services import Services
+    try:
+        return change(Services(_settings(home)), *args)
+    except ExchangeError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @cli.group()
 def keys() -> None:
     """Manage the exchange's signing keys (admin, local)."""
@@ -121,11 +172,11 @@ def keys() -> None:
 @_home
 def keys_rotate(home: Path) -> None:
     """Retire the signing key (still published for old receipts) and start a new one.
-    Restart the server afterwards."""
+    A running server uses the new key within 5 seconds."""
     from .admin import rotate_keys
     from .services import Services
     kid = rotate_keys(Services(_settings(home)))
-    click.echo(f"new signing key {kid}; restart 'govex serve' to use it")
+    click.echo(f"new signing key {kid}; a running server signs with it within 5 seconds")
 
 
 @cli.command("demo-token")

@@ -36,8 +36,8 @@ parent.register_blueprint(bp)
 
 PAGE = 50
 EVENT_TYPES = ("publish", "request", "approve", "deny", "revoke", "exchange", "authz_denied",
-               "authz_throttled", "sign_in_failed", "sign_in_locked", "user_add", "key_rotate",
-               "init")
+               "authz_throttled", "sign_in_failed", "sign_in_locked", "user_add", "user_change",
+               "key_rotate", "init")
 _TEXT_FILTERS = ("type", "department", "dataset_id", "actor")
 
 

@@ -144,3 +144,81 @@ def test_a_user_added_by_another_process_is_known_without_restart(settings):
                 department="civil")
     server._reloaded = 0.0  # the rate limit (a few seconds) has passed
     assert server.allowed("late", "civil", "request", "create")
+
+
+# -- changing users: disable, enable, password, token ----------------------------------------
+
+def _user_instance(settings):
+    import datetime as dt
+
+    from exchange.auth import open_session
+    init_instance(settings)
+    svc = Services(settings)
+    ensure_department(svc, "civil", "市民政局", "Civil Affairs Bureau")
+    token = create_user(svc, username="clerk", password="first password", role="requester",
+                        department="civil")
+    with svc.engine.begin() as conn:
+        session = open_session(conn, "clerk", now=svc.clock(), lifetime=dt.timedelta(hours=8))
+    return svc, token, session
+
+
+def _can(svc, *, token=None, password=None, session=None) -> bool:
+    from exchange.auth import principal_for_session, principal_for_token
+    with svc.reader.connect() as conn:
+        try:
+            if token:
+                principal_for_token(conn, token)
+            if password:
+                check_password(conn, "clerk", password)
+            if session:
+                principal_for_session(conn, session, now=svc.clock())
+        except Unauthenticated:
+            return False
+    return True
+
+
+@pytest.mark.parametrize(("args", "says", "old_token", "old_password", "old_session", "change"), [
+    (["disable"], "ended 1 web session", False, False, False, "disabled"),
+    (["password", "--password", "second password"], "ended 1 web session", True, False, False,
+     "password_reset"),
+    (["token"], "token: gvx_", False, True, True, "token_reissued"),
+])
+def test_an_admin_changes_a_user_from_the_command_line(settings, args, says, old_token,
+                                                      old_password, old_session, change):
+    svc, token, session = _user_instance(settings)
+    out = CliRunner().invoke(cli, ["users", args[0], "--home", str(settings.home), "clerk",
+                                   *args[1:]])
+    assert out.exit_code == 0 and says in out.output, out.output
+    assert _can(svc, token=token) is old_token
+    assert _can(svc, password="first password") is old_password
+    assert _can(svc, session=session) is old_session
+    if args[0] == "password":
+        assert _can(svc, password="second password")
+    if args[0] == "token":
+        assert _can(svc, token=out.output.split("token: ")[1].strip())
+    with svc.reader.connect() as conn:
+        entries = [e for _, e in svc.audit_log().entries(conn, limit=1000)]
+    logged = [e for e in entries if e["type"] == "user_change"]
+    assert [(e["subject"], e["change"]) for e in logged] == [("clerk", change)]
+    assert "second password" not in json.dumps(entries, ensure_ascii=False)
+
+
+def test_a_disabled_user_enabled_again_uses_the_same_token(settings):
+    svc, token, _session = _user_instance(settings)
+    home = str(settings.home)
+    assert CliRunner().invoke(cli, ["users", "disable", "--home", home, "clerk"]).exit_code == 0
+    assert not _can(svc, token=token)
+    assert CliRunner().invoke(cli, ["users", "enable", "--home", home, "clerk"]).exit_code == 0
+    assert _can(svc, token=token) and _can(svc, password="first password")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["disable", "nobody"], "no user 'nobody'"),
+    (["token", "nobody"], "no user 'nobody'"),
+    (["password", "clerk", "--password", "short"], "at least 10 characters"),
+])
+def test_bad_user_changes_are_refused_and_change_nothing(settings, args, message):
+    svc, token, session = _user_instance(settings)
+    out = CliRunner().invoke(cli, ["users", args[0], "--home", str(settings.home), *args[1:]])
+    assert out.exit_code != 0 and message in out.output
+    assert _can(svc, token=token, password="first password", session=session)
