@@ -25,6 +25,7 @@ _HOMES = {
     "masking.errors": ("MaskingError", "UnknownOperator", "InvalidMaskingPlan"),
     "masking.recognizers": ("ENTITIES", "default_recognizers"),
     "masking.engine": ("build_analyzer",),
+    "masking._jieba": ("configure_jieba",),
     "masking.operators": ("OPERATORS", "Operator", "MaskContext", "get_operator"),
     "masking.profile": ("ColumnProfile", "profile_table"),
     "masking.table": ("ColumnRule", "default_rules", "mask_table"),
@@ -34,6 +35,7 @@ _HOMES = {
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 if TYPE_CHECKING:
+    from masking._jieba import configure_jieba
     from masking.engine import build_analyzer
     from masking.errors import InvalidMaskingPlan, MaskingError, UnknownOperator
     from masking.operators import OPERATORS, MaskContext, Operator, get_operator
@@ -65,6 +67,7 @@ __all__ = [
     "ENTITIES",
     "default_recognizers",
     "build_analyzer",
+    "configure_jieba",
     "OPERATORS",
     "Operator",
     "MaskContext",

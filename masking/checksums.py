@@ -21,6 +21,7 @@ __all__ = [
     "is_valid_resident_id",
     "uscc_check_char",
     "is_valid_uscc",
+    "is_credit_code",
     "luhn_check_digit",
     "is_valid_luhn",
     "USCC_ALPHABET",
@@ -85,6 +86,16 @@ def is_valid_uscc(value: str) -> bool:
     if len(value) != 18 or any(c not in USCC_ALPHABET for c in value):
         return False
     return value[17] == uscc_check_char(value[:17])
+
+
+def is_credit_code(value: str) -> bool:
+    """True when ``value`` is taken for a credit code: a valid GB 32100 check character (upper
+    case as issued) and, for a code of digits only, a valid GB 11714 organization code in
+    characters 9-17 too, so that one 18-digit number in 31 (an ID with a wrong check digit, an
+    order number) is not taken for one."""
+    if value.isdigit() and not is_valid_org_code(value[8:17]):
+        return False
+    return is_valid_uscc(value)
 
 
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from masking.recognizers.location import LocationRecognizer
 from masking.recognizers.person import PersonRecognizer
 
 __all__ = ["LANGUAGES", "SCORE_THRESHOLD", "analyze_texts", "build_analyzer", "find_in_texts",
-           "may_contain_pii"]
+           "is_default_analyzer", "may_contain_pii"]
 
 LANGUAGES = ("zh", "en")
 #: Results scoring below this are dropped (pattern-only shapes need context words to pass).
@@ -64,13 +65,31 @@ def _analyzer_for(cache_dir: str | None) -> AnalyzerEngine:
     registry = RecognizerRegistry(
         recognizers=default_recognizers(languages=LANGUAGES), supported_languages=list(LANGUAGES)
     )
-    return AnalyzerEngine(
+    analyzer = AnalyzerEngine(
         registry=registry,
         nlp_engine=nlp_engine,
         supported_languages=list(LANGUAGES),
         default_score_threshold=SCORE_THRESHOLD,
         context_aware_enhancer=WindowContextEnhancer(),
     )
+    _BUILT[id(analyzer)] = (weakref.ref(analyzer), _fingerprint(analyzer))
+    return analyzer
+
+
+#: id of each analyzer :func:`build_analyzer` made -> (the analyzer, what it held when made).
+_BUILT: dict[int, tuple[weakref.ref, tuple[Any, ...]]] = {}
+
+
+def _fingerprint(analyzer: AnalyzerEngine) -> tuple[Any, ...]:
+    return (tuple(map(id, analyzer.registry.recognizers)), id(analyzer.context_aware_enhancer),
+            analyzer.default_score_threshold)
+
+
+def is_default_analyzer(analyzer: Any) -> bool:
+    """True when ``analyzer`` is one :func:`build_analyzer` made and still holds the same
+    recognizers, context enhancer and threshold (so it answers as the default does)."""
+    ref, held = _BUILT.get(id(analyzer), (None, None))
+    return ref is not None and ref() is analyzer and held == _fingerprint(analyzer)
 
 
 def may_contain_pii(text: str) -> bool:

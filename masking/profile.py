@@ -10,6 +10,7 @@ with low confidence, so that a steward reviews it rather than it leaving unmaske
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -19,6 +20,7 @@ import pandas as pd
 import regex as re
 
 from masking._columns import to_strings
+from masking._shortcut import settled_entity
 from masking.errors import InvalidMaskingPlan
 
 if TYPE_CHECKING:
@@ -132,12 +134,24 @@ def profile_column(
     hint = header_entity(header)
     if not sample:
         return _by_header(header, hint, 0)
+    settled = settled_entity(header, hint, sample) if _is_default(analyzer) else None
+    if settled:  # the analyzer's own answer, known without building it (masking._shortcut)
+        return _decide(header, hint, len(sample), Counter({settled: len(sample)}), len(sample))
     from masking.engine import analyze_texts  # Presidio: loaded when a column needs it
 
     results = analyze_texts(sample, analyzer=analyzer, context=[header])
     whole = Counter(e for text, found in zip(sample, results) if (e := _whole_entity(text, found)))
     hits = sum(1 for found in results if found)
     return _decide(header, hint, len(sample), whole, hits)
+
+
+def _is_default(analyzer: Any) -> bool:
+    """Whether ``analyzer`` is the offline one :func:`masking.build_analyzer` makes, unchanged
+    (None stands for it): the shortcut knows only its answers."""
+    if analyzer is None:
+        return True
+    engine = sys.modules.get("masking.engine")  # an analyzer it built means it is loaded
+    return engine is not None and engine.is_default_analyzer(analyzer)
 
 
 def _sample(values: pd.Series, size: int) -> list[str]:

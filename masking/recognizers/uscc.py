@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from masking.checksums import is_valid_org_code, is_valid_uscc
+from masking.checksums import is_credit_code
 from masking.recognizers._base import ChinesePatternRecognizer
 
 __all__ = ["UsccRecognizer"]
@@ -25,6 +25,4 @@ class UsccRecognizer(ChinesePatternRecognizer):
         digits only must also hold a valid GB 11714 organization code (characters 9-17), so
         that one 18-digit number in 31 (an ID with a wrong check digit, an order number) is
         not taken for a credit code."""
-        if pattern_text.isdigit() and not is_valid_org_code(pattern_text[8:17]):
-            return False
-        return is_valid_uscc(pattern_text)
+        return is_credit_code(pattern_text)
