@@ -13,10 +13,9 @@ import functools
 import re
 from typing import Any
 
-import jieba
 import regex
 
-from masking._jieba import tag_of
+from masking._jieba import cut, tag_of
 from masking._words import ADDRESS_SUFFIXES, HAN
 
 __all__ = ["CHAIN", "UNIT", "CHAIN_STD", "UNIT_STD", "named_head", "place_offset",
@@ -61,7 +60,7 @@ def place_offset(head: str) -> int | None:
     The tag is looked up only for a word the suffix does not settle (same answer: the test is
     an ``or`` of two pure conditions), so a chain opening with ``四川省`` needs no tag table."""
     offset = 0
-    for word in jieba.dt.cut(head):
+    for word in cut(head):
         if (len(word) >= 2 and word.endswith(ADDRESS_SUFFIXES)) or tag_of(word).startswith("ns"):
             return offset
         offset += len(word)
