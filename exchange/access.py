@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from catalog import repository
@@ -60,6 +61,7 @@ def create_request(svc: Services, who: Principal, *, dataset_id: str, purpose: A
         raise InvalidInput("columns must be a list of column names")
     if not isinstance(purpose, str):
         raise InvalidInput("purpose must be text")
+    logged_purpose = loggable_text(svc, purpose)  # before the write lock: may load Presidio
     now = svc.clock()
     with svc.engine.begin() as conn:
         dataset = repository.get_dataset(conn, dataset_id)
@@ -69,29 +71,44 @@ def create_request(svc: Services, who: Principal, *, dataset_id: str, purpose: A
         decision = workflow.create_request(
             conn, facts=facts, requester=who.username, receiver=who.department,
             purpose=purpose, columns=columns, default_masking=default_masking(dataset), now=now)
-        _log_request(svc, conn, who, decision)
+        _log_request(svc, conn, who, decision, purpose=logged_purpose)
     _after_grant(svc, decision.grant)
     svc.checkpoint()
     return decision.request.to_dict()
 
 
-def _log_request(svc: Services, conn: Any, who: Principal, decision: Any) -> None:
+def loggable_text(svc: Services, text: str) -> str:
+    """``text`` as the audit log may hold it forever: every detected identifier, name or
+    address masked (as ``scrub`` masks free text), and any run of seven or more digits
+    starred as well, so an ID number with a typo in its check digit does not survive."""
+    from masking import scrub_texts
+    scrubbed = scrub_texts([text.strip()], analyzer=svc.analyzer())[0] or ""
+    return _DIGIT_RUN.sub(lambda m: "*" * len(m.group()), scrubbed)
+
+
+_DIGIT_RUN = re.compile(r"[0-9０-９]{7,}[Xx]?")
+
+
+def _log_request(svc: Services, conn: Any, who: Principal, decision: Any, *,
+                 purpose: str) -> None:
     request, grant = decision.request, decision.grant
     svc.append(conn, {"type": "request", "actor": who.username,
                       "actor_department": who.department, "provider": request.provider,
                       "receiver": request.receiver, "dataset_id": request.dataset_id,
                       "dataset_version": request.dataset_version, "request_id": request.id,
-                      "purpose": request.purpose, "columns": request.columns,
+                      "purpose": purpose, "columns": request.columns,
                       "outcome": request.status})
     if grant is not None:
-        svc.append(conn, _grant_event(grant, actor=workflow.AUTO_APPROVER, department=None))
+        svc.append(conn, _grant_event(grant, actor=workflow.AUTO_APPROVER, department=None,
+                                      purpose=purpose))
 
 
-def _grant_event(grant: Any, *, actor: str, department: str | None) -> dict[str, Any]:
+def _grant_event(grant: Any, *, actor: str, department: str | None,
+                 purpose: str) -> dict[str, Any]:
     return {"type": "approve", "actor": actor, "actor_department": department,
             "provider": grant.provider, "receiver": grant.receiver,
             "dataset_id": grant.dataset_id, "dataset_version": grant.dataset_version,
-            "request_id": grant.request_id, "grant_id": grant.id, "purpose": grant.purpose,
+            "request_id": grant.request_id, "grant_id": grant.id, "purpose": purpose,
             "columns": grant.masking, "expires_at": grant.expires_at.isoformat(),
             "outcome": "granted"}
 
@@ -136,6 +153,7 @@ def approve(svc: Services, who: Principal, request_id: str, *, columns: Any = No
         check_plan(svc, dataset, rules.resolve_masking(
             wanted, defaults=default_masking(dataset), explicit=plan, facts=facts),
             receiver=request.receiver)
+    logged_purpose = loggable_text(svc, request.purpose)
     with svc.engine.begin() as conn:
         decision = workflow.approve(
             conn, request_id, steward=who.username, facts=dataset_facts(dataset),
@@ -143,7 +161,7 @@ def approve(svc: Services, who: Principal, request_id: str, *, columns: Any = No
             expires_in_days=expires_in_days, now=svc.clock())
         if decision.grant is not None:
             svc.append(conn, _grant_event(decision.grant, actor=who.username,
-                                          department=who.department))
+                                          department=who.department, purpose=logged_purpose))
         else:
             svc.append(conn, {"type": "approve", "actor": who.username,
                               "actor_department": who.department, "provider": request.provider,

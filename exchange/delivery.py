@@ -119,7 +119,9 @@ def deliver(svc: Services, who: Principal, grant_id: str, *, fmt: Any = "csv") -
     with svc.store.create() as out:  # removed on any failure below, the commit's included
         rows = _write_masked(svc, grant, dataset, out, fmt=fmt)
         digest = out.finish()
-        entry = svc.event(_event(who, grant, exchange_id, rows, digest))
+        from .access import loggable_text
+        entry = svc.event(_event(who, grant, exchange_id, rows, digest,
+                                 purpose=loggable_text(svc, grant.purpose)))
         with svc.engine.begin() as conn:
             index = svc.append(conn, entry)
             manifest = _manifest(svc, who, grant, exchange_id, fmt, rows, digest, index)
@@ -153,12 +155,13 @@ def _write_masked(svc: Services, grant: Any, dataset: Any, out: BinaryIO, *, fmt
     return writer.rows
 
 
-def _event(who: Principal, grant: Any, exchange_id: str, rows: int, digest: str) -> dict:
+def _event(who: Principal, grant: Any, exchange_id: str, rows: int, digest: str, *,
+           purpose: str) -> dict:
     return {"type": "exchange", "actor": who.username, "actor_department": who.department,
             "provider": grant.provider, "receiver": grant.receiver,
             "dataset_id": grant.dataset_id, "dataset_version": grant.dataset_version,
             "request_id": grant.request_id, "grant_id": grant.id, "exchange_id": exchange_id,
-            "purpose": grant.purpose, "columns": dict(grant.masking),
+            "purpose": purpose, "columns": dict(grant.masking),
             "row_count": rows, "sha256": digest, "outcome": "delivered"}
 
 

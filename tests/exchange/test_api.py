@@ -261,6 +261,34 @@ def test_a_user_refused_too_often_is_throttled_and_the_log_stays_bounded(app, cl
     assert kinds.count("authz_throttled") == 1
 
 
+@pytest.mark.parametrize("planted", [
+    "13812345678",            # a mobile number
+    "110101199003077578",     # ID-shaped with a wrong check digit: still never logged
+    "王芳",                    # a name after a context word
+    "wang.fang@example.com",  # an e-mail address
+])
+def test_personal_data_in_a_purpose_never_reaches_the_audit_log(as_role, datasets, planted):
+    purpose = ("核查市民王芳的诉求记录（电话13812345678，证件110101199003077578，"
+               "wang.fang@example.com）")
+    assert planted in purpose
+    requester, steward = as_role("jinjiang-requester"), as_role("hotline-steward")
+    made = requester.post("/api/v1/requests", json={
+        "dataset_id": datasets["hotline_tickets"]["id"], "purpose": purpose,
+        "columns": ["受理时间", "诉求内容"]}).get_json()
+    approved = steward.post(f"/api/v1/requests/{made['id']}/approve", json={}).get_json()
+    delivered = requester.post(f"/api/v1/grants/{approved['grant_id']}/exchanges",
+                               json={"format": "csv"})
+    assert delivered.status_code == 201
+    # the steward still reads the purpose as written: the request record is not the log
+    pending = steward.get("/api/v1/requests").get_json()["requests"]
+    assert [r["purpose"] for r in pending if r["id"] == made["id"]] == [purpose]
+    logged = as_role("audit-auditor").get(
+        "/api/v1/audit/entries?actor=jinjiang-requester&limit=1000").get_json()["entries"]
+    purposes = [e["entry"]["purpose"] for e in logged if "purpose" in e["entry"]]
+    assert len(purposes) >= 2 and all(p.startswith("核查市民") for p in purposes)
+    assert not [p for p in purposes if planted in p]
+
+
 def test_audit_filters(as_role):
     auditor = as_role("audit-auditor")
     only = auditor.get("/api/v1/audit/entries?type=publish&department=hotline").get_json()
