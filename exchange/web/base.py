@@ -135,6 +135,22 @@ def _any_error(exc: Exception) -> Any:
     return _error_page(status, "domain", public_message(exc))
 
 
+@bp.app_errorhandler(404)
+@bp.app_errorhandler(405)
+def _unrouted(exc: HTTPException) -> Any:
+    """A URL no route serves (or a method it does not take): a page in the reader's language
+    for a browser, the API's JSON error for the API and for clients that do not ask for HTML."""
+    status = exc.code or 404
+    if request.path.startswith(("/api/", "/.well-known/")) or \
+            not request.accept_mimetypes.accept_html:
+        code = {404: "not_found", 405: "method_not_allowed"}[status]
+        return {"error": {"code": code, "message": exc.description}}, status
+    if request.blueprint != "web":  # outside the pages: their before_request did not run
+        g.principal = _load_principal(session.get("sid"))
+    return render_template("web/error.html", status=status, kind="http", message=None,
+                           **_page_globals()), status
+
+
 def _error_page(status: int, kind: str, message: str | None) -> Any:
     return render_template("web/error.html", status=status, kind=kind, message=message), status
 

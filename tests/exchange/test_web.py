@@ -328,6 +328,33 @@ def test_every_page_has_a_chinese_translation(browse):
         assert "Skip to main content" not in page and "跳到主要内容" in page
 
 
+@pytest.mark.parametrize(("method", "path", "accept", "status", "kind"), [
+    ("GET", "/no-such-page", "text/html", 404, "page"),
+    ("POST", "/my/requests", "text/html", 405, "page"),
+    ("GET", "/api/v1/no-such-thing", "text/html", 404, "json"),
+    ("GET", "/no-such-page", "application/json", 404, "json"),
+    ("DELETE", "/api/v1/datasets", "application/json", 405, "json"),
+])
+def test_unknown_urls_answer_a_browser_with_a_page_and_a_client_with_json(
+        browse, method, path, accept, status, kind):
+    b = browse("civil-requester", lang="zh-CN")
+    r = b.client.open(path, method=method, headers={**b.headers, "Accept": accept})
+    assert r.status_code == status
+    if kind == "json":
+        assert r.get_json()["error"]["code"] in ("not_found", "method_not_allowed")
+        return
+    page = text(r)
+    assert r.mimetype == "text/html" and '<html lang="zh-CN">' in page
+    assert ("页面不存在" in page or "无法以这种方式" in page) and "requested URL" not in page
+    assert "我的申请" in page  # the signed-in navigation, not an anonymous page
+
+
+def test_a_refusal_page_in_chinese_labels_the_english_details(browse):
+    page = text(browse("audit-auditor", lang="zh-CN").get("/my/requests"))
+    assert "您无权访问此页面" in page and "详细信息（英文）：" in page
+    assert '<span lang="en">' in page
+
+
 def test_dashboard_draws_svg_charts(browse):
     page = text(browse("audit-auditor").get("/dashboard"))
     assert page.count("<svg") >= 2 and 'role="img"' in page and "<rect" in page
