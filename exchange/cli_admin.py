@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import click
@@ -58,13 +59,20 @@ def _sweep(settings) -> None:  # noqa: ANN001 (Settings, imported lazily)
                    f"{swept.unreferenced_payloads} payloads no record refers to")
 
 
-def _serve(app, host: str, port: int, threads: int) -> None:  # noqa: ANN001
-    import logging
+_NOISY = ("presidio-analyzer", "presidio_analyzer", "great_expectations", "jieba")
 
+
+def _quiet_dependencies(record) -> bool:  # noqa: ANN001 (logging.LogRecord)
+    """Only warnings and errors from libraries that log their internals at INFO (Great
+    Expectations sets its own loggers' levels, so raising the parent's is not enough)."""
+    return record.levelno >= logging.WARNING or not record.name.startswith(_NOISY)
+
+
+def _serve(app, host: str, port: int, threads: int) -> None:  # noqa: ANN001
     from waitress import serve as waitress_serve
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    for noisy in ("presidio-analyzer", "great_expectations"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for handler in logging.root.handlers:
+        handler.addFilter(_quiet_dependencies)
     click.echo(f"govex serving on http://{host}:{port}  (Ctrl+C to stop)")
     waitress_serve(app, host=host, port=port, threads=threads, ident="govex")
 

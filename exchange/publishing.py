@@ -14,7 +14,7 @@ from .services import Services
 
 __all__ = ["publish", "get_dataset", "search", "IDENTIFIER_PATTERNS", "dataset_view"]
 
-_PHONE = (r"^((\+?86[- ]?)?1[3-9][0-9][- ]?[0-9]{4}[- ]?[0-9]{4}"
+_PHONE = (r"^(?:(?:\+?86[- ]?)?1[3-9][0-9][- ]?[0-9]{4}[- ]?[0-9]{4}"
           r"|0[1-9][0-9]{1,2}-?[0-9]{7,8})$")
 # Shapes Great Expectations checks on identifier columns (checksums are the masking engine's).
 IDENTIFIER_PATTERNS = {

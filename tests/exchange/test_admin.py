@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import stat
 
@@ -222,3 +223,16 @@ def test_bad_user_changes_are_refused_and_change_nothing(settings, args, message
     out = CliRunner().invoke(cli, ["users", args[0], "--home", str(settings.home), *args[1:]])
     assert out.exit_code != 0 and message in out.output
     assert _can(svc, token=token, password="first password", session=session)
+
+
+@pytest.mark.parametrize(("logger", "level", "shown"), [
+    ("great_expectations.data_context.types.base", logging.INFO, False),  # temp dir chatter
+    ("great_expectations.expectations", logging.WARNING, True),
+    ("presidio-analyzer", logging.INFO, False),
+    ("govex", logging.INFO, True),
+    ("waitress", logging.INFO, True),
+])
+def test_the_server_log_keeps_our_lines_and_dependencies_warnings_only(logger, level, shown):
+    from exchange.cli_admin import _quiet_dependencies
+    record = logging.LogRecord(logger, level, __file__, 1, "message", None, None)
+    assert _quiet_dependencies(record) is shown
