@@ -86,6 +86,7 @@ def loggable_text(svc: Services, text: str) -> str:
     return _DIGIT_RUN.sub(lambda m: "*" * len(m.group()), scrubbed)
 
 
+REQUEST_STATUSES = ("pending", "granted", "denied", "refused")
 _DIGIT_RUN = re.compile(r"[0-9０-９]{7,}[Xx]?")
 
 
@@ -119,8 +120,11 @@ def _after_grant(svc: Services, grant: Any) -> None:
 
 
 def list_requests(svc: Services, who: Principal, *, status: str | None = None) -> list[dict]:
-    """A requester sees its department's requests; a steward those for its datasets."""
+    """A requester sees its department's requests; a steward those for its datasets.
+    Raises Forbidden; InvalidInput for a status that does not exist."""
     svc.require(who, "request", "list")
+    if status and status not in REQUEST_STATUSES:
+        raise InvalidInput(f"status must be one of {', '.join(REQUEST_STATUSES)}")
     side = {"receiver": who.department} if who.role == "requester" else {
         "provider": who.department}
     with svc.reader.connect() as conn:

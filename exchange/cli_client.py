@@ -11,6 +11,7 @@ from .cli import Context, cli, pass_ctx
 
 __all__: list[str] = []
 
+REFUSED_EXIT = 3  # `govex request`: refused at once (not-shareable data)
 _IDS = click.option("--ids", is_flag=True, help="Print only the ids, one per line (for scripts).")
 
 
@@ -84,12 +85,16 @@ def publish(ctx: Context, file: Path, title: str, sharing: str, level: str, desc
 @click.option("--columns", required=True, help="Comma-separated column names.")
 @pass_ctx
 def request_(ctx: Context, dataset_id: str, purpose: str, columns: str) -> None:
-    """Ask for a dataset."""
+    """Ask for a dataset. Prints the request's id and status (pending, or granted at once for
+    unconditional data). Exits with status 3 when it is refused at once (not-shareable data),
+    after printing the legal basis."""
     cols = [c.strip() for c in columns.split(",") if c.strip()]
     r = ctx.client().request(dataset_id, purpose=purpose, columns=cols)
     extra = f" grant {r['grant_id']}" if r.get("grant_id") else ""
     extra += f" — {r['reason']}" if r.get("reason") else ""
     ctx.emit(r, f"{r['id']} {r['status']}{extra}")
+    if r["status"] == "refused":
+        raise SystemExit(REFUSED_EXIT)
 
 
 @cli.command()
@@ -111,7 +116,8 @@ def requests(ctx: Context, status: str | None, ids: bool) -> None:
 @click.option("--mask", "masks", multiple=True, metavar="COLUMN=OPERATOR",
               help="Operator for a column (keep, mask, redact, hash, generalize, drop, scrub).")
 @click.option("--columns", help="Approve only these columns (comma-separated).")
-@click.option("--expires-in-days", type=int)
+@click.option("--expires-in-days", type=click.IntRange(1, 365), metavar="1-365",
+              help="Days the grant stays active (default 90).")
 @pass_ctx
 def approve(ctx: Context, request_id: str, masks: tuple[str, ...], columns: str | None,
             expires_in_days: int | None) -> None:

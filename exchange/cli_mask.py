@@ -105,7 +105,27 @@ def _recipient_key(recipient: str, home: Path) -> bytes:
     if not settings.secret and not (settings.home / "master.key").exists():
         raise click.ClickException(f"no master key in {settings.home}: pass the instance's "
                                    "--home (or GOVEX_HOME) or set GOVEX_SECRET")
+    _check_department(settings, recipient)
     return MasterKey.load(secret=settings.secret, home=settings.home).pseudonym_key(recipient)
+
+
+def _check_department(settings: Any, code: str) -> None:
+    """Refuse a department the instance does not know: its pseudonyms would match no
+    delivery's. Without an instance database (only GOVEX_SECRET) there is nothing to check."""
+    if not settings.database_url and not (settings.home / "govex.db").exists():
+        return
+    import sqlalchemy as sa
+
+    from .models import departments
+    engine = sa.create_engine(settings.db_url)
+    try:
+        with engine.connect() as conn:
+            known = list(conn.execute(sa.select(departments.c.code)).scalars())
+    finally:
+        engine.dispose()
+    if code not in known:
+        raise click.ClickException(f"unknown department {code!r} in this instance (known: "
+                                   f"{', '.join(sorted(known))})")
 
 
 def _run(input_path: Path, output: Path, *, rules: dict[str, Any], key: bytes | None,

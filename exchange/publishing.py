@@ -91,8 +91,13 @@ def get_dataset(svc: Services, who: Principal, dataset_id: str) -> dict[str, Any
 def search(svc: Services, who: Principal, *, q: str | None = None,
            department: str | None = None, sharing: str | None = None,
            level: str | None = None) -> list[dict[str, Any]]:
-    """Datasets matching the filters (metadata only). Raises Forbidden."""
+    """Datasets matching the filters (metadata only). Raises Forbidden; InvalidInput for a
+    sharing type or level that does not exist (a typo is not "no results")."""
     svc.require(who, "catalog", "read")
+    if sharing and sharing not in rules.SHARING_TYPES:
+        raise InvalidInput(f"sharing must be one of {', '.join(rules.SHARING_TYPES)}")
+    if level and level not in rules.LEVELS:
+        raise InvalidInput(f"level must be one of {', '.join(rules.LEVELS)}")
     with svc.reader.connect() as conn:
         found = repository.search_datasets(conn, q=q or None, department=department or None,
                                            sharing=sharing or None, level=level or None)

@@ -137,6 +137,15 @@ def test_audit_log_lists_deliveries(server):
     assert denied.returncode == 1 and "HTTP 403" in denied.stderr
 
 
+def test_a_request_refused_at_once_exits_3_with_the_legal_basis(server):
+    cases = json.loads(govex(server, "civil-requester", "--json", "datasets", "--q",
+                             "刑事案件").stdout)["datasets"][0]
+    refused = govex(server, "civil-requester", "request", cases["id"], "--purpose", "核查",
+                    "--columns", "案件编号", ok=False)
+    assert refused.returncode == 3 and " refused — " in refused.stdout
+    assert cases["legal_basis"] and cases["legal_basis"] in refused.stdout
+
+
 def test_server_log_has_no_personal_data_or_tokens(server):
     text = server["log"].read_text(encoding="utf-8", errors="replace")
     assert not MOBILE.search(text) and not RESIDENT_ID.search(text)

@@ -289,6 +289,22 @@ def test_personal_data_in_a_purpose_never_reaches_the_audit_log(as_role, dataset
     assert not [p for p in purposes if planted in p]
 
 
+@pytest.mark.parametrize(("path", "status", "says"), [
+    ("/api/v1/datasets?level=L9", 400, "level must be one of"),
+    ("/api/v1/datasets?sharing=zzz", 400, "sharing must be one of"),
+    ("/api/v1/requests?status=bogus", 400, "status must be one of"),
+    ("/api/v1/datasets?level=L3&sharing=conditional", 200, None),
+    ("/api/v1/requests?status=refused", 200, None),
+])
+def test_a_filter_value_that_cannot_exist_is_an_error_not_an_empty_list(as_role, path,
+                                                                        status, says):
+    r = as_role("civil-requester").get(path)
+    assert r.status_code == status
+    if says:
+        assert r.get_json()["error"]["code"] == "invalid_input"
+        assert says in r.get_json()["error"]["message"]
+
+
 def test_audit_filters(as_role):
     auditor = as_role("audit-auditor")
     only = auditor.get("/api/v1/audit/entries?type=publish&department=hotline").get_json()
