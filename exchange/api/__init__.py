@@ -33,6 +33,7 @@ class RouteDoc:
     params: tuple[str, ...] = ()
     body: dict[str, Any] | None = None
     produces: str = "application/json"
+    status: int = 200  # the success status (201 for what a POST creates)
 
 
 ROUTES: list[RouteDoc] = []
@@ -40,10 +41,11 @@ ROUTES: list[RouteDoc] = []
 
 def route(path: str, method: str, *, summary: str, tag: str, public: bool = False,
           params: tuple[str, ...] = (), body: dict[str, Any] | None = None,
-          produces: str = "application/json") -> Callable:
+          produces: str = "application/json", status: int = 200) -> Callable:
     """Register a view on the API blueprint and in the OpenAPI route list."""
     def decorate(view: Callable) -> Callable:
-        ROUTES.append(RouteDoc(path, method, summary, tag, public, params, body, produces))
+        ROUTES.append(RouteDoc(path, method, summary, tag, public, params, body, produces,
+                               status))
         flask_path = path.replace("{", "<").replace("}", ">")
         endpoint = f"{view.__module__.rsplit('.', 1)[-1]}_{view.__name__}"
         bp.add_url_rule(flask_path, view_func=view, methods=[method], endpoint=endpoint)

@@ -23,7 +23,7 @@ _REASON = {"application/json": {"type": "object", "properties": {"reason": {"typ
 
 
 @route("/requests", "POST", summary="Ask for a dataset, stating purpose and columns",
-       tag="access", body=_REQUEST)
+       tag="access", body=_REQUEST, status=201)
 def create_request():
     body = json_body()
     created = access.create_request(services(), principal(), dataset_id=body.get("dataset_id"),

@@ -29,7 +29,7 @@ def get_dataset(dataset_id: str):
     return publishing.get_dataset(services(), principal(), dataset_id)
 
 
-@route("/datasets", "POST", tag="catalog",
+@route("/datasets", "POST", tag="catalog", status=201,
        summary="Publish a dataset (multipart: file, metadata JSON) — steward",
        body={"multipart/form-data": {"type": "object", "required": ["file", "metadata"],
                                      "properties": {"file": {"type": "string",

@@ -13,7 +13,7 @@ _FORMAT = {"application/json": {"type": "object", "properties": {
     "format": {"type": "string", "enum": list(delivery.DELIVERY_FORMATS)}}}}
 
 
-@route("/grants/{grant_id}/exchanges", "POST", tag="delivery", body=_FORMAT,
+@route("/grants/{grant_id}/exchanges", "POST", tag="delivery", body=_FORMAT, status=201,
        summary="Deliver the masked dataset under an active grant; returns a signed receipt")
 def create_exchange(grant_id: str):
     body = json_body(optional=True)

@@ -335,6 +335,28 @@ def test_openapi_and_jwks_are_public(client):
     assert keys[0]["kty"] == "OKP" and keys[0]["crv"] == "Ed25519" and "d" not in keys[0]
 
 
+def test_openapi_says_what_the_api_does(client, as_role, datasets):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    paths = spec["paths"]
+    assert set(paths["/requests"]["post"]["responses"]) >= {"201", "400", "401", "403", "422"}
+    assert "200" not in paths["/requests"]["post"]["responses"]
+    assert "201" in paths["/grants/{grant_id}/exchanges"]["post"]["responses"]
+    assert "401" not in paths["/openapi.json"]["get"]["responses"]
+    query = {p["name"]: p["schema"] for p in paths["/audit/entries"]["get"]["parameters"]}
+    assert query["offset"]["type"] == "integer" and query["limit"]["maximum"] == 1000
+    assert query["form"]["enum"] == ["object", "logged"]
+    status = paths["/requests"]["get"]["parameters"][0]["schema"]
+    assert status["enum"] == ["pending", "granted", "denied", "refused"]
+    # an error the API really sends validates against the documented schema
+    import jsonschema
+    error = as_role("civil-requester").get("/api/v1/requests?status=bogus")
+    documented = paths["/requests"]["get"]["responses"][str(error.status_code)]
+    ref = documented["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    jsonschema.validate(error.get_json(), spec["components"]["schemas"][ref])
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"error": "text"}, spec["components"]["schemas"][ref])
+
+
 def test_malformed_json_gets_a_clear_400(as_role):
     r = as_role("civil-requester").post("/api/v1/requests", data="{not json",
                                         content_type="application/json")
