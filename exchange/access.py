@@ -145,6 +145,12 @@ def approve(svc: Services, who: Principal, request_id: str, *, columns: Any = No
     RequestNotFound, AlreadyDecided, InvalidRequest."""
     request, dataset = _decider(svc, who, request_id)
     plan = check_operators(masking)
+    if expires_in_days is not None:
+        from policies import rules
+        try:
+            rules.check_expiry(expires_in_days)
+        except ValueError as exc:  # out of the documented range: malformed, like a bad name
+            raise InvalidInput(str(exc)) from None
     if columns is not None and (not isinstance(columns, list)
                                 or not all(isinstance(c, str) for c in columns)):
         raise InvalidInput("columns must be a list of column names")

@@ -145,8 +145,14 @@ def test_full_flow_masks_signs_and_logs(as_role, datasets, app):
     steward = as_role("hotline-steward")
     assert rid in [r["id"] for r in steward.get("/api/v1/requests?status=pending")
                    .get_json()["requests"]]
-    bad = steward.post(f"/api/v1/requests/{rid}/approve", json={"masking": {"联系电话": "rot13"}})
-    assert bad.status_code == 400 and "unknown masking operator" in bad.get_json()["error"]["message"]
+    for body, status, says in [
+            ({"masking": {"联系电话": "rot13"}}, 400, "unknown masking operator"),  # no such name
+            ({"expires_in_days": 0}, 400, "from 1 to 365"),                  # out of its range
+            ({"expires_in_days": "30"}, 400, "whole number"),                # not a number
+            ({"masking": {"不存在": "hash"}}, 422, "不存在"),                 # no such column
+    ]:
+        bad = steward.post(f"/api/v1/requests/{rid}/approve", json=body)
+        assert bad.status_code == status and says in bad.get_json()["error"]["message"], body
     ok = steward.post(f"/api/v1/requests/{rid}/approve",
                       json={"masking": {"联系电话": "hash"}, "expires_in_days": 30})
     assert ok.status_code == 200, ok.get_json()
