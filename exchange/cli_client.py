@@ -42,7 +42,8 @@ def dataset(ctx: Context, dataset_id: str) -> None:
     """Show one dataset: columns, detected personal data, quality."""
     d = ctx.client().dataset(dataset_id)
     cols = [f"  {c['name']:<12} {(c.get('profile') or {}).get('kind', '-'):<10} "
-            f"{(c.get('profile') or {}).get('entity') or ''}" for c in d.get("columns", [])]
+            f"{(c.get('profile') or {}).get('entity') or ''}".rstrip()
+            for c in d.get("columns", [])]
     human = (f"{d['id']}  {d['title']}\n{d['department']} · {d['sharing']} · {d['level']} · "
              f"{d['row_count']} rows · quality {_quality(d.get('quality') or {})}\n"
              + "\n".join(cols))
