@@ -328,6 +328,8 @@ class _SealedWriter(PayloadWriter):
             created = not path.exists()
             if created:
                 os.replace(self._temp, path)
+            else:
+                os.utime(path)  # in use again, as above
         self._temp.unlink(missing_ok=True)
         return created
 

@@ -79,15 +79,26 @@ def create_request(svc: Services, who: Principal, *, dataset_id: str, purpose: A
 
 def loggable_text(svc: Services, text: str) -> str:
     """``text`` as the audit log may hold it forever: every detected identifier, name or
-    address masked (as ``scrub`` masks free text), and any run of seven or more digits
-    starred as well, so an ID number with a typo in its check digit does not survive."""
+    address masked (as ``scrub`` masks free text), and long numbers starred as well whatever
+    their checksum or grouping — seven digits or more in one run, or ten or more written in
+    groups (``5101 0419 8501 0112 32``) — so an ID or card number typed with a typo or with
+    spaces does not survive. A date (``2026-11-01``, eight digits) stays."""
     from masking import scrub_texts
     scrubbed = scrub_texts([text.strip()], analyzer=svc.analyzer())[0] or ""
-    return _DIGIT_RUN.sub(lambda m: "*" * len(m.group()), scrubbed)
+    return _NUMBER.sub(_star_long_number, scrubbed)
 
 
 REQUEST_STATUSES = ("pending", "granted", "denied", "refused")
-_DIGIT_RUN = re.compile(r"[0-9０-９]{7,}[Xx]?")
+_NUMBER = re.compile(r"[0-9０-９](?:[ \t\-‐－—]?[0-9０-９])*[Xx]?")
+
+
+def _star_long_number(match: re.Match[str]) -> str:
+    value = match.group()
+    digits = sum(c.isdigit() for c in value)
+    grouped = any(not (c.isdigit() or c in "Xx") for c in value)
+    if digits >= 10 or (digits >= 7 and not grouped):
+        return "".join("*" if c.isdigit() or c in "Xx" else c for c in value)
+    return value
 
 
 def _log_request(svc: Services, conn: Any, who: Principal, decision: Any, *,

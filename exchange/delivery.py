@@ -39,9 +39,10 @@ def _authorize(svc: Services, who: Principal, grant_id: str) -> Any:
     with svc.reader.connect() as conn:
         grant = workflow.get_grant(conn, grant_id)
     now = svc.clock()
+    svc.check_throttle(who)
     if not svc.allowed(who.username, who.domain, f"grant:{grant_id}", "receive") \
             or grant.receiver != who.department:
-        svc.record_refusal(who, obj=f"grant:{grant_id}", act="receive", dom=who.domain)
+        svc.refuse(who, obj=f"grant:{grant_id}", act="receive", dom=who.domain)
         raise Forbidden("no active grant of your department covers this")
     with svc.reader.connect() as conn:
         return workflow.active_grant(conn, grant_id, now=now)

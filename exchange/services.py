@@ -78,7 +78,15 @@ class Services:
         with self.reader.connect() as conn:
             known = set(conn.execute(sa.select(versions_table.c.sha256)).scalars())
             known.update(conn.execute(sa.select(exchanges.c.sha256)).scalars())
-        return sweep(known.__contains__, older_than=older_than)
+
+        def referenced(digest: str) -> bool:
+            if digest in known:
+                return True
+            with self.reader.connect() as conn:  # asked again right before removing it
+                return any(conn.execute(sa.select(table.c.sha256).where(
+                    table.c.sha256 == digest).limit(1)).first()
+                    for table in (versions_table, exchanges))
+        return sweep(referenced, older_than=older_than)
 
     # -- lazily built parts ------------------------------------------------------------------
     @property
@@ -116,14 +124,20 @@ class Services:
         unlogged: a throttled request is never decided. Counted per process.
         """
         dom = dom or who.domain
-        self._check_throttle(who)
+        self.check_throttle(who)
         if not self.allowed(who.username, dom, obj, act):
-            self.record_refusal(who, obj=obj, act=act, dom=dom)
-            self._count_refusal(who)
+            self.refuse(who, obj=obj, act=act, dom=dom)
             raise Forbidden(f"{who.username} ({who.role}, {who.domain}) may not {act} {obj}"
                             + ("" if dom == who.domain else f" of {dom}"))
 
-    def _check_throttle(self, who: Principal) -> None:
+    def refuse(self, who: Principal, *, obj: str, act: str, dom: str) -> None:
+        """Log a refused decision and count it towards the user's throttle. Every refusal
+        made outside :meth:`require` goes through here too (after :meth:`check_throttle`)."""
+        self.record_refusal(who, obj=obj, act=act, dom=dom)
+        self._count_refusal(who)
+
+    def check_throttle(self, who: Principal) -> None:
+        """Raise TooManyAttempts while ``who`` is throttled (see :meth:`require`)."""
         with self._lock:
             until = self._throttled.get(who.username)
             if until is None:

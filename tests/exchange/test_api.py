@@ -267,6 +267,49 @@ def test_a_user_refused_too_often_is_throttled_and_the_log_stays_bounded(app, cl
     assert kinds.count("authz_throttled") == 1
 
 
+def test_refusals_of_another_departments_grant_count_towards_the_throttle(app, client,
+                                                                          as_role, datasets):
+    from exchange.admin import create_user
+    from exchange.services import REFUSALS_PER_WINDOW
+    svc = app.extensions["govex"]
+    granted = as_role("civil-requester").post("/api/v1/requests", json={
+        "dataset_id": datasets["market_entities"]["id"], "purpose": "核验企业法人信息",
+        "columns": ["企业名称"]}).get_json()
+    token = create_user(svc, username="grant-prober", password="a long password",
+                        role="requester", department="health")
+    headers = {"Authorization": f"Bearer {token}"}
+    ticks = [5000.0]
+    real, svc.monotonic = svc.monotonic, lambda: ticks[0]
+    try:
+        statuses = [client.post(f"/api/v1/grants/{granted['grant_id']}/exchanges", json={},
+                                headers=headers).status_code
+                    for _ in range(REFUSALS_PER_WINDOW + 3)]
+    finally:
+        svc.monotonic = real
+    assert statuses == [403] * REFUSALS_PER_WINDOW + [429] * 3
+    logged = as_role("audit-auditor").get(
+        "/api/v1/audit/entries?actor=grant-prober&limit=1000").get_json()["entries"]
+    kinds = [e["entry"]["type"] for e in logged]
+    assert kinds.count("authz_denied") == REFUSALS_PER_WINDOW
+    assert kinds.count("authz_throttled") == 1
+
+
+@pytest.mark.parametrize(("purpose", "survives", "gone"), [
+    ("核查 5101 0419 8501 0112 32 的记录", "核查", "0112"),       # an ID in groups of four
+    ("核查 510104 1985 0101 123X", "核查", "510104"),              # 6-4-4-4 with its X
+    ("卡号 6222 0212 3456 7891 核查", "卡号", "7891"),              # a card that fails Luhn
+    ("证件 110101199003077578", "证件", "110101199003077578"),   # a wrong check digit
+    ("电话 028-12345678", "电话", "12345678"),                   # a landline
+    ("统计2026-01-01至2026-06-30共3000件", "2026-01-01至2026-06-30共3000件", None),  # kept
+])
+def test_loggable_text_stars_long_numbers_however_they_are_written(app, purpose, survives,
+                                                                  gone):
+    from exchange.access import loggable_text
+    logged = loggable_text(app.extensions["govex"], purpose)
+    assert survives in logged
+    assert gone is None or gone not in logged
+
+
 @pytest.mark.parametrize("planted", [
     "13812345678",            # a mobile number
     "110101199003077578",     # ID-shaped with a wrong check digit: still never logged
