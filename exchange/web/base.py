@@ -59,7 +59,13 @@ def safe_next(target: str | None, default: str) -> str:
 
 
 def sign_in_as(session_id: str) -> None:
-    """Start a fresh cookie for the server-side session ``session_id`` (a new CSRF token)."""
+    """Start a fresh cookie for the server-side session ``session_id`` (a new CSRF token).
+    A session the browser still held (signing in again without signing out) is ended, so a
+    copy of the old cookie opens nothing."""
+    previous = session.get("sid")
+    if isinstance(previous, str) and previous != session_id:
+        from ..signin import sign_out
+        sign_out(services(), previous)
     session.clear()
     session.permanent = True
     session["sid"] = session_id

@@ -262,6 +262,18 @@ def test_a_signed_out_cookie_replayed_opens_nothing(app):
     assert r.status_code == 302 and r.headers["Location"].startswith("/sign-in")
 
 
+def test_signing_in_again_ends_the_session_the_browser_held(app):
+    b = Browser(app)
+    b.sign_in("ben")
+    kept = b.cookie
+    assert b.sign_in("ben").status_code == 303 and b.cookie != kept
+    replay = Browser(app, "192.0.2.51")
+    replay.client.set_cookie("govex_session", kept)
+    r = replay.get("/catalog")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/sign-in")
+    assert b.get("/catalog").status_code == 200  # the new session works
+
+
 @pytest.mark.parametrize("end", ["deleted", "disabled"])
 def test_the_server_ends_a_session(app, svc, end):
     b = Browser(app)
