@@ -11,11 +11,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import merkle
-from .checkpoint import Checkpoint, NoteVerifier, open_checkpoint
-from .errors import InvalidEvent, InvalidFormat, LogInconsistent, ProofInvalid
+from .checkpoint import Checkpoint, NoteVerifier, open_checkpoint, pick_verifier
+from .errors import (
+    InvalidEvent,
+    InvalidFormat,
+    LogInconsistent,
+    ProofInvalid,
+    SignatureInvalid,
+)
 from .events import canonical_bytes
 
-__all__ = ["VerifiedLog", "verify_log", "verify_entry", "EvidenceBundle", "EVIDENCE_FORMAT"]
+__all__ = ["VerifiedLog", "verify_log", "verify_entry", "EvidenceBundle", "EVIDENCE_FORMAT",
+           "signing_vkey"]
 
 EVIDENCE_FORMAT = "govex-evidence/2"
 
@@ -128,6 +135,22 @@ def _check_prefix(old: Checkpoint, old_root: bytes | None, new: Checkpoint,
         raise LogInconsistent(f"history rewritten: the consistency proof from {old.size} to "
                               f"{new.size} entries does not verify ({exc}), so the earlier "
                               f"checkpoint is not a prefix of this log") from exc
+
+
+def signing_vkey(note: str, vkeys: Sequence[str]) -> str:
+    """Which of the published ``vkeys`` signed ``note`` (the first one if none did, or one is
+    malformed: verifying the bundle then says so). For an export that fetched the checkpoint
+    just before a key rotation, whose signer is no longer the active key."""
+    verifiers = []
+    for vkey in vkeys:
+        try:
+            verifiers.append(NoteVerifier.from_vkey(vkey))
+        except InvalidFormat:
+            continue
+    try:
+        return pick_verifier(note, verifiers).verifier_key
+    except (SignatureInvalid, InvalidFormat):
+        return vkeys[0]
 
 
 # -- evidence bundles ---------------------------------------------------------------------

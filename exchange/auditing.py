@@ -91,8 +91,8 @@ def verifier_key(svc: Services) -> dict[str, Any]:
     exchange has signed with, active first, so checkpoints saved before a rotation still
     verify (``status`` active or retired; ``kid`` the key's JWK thumbprint, as in the JWKS).
 
-    ``vkey`` is the key this process signs with: after ``govex keys rotate`` it changes once
-    the server restarts."""
+    ``vkey`` is the key this process signs with: after ``govex keys rotate`` a running server
+    changes to the new one within 5 seconds."""
     origin = svc.settings.log_origin
     in_use = svc.audit_log().signer.verifier_key
     with svc.reader.connect() as conn:

@@ -20,6 +20,7 @@ from audit import (
     open_checkpoint,
     verify_inclusion,
 )
+from audit.verify import signing_vkey
 
 from .. import auditing
 from ..auth import Principal
@@ -148,8 +149,11 @@ def evidence_bundle(svc: Services, who: Principal) -> EvidenceBundle:
         entries += page["entries"]
         if len(page["entries"]) < limit:
             break
-    return EvidenceBundle.from_entries(origin=key["origin"], vkey=key["vkey"],
-                                       checkpoint=note, entries=entries)
+    published = [key["vkey"], *(k["vkey"] for k in key.get("keys", []))]
+    vkey = signing_vkey(note, published)  # a rotation may fall between the two reads
+    return EvidenceBundle.from_entries(
+        origin=key["origin"], vkey=vkey, checkpoint=note, entries=entries,
+        retired_vkeys=list(dict.fromkeys(v for v in published if v != vkey)))
 
 
 def verify_bundle(bundle: EvidenceBundle, *, log_size: int | None = None) -> LogCheck:

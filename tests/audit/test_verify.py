@@ -373,3 +373,24 @@ def test_an_old_checkpoint_signed_before_a_key_rotation(engine: Engine, log: Aud
     result = verify_log(entries, checkpoint=checkpoint, verifier=rotated.signer.verifier,
                         old_checkpoint=seven, old_verifier=log.signer.verifier)
     assert result.size == 7
+
+
+# -- which published key signed a checkpoint (an export across a key rotation) ---------------
+
+def _note_by(signer: NoteSigner) -> str:
+    from audit.merkle import EMPTY_ROOT
+    return signer.sign(Checkpoint("example.org/log", 0, EMPTY_ROOT).to_text())
+
+
+@pytest.mark.parametrize(("signed_by", "published", "expected"), [
+    ("old", ["new", "old"], "old"),     # the checkpoint predates the rotation
+    ("new", ["new", "old"], "new"),
+    ("forger", ["new", "old"], "new"),  # nobody published signed it: the first, to fail later
+    ("old", ["garbage", "old"], "old"),
+])
+def test_signing_vkey_names_the_published_key_that_signed(signed_by, published, expected):
+    from audit.verify import signing_vkey
+    signers = {name: NoteSigner("example.org/log", Ed25519PrivateKey.generate())
+               for name in ("new", "old", "forger")}
+    vkeys = [signers[n].verifier_key if n in signers else "not a vkey" for n in published]
+    assert signing_vkey(_note_by(signers[signed_by]), vkeys) == signers[expected].verifier_key
