@@ -66,6 +66,7 @@ class Services:
         self.monotonic: Callable[[], float] = time.monotonic
         self._refusals: dict[str, deque[float]] = {}
         self._throttled: dict[str, float] = {}
+        self._throttle_lock = threading.Lock()  # not _lock, held while the analyzer builds
 
     def sweep_payloads(self, *, older_than: float = 3600.0) -> Any:
         """Remove payload files a crash left behind (see ``EncryptedFileStore.sweep``): those
@@ -138,7 +139,7 @@ class Services:
 
     def check_throttle(self, who: Principal) -> None:
         """Raise TooManyAttempts while ``who`` is throttled (see :meth:`require`)."""
-        with self._lock:
+        with self._throttle_lock:
             until = self._throttled.get(who.username)
             if until is None:
                 return
@@ -152,7 +153,7 @@ class Services:
 
     def _count_refusal(self, who: Principal) -> None:
         now = self.monotonic()
-        with self._lock:
+        with self._throttle_lock:
             recent = self._refusals.setdefault(who.username, deque())
             recent.append(now)
             while recent and recent[0] <= now - REFUSAL_WINDOW:
