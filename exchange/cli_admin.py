@@ -45,14 +45,12 @@ def serve(home: Path, host: str, port: int, threads: int) -> None:
     from .app import create_app
     settings = _settings(home)
     init_instance(settings)
-    _sweep(settings)
     _serve(create_app({"home": home}), host, port, threads)
 
 
-def _sweep(settings) -> None:  # noqa: ANN001 (Settings, imported lazily)
+def _sweep(app) -> None:  # noqa: ANN001 (Flask, imported lazily)
     """Before serving: remove what a crash left in the payload store (nothing is serving)."""
-    from .services import Services
-    swept = Services(settings).sweep_payloads()
+    swept = app.extensions["govex"].sweep_payloads()
     if swept and (swept.temporary_files or swept.unreferenced_payloads):
         click.echo(f"removed what an interrupted job left in the payload store: "
                    f"{swept.temporary_files} temporary files, "
@@ -73,6 +71,7 @@ def _serve(app, host: str, port: int, threads: int) -> None:  # noqa: ANN001
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     for handler in logging.root.handlers:
         handler.addFilter(_quiet_dependencies)
+    _sweep(app)
     click.echo(f"govex serving on http://{host}:{port}  (Ctrl+C to stop)")
     waitress_serve(app, host=host, port=port, threads=threads, ident="govex")
 
@@ -91,7 +90,6 @@ def demo(home: Path, port: int, host: str, rows: int, no_serve: bool) -> None:
     click.echo(f"sign-in details: {home / 'demo-users.json'}")
     if not no_serve:
         from .app import create_app
-        _sweep(_settings(home))
         _serve(create_app({"home": home}), host, port, 8)
 
 

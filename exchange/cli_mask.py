@@ -116,8 +116,9 @@ def _check_department(settings: Any, code: str) -> None:
         return
     import sqlalchemy as sa
 
+    from .db import make_engine
     from .models import departments
-    engine = sa.create_engine(settings.db_url)
+    engine = make_engine(settings.db_url)
     try:
         with engine.connect() as conn:
             known = list(conn.execute(sa.select(departments.c.code)).scalars())
