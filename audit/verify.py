@@ -22,7 +22,7 @@ from .errors import (
 from .events import canonical_bytes
 
 __all__ = ["VerifiedLog", "verify_log", "verify_entry", "EvidenceBundle", "EVIDENCE_FORMAT",
-           "signing_vkey"]
+           "signer_first"]
 
 EVIDENCE_FORMAT = "govex-evidence/2"
 
@@ -137,20 +137,23 @@ def _check_prefix(old: Checkpoint, old_root: bytes | None, new: Checkpoint,
                               f"checkpoint is not a prefix of this log") from exc
 
 
-def signing_vkey(note: str, vkeys: Sequence[str]) -> str:
-    """Which of the published ``vkeys`` signed ``note`` (the first one if none did, or one is
-    malformed: verifying the bundle then says so). For an export that fetched the checkpoint
-    just before a key rotation, whose signer is no longer the active key."""
+def signer_first(note: str, vkeys: Sequence[str]) -> list[str]:
+    """The published ``vkeys`` once each, the one that signed ``note`` first (the order given
+    if none did, or a key is malformed: verifying the bundle then says so). For an export
+    that fetched the checkpoint just before a key rotation, whose signer is no longer the
+    active key: ``vkey, *retired = signer_first(note, published)``."""
+    unique = list(dict.fromkeys(vkeys))
     verifiers = []
-    for vkey in vkeys:
+    for vkey in unique:
         try:
             verifiers.append(NoteVerifier.from_vkey(vkey))
         except InvalidFormat:
             continue
     try:
-        return pick_verifier(note, verifiers).verifier_key
+        signer = pick_verifier(note, verifiers).verifier_key
     except (SignatureInvalid, InvalidFormat):
-        return vkeys[0]
+        return unique
+    return [signer, *(v for v in unique if v != signer)]
 
 
 # -- evidence bundles ---------------------------------------------------------------------

@@ -20,7 +20,7 @@ from audit import (
     open_checkpoint,
     verify_inclusion,
 )
-from audit.verify import signing_vkey
+from audit.verify import signer_first
 
 from .. import auditing
 from ..auth import Principal
@@ -149,11 +149,10 @@ def evidence_bundle(svc: Services, who: Principal) -> EvidenceBundle:
         entries += page["entries"]
         if len(page["entries"]) < limit:
             break
-    published = [key["vkey"], *(k["vkey"] for k in key.get("keys", []))]
-    vkey = signing_vkey(note, published)  # a rotation may fall between the two reads
-    return EvidenceBundle.from_entries(
-        origin=key["origin"], vkey=vkey, checkpoint=note, entries=entries,
-        retired_vkeys=list(dict.fromkeys(v for v in published if v != vkey)))
+    # a rotation may fall between the two reads: the key that signed comes first
+    vkey, *retired = signer_first(note, [key["vkey"], *(k["vkey"] for k in key["keys"])])
+    return EvidenceBundle.from_entries(origin=key["origin"], vkey=vkey, checkpoint=note,
+                                       entries=entries, retired_vkeys=retired)
 
 
 def verify_bundle(bundle: EvidenceBundle, *, log_size: int | None = None) -> LogCheck:

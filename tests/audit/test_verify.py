@@ -388,9 +388,12 @@ def _note_by(signer: NoteSigner) -> str:
     ("forger", ["new", "old"], "new"),  # nobody published signed it: the first, to fail later
     ("old", ["garbage", "old"], "old"),
 ])
-def test_signing_vkey_names_the_published_key_that_signed(signed_by, published, expected):
-    from audit.verify import signing_vkey
+def test_signer_first_puts_the_published_key_that_signed_first(signed_by, published,
+                                                               expected):
+    from audit.verify import signer_first
     signers = {name: NoteSigner("example.org/log", Ed25519PrivateKey.generate())
                for name in ("new", "old", "forger")}
     vkeys = [signers[n].verifier_key if n in signers else "not a vkey" for n in published]
-    assert signing_vkey(_note_by(signers[signed_by]), vkeys) == signers[expected].verifier_key
+    ordered = signer_first(_note_by(signers[signed_by]), vkeys + vkeys)  # duplicates too
+    assert ordered[0] == signers[expected].verifier_key
+    assert sorted(ordered) == sorted(vkeys)  # each published key once, none lost
