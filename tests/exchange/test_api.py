@@ -237,59 +237,55 @@ def test_refusals_are_logged_and_no_personal_data_is(as_role, datasets, home, us
     assert not [u for u in users.values() if u["password"] in dump]  # no password
 
 
-def test_a_user_refused_too_often_is_throttled_and_the_log_stays_bounded(app, client,
-                                                                        as_role):
+def _throttle_subject(app, monkeypatch, username: str, department: str) -> tuple[dict, list]:
+    """A new requester's auth headers, and the ticks of the clock its throttle counts on
+    (the shared app's clock, put back after the test)."""
     from exchange.admin import create_user
-    from exchange.services import REFUSAL_WINDOW, REFUSALS_PER_WINDOW
     svc = app.extensions["govex"]
-    token = create_user(svc, username="flood-requester", password="a long password",
-                        role="requester", department="civil")
-    headers = {"Authorization": f"Bearer {token}"}
+    token = create_user(svc, username=username, password="a long password",
+                        role="requester", department=department)
     ticks = [1000.0]
-    real, svc.monotonic = svc.monotonic, lambda: ticks[0]
-    try:
-        statuses = [client.get("/api/v1/audit/entries", headers=headers).status_code
-                    for _ in range(REFUSALS_PER_WINDOW + 5)]
-        assert statuses == [403] * REFUSALS_PER_WINDOW + [429] * 5
-        throttled = client.get("/api/v1/datasets", headers=headers)  # allowed, yet not decided
-        assert throttled.status_code == 429
-        assert throttled.get_json()["error"]["code"] == "too_many_attempts"
-        assert 1 <= int(throttled.headers["Retry-After"]) <= REFUSAL_WINDOW
-        assert as_role("civil-requester").get("/api/v1/datasets").status_code == 200
-        ticks[0] += REFUSAL_WINDOW + 1
-        assert client.get("/api/v1/datasets", headers=headers).status_code == 200
-    finally:
-        svc.monotonic = real
+    monkeypatch.setattr(svc, "monotonic", lambda: ticks[0])
+    return {"Authorization": f"Bearer {token}"}, ticks
+
+
+def _logged_kinds(as_role, actor: str) -> list[str]:
     logged = as_role("audit-auditor").get(
-        "/api/v1/audit/entries?actor=flood-requester&limit=1000").get_json()["entries"]
-    kinds = [e["entry"]["type"] for e in logged]
+        f"/api/v1/audit/entries?actor={actor}&limit=1000").get_json()["entries"]
+    return [e["entry"]["type"] for e in logged]
+
+
+def test_a_user_refused_too_often_is_throttled_and_the_log_stays_bounded(app, client,
+                                                                        as_role, monkeypatch):
+    from exchange.services import REFUSAL_WINDOW, REFUSALS_PER_WINDOW
+    headers, ticks = _throttle_subject(app, monkeypatch, "flood-requester", "civil")
+    statuses = [client.get("/api/v1/audit/entries", headers=headers).status_code
+                for _ in range(REFUSALS_PER_WINDOW + 5)]
+    assert statuses == [403] * REFUSALS_PER_WINDOW + [429] * 5
+    throttled = client.get("/api/v1/datasets", headers=headers)  # allowed, yet not decided
+    assert throttled.status_code == 429
+    assert throttled.get_json()["error"]["code"] == "too_many_attempts"
+    assert 1 <= int(throttled.headers["Retry-After"]) <= REFUSAL_WINDOW
+    assert as_role("civil-requester").get("/api/v1/datasets").status_code == 200
+    ticks[0] += REFUSAL_WINDOW + 1
+    assert client.get("/api/v1/datasets", headers=headers).status_code == 200
+    kinds = _logged_kinds(as_role, "flood-requester")
     assert kinds.count("authz_denied") == REFUSALS_PER_WINDOW  # every decision, no more
     assert kinds.count("authz_throttled") == 1
 
 
-def test_refusals_of_another_departments_grant_count_towards_the_throttle(app, client,
-                                                                          as_role, datasets):
-    from exchange.admin import create_user
+def test_refusals_of_another_departments_grant_count_towards_the_throttle(
+        app, client, as_role, datasets, monkeypatch):
     from exchange.services import REFUSALS_PER_WINDOW
-    svc = app.extensions["govex"]
     granted = as_role("civil-requester").post("/api/v1/requests", json={
         "dataset_id": datasets["market_entities"]["id"], "purpose": "核验企业法人信息",
         "columns": ["企业名称"]}).get_json()
-    token = create_user(svc, username="grant-prober", password="a long password",
-                        role="requester", department="health")
-    headers = {"Authorization": f"Bearer {token}"}
-    ticks = [5000.0]
-    real, svc.monotonic = svc.monotonic, lambda: ticks[0]
-    try:
-        statuses = [client.post(f"/api/v1/grants/{granted['grant_id']}/exchanges", json={},
-                                headers=headers).status_code
-                    for _ in range(REFUSALS_PER_WINDOW + 3)]
-    finally:
-        svc.monotonic = real
+    headers, _ticks = _throttle_subject(app, monkeypatch, "grant-prober", "health")
+    statuses = [client.post(f"/api/v1/grants/{granted['grant_id']}/exchanges", json={},
+                            headers=headers).status_code
+                for _ in range(REFUSALS_PER_WINDOW + 3)]
     assert statuses == [403] * REFUSALS_PER_WINDOW + [429] * 3
-    logged = as_role("audit-auditor").get(
-        "/api/v1/audit/entries?actor=grant-prober&limit=1000").get_json()["entries"]
-    kinds = [e["entry"]["type"] for e in logged]
+    kinds = _logged_kinds(as_role, "grant-prober")
     assert kinds.count("authz_denied") == REFUSALS_PER_WINDOW
     assert kinds.count("authz_throttled") == 1
 
