@@ -79,13 +79,15 @@ def create_request(svc: Services, who: Principal, *, dataset_id: str, purpose: A
 
 def loggable_text(svc: Services, text: str) -> str:
     """``text`` as the audit log may hold it forever: every detected identifier, name or
-    address masked (as ``scrub`` masks free text), and long numbers starred as well whatever
-    their checksum or grouping — seven digits or more in one run, or ten or more written in
-    groups (``5101 0419 8501 0112 32``) — so an ID or card number typed with a typo or with
-    spaces does not survive. A date (``2026-11-01``, eight digits) stays."""
-    from masking import scrub_texts
+    address masked (as ``scrub`` masks free text); every word that may be a name starred even
+    with no context word around it (``核查张伟的记录`` -> ``核查张*的记录``; a place named like
+    a person, ``王府井``, is starred too: the log's copy errs that way); and long numbers
+    starred whatever their checksum or grouping — seven digits or more in one run, or ten or
+    more written in groups (``5101 0419 8501 0112 32``) — so an ID or card number typed with
+    a typo or with spaces does not survive. A date (``2026-11-01``, eight digits) stays."""
+    from masking import scrub_texts, star_name_like_words
     scrubbed = scrub_texts([text.strip()], analyzer=svc.analyzer())[0] or ""
-    return _NUMBER.sub(_star_long_number, scrubbed)
+    return _NUMBER.sub(_star_long_number, star_name_like_words(scrubbed))
 
 
 REQUEST_STATUSES = ("pending", "granted", "denied", "refused")

@@ -30,7 +30,7 @@ _HOMES = {
     "masking.profile": ("ColumnProfile", "profile_table"),
     "masking.table": ("ColumnRule", "default_rules", "mask_table"),
     "masking.stream": ("ChunkedMasker", "ColumnReport", "rules_from_policy"),
-    "masking.text": ("Span", "detect_spans", "scrub_texts"),
+    "masking.text": ("Span", "detect_spans", "scrub_texts", "star_name_like_words"),
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from masking.recognizers import ENTITIES, default_recognizers
     from masking.stream import ChunkedMasker, ColumnReport, rules_from_policy
     from masking.table import ColumnRule, default_rules, mask_table
-    from masking.text import Span, detect_spans, scrub_texts
+    from masking.text import Span, detect_spans, scrub_texts, star_name_like_words
 
 
 def __getattr__(name: str) -> Any:
@@ -83,4 +83,5 @@ __all__ = [
     "Span",
     "detect_spans",
     "scrub_texts",
+    "star_name_like_words",
 ]

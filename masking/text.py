@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from masking.engine import Found, find_in_texts
 
-__all__ = ["Span", "detect_spans", "detect_spans_batch", "scrub_texts"]
+__all__ = ["Span", "detect_spans", "detect_spans_batch", "scrub_texts", "star_name_like_words"]
 
 
 @dataclass(frozen=True, order=True)
@@ -135,4 +135,38 @@ def _splice(text: str, spans: list[_Piece], masked: dict[tuple[str, str], str]) 
         out += [text[position:start], masked[(entity, text[start:end])]]
         position = end
     out.append(text[position:])
+    return "".join(out)
+
+
+#: jieba's tags of person names, and of words its dictionary lacks (mostly names).
+_NAME_TAGS = frozenset({"nr", "nrfg", "nrt"})
+
+
+def star_name_like_words(text: str) -> str:
+    """Star every word that may be a person's name, keeping its surname (``核查张伟的记录`` ->
+    ``核查张*的记录``): a known surname then one to three more Han characters that jieba tags
+    as a name or does not know, not ending in an address suffix (``白云区`` stays).
+
+    Deliberately greedy, for text kept forever where starring a non-name costs little (the
+    audit log's copy of a request's purpose), not for deliveries: it finds bare names that
+    :func:`scrub_texts` leaves because no context word announces them. Segments with jieba
+    (loads its dictionary on first use); nothing is cached.
+    """
+    from masking._jieba import UNKNOWN, iter_tags
+    from masking._words import ADDRESS_SUFFIXES, COMPOUND_SURNAMES, surname_of
+
+    out: list[str] = []
+    after_compound = False  # jieba splits 欧阳娜娜 into 欧阳 (a place) + 娜娜
+    for word, tag in iter_tags(text):
+        han = all("\u4e00" <= c <= "\u9fff" for c in word)
+        name_like = han and (tag in _NAME_TAGS or tag == UNKNOWN)
+        if after_compound and name_like and len(word) <= 2:
+            out.append("*" * len(word))
+        elif name_like and 2 <= len(word) <= 4 and not word.endswith(ADDRESS_SUFFIXES) \
+                and 0 < len(surname_of(word)) < len(word):
+            surname = surname_of(word)
+            out.append(surname + "*" * (len(word) - len(surname)))
+        else:
+            out.append(word)
+        after_compound = han and word in COMPOUND_SURNAMES
     return "".join(out)

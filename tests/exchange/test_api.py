@@ -297,6 +297,10 @@ def test_refusals_of_another_departments_grant_count_towards_the_throttle(
     ("证件 110101199003077578", "证件", "110101199003077578"),   # a wrong check digit
     ("电话 028-12345678", "电话", "12345678"),                   # a landline
     ("统计2026-01-01至2026-06-30共3000件", "2026-01-01至2026-06-30共3000件", None),  # kept
+    ("核查张伟的记录", "核查张*的记录", "张伟"),                  # a bare name, no context word
+    ("为办理李秀英的低保复核", "为办理李**的低保复核", "李秀英"),
+    ("核实欧阳娜娜户籍", "核实欧阳**户籍", "娜娜"),               # a compound surname
+    ("白云区低保核查，周末加班费统计", "白云区低保核查，周末加班费统计", None),  # kept
 ])
 def test_loggable_text_stars_long_numbers_however_they_are_written(app, purpose, survives,
                                                                   gone):
