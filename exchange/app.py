@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,7 +10,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from .config import load_settings
-from .errors import TooManyAttempts, code_for, public_message, status_for
+from .errors import code_for, public_message, retry_after, status_for
 from .services import Services
 
 __all__ = ["create_app"]
@@ -63,7 +62,4 @@ def _register_errors(app: Flask, svc: Services) -> None:
         if status == 500:
             log.exception("internal error")
         body = jsonify(error={"code": code_for(exc), "message": public_message(exc)})
-        if isinstance(exc, TooManyAttempts):
-            wait = (exc.until - svc.clock()).total_seconds()
-            return body, status, {"Retry-After": str(max(1, math.ceil(wait)))}
-        return body, status
+        return body, status, retry_after(exc, svc.clock())

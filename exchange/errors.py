@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 
 from catalog import InvalidUpload, UploadTooLarge
 from policies import AlreadyDecided
 
 __all__ = ["ExchangeError", "InvalidInput", "Unauthenticated", "TooManyAttempts", "Forbidden",
-           "NotFound", "Conflict", "status_for", "code_for", "public_message"]
+           "NotFound", "Conflict", "status_for", "code_for", "public_message", "retry_after"]
 
 log = logging.getLogger("govex")
 
@@ -32,11 +33,19 @@ class Unauthenticated(ExchangeError, PermissionError):
 
 
 class TooManyAttempts(ExchangeError, PermissionError):
-    """Too many failed sign-ins: refused until ``until`` without checking the password (429)."""
+    """Too many failed sign-ins or refusals: refused until ``until`` (429)."""
 
     def __init__(self, message: str, *, until: dt.datetime) -> None:
         super().__init__(message)
         self.until = until
+
+
+def retry_after(exc: BaseException, now: dt.datetime) -> dict[str, str]:
+    """The ``Retry-After`` header (whole seconds, at least 1) for a :class:`TooManyAttempts`;
+    no headers for anything else."""
+    if not isinstance(exc, TooManyAttempts):
+        return {}
+    return {"Retry-After": str(max(1, math.ceil((exc.until - now).total_seconds())))}
 
 
 class Forbidden(ExchangeError, PermissionError):

@@ -7,7 +7,7 @@ import math
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 
 from ..auth import Principal
-from ..errors import TooManyAttempts, Unauthenticated
+from ..errors import TooManyAttempts, Unauthenticated, retry_after
 from ..signin import sign_in as open_session
 from ..signin import sign_out as end_session
 from .base import bp as parent
@@ -48,9 +48,9 @@ def sign_in():
     try:
         who, session_id = _check(username, password)
     except TooManyAttempts as exc:
-        seconds = max(1, math.ceil((exc.until - services().clock()).total_seconds()))
+        headers = retry_after(exc, services().clock())
         return render_template("web/sign_in.html", **form, error="locked",
-                               minutes=math.ceil(seconds / 60)), 429, {"Retry-After": str(seconds)}
+                               minutes=math.ceil(int(headers["Retry-After"]) / 60)), 429, headers
     except Unauthenticated:
         return render_template("web/sign_in.html", **form, error="wrong"), 401
     lang = session.get("lang")

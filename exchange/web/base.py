@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..auth import Principal, principal_for_session, touch_session
-from ..errors import Unauthenticated, public_message, status_for
+from ..errors import Unauthenticated, public_message, retry_after, status_for
 from ..services import Services
 
 __all__ = ["bp", "services", "principal", "may", "safe_next", "PUBLIC_ENDPOINTS",
@@ -138,7 +138,8 @@ def _any_error(exc: Exception) -> Any:
     status = status_for(exc)
     if status == 500:
         log.exception("internal error on a page")
-    return _error_page(status, "domain", public_message(exc))
+    page, status = _error_page(status, "domain", public_message(exc))
+    return page, status, retry_after(exc, services().clock())
 
 
 @bp.app_errorhandler(404)

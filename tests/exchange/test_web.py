@@ -143,6 +143,23 @@ def test_each_role_opens_only_its_pages(browse, username, path, status):
         assert "You do not have access to this page" in text(r)
 
 
+def test_a_page_refused_too_often_says_when_to_come_back(app, monkeypatch):
+    """The refusal throttle on pages, as on the API: 403s, then 429 with Retry-After."""
+    from exchange.admin import create_user
+    from exchange.services import REFUSAL_WINDOW, REFUSALS_PER_WINDOW
+    svc = app.extensions["govex"]
+    create_user(svc, username="page-prober", password="a long password", role="requester",
+                department="civil")
+    monkeypatch.setattr(svc, "monotonic", lambda: 5000.0)
+    b = Browser(app.test_client())
+    assert b.sign_in("page-prober", "a long password").status_code == 303
+    statuses = [b.get("/steward/inbox").status_code for _ in range(REFUSALS_PER_WINDOW)]
+    assert statuses == [403] * REFUSALS_PER_WINDOW
+    r = b.get("/steward/inbox")
+    assert r.status_code == 429 and 0 < int(r.headers["Retry-After"]) <= REFUSAL_WINDOW
+    assert b.get("/my/requests").status_code == 429  # every page, not only the refused one
+
+
 def test_navigation_shows_only_what_the_role_may_do(browse):
     page = text(browse("civil-requester").get("/catalog"))
     assert "My requests" in page and "Requests to review" not in page and "Audit log" not in page
