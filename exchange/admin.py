@@ -103,11 +103,14 @@ def enable_user(svc: Services, username: str, *, actor: str = "admin") -> None:
 
 def reset_password(svc: Services, username: str, password: str, *,
                    actor: str = "admin") -> int:
-    """Set a new password and end the user's web sessions (a stolen cookie dies with the old
-    password). Returns how many sessions were ended. Raises InvalidInput, NotFound."""
+    """Set a new password, end the user's web sessions (a stolen cookie dies with the old
+    password) and lift a sign-in lock-out of the username (the failures were guesses at the
+    old password). Returns how many sessions were ended. Raises InvalidInput, NotFound."""
+    from .signin import clear_user_failures
     with svc.engine.begin() as conn:
         set_password(conn, username, password)
         ended = end_sessions(conn, username)
+        clear_user_failures(svc, conn, username)
         _log_change(svc, conn, actor, username, "password_reset")
     svc.checkpoint()
     return ended

@@ -143,7 +143,7 @@ def users_enable(home: Path, username: str) -> None:
 @click.argument("username")
 @click.password_option(help="The new password (prompted when omitted).")
 def users_password(home: Path, username: str, password: str) -> None:
-    """Set a new web password and end the user's web sessions."""
+    """Set a new web password, end the user's web sessions and lift a sign-in lock-out."""
     from .admin import reset_password
     ended = _user_change(home, reset_password, username, password)
     click.echo(f"new password for {username}; ended {ended} web session(s)")

@@ -32,7 +32,7 @@ from .models import sign_in_failures, users
 from .services import Services
 
 __all__ = ["Limit", "USER_LIMIT", "ADDRESS_LIMIT", "sign_in", "sign_out", "locked_until",
-           "record_failure"]
+           "record_failure", "clear_user_failures"]
 
 log = logging.getLogger("govex")
 
@@ -117,6 +117,13 @@ def record_failure(conn: sa.Connection, limit: Limit, key: str, *, now: dt.datet
     conn.execute(sign_in_failures.insert().values(scope=limit.scope, key=key, kind="lockout",
                                                   at=now))
     return True
+
+
+def clear_user_failures(svc: Services, conn: sa.Connection, username: str) -> None:
+    """Forget the username's failed sign-ins and its lock-out (an admin set a new password:
+    the guesses were at the old one). Client addresses keep theirs."""
+    secret = svc.master.derive("sign-in-throttle")
+    _clear(conn, USER_LIMIT, _crypto.keyed_hash(secret, "user\0" + username))
 
 
 def _clear(conn: sa.Connection, limit: Limit, key: str) -> None:

@@ -119,6 +119,17 @@ def test_five_failures_lock_the_username_known_or_not(app, username):
     assert Browser(app, "192.0.2.99").sign_in(username).status_code == 429  # not per client
 
 
+def test_a_new_password_from_the_admin_lifts_the_lock(app, svc):
+    from exchange.admin import reset_password
+    b = Browser(app)
+    assert b.fail("cai", 5) == [401] * 5
+    assert b.sign_in("cai").status_code == 429
+    reset_password(svc, "cai", "a-new-password-for-cai")
+    assert b.sign_in("cai", PASSWORD).status_code == 401  # the old one is gone
+    assert b.sign_in("cai", "a-new-password-for-cai").status_code == 303
+    reset_password(svc, "cai", PASSWORD)  # as the other tests expect
+
+
 def test_the_lock_ends_after_fifteen_minutes(app, clock):
     b = Browser(app)
     b.fail("ben", 5)
