@@ -19,8 +19,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/govex demo --home $(HOME_DIR) --port $(PORT)
 
+# Every test on SQLite, then those that store anything again on a throwaway PostgreSQL
+# cluster (needs PostgreSQL's server programs: Debian's postgresql package; .ci/run installs it).
 test: $(STAMP)
 	$(PY) -m pytest -q
+	$(PY) -m pytest -q --database postgresql
 
 # The figures in the README. masking.py at 1M rows takes ~12 minutes on 2 cores.
 bench: $(STAMP)

@@ -232,14 +232,12 @@ def test_an_append_outside_a_transaction_goes_through_core(engine: Engine, log: 
 
 
 def test_a_database_error_on_the_cursor_is_sqlalchemys_and_hides_the_values(
-        engine: Engine, log: AuditLog, make_event: MakeEvent) -> None:
+        engine: Engine, log: AuditLog, make_event: MakeEvent, refusing_inserts) -> None:
     from sqlalchemy.exc import IntegrityError
 
     _fill(engine, log, make_event, 3)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TRIGGER refuse BEFORE INSERT ON audit_entries "
-                             "BEGIN SELECT RAISE(ABORT, 'refused'); END")
-    with pytest.raises(IntegrityError, match="refused") as raised, engine.begin() as conn:
+    with refusing_inserts(engine, "audit_entries", "refused"), \
+            pytest.raises(IntegrityError, match="refused") as raised, engine.begin() as conn:
         log.append(conn, make_event(3, purpose="a secret purpose"))
     assert "secret" not in str(raised.value)
     with engine.connect() as conn:

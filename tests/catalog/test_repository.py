@@ -23,8 +23,8 @@ COLUMNS = [{"name": "姓名", "dtype": "string", "profile": {"kind": "identifier
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[sa.Engine]:
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'catalog.db'}")
+def engine(tmp_path: Path, database_url) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(database_url(tmp_path))
     metadata.create_all(engine)
     yield engine
     engine.dispose()

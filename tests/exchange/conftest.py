@@ -16,9 +16,18 @@ ROWS = 120
 
 
 @pytest.fixture(scope="session")
-def home(tmp_path_factory) -> Path:
+def settings_for(database_url):
+    """``settings_for(home, **settings)``: the settings of the test instance at ``home``, its
+    database included (SQLite in it, or PostgreSQL under ``--database postgresql``)."""
+    def settings_of(home, **more) -> dict:
+        return {"home": home, "database_url": database_url(home), **more}
+    return settings_of
+
+
+@pytest.fixture(scope="session")
+def home(tmp_path_factory, settings_for) -> Path:
     home = tmp_path_factory.mktemp("govex-home")
-    build_demo(load_settings({"home": home}, environ={}), rows=ROWS, echo=lambda _m: None)
+    build_demo(load_settings(settings_for(home), environ={}), rows=ROWS, echo=lambda _m: None)
     return home
 
 
@@ -28,8 +37,8 @@ def users(home) -> dict[str, dict]:
 
 
 @pytest.fixture(scope="session")
-def app(home):
-    app = create_app({"home": home})
+def app(home, settings_for):
+    app = create_app(settings_for(home))
     app.config["TESTING"] = True
     return app
 

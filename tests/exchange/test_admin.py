@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import stat
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 from exchange.admin import create_user, ensure_department, init_instance, rotate_keys
@@ -20,8 +20,8 @@ from exchange.services import Services
 
 
 @pytest.fixture
-def settings(tmp_path):
-    return load_settings({"home": tmp_path / "home"}, environ={})
+def settings(tmp_path, settings_for):
+    return load_settings(settings_for(tmp_path / "home"), environ={})
 
 
 def test_init_creates_everything_once(settings):
@@ -35,14 +35,20 @@ def test_init_creates_everything_once(settings):
 
 def test_secrets_are_stored_hashed_or_encrypted(settings):
     result = init_instance(settings, admin_password="correct horse battery")
-    db = sqlite3.connect(settings.home / "govex.db")
-    pem = db.execute("select private_pem from exchange_signing_keys").fetchone()[0]
-    assert pem.startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----")
-    password_hash = db.execute("select password_hash from exchange_users").fetchone()[0]
-    assert password_hash.startswith("$argon2id$")
-    raw = (settings.home / "govex.db").read_bytes()
-    assert result["admin_token"].encode() not in raw
-    assert b"correct horse battery" not in raw
+    engine = sa.create_engine(settings.db_url)
+    with engine.connect() as db:
+        pem = db.exec_driver_sql("select private_pem from exchange_signing_keys").scalar()
+        assert pem.startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+        password_hash = db.exec_driver_sql("select password_hash from exchange_users").scalar()
+        assert password_hash.startswith("$argon2id$")
+        stored = "\n".join(str(row) for table in sa.inspect(db).get_table_names()
+                           for row in db.exec_driver_sql(f'select * from "{table}"'))
+    engine.dispose()
+    assert result["admin_token"] not in stored and "correct horse battery" not in stored
+    if settings.db_url.startswith("sqlite"):  # the file too, free pages included
+        raw = (settings.home / "govex.db").read_bytes()
+        assert result["admin_token"].encode() not in raw
+        assert b"correct horse battery" not in raw
 
 
 def test_users_roles_and_passwords(settings):
@@ -178,6 +184,12 @@ def _can(svc, *, token=None, password=None, session=None) -> bool:
     return True
 
 
+def _admin_cli(settings, *args: str):
+    """``govex ARGS --home HOME`` on the instance of ``settings`` (its database included)."""
+    return CliRunner().invoke(cli, [*args, "--home", str(settings.home)],
+                              env={"GOVEX_DATABASE_URL": settings.database_url or ""})
+
+
 @pytest.mark.parametrize(("args", "says", "old_token", "old_password", "old_session", "change"), [
     (["disable"], "ended 1 web session", False, False, False, "disabled"),
     (["password", "--password", "second password"], "ended 1 web session", True, False, False,
@@ -187,8 +199,7 @@ def _can(svc, *, token=None, password=None, session=None) -> bool:
 def test_an_admin_changes_a_user_from_the_command_line(settings, args, says, old_token,
                                                       old_password, old_session, change):
     svc, token, session = _user_instance(settings)
-    out = CliRunner().invoke(cli, ["users", args[0], "--home", str(settings.home), "clerk",
-                                   *args[1:]])
+    out = _admin_cli(settings, "users", args[0], "clerk", *args[1:])
     assert out.exit_code == 0 and says in out.output, out.output
     assert _can(svc, token=token) is old_token
     assert _can(svc, password="first password") is old_password
@@ -206,10 +217,9 @@ def test_an_admin_changes_a_user_from_the_command_line(settings, args, says, old
 
 def test_a_disabled_user_enabled_again_uses_the_same_token(settings):
     svc, token, _session = _user_instance(settings)
-    home = str(settings.home)
-    assert CliRunner().invoke(cli, ["users", "disable", "--home", home, "clerk"]).exit_code == 0
+    assert _admin_cli(settings, "users", "disable", "clerk").exit_code == 0
     assert not _can(svc, token=token)
-    assert CliRunner().invoke(cli, ["users", "enable", "--home", home, "clerk"]).exit_code == 0
+    assert _admin_cli(settings, "users", "enable", "clerk").exit_code == 0
     assert _can(svc, token=token) and _can(svc, password="first password")
 
 
@@ -220,7 +230,7 @@ def test_a_disabled_user_enabled_again_uses_the_same_token(settings):
 ])
 def test_bad_user_changes_are_refused_and_change_nothing(settings, args, message):
     svc, token, session = _user_instance(settings)
-    out = CliRunner().invoke(cli, ["users", args[0], "--home", str(settings.home), *args[1:]])
+    out = _admin_cli(settings, "users", *args)
     assert out.exit_code != 0 and message in out.output
     assert _can(svc, token=token, password="first password", session=session)
 

@@ -86,8 +86,8 @@ def test_bad_uploads_are_refused_and_leave_nothing(as_role, user, data, meta, st
     assert after == before
 
 
-def test_oversized_upload_is_413(home, users):
-    small = create_app({"home": home, "max_upload_bytes": 200}).test_client()
+def test_oversized_upload_is_413(home, users, settings_for):
+    small = create_app(settings_for(home, max_upload_bytes=200)).test_client()
     r = small.post("/api/v1/datasets", headers={
         "Authorization": f"Bearer {users['market-steward']['token']}"},
         data={"file": (io.BytesIO(GOOD_CSV * 20), "big.csv"),

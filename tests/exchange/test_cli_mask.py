@@ -189,17 +189,18 @@ def test_progress_bar_on_request(tmp_path, runner, demo):
 
 @pytest.mark.parametrize(("recipient", "ok"), [("civil", True), ("nosuchdept", False)])
 def test_a_recipient_must_be_a_department_of_the_instance(tmp_path, runner, demo, recipient,
-                                                          ok):
+                                                          ok, settings_for):
     from exchange.admin import ensure_department, init_instance
     from exchange.config import load_settings
     from exchange.services import Services
-    settings = load_settings({"home": tmp_path / "home"}, environ={})
+    settings = load_settings(settings_for(tmp_path / "home"), environ={})
     init_instance(settings)
     ensure_department(Services(settings), "civil", "市民政局", "Civil Affairs Bureau")
     source = _write(tmp_path / "r.csv", demo["residents"], "csv")
     out = tmp_path / "o.csv"
     result = _invoke(runner, source, "-o", out, "--policy", _hash_policy(tmp_path),
-                     "--recipient", recipient, "--home", settings.home, env={"GOVEX_SECRET": ""})
+                     "--recipient", recipient, "--home", settings.home,
+                     env={"GOVEX_SECRET": "", "GOVEX_DATABASE_URL": settings.database_url})
     assert (result.exit_code == 0) is ok, result.output
     assert out.exists() is ok
     if not ok:

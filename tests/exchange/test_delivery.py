@@ -77,9 +77,9 @@ def _grant(svc: Services, who: Principal, dataset_id: str, plan: dict[str, str])
 
 
 @pytest.fixture(scope="module")
-def instance(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+def instance(tmp_path_factory: pytest.TempPathFactory, settings_for) -> SimpleNamespace:
     home = tmp_path_factory.mktemp("delivery-home")
-    settings = load_settings({"home": home}, environ={})
+    settings = load_settings(settings_for(home), environ={})
     init_instance(settings)
     svc = Services(settings)
     tokens = {}
@@ -199,39 +199,27 @@ def _exchange_count(instance: SimpleNamespace) -> int:
         return conn.execute(sa.select(sa.func.count()).select_from(models.exchanges)).scalar()
 
 
-def test_a_failed_audit_append_delivers_and_stores_nothing(instance):
+def test_a_failed_audit_append_delivers_and_stores_nothing(instance, refusing_inserts):
     before, count = _payload_files(instance), _exchange_count(instance)
-    with instance.svc.engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TRIGGER refuse_append BEFORE INSERT ON audit_entries "
-                             "BEGIN SELECT RAISE(ABORT, 'audit store refused'); END")
-    try:
+    with refusing_inserts(instance.svc.engine, "audit_entries", "audit store refused"):
         with pytest.raises(sa.exc.DBAPIError, match="audit store refused"):
             delivery.deliver(instance.svc, TAX, instance.tax_small, fmt="jsonl")
         response = instance.app.test_client().post(
             f"/api/v1/grants/{instance.tax_small}/exchanges", json={"format": "jsonl"},
             headers={"Authorization": f"Bearer {instance.tokens['tax']}"})
         assert response.status_code == 500 and "refused" not in response.get_data(as_text=True)
-    finally:
-        with instance.svc.engine.begin() as conn:
-            conn.exec_driver_sql("DROP TRIGGER refuse_append")
     assert _payload_files(instance) == before and _exchange_count(instance) == count
     done = delivery.deliver(instance.svc, TAX, instance.tax_small, fmt="jsonl")
     assert _payload_files(instance) - before == {instance.svc.store.path_for(done["sha256"])}
 
 
-def test_a_failed_publish_stores_nothing(instance):
+def test_a_failed_publish_stores_nothing(instance, refusing_inserts):
     before = _payload_files(instance)
     data = formats.write_table(_people(50, seed=3), fmt="csv")
-    with instance.svc.engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TRIGGER refuse_append BEFORE INSERT ON audit_entries "
-                             "BEGIN SELECT RAISE(ABORT, 'audit store refused'); END")
-    try:
+    with refusing_inserts(instance.svc.engine, "audit_entries", "audit store refused"):
         with pytest.raises(sa.exc.DBAPIError, match="audit store refused"):
             publish(instance.svc, STEWARD, filename="新名单.csv", data=data,
                     metadata={"title": "新名单", "sharing": "conditional", "level": "L2"})
-    finally:
-        with instance.svc.engine.begin() as conn:
-            conn.exec_driver_sql("DROP TRIGGER refuse_append")
     assert _payload_files(instance) == before
     assert not instance.svc.store.exists(hashlib.sha256(data).hexdigest())
 
@@ -258,8 +246,8 @@ def test_memory_follows_the_chunk_not_the_dataset(instance):
     table 60 chunks long stays under the bound, and the same measure of the old whole-table
     path (the control) exceeds it, so the bound can fail."""
     out = subprocess.run(
-        [sys.executable, __file__, str(instance.home), instance.tax_small,
-         instance.tax_large], check=True, capture_output=True, text=True, timeout=600,
+        [sys.executable, __file__, str(instance.home), instance.svc.settings.db_url,
+         instance.tax_small, instance.tax_large], check=True, capture_output=True, text=True, timeout=600,
         env=os.environ | LIVE_MEMORY)
     rise = json.loads(out.stdout.strip().splitlines()[-1])
     print("peak RSS rise", rise)
@@ -284,11 +272,12 @@ def _rss_rise(step: Callable[[], object]) -> float:
     return (status()["VmHWM"] - before) / 1024
 
 
-def _memory_child(home: str, small: str, large: str) -> None:
+def _memory_child(home: str, database_url: str, small: str, large: str) -> None:
     from masking import ColumnRule, mask_table
     from policies import workflow
 
-    svc = Services(load_settings({"home": home}, environ={}), delivery_chunk_rows=MEMORY_CHUNK)
+    svc = Services(load_settings({"home": home, "database_url": database_url}, environ={}),
+                   delivery_chunk_rows=MEMORY_CHUNK)
     delivery.deliver(svc, TAX, small, fmt="csv")  # warm-up: imports, analyzer, caches
     done: dict = {}
     chunked = _rss_rise(lambda: done.update(delivery.deliver(svc, TAX, large, fmt="csv")))
@@ -308,7 +297,7 @@ def _memory_child(home: str, small: str, large: str) -> None:
 
 
 if __name__ == "__main__":
-    _memory_child(*sys.argv[1:4])
+    _memory_child(*sys.argv[1:5])
 
 
 def test_a_sweep_after_a_crash_keeps_every_recorded_payload(instance):

@@ -27,8 +27,8 @@ def _migrate(engine: sa.Engine, how: str, revision: str) -> None:
         getattr(command, how)(config, revision)
 
 
-def test_the_migrations_build_the_schema_of_the_models(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path}/govex.db")
+def test_the_migrations_build_the_schema_of_the_models(tmp_path, database_url):
+    engine = make_engine(database_url(tmp_path))
     upgrade(engine)
     with engine.connect() as conn:
         differences = compare_metadata(MigrationContext.configure(conn), [
@@ -38,8 +38,8 @@ def test_the_migrations_build_the_schema_of_the_models(tmp_path):
     assert differences == []
 
 
-def test_0003_goes_down_and_up(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path}/govex.db")
+def test_0003_goes_down_and_up(tmp_path, database_url):
+    engine = make_engine(database_url(tmp_path))
     upgrade(engine)
     assert NEW_IN_0003 <= set(sa.inspect(engine).get_table_names())
     _migrate(engine, "downgrade", "0002")

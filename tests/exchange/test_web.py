@@ -81,13 +81,13 @@ def test_wrong_credentials_are_refused_with_one_message(browse, username, passwo
     assert "Enter a correct username and password" in text(r)
 
 
-def test_session_cookie_flags(app, users, home):
+def test_session_cookie_flags(app, users, home, settings_for):
     b = Browser(app.test_client())
     r = b.sign_in("civil-requester", users["civil-requester"]["password"])
     cookie = r.headers["Set-Cookie"]
     assert "govex_session=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert "Secure" not in cookie
-    secure = create_app({"home": home, "secure_cookies": True})
+    secure = create_app(settings_for(home, secure_cookies=True))
     r = Browser(secure.test_client()).sign_in("civil-requester",
                                              users["civil-requester"]["password"])
     assert "; Secure" in r.headers["Set-Cookie"]

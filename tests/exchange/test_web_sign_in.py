@@ -46,8 +46,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture(scope="module")
-def svc(tmp_path_factory, clock) -> Services:
-    settings = load_settings({"home": tmp_path_factory.mktemp("sign-in")}, environ={})
+def svc(tmp_path_factory, clock, settings_for) -> Services:
+    settings = load_settings(settings_for(tmp_path_factory.mktemp("sign-in")), environ={})
     init_instance(settings, admin_password="admin-password-for-tests")
     svc = Services(settings, clock=clock)
     ensure_department(svc, "civil", "市民政局", "Civil Affairs")

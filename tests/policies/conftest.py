@@ -12,8 +12,8 @@ NOW = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.timezone.utc)
 
 
 @pytest.fixture
-def engine(tmp_path):
-    engine = sa.create_engine(f"sqlite:///{tmp_path}/policies.db")
+def engine(tmp_path, database_url):
+    engine = sa.create_engine(database_url(tmp_path))
     metadata.create_all(engine)
     CasbinBase.metadata.create_all(engine)
     yield engine
