@@ -145,7 +145,8 @@ _NAME_TAGS = frozenset({"nr", "nrfg", "nrt"})
 def star_name_like_words(text: str) -> str:
     """Star every word that may be a person's name, keeping its surname (``核查张伟的记录`` ->
     ``核查张*的记录``): a known surname then one to three more Han characters that jieba tags
-    as a name or does not know, not ending in an address suffix (``白云区`` stays).
+    as a name or does not know, not ending in an address suffix (``白云区`` stays) and not a
+    word that announces a name (``申请人``, which jieba's dictionary tags as one).
 
     Deliberately greedy, for text kept forever where starring a non-name costs little (the
     audit log's copy of a request's purpose), not for deliveries: it finds bare names that
@@ -153,7 +154,7 @@ def star_name_like_words(text: str) -> str:
     (loads its dictionary on first use); nothing is cached.
     """
     from masking._jieba import UNKNOWN, iter_tags
-    from masking._words import ADDRESS_SUFFIXES, COMPOUND_SURNAMES, surname_of
+    from masking._words import ADDRESS_SUFFIXES, COMPOUND_SURNAMES, PERSON_CONTEXT, surname_of
 
     out: list[str] = []
     after_compound = False  # jieba splits 欧阳娜娜 into 欧阳 (a place) + 娜娜
@@ -163,7 +164,7 @@ def star_name_like_words(text: str) -> str:
         if after_compound and name_like and len(word) <= 2:
             out.append("*" * len(word))
         elif name_like and 2 <= len(word) <= 4 and not word.endswith(ADDRESS_SUFFIXES) \
-                and 0 < len(surname_of(word)) < len(word):
+                and word not in PERSON_CONTEXT and 0 < len(surname_of(word)) < len(word):
             surname = surname_of(word)
             out.append(surname + "*" * (len(word) - len(surname)))
         else:

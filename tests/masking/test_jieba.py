@@ -36,6 +36,7 @@ def test_jiebas_dictionary_loads_from_its_own_cache_as_jieba_loads_it(tmp_path):
     ("联系人:刘德华", "联系人:刘**"),
     # not names: a surname-led place, common words, dates, already starred names
     ("白云区低保核查", "白云区低保核查"),
+    ("核查低保申请人近一年的诉求记录", "核查低保申请人近一年的诉求记录"),  # jieba: 申请人/nr
     ("确认张家港市人口数据", "确认张家港市人口数据"),
     ("周末加班费核查，复核黄金价格", "周末加班费核查，复核黄金价格"),
     ("统计2026年锦江区低保户数量", "统计2026年锦江区低保户数量"),
