@@ -223,6 +223,7 @@ class PersonFinder:
         pattern = recognizer._subject.pattern
         self.subject = std_compile(f"(?:^|[^{HAN}])" + pattern[len(lead):]) \
             if pattern.startswith(lead) else std_compile(pattern)
+        self.opening = std_compile(recognizer._opening.pattern)
 
     def find(self, text: str) -> list[Raw]:
         """The recognizer's results on ``text`` as raw tuples."""
@@ -234,6 +235,7 @@ class PersonFinder:
             hits = [r._after_trigger(text, m.end()) for m in self.trigger.finditer(text)]
             hits += [r._before_honorific(text, start) for start in self._honorific_starts(text)]
             hits += [r._subject_of_verb(m.group(1), m.start(1)) for m in self.subject.finditer(text)]
+            hits += [r._opening_name(m.group(1), m.start(1)) for m in self.opening.finditer(text)]
         entity, index = r.ENTITY, self.index
         return [(entity, start, end, score, index, enhanced)
                 for start, end, score, enhanced in filter(None, hits)]

@@ -107,6 +107,12 @@ class _Maker:
                 f"{self.rng.randint(1, 28):02d}{self.digits(3)}")
         return body + resident_id_check_char(body)
 
+    def grouped_id(self) -> str:
+        """An ID as people write it for reading: 6-8-4 or 6-4-4-4, spaces or hyphens."""
+        v, sep = self.resident_id(), self.pick(" -")
+        return sep.join((v[:6], v[6:14], v[14:]) if self.rng.random() < 0.5
+                        else (v[:6], v[6:10], v[10:14], v[14:]))
+
     def bad_id(self) -> str:
         good = self.resident_id()
         wrong = self.pick([c for c in "0123456789X" if c != good[-1]])
@@ -192,6 +198,13 @@ _ZH = (
     ("核对证件号{badid}时校验位不符，请申请人重新提交；区号{area}，邮编{postcode}。", ()),
     ("来电人{PERSON}反映{LOCATION}停水超过48小时，订单号{order}退费{amount}。", ()),
     ("报销单{ticket}金额{amount}，卡号{badcard}校验失败，请核实。", ()),
+    # how 12345 tickets open: a bare name, an aside, a pause, a time before the verb
+    ("{PERSON}（身份证号{ID_GROUPED}）反映其单位拖欠工资{amount}，请求协调。", ()),
+    ("{PERSON}，电话{CN_MOBILE}，反映{LOCATION}附近夜间施工噪音扰民。", ()),
+    ("{PERSON}于{time}来电咨询社保转移接续，工单{ticket}。", ()),
+    ("我叫{PERSON}，反映小区电梯长期故障无人维修，订单号{order}。", ()),
+    ("反映人：{PERSON}，诉求：{LOCATION}路灯不亮。", ()),
+    ("{opener}，{time}小区停电，工单{ticket}，涉及{amount}损失。", ()),
 )
 _EN = (
     ("Resident {EN_PERSON} called from {CN_MOBILE} about ticket {ticket}; email {EMAIL_ADDRESS}.", ()),
@@ -212,6 +225,7 @@ def _value(maker: _Maker, key: str) -> tuple[str | None, str]:
         "PERSON": ("PERSON", maker.name), "EN_PERSON": ("PERSON", maker.en_name),
         "EN_PERSON_LAST": ("PERSON", lambda: maker.pick(_EN_LAST)),
         "CN_RESIDENT_ID": ("CN_RESIDENT_ID", maker.resident_id),
+        "ID_GROUPED": ("CN_RESIDENT_ID", maker.grouped_id),
         "CN_MOBILE": ("CN_MOBILE", maker.mobile), "LOCATION": ("LOCATION", maker.address),
         "BANK_CARD": ("BANK_CARD", maker.card), "USCC": ("CN_USCC", maker.uscc),
         "CN_LANDLINE": ("CN_LANDLINE", maker.landline),
@@ -223,6 +237,8 @@ def _value(maker: _Maker, key: str) -> tuple[str | None, str]:
         "ticket": (None, maker.ticket), "badid": (None, maker.bad_id),
         "badcard": (None, maker.bad_card), "area": (None, lambda: maker.pick(("028", "010", "0816", "021"))),
         "postcode": (None, lambda: maker.pick(("610041", "100010", "621000", "610213"))),
+        "opener": (None, lambda: maker.pick(("周末", "目前", "另外", "此外", "近日", "昨天", "成都",
+                                             "高新区", "张家港", "温江", "万达广场"))),
         "company": (None, lambda: maker.pick(("成都市锦华商贸有限公司", "四川蜀信科技有限公司", "成都天府餐饮管理有限公司"))),
     }
     entity, make = makers[key]

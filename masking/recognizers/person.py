@@ -4,8 +4,9 @@ jieba segments the text (its HMM finds words its dictionary lacks); a word tagge
 dictionary, or unknown to it, that starts with a surname is a name. Only three places are
 searched, which keeps the recognizer fast on long texts: right after a context word (姓名 市民
 来电人 …), right before an honorific (先生 女士 …), at the start of a clause right before a
-reporting verb (``陈峰咨询…``, ``，王芳反映…``), and a whole value that is nothing but a name
-(a name column). Names elsewhere in free text, and romanised names, are not detected.
+reporting verb (``陈峰咨询…``, ``，王芳反映…``, also after an aside: ``王芳（电话…）反映``,
+``王芳于3月5日来电``), at the very start of a text before a pause (``王芳，电话…``), and a whole
+value that is nothing but a name (a name column). Names elsewhere in free text, and romanised names, are not detected.
 """
 
 from __future__ import annotations
@@ -68,7 +69,13 @@ class PersonRecognizer(EntityRecognizer):
         self._trigger = re.compile(rf"(?:{words})[:：\s]{{0,2}}(?:是|为)?", re.IGNORECASE)
         self._honorific = re.compile(rf"(?<=[{HAN}]{{2}})(?:{'|'.join(self.HONORIFICS)})")
         verbs = "|".join(sorted(self.REPORTING_VERBS, key=len, reverse=True))
-        self._subject = re.compile(rf"(?:^|(?<=[^{HAN}]))([{HAN}]{{2,4}}?)(?={verbs})")
+        # the verb may follow an aside (王欣（电话…）反映), a colon or comma (王欣：反映…), or
+        # a time (王欣于3月5日来电)
+        aside = r"[（(][^（）()]{1,40}[）)]|[：:，,]\s*|于[^，,。；;：]{1,24}?"
+        self._subject = re.compile(
+            rf"(?:^|(?<=[^{HAN}]))([{HAN}]{{2,4}}?)(?=(?:{aside})?(?:{verbs}))")
+        # a text that opens with a name and a pause: 王欣，电话… / 王欣（低保户）…
+        self._opening = re.compile(rf"^\s*([{HAN}]{{2,4}}?)(?=[（(，,：:])")
 
     def load(self) -> None:
         """Nothing to load: jieba initialises itself on first use."""
@@ -82,6 +89,7 @@ class PersonRecognizer(EntityRecognizer):
         found = [self._after_trigger(text, m.end()) for m in self._trigger.finditer(text)]
         found += [self._before_honorific(text, m.start()) for m in self._honorific.finditer(text)]
         found += [self._subject_of_verb(m.group(1), m.start(1)) for m in self._subject.finditer(text)]
+        found += [self._opening_name(m.group(1), m.start(1)) for m in self._opening.finditer(text)]
         return [self._result(*hit) for hit in found if hit]
 
     # The searches below return a Hit, (start, end, score, enhanced by context): the batch path
@@ -96,6 +104,20 @@ class PersonRecognizer(EntityRecognizer):
             return self._hit(start, start + len(run), score)
         return self._hit(start, start + len(run), self.SCORE_UNKNOWN_WORD) \
             if self._reads_as_name(run) else None
+
+    def _opening_name(self, run: str, start: int) -> Hit | None:
+        """A text that opens with a name then a pause (no verb to confirm it): only a run that
+        jieba reads as a name, or a surname and one or two characters it does not know as a
+        word or a place, not ending in an address suffix (王欣， yes; 周末， 目前， 高新区， no;
+        张家港， yes: jieba's dictionary tags it as a person's name)."""
+        if not surname_of(run) or run.endswith(ADDRESS_SUFFIXES):
+            return None
+        name, score = self._name_at_start(run)
+        if name == run and score >= self.SCORE_UNKNOWN_WORD:
+            return self._hit(start, start + len(run), score)
+        if self._reads_as_name(run) and not tag_of(run).startswith("ns"):
+            return self._hit(start, start + len(run), self.SCORE_UNKNOWN_WORD)
+        return None
 
     def _whole_value(self, value: str, offset: int) -> Hit | None:
         if not surname_of(value) or value.endswith(ADDRESS_SUFFIXES):

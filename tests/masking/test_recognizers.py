@@ -26,6 +26,11 @@ POSITIVES = [
     ("身份证号" + ID_A + "。", "CN_RESIDENT_ID", ID_A),
     ("证件号码：" + ID_B, "CN_RESIDENT_ID", ID_B),
     (ID_A.lower(), "CN_RESIDENT_ID", ID_A.lower()),
+    # written in groups for reading: 6-8-4 and 6-4-4-4, spaces or hyphens
+    ("身份证 " + " ".join((ID_A[:6], ID_A[6:14], ID_A[14:])), "CN_RESIDENT_ID",
+     " ".join((ID_A[:6], ID_A[6:14], ID_A[14:]))),
+    ("-".join((ID_B[:6], ID_B[6:10], ID_B[10:14], ID_B[14:])) + "，", "CN_RESIDENT_ID",
+     "-".join((ID_B[:6], ID_B[6:10], ID_B[10:14], ID_B[14:]))),
     # mobiles: plain, +86/0086, 3-4-4 split
     ("联系电话13812345678，", "CN_MOBILE", "13812345678"),
     ("手机：+86 138-1234-5678", "CN_MOBILE", "+86 138-1234-5678"),
@@ -49,6 +54,14 @@ POSITIVES = [
     ("姓名：欧阳娜娜，", "PERSON", "欧阳娜娜"),
     ("投诉人陈静称其", "PERSON", "陈静"),
     ("王芳女士反映", "PERSON", "王芳"),
+    # how 12345 tickets open: an aside, a pause or a time between the name and the verb
+    ("王欣（电话13812345678）反映问题", "PERSON", "王欣"),
+    ("姜玉（身份证号510114********6060）反映其住院费用", "PERSON", "姜玉"),
+    ("王欣：反映小区停水", "PERSON", "王欣"),
+    ("王欣于2026-03-18 16:17:36来电咨询", "PERSON", "王欣"),
+    ("王欣，电话13812345678", "PERSON", "王欣"),
+    ("我叫王欣，家住武侯区", "PERSON", "王欣"),
+    ("反映人：欧阳娜娜", "PERSON", "欧阳娜娜"),
     ("家住锦江区春熙路1号，", "LOCATION", "锦江区春熙路1号"),
     ("住址：四川省成都市武侯区人民南路四段12号", "LOCATION", "四川省成都市武侯区人民南路四段12号"),
 ]
@@ -82,6 +95,12 @@ NEGATIVES = [
     "999.1.1.1",  # octet out of range
     "市民反映路灯不亮",  # context word without a name
     "城市管理部门",  # 市 inside a word
+    " ".join((wrong_check(ID_A)[:6], wrong_check(ID_A)[6:14], wrong_check(ID_A)[14:])),  # grouped, bad check
+    "110101 1990 0307",  # a date-like group, too short
+    "周末，小区停水",  # a clause opening with a surname-led common word
+    "目前，已联系物业",
+    "高新区，夜间施工",  # a place: ends in an address suffix
+    "周末（周六）来电咨询",  # an aside after a common word
 ]
 
 
