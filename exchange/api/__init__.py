@@ -85,7 +85,10 @@ def json_body(*, optional: bool = False) -> dict[str, Any]:
     Raises InvalidInput."""
     if optional and not request.get_data():
         return {}
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser goes: malformed for us
+        raise InvalidInput("the JSON body is nested too deeply") from None
     if not isinstance(data, dict):
         raise InvalidInput("send a JSON object with Content-Type: application/json")
     return data

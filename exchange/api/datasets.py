@@ -41,7 +41,7 @@ def publish_dataset():
         raise InvalidInput("send the file as multipart field 'file'")
     try:
         metadata = json.loads(request.form.get("metadata") or "")
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         raise InvalidInput("field 'metadata' must be a JSON object") from None
     created = publishing.publish(services(), principal(), filename=upload.filename,
                                  data=upload.read(), metadata=metadata)

@@ -501,3 +501,20 @@ def test_default_masking_does_not_let_a_receiver_rebuild_resident_ids(as_role, d
     rows = list(csv.DictReader(io.StringIO(requester.get(ex["data_url"]).data.decode())))
     assert rows and all(re.fullmatch(r"(18|19|20)\d{2}", row["出生日期"]) for row in rows)
     assert all(re.fullmatch(r"\d{6}\*{8}\d{3}[\dX]", row["身份证号"]) for row in rows)
+
+
+DEEP = "[" * 100_000 + "]" * 100_000  # deeper than Python's JSON parser goes
+
+
+@pytest.mark.parametrize("body", [DEEP, '{"purpose": ' + DEEP + "}", "[1, 2]", "not json"])
+def test_a_body_that_is_no_json_object_is_a_400(as_role, datasets, body):
+    r = as_role("civil-requester").post("/api/v1/requests", data=body,
+                                        content_type="application/json")
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_input"
+
+
+def test_metadata_nested_too_deeply_is_a_400(as_role):
+    r = as_role("hotline-steward").post("/api/v1/datasets", data={
+        "file": (io.BytesIO("a,b\n1,2\n".encode()), "x.csv"), "metadata": DEEP},
+        content_type="multipart/form-data")
+    assert r.status_code == 400 and "metadata" in r.get_json()["error"]["message"]
