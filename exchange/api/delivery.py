@@ -26,6 +26,6 @@ def create_exchange(grant_id: str):
 def exchange_data(exchange_id: str):
     data, media_type, filename, size = delivery.exchange_data(services(), principal(),
                                                               exchange_id)
-    return Response(data, mimetype=media_type, headers={
+    return Response(data, content_type=media_type, headers={
         "Content-Disposition": f'attachment; filename="{filename}"',
         "Content-Length": str(size), "Cache-Control": "no-store"})

@@ -91,5 +91,5 @@ def exchange_receipt(exchange_id: str):
 
 
 def _attachment(data: bytes, media_type: str, filename: str) -> Response:
-    return Response(data, mimetype=media_type, headers={
+    return Response(data, content_type=media_type, headers={
         "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})

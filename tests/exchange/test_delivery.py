@@ -123,6 +123,7 @@ def _deliver_api(instance: SimpleNamespace, grant_id: str, fmt: str, *,
     download = client.get(body["data_url"], headers=headers)
     data = download.data
     assert download.headers["Content-Length"] == str(len(data))  # a client sees a cut-off
+    assert download.headers["Content-Type"] == formats.media_type(fmt)  # charset once
     return body, data
 
 

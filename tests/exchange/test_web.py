@@ -230,6 +230,7 @@ def test_request_review_approve_download(browse, datasets):
     exchange_page = delivered.headers["Location"]
     data = requester.get(exchange_page + "/data")
     assert data.headers["Content-Length"] == str(len(data.get_data()))
+    assert data.headers["Content-Type"] == "text/csv; charset=utf-8"
     receipt = requester.get(exchange_page + "/receipt").get_data(as_text=True)
     rows = list(csv.DictReader(io.StringIO(data.get_data(as_text=True))))
     assert rows and not any(MOBILE.search(r["联系电话"]) for r in rows)
