@@ -6,6 +6,7 @@ import base64
 from typing import Any
 
 from audit import NoteVerifier, open_checkpoint
+from audit.events import parse_bound
 
 from .auth import Principal
 from .errors import InvalidInput
@@ -22,15 +23,16 @@ MAX_PAGE = 1000
 MAX_INT = 2**62  # what every database stores in an integer column
 
 
-def _int(value: Any, name: str, *, default: int | None = None, low: int = 0) -> int:
+def _int(value: Any, name: str, *, default: int | None = None, low: int = 0,
+         high: int = MAX_INT) -> int:
     if value in (None, "") and default is not None:
         return default
     try:
         number = int(value)
     except (TypeError, ValueError):
         raise InvalidInput(f"{name} must be a whole number") from None
-    if not low <= number <= MAX_INT:
-        raise InvalidInput(f"{name} must be between {low} and {MAX_INT}")
+    if not low <= number <= high:
+        raise InvalidInput(f"{name} must be between {low} and {high}")
     return number
 
 
@@ -38,8 +40,13 @@ def entries(svc: Services, who: Principal, args: dict[str, Any]) -> dict[str, An
     """A page of entries, filtered. Raises Forbidden, InvalidInput."""
     svc.require(who, "audit", "read")
     offset = _int(args.get("offset"), "offset", default=0)
-    limit = min(_int(args.get("limit"), "limit", default=100, low=1), MAX_PAGE)
+    limit = _int(args.get("limit"), "limit", default=100, low=1, high=MAX_PAGE)
     filters = {k: args[k] for k in FILTERS if args.get(k)}
+    for bound in ("since", "until"):  # not a time at all: malformed (400), as the document says
+        try:
+            parse_bound(filters.get(bound), bound)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
     form = args.get("form") or "object"
     if form not in ENTRY_FORMS:
         raise InvalidInput(f"form must be one of {', '.join(ENTRY_FORMS)}")

@@ -359,8 +359,13 @@ def test_audit_filters(as_role):
     only = auditor.get("/api/v1/audit/entries?type=publish&department=hotline").get_json()
     assert only["entries"] and all(e["entry"]["type"] == "publish" and
                                    e["entry"]["provider"] == "hotline" for e in only["entries"])
-    bad = auditor.get("/api/v1/audit/entries?limit=x")
-    assert bad.status_code == 400
+    for query, says in (("limit=x", "whole number"), ("limit=5000", "between 1 and 1000"),
+                        ("limit=0", "between 1 and 1000"), ("since=yesterday", "since must be"),
+                        ("until=2026-13-01", "until must be")):
+        bad = auditor.get(f"/api/v1/audit/entries?{query}")
+        assert bad.status_code == 400 and says in bad.get_json()["error"]["message"], query
+    assert auditor.get("/api/v1/audit/entries?limit=1000&since=2026-01-01T00:00:00Z"
+                       ).status_code == 200
 
 
 def test_audit_entries_as_logged_are_the_bytes_the_tree_hashes(as_role):
