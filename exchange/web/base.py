@@ -162,10 +162,12 @@ def _error_page(status: int, kind: str, message: str | None) -> Any:
     return render_template("web/error.html", status=status, kind=kind, message=message), status
 
 
-def operator_names() -> list[str]:
-    """The masking operators a steward may choose, in the registry's order."""
-    from masking import OPERATORS
-    return list(OPERATORS)
+def operator_names(entity: str | None = None, *, keep: str | None = None) -> list[str]:
+    """The masking operators a steward may choose for a column of ``entity``, in the
+    registry's order (``keep``: one already chosen stays listed, so the form shows it)."""
+    from masking.operators import OPERATORS, operators_for
+    names = operators_for(entity)
+    return [n for n in OPERATORS if n in names or n == keep]
 
 
 def attempt(action: Any) -> tuple[Any, str | None]:

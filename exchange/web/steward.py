@@ -60,10 +60,14 @@ def review(request_id: str):
     if shown is None:  # the chosen operators do not fit: show the defaults and say why
         shown = delivery.preview(svc, who, request_id, rows=PREVIEW_ROWS)
     ds = publishing.get_dataset(svc, who, shown["request"]["dataset_id"])
+    profiles = {c["name"]: c.get("profile") for c in ds["columns"]}
+    operators = {col: operator_names((profiles.get(col) or {}).get("entity"),
+                                     keep=(chosen or {}).get(col, shown["masking"].get(col)))
+                 for col in shown["request"]["columns"]}
     page = render_template(
         "web/review.html", req=shown["request"], preview=shown, chosen=chosen or {},
-        operators=operator_names(), expiry=expiry, error=error, now=svc.clock(), ds=ds,
-        profiles={c["name"]: c.get("profile") for c in ds["columns"]})
+        operators=operators, expiry=expiry, error=error, now=svc.clock(), ds=ds,
+        profiles=profiles)
     return page, (422 if error else 200)
 
 

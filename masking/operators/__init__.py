@@ -19,6 +19,7 @@ from masking.operators.scrub import ScrubOperator
 __all__ = [
     "OPERATORS",
     "get_operator",
+    "operators_for",
     "MaskContext",
     "Operator",
     "MaskConvention",
@@ -44,6 +45,12 @@ OPERATORS: dict[str, type[Operator]] = {
         ScrubOperator,
     )
 }
+
+
+def operators_for(entity: str | None) -> list[str]:
+    """The operators that apply, without parameters, to a column of ``entity`` (None: no
+    personal data found), in the registry's order."""
+    return [name for name, cls in OPERATORS.items() if cls.applies_to(entity)]
 
 
 def get_operator(name: str) -> Operator:

@@ -35,6 +35,11 @@ class Operator(ABC):
     #: True when the operator removes the column from the delivered table.
     drops_column: ClassVar[bool] = False
 
+    @classmethod
+    def applies_to(cls, entity: str | None) -> bool:
+        """Whether the operator can be used, without parameters, on a column of ``entity``."""
+        return True
+
     def check_params(self, params: Mapping[str, Any]) -> None:
         """Raise InvalidMaskingPlan when ``params`` has a key this operator does not know."""
         unknown = set(params) - self.PARAMS

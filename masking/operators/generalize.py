@@ -39,6 +39,11 @@ class GeneralizeOperator(Operator):
     name = "generalize"
     PARAMS = frozenset({"to", "width"})
 
+    @classmethod
+    def applies_to(cls, entity: str | None) -> bool:
+        """Only where the entity decides the target (an ID, an address, a date, an age)."""
+        return (entity or "") in _BY_ENTITY
+
     def apply(
         self, values: Column, *, entity: str | None, params: Mapping[str, Any], context: MaskContext
     ) -> Column:
@@ -51,7 +56,9 @@ class GeneralizeOperator(Operator):
         target = params.get("to") or _BY_ENTITY.get(entity or "")
         if target not in TARGETS:
             raise InvalidMaskingPlan(
-                f"generalize needs params['to'] in {sorted(TARGETS)} for entity {entity!r}"
+                f"generalize has no coarser form for {entity or 'a column without personal data'}"
+                f": it works on resident IDs (birth year), addresses (district), dates (year) "
+                f"and ages (band), or with params['to'] in {sorted(TARGETS)}"
             )
         return like(values, TARGETS[target](to_arrow(values), params))
 

@@ -251,6 +251,18 @@ def test_approve_refuses_a_bad_expiry_and_keeps_the_choice(browse, datasets, use
     assert '<option value="redact" selected>' in text(r)
 
 
+def test_the_review_offers_generalize_only_where_it_has_a_coarser_form(browse, datasets):
+    ds = datasets["residents"]["id"]
+    r = browse("jinjiang-requester").submit(f"/request/{ds}", f"/request/{ds}", [
+        ("purpose", "核查户籍信息"), *[("columns", c) for c in ("姓名", "身份证号", "住址")]])
+    review = f"/steward/requests/{r.headers['Location'].split('made=')[1]}"
+    page = text(browse("civil-steward").get(review))
+    selects = dict(re.findall(r'name="op:([^"]+)"[^>]*>(.*?)</select>', page, re.S))
+    offered = {col: re.findall(r'<option value="(\w+)"', html) for col, html in selects.items()}
+    assert "generalize" not in offered["姓名"] and "mask" in offered["姓名"]
+    assert "generalize" in offered["身份证号"] and "generalize" in offered["住址"]
+
+
 def test_deny_needs_a_reason_then_refuses(browse, datasets):
     request_id = _ask(browse, datasets)
     steward = browse("hotline-steward")
