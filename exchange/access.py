@@ -148,7 +148,7 @@ def _decider(svc: Services, who: Principal, request_id: str) -> tuple[Any, Any]:
     with svc.reader.connect() as conn:
         request = workflow.get_request(conn, request_id)
         dataset = repository.get_dataset(conn, request.dataset_id)
-    svc.require(who, "request", "decide", dom=request.provider)
+    svc.require(who, "request", "decide", dom=request.provider, target=request.id)
     return request, dataset
 
 
@@ -236,7 +236,7 @@ def revoke(svc: Services, who: Principal, grant_id: str, *, reason: Any = None) 
     """A steward of the providing department revokes a grant; access stops at once."""
     with svc.reader.connect() as conn:
         grant = workflow.get_grant(conn, grant_id)
-    svc.require(who, "grant", "revoke", dom=grant.provider)
+    svc.require(who, "grant", "revoke", dom=grant.provider, target=grant_id)
     svc.enforcer.revoke_grant(grant_id)  # fail closed: stop access before recording
     with svc.engine.begin() as conn:
         revoked = workflow.revoke(conn, grant_id, by=who.username,

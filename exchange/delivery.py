@@ -42,7 +42,7 @@ def _authorize(svc: Services, who: Principal, grant_id: str) -> Any:
     svc.check_throttle(who)
     if not svc.allowed(who.username, who.domain, f"grant:{grant_id}", "receive") \
             or grant.receiver != who.department:
-        svc.refuse(who, obj=f"grant:{grant_id}", act="receive", dom=who.domain)
+        svc.refuse(who, obj=f"grant:{grant_id}", act="receive", dom=grant.provider)
         raise Forbidden("no active grant of your department covers this")
     with svc.reader.connect() as conn:
         return workflow.active_grant(conn, grant_id, now=now)
@@ -232,7 +232,7 @@ def preview(svc: Services, who: Principal, request_id: str, *, masking: Any = No
     with svc.reader.connect() as conn:
         request = workflow.get_request(conn, request_id)
         dataset = repository.get_dataset(conn, request.dataset_id)
-    svc.require(who, "request", "decide", dom=request.provider)
+    svc.require(who, "request", "decide", dom=request.provider, target=request.id)
     plan = planned_masking(svc, who, dataset.id, request.columns, explicit=masking)
     with masked_chunks(svc, dataset, plan, receiver=request.receiver,
                        chunk_rows=rows) as (columns, chunks):

@@ -115,19 +115,21 @@ class Services:
                         signer=NoteSigner(self.settings.log_origin, active.private_key))
 
     # -- shared steps ------------------------------------------------------------------------
-    def require(self, who: Principal, obj: str, act: str, *, dom: str | None = None) -> None:
+    def require(self, who: Principal, obj: str, act: str, *, dom: str | None = None,
+                target: str | None = None) -> None:
         """Raise Forbidden (and log the refusal in the audit log) unless Casbin allows.
 
         A user refused ``REFUSALS_PER_WINDOW`` times within ``REFUSAL_WINDOW`` seconds is
         throttled for that long: every decision is refused with TooManyAttempts (429) before
         it is made, so a client hammering what it may not do cannot grow the audit log without
         bound; the throttle is itself logged, once (``authz_throttled``). No decision goes
-        unlogged: a throttled request is never decided. Counted per process.
+        unlogged: a throttled request is never decided. Counted per process. ``target`` (a
+        request or grant id) names what was tried, in the log.
         """
         dom = dom or who.domain
         self.check_throttle(who)
         if not self.allowed(who.username, dom, obj, act):
-            self.refuse(who, obj=obj, act=act, dom=dom)
+            self.refuse(who, obj=f"{obj}:{target}" if target else obj, act=act, dom=dom)
             raise Forbidden(f"{who.username} ({who.role}, {who.domain}) may not {act} {obj}"
                             + ("" if dom == who.domain else f" of {dom}"))
 
@@ -180,10 +182,15 @@ class Services:
         return self.enforcer.allowed(user, dom, obj, act, now=now)
 
     def record_refusal(self, who: Principal, *, obj: str, act: str, dom: str) -> None:
-        """Append an ``authz_denied`` entry in its own transaction."""
+        """Append an ``authz_denied`` entry in its own transaction. ``obj`` may name what was
+        tried (``grant:gr_…``): the entry then carries it as ``target`` and the department
+        that owns it as ``provider``; a refusal of a kind of page or action as such (a
+        requester opening the stewards' inbox) names no provider."""
+        kind, _, target = obj.partition(":")
         event = {"type": "authz_denied", "actor": who.username,
-                 "actor_department": who.department, "object": obj.split(":")[0],
-                 "action": act, "provider": dom, "outcome": "denied"}
+                 "actor_department": who.department, "object": kind, "target": target or None,
+                 "action": act, "provider": dom if target or dom != who.domain else None,
+                 "outcome": "denied"}
         self.append_and_commit(event)
 
     def event(self, base: dict[str, Any]) -> dict[str, Any]:

@@ -523,3 +523,23 @@ def test_metadata_nested_too_deeply_is_a_400(as_role):
         "file": (io.BytesIO("a,b\n1,2\n".encode()), "x.csv"), "metadata": DEEP},
         content_type="multipart/form-data")
     assert r.status_code == 400 and "metadata" in r.get_json()["error"]["message"]
+
+
+def test_a_refusal_names_what_was_tried_and_whose_it_is(as_role, datasets):
+    """Deciding another department's request: the entry names the request and its owner.
+    A page refused as such (an auditor at the stewards' inbox) names no provider."""
+    made = as_role("civil-requester").post("/api/v1/requests", json={
+        "dataset_id": datasets["hotline_tickets"]["id"], "purpose": "核查诉求办理情况",
+        "columns": ["受理时间"]}).get_json()
+    r = as_role("market-steward").post(f"/api/v1/requests/{made['id']}/approve", json={})
+    assert r.status_code == 403
+    r = as_role("market-steward").get("/api/v1/audit/entries")
+    assert r.status_code == 403
+    logged = as_role("audit-auditor").get(
+        "/api/v1/audit/entries?actor=market-steward&type=authz_denied&limit=1000"
+    ).get_json()["entries"]
+    decide = [e["entry"] for e in logged if e["entry"]["action"] == "decide"][-1]
+    assert (decide["target"], decide["provider"]) == (made["id"], "hotline")
+    read = [e["entry"] for e in logged if e["entry"]["object"] == "audit"][-1]
+    assert "provider" not in read and "target" not in read
+    assert read["actor_department"] == "market"
