@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
@@ -184,6 +185,10 @@ def pull(ctx: Context, grant_id: str, output: Path, fmt: str) -> None:
     from audit import NoteVerifier, verify_entry
 
     from .receipts import verify_receipt
+    folder = output.parent.resolve()
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        # before asking: every delivery is logged, and one whose file cannot be saved is waste
+        raise click.ClickException(f"cannot write {output}: {folder} is not a writable folder")
     client = ctx.client()
     exchange = client.deliver(grant_id, fmt=fmt)
     data = client.download(exchange["data_url"])

@@ -356,6 +356,17 @@ def test_pull_keeps_evidence_that_the_delivery_was_logged(instances, govex, tmp_
     assert not list(tmp_path.glob("lied.csv*"))
 
 
+def test_pull_into_a_folder_that_cannot_take_the_file_asks_for_nothing(instances, govex,
+                                                                      tmp_path):
+    instance = instances()
+    grant = _grant(instance)
+    before = len(instance.client("audit-auditor").all_audit_entries())
+    done = govex(instance, "civil-requester", "pull", grant, "-o",
+                 str(tmp_path / "no-such-folder" / "x.csv"))
+    assert done.exit_code == 1 and "is not a writable folder" in done.output
+    assert len(instance.client("audit-auditor").all_audit_entries()) == before  # nothing logged
+
+
 def test_a_delivery_whose_audit_append_fails_delivers_nothing(instances):
     instance = instances()
     grant = _grant(instance)
