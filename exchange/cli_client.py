@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -232,14 +233,27 @@ def verify(ctx: Context, file: Path, receipt: Path, jwks_source: str | None) -> 
     """Verify that FILE is what the exchange signed in RECEIPT (offline with a JWKS file)."""
     from .receipts import verify_receipt
     if jwks_source and not jwks_source.startswith(("http://", "https://")):
-        jwks = json.loads(Path(jwks_source).read_text())
+        jwks = _json_file(Path(jwks_source), "a JWKS (JSON) file")
     elif jwks_source:
         import requests as http
         jwks = http.get(jwks_source, timeout=30).json()
     else:
         jwks = ctx.client().jwks()
-    manifest = verify_receipt(receipt.read_text(), jwks=jwks, data=file.read_bytes())
+    try:
+        compact = receipt.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{receipt} is not a receipt (a .receipt.jws text file)"
+                                   ) from None
+    manifest = verify_receipt(compact, jwks=jwks, data=file.read_bytes())
     ctx.emit(manifest, f"OK: {file} matches the receipt signed by the exchange "
                        f"(exchange {manifest['exchange_id']}, {manifest['row_count']} rows, "
                        f"{manifest['provider']}→{manifest['receiver']}, "
                        f"audit entry #{manifest['audit_index']})")
+
+
+def _json_file(path: Path, what: str) -> Any:
+    """The JSON in ``path``; a ClickException naming ``what`` it should be otherwise."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise click.ClickException(f"{path} is not {what}") from None

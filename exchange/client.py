@@ -18,7 +18,7 @@ class ApiError(Exception):
     """The server answered with an error (``status``, ``code``, ``message``)."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{message} (HTTP {status}, {code})")
+        super().__init__(message if status == 0 else f"{message} (HTTP {status}, {code})")
         self.status, self.code, self.message = status, code, message
 
 
@@ -36,8 +36,15 @@ class Client:
         try:
             response = self._session.request(method, self.url + path, timeout=self.timeout,
                                              **kwargs)
+        except requests.Timeout as exc:
+            raise ApiError(0, "unreachable",
+                           f"no answer from {self.url} within {self.timeout:g} s") from exc
+        except requests.ConnectionError as exc:
+            raise ApiError(0, "unreachable", f"cannot reach {self.url}: is the server running "
+                           "there? (--url or GOVEX_URL)") from exc
         except requests.RequestException as exc:
-            raise ApiError(0, "unreachable", f"cannot reach {self.url}: {exc}") from exc
+            raise ApiError(0, "unreachable",
+                           f"cannot talk to {self.url}: {type(exc).__name__}") from exc
         if response.status_code >= 400:
             raise _error(response)
         return response
