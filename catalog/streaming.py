@@ -173,7 +173,10 @@ class _CsvReader(TableReader):
                     null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True),
             )
             yield from _rechunk(self._batches(reader), self.chunk_rows)
-        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError as exc:
+            raise InvalidUpload(f"the file is not UTF-8 or GBK text: a byte that is neither "
+                                f"about {exc.start:,} bytes into the data") from exc
+        except pa.ArrowInvalid as exc:
             raise InvalidUpload(f"malformed CSV: {exc}") from exc
 
     def _batches(self, reader: Any) -> Iterator[pa.RecordBatch]:

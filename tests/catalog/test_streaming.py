@@ -60,6 +60,9 @@ def test_parquet_is_read_batch_by_batch(tmp_path):
 
 @pytest.mark.parametrize(("name", "content", "error", "match"), [
     ("a.csv", b"a,b\n1,2\n3\n", InvalidUpload, "malformed CSV"),
+    # GBK, then a byte that is no character, far past the first block read
+    ("a.csv", ("名,值\n" + "张三,1\n" * 200_000).encode("gbk") + b"\xff\n", InvalidUpload,
+     "not UTF-8 or GBK text"),
     ("a.csv", b"a,a\n1,2\n", InvalidUpload, "duplicate column"),
     ("a.csv", b"", InvalidUpload, "empty"),
     ("a.jsonl", b'{"a": 1}\n[1]\n', InvalidUpload, "line 2"),
