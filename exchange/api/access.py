@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import request
 
+from masking.operators import OPERATORS
+
 from .. import access
 from . import json_body, principal, route, services
 
@@ -17,7 +19,8 @@ _REQUEST = {"application/json": {"type": "object", "required": ["dataset_id", "p
                                                             "items": {"type": "string"}}}}}
 _APPROVE = {"application/json": {"type": "object", "properties": {
     "columns": {"type": "array", "items": {"type": "string"}},
-    "masking": {"type": "object", "additionalProperties": {"type": "string"}},
+    "masking": {"type": "object", "additionalProperties": {"type": "string",
+                                                           "enum": list(OPERATORS)}},
     "expires_in_days": {"type": "integer", "minimum": 1, "maximum": 365}}}}
 _REASON = {"application/json": {"type": "object", "properties": {"reason": {"type": "string"}}}}
 

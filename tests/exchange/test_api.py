@@ -401,6 +401,10 @@ def test_openapi_says_what_the_api_does(client, as_role, datasets):
     assert query["form"]["enum"] == ["object", "logged"]
     status = paths["/requests"]["get"]["parameters"][0]["schema"]
     assert status["enum"] == ["pending", "granted", "denied", "refused"]
+    approve = paths["/requests/{request_id}/approve"]["post"]["requestBody"]["content"]
+    operators = approve["application/json"]["schema"]["properties"]["masking"]
+    assert operators["additionalProperties"]["enum"] == [
+        "keep", "mask", "redact", "hash", "generalize", "drop", "scrub"]
     # an error the API really sends validates against the documented schema
     import jsonschema
     error = as_role("civil-requester").get("/api/v1/requests?status=bogus")
