@@ -16,7 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from .errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from .models import departments, tokens, users, web_sessions
 
-__all__ = ["Principal", "ROLES", "add_user", "issue_token", "principal_for_token",
+__all__ = ["Principal", "ROLES", "add_user", "check_new_account", "issue_token", "principal_for_token",
            "check_password", "add_department", "hash_token", "open_session",
            "principal_for_session", "touch_session", "end_session", "end_sessions",
            "set_password", "set_disabled", "revoke_tokens"]
@@ -65,19 +65,21 @@ def add_user(conn: sa.Connection, *, username: str, password: str, role: str,
 
     Raises InvalidInput (bad name, short password, unknown role or department), Conflict (taken).
     """
-    _check_new_user(conn, username, password, role, department)
+    if len(password) < 10:
+        raise InvalidInput("password: at least 10 characters")
+    check_new_account(conn, username, role, department)
     conn.execute(users.insert().values(
         username=username, display_name=display_name or username, department=department,
         role=role, password_hash=_hasher.hash(password), created_at=now, disabled=False))
     return Principal(username, display_name or username, department, role)
 
 
-def _check_new_user(conn: sa.Connection, username: str, password: str, role: str,
-                    department: str | None) -> None:
+def check_new_account(conn: sa.Connection, username: str, role: str,
+                      department: str | None) -> None:
+    """Raise InvalidInput or Conflict unless a user ``username`` with ``role`` in
+    ``department`` could be added (everything but the password)."""
     if not _USERNAME.match(username):
         raise InvalidInput("username: 2-63 lower-case letters, digits, '.', '-' or '_'")
-    if len(password) < 10:
-        raise InvalidInput("password: at least 10 characters")
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
     if (role == "admin") != (department is None):

@@ -105,13 +105,18 @@ def users() -> None:
                                                           "admin"]))
 @click.option("--department", help="Department code (none for admin).")
 @click.option("--name", "display_name")
-@click.password_option(help="Password for the web pages (prompted when omitted).")
+@click.option("--password", help="Password for the web pages (prompted when omitted).")
 def users_add(home: Path, username: str, role: str, department: str | None,
-              display_name: str | None, password: str) -> None:
+              display_name: str | None, password: str | None) -> None:
     """Add a user and print their API token (shown once)."""
     from .admin import create_user
+    from .auth import check_new_account
     from .services import Services
     svc = Services(_settings(home))
+    with svc.reader.connect() as conn:  # a typo in the rest is told before the password is asked
+        check_new_account(conn, username, role, department)
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     token = create_user(svc, username=username, password=password, role=role,
                         department=department, display_name=display_name)
     click.echo(f"created {username} ({role}{', ' + department if department else ''})\n"

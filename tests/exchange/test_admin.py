@@ -129,6 +129,14 @@ def test_cli_init_and_users_add(tmp_path):
     bad = runner.invoke(cli, ["users", "add", "--home", home, "someone", "--role", "requester",
                               "--department", "civil", "--password", "a long password"])
     assert bad.exit_code != 0 and "unknown department" in str(bad.exception)
+    # without --password: the mistake is told before the password is asked for
+    asked = runner.invoke(cli, ["users", "add", "--home", home, "someone", "--role", "requester",
+                                "--department", "civil"], input="")
+    assert "unknown department" in str(asked.exception) and "Password" not in asked.output
+    prompted = runner.invoke(cli, ["users", "add", "--home", home, "boss", "--role", "admin"],
+                             input="a long password\na long password\n")
+    assert prompted.exit_code == 0 and "Password" in prompted.output
+    assert "token: gvx_" in prompted.output
 
 
 def test_demo_token_reads_the_demo_users_file(tmp_path):
