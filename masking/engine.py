@@ -39,6 +39,7 @@ _PREFILTER = re.compile(
     r"\d{5}|\d{3}[\s)-]+\d{4}|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|[0-9A-Fa-f]:[0-9A-Fa-f]*:|@"
     rf"|[{PROVINCE_CHARS}][A-Za-z]"
     rf"|^\s*[{_SURNAME_STARTS}][\u4e00-\u9fff·•]{{1,7}}\s*$"
+    rf"|^\s*[{_SURNAME_STARTS}][\u4e00-\u9fff]{{1,3}}[（(，,：:]"  # a text opening with a name
     r"|(?:" + "|".join(_context_words) + ")"
     rf"|{ADDRESS_HINT}",
     re.IGNORECASE,

@@ -1,12 +1,13 @@
 """Chinese person names: jieba part-of-speech ``nr`` + surname list + context words.
 
 jieba segments the text (its HMM finds words its dictionary lacks); a word tagged ``nr`` in the
-dictionary, or unknown to it, that starts with a surname is a name. Only three places are
+dictionary, or unknown to it, that starts with a surname is a name. Only these places are
 searched, which keeps the recognizer fast on long texts: right after a context word (姓名 市民
-来电人 …), right before an honorific (先生 女士 …), at the start of a clause right before a
+来电人 我叫 …), right before an honorific (先生 女士 …), at the start of a clause before a
 reporting verb (``陈峰咨询…``, ``，王芳反映…``, also after an aside: ``王芳（电话…）反映``,
-``王芳于3月5日来电``), at the very start of a text before a pause (``王芳，电话…``), and a whole
-value that is nothing but a name (a name column). Names elsewhere in free text, and romanised names, are not detected.
+``王芳于3月5日来电``), at the very start of a text before a pause (``王芳，电话…``), and a
+whole value that is nothing but a name (a name column). Names elsewhere in free text, and
+romanised names, are not detected.
 """
 
 from __future__ import annotations

@@ -180,7 +180,8 @@ def test_a_fresh_process_writes_jiebas_cache_into_the_cache_dir(tmp_path):
 
 @pytest.mark.parametrize(
     ("text", "possible"),
-    [("已办结", False), ("2023-11-05", False), ("良好", False), ("张伟", True), ("电话13812345678", True), ("a@b.cn", True)],
+    [("已办结", False), ("2023-11-05", False), ("良好", False), ("张伟", True), ("电话13812345678", True), ("a@b.cn", True),
+     ("王欣，电话未留", True)],
 )
 def test_prefilter(text, possible):
     assert may_contain_pii(text) is possible
