@@ -1,5 +1,6 @@
 """The real server for end-to-end tests: a demo instance built with ``govex demo`` and served
-by ``govex serve`` (waitress) on a free port, one per test module."""
+by ``govex serve`` (waitress) on a free port, one per test module; its database is SQLite in
+its home, or PostgreSQL under ``--database postgresql``."""
 
 from __future__ import annotations
 
@@ -24,9 +25,9 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, database_url):
     home = tmp_path_factory.mktemp("e2e-home")
-    env = {**os.environ, "GOVEX_HOME": str(home)}
+    env = {**os.environ, "GOVEX_HOME": str(home), "GOVEX_DATABASE_URL": database_url(home)}
     subprocess.run([GOVEX, "demo", "--no-serve", "--rows", "300"], env=env, check=True,
                    capture_output=True, timeout=600)
     port = free_port()
