@@ -16,8 +16,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from .errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from .models import departments, tokens, users, web_sessions
 
-__all__ = ["Principal", "ROLES", "add_user", "check_new_account", "issue_token", "principal_for_token",
-           "check_password", "add_department", "hash_token", "open_session",
+__all__ = ["Principal", "ROLES", "add_user", "check_new_account", "issue_token",
+           "principal_for_token", "check_password", "add_department", "hash_token", "open_session",
            "principal_for_session", "touch_session", "end_session", "end_sessions",
            "set_password", "set_disabled", "revoke_tokens"]
 
