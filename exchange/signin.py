@@ -122,8 +122,7 @@ def record_failure(conn: sa.Connection, limit: Limit, key: str, *, now: dt.datet
 def clear_user_failures(svc: Services, conn: sa.Connection, username: str) -> None:
     """Forget the username's failed sign-ins and its lock-out (an admin set a new password:
     the guesses were at the old one). Client addresses keep theirs."""
-    secret = svc.master.derive("sign-in-throttle")
-    _clear(conn, USER_LIMIT, _crypto.keyed_hash(secret, "user\0" + username))
+    _clear(conn, USER_LIMIT, _key(svc, "user", username))
 
 
 def _clear(conn: sa.Connection, limit: Limit, key: str) -> None:
@@ -131,9 +130,13 @@ def _clear(conn: sa.Connection, limit: Limit, key: str) -> None:
 
 
 def _keys(svc: Services, username: str, address: str) -> list[tuple[Limit, str]]:
-    secret = svc.master.derive("sign-in-throttle")
-    return [(USER_LIMIT, _crypto.keyed_hash(secret, "user\0" + username)),
-            (ADDRESS_LIMIT, _crypto.keyed_hash(secret, "address\0" + address))]
+    return [(USER_LIMIT, _key(svc, "user", username)),
+            (ADDRESS_LIMIT, _key(svc, "address", address))]
+
+
+def _key(svc: Services, scope: str, value: str) -> str:
+    """What the failure table stores for a username or an address: a keyed hash, never it."""
+    return _crypto.keyed_hash(svc.master.derive("sign-in-throttle"), f"{scope}\0{value}")
 
 
 def _failed(svc: Services, username: str, address: str, keys: list[tuple[Limit, str]], *,
