@@ -78,20 +78,49 @@ def create_request(svc: Services, who: Principal, *, dataset_id: str, purpose: A
 
 
 def loggable_text(svc: Services, text: str) -> str:
-    """``text`` as the audit log may hold it forever: every detected identifier, name or
-    address masked (as ``scrub`` masks free text); every word that may be a name starred even
-    with no context word around it (``核查张伟的记录`` -> ``核查张*的记录``; a place named like
-    a person, ``王府井``, is starred too: the log's copy errs that way); and long numbers
-    starred whatever their checksum or grouping — seven digits or more in one run, or ten or
-    more written in groups (``5101 0419 8501 0112 32``) — so an ID or card number typed with
-    a typo or with spaces does not survive. A date (``2026-11-01``, eight digits) stays."""
+    """``text`` as the audit log may hold it forever. Full-width letters and digits are folded
+    first (``ｚｈａｎｇ＠ｑｑ．ｃｏｍ`` is an e-mail address); then every detected identifier, name or
+    address is masked (as ``scrub`` masks free text); every word that may be a name is starred
+    even with no context word around it (``核查张伟的记录`` -> ``核查张*的记录``; a place named
+    like a person, ``王府井``, is starred too: the log's copy errs that way), and so is a name
+    in pinyin (``Zhang Wei``); long numbers are starred whatever their checksum or grouping —
+    seven digits or more in one run, or ten or more written in groups with spaces, dashes,
+    dots, slashes, underscores or brackets (``510104.1985.0101.1232``, ``(138)1234-5678``) —
+    and so are seven or more Chinese numerals in a row (``一三八一二三四五六七八``). A date
+    (``2026-11-01``, eight digits) and an amount stay."""
     from masking import scrub_texts, star_name_like_words
-    scrubbed = scrub_texts([text.strip()], analyzer=svc.analyzer())[0] or ""
-    return _NUMBER.sub(_star_long_number, star_name_like_words(scrubbed))
+    folded = text.translate(_FULL_WIDTH).strip()
+    scrubbed = scrub_texts([folded], analyzer=svc.analyzer())[0] or ""
+    starred = _NUMBER.sub(_star_long_number, star_name_like_words(scrubbed))
+    starred = _CHINESE_NUMERALS.sub(lambda m: "*" * len(m.group()), starred)
+    return _LATIN_WORDS.sub(_star_pinyin_name, starred)
 
 
 REQUEST_STATUSES = ("pending", "granted", "denied", "refused")
-_NUMBER = re.compile(r"[0-9０-９](?:[ \t\-‐－—]?[0-9０-９])*[Xx]?")
+#: Full-width letters, digits and the marks of addresses and numbers (＠．－＿／), folded to
+#: ASCII for the log's copy; Chinese punctuation (，：（）) is left as written.
+_FULL_WIDTH = {c: c - 0xFEE0 for c in [*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B),
+                                        *range(0xFF41, 0xFF5B), 0xFF20, 0xFF0E, 0xFF0D, 0xFF3F,
+                                        0xFF0F]}
+_NUMBER = re.compile(r"[0-9](?:[ \t\-‐—./_()]{0,2}[0-9])*[Xx]?")
+_CHINESE_NUMERALS = re.compile(r"[零〇一二三四五六七八九幺两]{7,}")
+_LATIN_WORDS = re.compile(r"\b[A-Z][a-z]+(?:[ \-][A-Z][a-z]+)+\b")
+#: One or two pinyin syllables (tones left out): what a romanised Chinese name is made of.
+_PINYIN = re.compile(r"(?:(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?"
+                     r"(?:iang|iong|uang|ang|eng|ing|ong|uai|uan|ian|iao|van|ai|ei|ao|ou|an|en"
+                     r"|in|un|ia|ie|iu|ua|uo|ue|ve|ui|er|a|o|e|i|u|v)){1,2}")
+
+
+def _star_pinyin_name(match: re.Match[str]) -> str:
+    """In a run of capitalised words, star two or more pinyin words in a row, keeping each
+    one's initial: ``Check Zhang Wei`` -> ``Check Z**** W**``; ``Civil Affairs`` stays."""
+    parts = re.split(r"([ \-])", match.group())
+    words = parts[::2]
+    pinyin = [bool(_PINYIN.fullmatch(w.lower())) for w in words]
+    for i, word in enumerate(words):
+        if pinyin[i] and ((i > 0 and pinyin[i - 1]) or (i + 1 < len(words) and pinyin[i + 1])):
+            parts[2 * i] = word[0] + "*" * (len(word) - 1)
+    return "".join(parts)
 
 
 def _star_long_number(match: re.Match[str]) -> str:

@@ -301,6 +301,15 @@ def test_refusals_of_another_departments_grant_count_towards_the_throttle(
     ("为办理李秀英的低保复核", "为办理李**的低保复核", "李秀英"),
     ("核实欧阳娜娜户籍", "核实欧阳**户籍", "娜娜"),               # a compound surname
     ("白云区低保核查，周末加班费统计", "白云区低保核查，周末加班费统计", None),  # kept
+    # written with other separators, in full width, in Chinese numerals, in pinyin
+    ("身份证510104.1985.0101.1232", "身份证", "1232"),
+    ("证件510104/1985/0101/1232", "证件", "1985"),
+    ("卡号6222.0212.3456.7890.123", "卡号", "7890"),
+    ("电话138_1234_5678、(138)1234-5678", "电话", "5678"),
+    ("电话一三八一二三四五六七八，共三件", "共三件", "一三八"),
+    ("邮箱ｚｈａｎｇ＠ｑｑ．ｃｏｍ", "邮箱", "zhang"),
+    ("Check the records of Zhang Wei", "Check the records of Z", "Zhang Wei"),
+    ("金额3500.50元，Civil Affairs Bureau", "金额3500.50元，Civil Affairs Bureau", None),
 ])
 def test_loggable_text_stars_long_numbers_however_they_are_written(app, purpose, survives,
                                                                   gone):
