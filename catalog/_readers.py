@@ -24,6 +24,11 @@ from .errors import InvalidUpload, UploadTooLarge
 __all__ = ["read_csv", "read_xlsx", "read_parquet", "read_jsonl", "build_frame", "decode_text"]
 
 Cell = str | None
+#: The widest table accepted: wider ones cost time and memory with the square of the file
+#: (every row padded to every column) and are no dataset a department shares.
+MAX_COLUMNS = 1_000
+#: How far an XLSX may expand, at most: zip members in all, against the file and the limit.
+_XLSX_MAX_RATIO = 100
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _PANDAS_INDEX = re.compile(r"__index_level_\d+__")
 
@@ -57,12 +62,19 @@ def check_names(names: Sequence[Any]) -> None:
     if not names:
         raise InvalidUpload("the file has no columns")
     seen: set[str] = set()
+    check_width(len(names))
     for position, name in enumerate(names, start=1):
         if not isinstance(name, str) or not name.strip():
             raise InvalidUpload(f"column {position} has no name")
         if name in seen:
             raise InvalidUpload(f"duplicate column name {name!r}")
         seen.add(name)
+
+
+def check_width(count: int) -> None:
+    """Raises UploadTooLarge when a table has more than :data:`MAX_COLUMNS` columns."""
+    if count > MAX_COLUMNS:
+        raise UploadTooLarge(f"the file has more than {MAX_COLUMNS} columns")
 
 
 def check_row_limit(count: int, max_rows: int | None) -> None:
@@ -110,6 +122,7 @@ def read_csv(data: bytes, *, max_rows: int | None, max_bytes: int | None = None)
     if first is None:
         raise InvalidUpload("the file is empty")
     header = first[1]
+    check_width(len(header))
     rows: list[list[str]] = []
     for line, row in records:
         if len(row) != len(header):
@@ -147,19 +160,42 @@ def read_xlsx(data: bytes, *, max_rows: int | None,
     """
     import openpyxl
 
+    _check_expansion(data, max_bytes)
     try:
         with warnings.catch_warnings():  # openpyxl warns about styles and extensions it skips
             warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl\.")
             book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
             try:
-                return _sheet_frame(book.worksheets[0].iter_rows(values_only=True), max_rows,
-                                    max_bytes)
+                sheet = book.worksheets[0]
+                # the stated dimension (A1:XFD20000) would pad every row to 16,384 cells
+                sheet.reset_dimensions()
+                return _sheet_frame(sheet.iter_rows(values_only=True), max_rows, max_bytes)
             finally:
                 book.close()
     except InvalidUpload:  # our own message (UploadTooLarge included)
         raise
     except Exception as exc:  # openpyxl raises many kinds on corrupt input; all mean the same
         raise InvalidUpload(f"not a readable XLSX workbook ({type(exc).__name__})") from exc
+
+
+def _check_expansion(data: bytes, max_bytes: int | None) -> None:
+    """Refuse a workbook whose parts expand past what any table of ``max_bytes`` needs (the
+    markup included) or more than :data:`_XLSX_MAX_RATIO` times: openpyxl reads the shared
+    strings whole before a single cell, so a zip bomb must be stopped here. A file that is no
+    zip is left to openpyxl to refuse."""
+    import zipfile
+
+    if max_bytes is None:
+        return
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            expanded = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return
+    if expanded > 4 * max_bytes or expanded > _XLSX_MAX_RATIO * max(len(data), 1 << 20):
+        raise UploadTooLarge(f"the workbook expands to {expanded:,} bytes; at most "
+                             f"{min(4 * max_bytes, _XLSX_MAX_RATIO * max(len(data), 1 << 20)):,}"
+                             " are read")
 
 
 def _sheet_frame(rows: Iterable[tuple[Any, ...]], max_rows: int | None,
@@ -170,6 +206,7 @@ def _sheet_frame(rows: Iterable[tuple[Any, ...]], max_rows: int | None,
     if first is None:
         raise InvalidUpload("the workbook's first sheet is empty")
     header = _trim_right(first[1])
+    check_width(len(header))
     body: list[list[Cell]] = []
     size = 0
     for number, row in numbered:
@@ -222,6 +259,15 @@ def read_parquet(data: bytes, *, max_rows: int | None,
     try:
         parquet = pq.ParquetFile(pa.BufferReader(data))
         check_row_limit(parquet.metadata.num_rows, max_rows)
+        check_width(len(parquet.schema_arrow))
+        for group in range(parquet.metadata.num_row_groups):  # stored sizes, before decoding
+            check_byte_limit(parquet.metadata.row_group(group).total_byte_size, max_bytes)
+        # text columns read as dictionaries: a value repeated in every row is held once, and
+        # its decoded size is measured before anything is decoded
+        texts = [f.name for f in parquet.schema_arrow
+                 if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+                 or _is_binary(f.type)]
+        parquet = pq.ParquetFile(pa.BufferReader(data), read_dictionary=texts)
         table = _read_bounded(parquet, max_bytes)
     except (pa.ArrowException, OSError) as exc:
         raise InvalidUpload(f"not a readable Parquet file ({exc})") from exc
@@ -298,8 +344,12 @@ def read_jsonl(data: bytes, *, max_rows: int | None, max_bytes: int | None = Non
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidUpload("JSON Lines must be UTF-8 text") from exc
-    records = list(_json_records(text, max_rows=max_rows))
-    names = list(dict.fromkeys(key for record in records for key in record))
+    records, keys = [], {}
+    for record in _json_records(text, max_rows=max_rows):
+        records.append(record)
+        keys.update(dict.fromkeys(record))
+        check_width(len(keys))  # a new key on every line would cost rows x keys
+    names = list(keys)
     return build_frame(names, [[record.get(n) for record in records] for n in names])
 
 
@@ -317,6 +367,9 @@ def _json_record(line: str, number: int) -> dict[str, Cell]:
     try:
         value = json.loads(line, object_pairs_hook=_unique_pairs, parse_int=str,
                            parse_float=str, parse_constant=str)
+    except RecursionError:
+        raise InvalidUpload(f"line {number}: nested too deeply; only flat records can be "
+                            "published") from None
     except ValueError as exc:
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
         raise InvalidUpload(f"line {number}: not valid JSON ({reason})") from exc

@@ -214,3 +214,85 @@ def test_an_xlsx_past_the_byte_limit_is_refused():
     frame = pd.DataFrame({"a": ["y" * 1000] * 50})
     with pytest.raises(UploadTooLarge, match="expands"):
         formats.read_table(formats.write_table(frame, fmt="xlsx"), fmt="xlsx", max_bytes=10_000)
+
+
+def _xlsx_with(sheet_xml: str, shared: str = "") -> bytes:
+    """A minimal workbook whose first sheet is ``sheet_xml`` (and shared strings ``shared``)."""
+    import zipfile
+    parts = {
+        "[Content_Types].xml": '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+        "_rels/.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+        "xl/worksheets/sheet1.xml": sheet_xml,
+        "xl/sharedStrings.xml": '<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                                + shared + "</sst>",
+    }
+    sink = io.BytesIO()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+    return sink.getvalue()
+
+
+_SHEET = ('<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+          'spreadsheetml/2006/main">{dim}<sheetData>{rows}</sheetData></worksheet>')
+
+
+def test_an_xlsx_whose_unused_shared_strings_expand_hugely_is_refused_before_reading():
+    rows = '<row r="1"><c r="A1" t="inlineStr"><is><t>名称</t></is></c></row>'
+    bomb = _xlsx_with(_SHEET.format(dim="", rows=rows), "<si><t>" + "x" * 30_000_000 + "</t></si>")
+    assert len(bomb) < 100_000
+    with pytest.raises(UploadTooLarge, match="workbook expands to"):
+        formats.read_table(bomb, fmt="xlsx", max_bytes=4 << 20)
+
+
+def test_an_xlsx_stating_a_huge_dimension_reads_only_its_cells():
+    rows = ('<row r="1"><c r="A1" t="inlineStr"><is><t>名称</t></is></c></row>'
+            '<row r="20000"><c r="A20000" t="inlineStr"><is><t>张三</t></is></c></row>')
+    gap = _xlsx_with(_SHEET.format(dim='<dimension ref="A1:XFD20000"/>', rows=rows))
+    frame = formats.read_table(gap, fmt="xlsx", max_bytes=64 << 20)
+    assert list(frame.columns) == ["名称"] and frame["名称"].tolist() == ["张三"]
+
+
+def test_a_parquet_dictionary_bomb_is_refused_without_decoding_it():
+    """One 1 MB value in 5,000 rows of one row group: ~5 GB once decoded. Refused, and the
+    Arrow memory pool of a fresh process never holds more than a few of those megabytes."""
+    import subprocess
+    import sys
+
+    code = """
+import pyarrow as pa, pyarrow.parquet as pq, sys
+from catalog import formats
+from catalog.errors import UploadTooLarge
+table = pa.table({"备注": pa.DictionaryArray.from_arrays(pa.array([0] * 5_000, pa.int32()),
+                                                      pa.array(["x" * 1_000_000]))})
+sink = pa.BufferOutputStream()
+pq.write_table(table, sink, compression="zstd", store_schema=False, row_group_size=5_000)
+data = sink.getvalue().to_pybytes()
+del table
+pool = pa.default_memory_pool()
+before = pool.max_memory()
+try:
+    formats.read_table(data, fmt="parquet", max_bytes=256 << 20)
+except UploadTooLarge:
+    print("refused", len(data), (pool.max_memory() - before) >> 20)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=300).stdout.split()
+    assert out[0] == "refused" and int(out[1]) < 200_000
+    assert int(out[2]) < 64, f"{out[2]} MB of Arrow memory while refusing"
+
+
+@pytest.mark.parametrize(("fmt", "data"), [
+    ("csv", (",".join(f"c{i}" for i in range(1_001)) + "\n").encode()),
+    ("jsonl", "".join(f'{{"k{i}": "v"}}\n' for i in range(2_000)).encode()),
+])
+def test_more_than_a_thousand_columns_is_refused(fmt, data):
+    with pytest.raises(UploadTooLarge, match="more than 1000 columns"):
+        formats.read_table(data, fmt=fmt)
+
+
+def test_jsonl_nested_deeper_than_json_goes_is_refused():
+    with pytest.raises(InvalidUpload, match="line 1: nested too deeply"):
+        formats.read_table(("[" * 100_000 + "]" * 100_000 + "\n").encode(), fmt="jsonl")
