@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -23,9 +24,24 @@ def make_engine(url: str) -> sa.Engine:
     # hide_parameters: a failed statement's values (purposes, names) never reach the log
     engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
                               hide_parameters=True)
+    _owner_only(engine.url.database)
     sa.event.listen(engine, "connect", _sqlite_connect)
     sa.event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _owner_only(path: str | None) -> None:
+    """Create the database file readable by its owner only (it holds password and token
+    hashes and the encrypted keys); SQLite gives its -wal and -shm files the same mode."""
+    if not path or path == ":memory:" or path.startswith("file:") \
+            or not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        return  # in memory, a URI, or no folder yet: SQLite says what is wrong itself
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        if os.fstat(fd).st_uid == os.getuid():
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
 
 
 def _sqlite_connect(dbapi_connection, _record) -> None:  # noqa: ANN001 (DB-API objects)

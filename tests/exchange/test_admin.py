@@ -31,6 +31,10 @@ def test_init_creates_everything_once(settings):
     assert second["created_admin"] is False and "admin_token" not in second
     key_file = settings.home / "master.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    if settings.db_url.startswith("sqlite"):  # password and token hashes, encrypted keys
+        for name in ("govex.db", "govex.db-wal", "govex.db-shm"):
+            if (settings.home / name).exists():
+                assert stat.S_IMODE((settings.home / name).stat().st_mode) == 0o600, name
 
 
 def test_secrets_are_stored_hashed_or_encrypted(settings):
