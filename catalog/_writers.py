@@ -104,8 +104,10 @@ def defuse_formulas(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.Chunked
     formula (``=HYPERLINK(…)`` -> ``'=HYPERLINK(…)``); numbers and everything else unchanged.
     Delivered CSV comes from citizens' text: a complaint that starts with ``=`` must not run on
     an officer's machine."""
-    risky = pc.and_(pc.match_substring_regex(column, _FORMULA),
-                    pc.invert(pc.match_substring_regex(column, _NUMBER)))
+    starts = pc.match_substring_regex(column, _FORMULA)
+    if not pc.any(starts).as_py():  # the usual column: one anchored pass, nothing to change
+        return column
+    risky = pc.and_(starts, pc.invert(pc.match_substring_regex(column, _NUMBER)))
     return pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
 
 
