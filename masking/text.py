@@ -138,10 +138,6 @@ def _splice(text: str, spans: list[_Piece], masked: dict[tuple[str, str], str]) 
     return "".join(out)
 
 
-#: jieba's tags of person names, and of words its dictionary lacks (mostly names).
-_NAME_TAGS = frozenset({"nr", "nrfg", "nrt"})
-
-
 def star_name_like_words(text: str) -> str:
     """Star every word that may be a person's name, keeping its surname (``核查张伟的记录`` ->
     ``核查张*的记录``): a known surname then one to three more Han characters that jieba tags
@@ -155,16 +151,16 @@ def star_name_like_words(text: str) -> str:
     """
     from masking._jieba import UNKNOWN, iter_tags
     from masking._words import ADDRESS_SUFFIXES, COMPOUND_SURNAMES, PERSON_CONTEXT, surname_of
+    from masking.recognizers.person import _is_name_word
 
     out: list[str] = []
     after_compound = False  # jieba splits 欧阳娜娜 into 欧阳 (a place) + 娜娜
     for word, tag in iter_tags(text):
         han = all("\u4e00" <= c <= "\u9fff" for c in word)
-        name_like = han and (tag in _NAME_TAGS or tag == UNKNOWN)
-        if after_compound and name_like and len(word) <= 2:
+        if after_compound and han and len(word) <= 2 and (tag.startswith("nr") or tag == UNKNOWN):
             out.append("*" * len(word))
-        elif name_like and 2 <= len(word) <= 4 and not word.endswith(ADDRESS_SUFFIXES) \
-                and word not in PERSON_CONTEXT and 0 < len(surname_of(word)) < len(word):
+        elif han and _is_name_word(word, tag) and not word.endswith(ADDRESS_SUFFIXES) \
+                and word not in PERSON_CONTEXT and len(surname_of(word)) < len(word):
             surname = surname_of(word)
             out.append(surname + "*" * (len(word) - len(surname)))
         else:
