@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOME_DIR ?= govex-data
 PORT   ?= 8080
 
-.PHONY: demo test install lint bench clean
+.PHONY: demo test quick system-deps install lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +20,18 @@ demo: $(STAMP)
 	$(VENV)/bin/govex demo --home $(HOME_DIR) --port $(PORT)
 
 # Every test on SQLite, then those that store anything again on a throwaway PostgreSQL
-# cluster (needs PostgreSQL's server programs: Debian's postgresql package; .ci/run installs it).
-test: $(STAMP)
+# cluster. First the system packages the tests need (Chromium, a CJK font, PostgreSQL's server
+# programs): installed when run as root with apt, else one line says what to install.
+test: system-deps $(STAMP)
 	$(PY) -m pytest -q
 	$(PY) -m pytest -q --database postgresql
+
+# The inner loop: SQLite only, without the browser and end-to-end server tests.
+quick: $(STAMP)
+	$(PY) -m pytest -q -x --ignore=tests/e2e
+
+system-deps:
+	@scripts/system-deps
 
 # The figures in the README. masking.py at 1M rows takes ~12 minutes on 2 cores.
 bench: $(STAMP)
