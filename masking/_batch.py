@@ -24,7 +24,9 @@ from presidio_analyzer import EntityRecognizer, PatternRecognizer, RecognizerRes
 
 from masking._finders import LocationFinder, PersonFinder, Raw, ZonedPatterns, std_compile
 from masking.recognizers._base import ChinesePatternRecognizer
+from masking._ner import tagger
 from masking.recognizers._context import WindowContextEnhancer
+from masking.recognizers.chinese_ner import ChineseNerRecognizer
 from masking.recognizers.english_name import EnglishNameRecognizer
 from masking.recognizers.location import LocationRecognizer
 from masking.recognizers.person import PersonRecognizer
@@ -49,7 +51,7 @@ PARALLEL_MIN_TEXTS = 8_000
 _CHUNK = 2_000
 
 _ENHANCED = RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY
-_KNOWN_OTHERS = (PersonRecognizer, LocationRecognizer, EnglishNameRecognizer)
+_KNOWN_OTHERS = (PersonRecognizer, LocationRecognizer, EnglishNameRecognizer, ChineseNerRecognizer)
 
 
 
@@ -101,11 +103,16 @@ class BatchDetector:
         self.patterns = ZonedPatterns([(i, r) for i, r in enumerate(self.recognizers)
                                        if isinstance(r, PatternRecognizer)])
         self.others: list[tuple[Any, Any]] = []
+        #: Whether the NER model runs: texts are then tagged in batches before they are analysed.
+        self.tags_texts = False
         for index, r in enumerate(self.recognizers):
             if isinstance(r, PersonRecognizer):
                 self.others.append((PersonFinder(r, index).find, None))
             elif isinstance(r, LocationRecognizer):
                 self.others.append((LocationFinder(r, index).find, None))
+            elif isinstance(r, ChineseNerRecognizer):
+                self.others.append((functools.partial(_ner_results, r, index), None))
+                self.tags_texts = True
             elif not isinstance(r, PatternRecognizer):
                 self.others.append((functools.partial(_results_of, r, index), _trigger_of(r)))
 
@@ -142,6 +149,12 @@ class BatchDetector:
         if len(scored) == 1 and scored[0][3] > 0:
             return scored
         return _remove_duplicates(scored)
+
+
+def _ner_results(recognizer: ChineseNerRecognizer, index: int, text: str) -> list[Raw]:
+    """The NER recognizer's results as raw tuples (its scores count no context)."""
+    return [(entity, start, end, score, index, True)
+            for entity, start, end, score in recognizer.find(text, tagger().entities(text))]
 
 
 def _results_of(recognizer: EntityRecognizer, index: int, text: str) -> list[Raw]:
@@ -203,6 +216,8 @@ Found = tuple[str, int, int, float]
 
 def _found(detector: BatchDetector, texts: list[str],
            context: Sequence[str] | None) -> list[list[Found]]:
+    if detector.tags_texts:  # the model tags the pieces of all texts at once (equal lengths batched)
+        tagger().entities_many(texts)
     return [[r[:4] for r in detector.analyze_raw(t, context)] for t in texts]
 
 

@@ -34,7 +34,7 @@ from typing import Any
 
 from presidio_analyzer import PatternRecognizer
 
-from masking._places import CHAIN_STD, UNIT_STD, start_at_place, std_compile
+from masking._places import CHAIN_STD, start_at_place, std_compile
 from masking._words import ADDRESS_SUFFIXES, HAN
 from masking.recognizers.location import LocationRecognizer
 from masking.recognizers.person import PersonRecognizer
@@ -235,7 +235,9 @@ class PersonFinder:
             hits = [r._after_trigger(text, m.end()) for m in self.trigger.finditer(text)]
             hits += [r._before_honorific(text, start) for start in self._honorific_starts(text)]
             hits += [r._subject_of_verb(m.group(1), m.start(1)) for m in self.subject.finditer(text)]
-            hits += [r._opening_name(m.group(1), m.start(1)) for m in self.opening.finditer(text)]
+            opening = [r._opening_name(m.group(1), m.start(1)) for m in self.opening.finditer(text)]
+            hits = r.outside_places(text, [h for h in hits if h])
+            hits += r.outside_places(text, [h for h in opening if h], as_long=True)
         entity, index = r.ENTITY, self.index
         return [(entity, start, end, score, index, enhanced)
                 for start, end, score, enhanced in filter(None, hits)]
@@ -300,7 +302,6 @@ class LocationFinder:
     def __init__(self, recognizer: LocationRecognizer, index: int) -> None:
         self.recognizer, self.index = recognizer, index
         self.chain = CHAIN_STD
-        self.unit = UNIT_STD
         self.context = std_compile(recognizer._context_re.pattern, recognizer._context_re.flags)
         suffixes = sorted(ADDRESS_SUFFIXES, key=len, reverse=True)
         self.suffix = re.compile("|".join(map(re.escape, suffixes)))
@@ -316,11 +317,7 @@ class LocationFinder:
                 start = self._start_at_place(text, start, end)
             if start >= end:
                 continue
-            if has_context:
-                score = r.SCORE_CONTEXT
-            else:
-                units = len(self.unit.findall(text, start, end))
-                score = r.SCORE_CHAIN if units >= 2 else r.SCORE_SINGLE_UNIT
+            score = r.score_of(text, start, end, has_context)
             found.append((r.ENTITY, start, end, score, self.index, has_context))
         return found
 

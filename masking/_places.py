@@ -18,8 +18,8 @@ import regex
 from masking._jieba import cut, tag_of
 from masking._words import ADDRESS_SUFFIXES, HAN
 
-__all__ = ["CHAIN", "UNIT", "CHAIN_STD", "UNIT_STD", "named_head", "place_offset",
-           "start_at_place", "std_compile"]
+__all__ = ["CHAIN", "UNIT", "CHAIN_STD", "UNIT_STD", "HOUSE_NUMBER", "has_house_number",
+           "named_head", "place_offset", "start_at_place", "std_compile"]
 
 _FLAGS = re.IGNORECASE | re.MULTILINE | re.DOTALL | re.VERBOSE
 
@@ -43,6 +43,18 @@ UNIT = regex.compile(rf"[{HAN}]{{1,6}}?(?:{_UNIT_SUFFIX})+|{_HOUSE}")
 #: The same, compiled by stdlib ``re`` where it can (faster on short windows).
 CHAIN_STD = std_compile(CHAIN.pattern)
 UNIT_STD = std_compile(UNIT.pattern)
+
+#: A house number, building, unit or room (``123号``, ``2栋``, ``Q座``, ``3单元``): what makes a
+#: chain of places someone's address. A road section (``四段``) is not one.
+HOUSE_NUMBER = (r"(?:[0-9０-９]+|[一二三四五六七八九十百零〇两]+|[A-Za-zＡ-Ｚ])"
+                r"(?:[-－][0-9０-９]+)?(?:号院|号楼|号|弄|栋|幢|座|单元|楼|层|室|组|户)")
+_HOUSE_NUMBER = re.compile(HOUSE_NUMBER)
+
+
+def has_house_number(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` holds a house number (:data:`HOUSE_NUMBER`)."""
+    return _HOUSE_NUMBER.search(text, start, end) is not None
+
 
 _DIGIT = re.compile(r"\d")
 

@@ -45,6 +45,7 @@ _PREFILTER = re.compile(
     re.IGNORECASE,
 )
 _PREFILTER_CASED = re.compile(EnglishNameRecognizer.QUICK)
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def build_analyzer(*, cache_dir: Path | None = None) -> AnalyzerEngine:
@@ -94,8 +95,9 @@ def is_default_analyzer(analyzer: Any) -> bool:
 
 
 def may_contain_pii(text: str) -> bool:
-    """Cheap prefilter: False only when no recognizer could possibly match ``text``."""
-    return bool(_PREFILTER.search(text) or _PREFILTER_CASED.search(text))
+    """Cheap prefilter: False only when no recognizer could possibly match ``text`` (a text
+    with a Chinese character may hold a name the NER model finds anywhere)."""
+    return bool(_HAN.search(text) or _PREFILTER.search(text) or _PREFILTER_CASED.search(text))
 
 
 def analyze_texts(

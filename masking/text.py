@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from masking._words import ADDRESS_SUFFIXES
 from masking.engine import Found, find_in_texts
 
 __all__ = ["Span", "detect_spans", "detect_spans_batch", "scrub_texts", "star_name_like_words"]
@@ -52,31 +54,54 @@ def _pieces(texts: Sequence[str | None], analyzer: Any,
     """Per text, its non-overlapping spans in order (each distinct text resolved once)."""
     resolved: dict[int, list[_Piece]] = {}
     out = []
-    for found in find_in_texts(texts, analyzer=analyzer, entities=entities):
+    for text, found in zip(texts, find_in_texts(texts, analyzer=analyzer, entities=entities)):
         key = id(found)  # repeated texts share one result list
         if key not in resolved:
-            resolved[key] = _non_overlapping(found) if found else []
+            resolved[key] = _non_overlapping(text or "", found) if found else []
         out.append(resolved[key])
     return out
 
 
-def _non_overlapping(found: list[Found]) -> list[_Piece]:
+def _non_overlapping(text: str, found: list[Found]) -> list[_Piece]:
     """Keep the strongest (then longest) span wherever spans overlap; of a weaker span, keep
     what the stronger ones leave uncovered, so that every detected character is masked (an
-    address that a mis-cut starts inside a name: 王丹丹 + 丹丹反映四川省… keeps 反映四川省…)."""
+    address that a mis-cut starts inside a name: 王丹丹 + 丹丹反映四川省… keeps 反映四川省…).
+    A left-over piece of an address must still hold a place or a number (not ``反映``, the
+    verb between a name and the address the model found). Spans of one entity that overlap
+    are first joined (the model's ``吴明`` and the rules' ``吴明超`` are one name)."""
     ordered = sorted((start, end, entity, score) for entity, start, end, score in found)
     if all(a[1] <= b[0] for a, b in pairwise(ordered)):
         return ordered  # nothing overlaps (the usual case)
+    ordered = _joined(ordered)
     kept: list[_Piece] = []
     for start, end, entity, score in sorted(ordered, key=lambda p: (-p[3], p[0] - p[1], p[0])):
         for piece_start, piece_end in _uncovered(start, end, kept):
             whole = (piece_start, piece_end) == (start, end)
-            if piece_end - piece_start >= _MIN_REMAINDER or whole:
+            if whole or (piece_end - piece_start >= _MIN_REMAINDER and (
+                    entity != "LOCATION" or _PLACE_OR_NUMBER.search(text, piece_start, piece_end))):
                 kept.append((piece_start, piece_end, entity, score))
     return sorted(kept)
 
 
 _MIN_REMAINDER = 2
+
+
+def _joined(ordered: list[_Piece]) -> list[_Piece]:
+    """Overlapping spans of the same entity as one span: their union, with the lower score (a
+    weak span must not lend its reach to a strong one: a mis-cut address chain that starts
+    inside a name, joined to the model's address, still gives way to the name)."""
+    out: list[_Piece] = []
+    last: dict[str, int] = {}  # entity -> index in out of its latest span
+    for start, end, entity, score in ordered:
+        at = last.get(entity)
+        if at is not None and out[at][1] > start:
+            s, e, _, best = out[at]
+            out[at] = (s, max(e, end), entity, min(best, score))
+        else:
+            last[entity] = len(out)
+            out.append((start, end, entity, score))
+    return sorted(out)
+_PLACE_OR_NUMBER = re.compile(r"\d|" + "|".join(ADDRESS_SUFFIXES))
 
 
 def _uncovered(start: int, end: int, kept: list[_Piece]) -> list[tuple[int, int]]:

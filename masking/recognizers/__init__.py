@@ -1,8 +1,9 @@
 """Presidio recognizers for Chinese identifiers, names and addresses; one class per file.
 
 Credit cards are reported as ``BANK_CARD`` (same Luhn rule); international phone numbers are
-not detected apart from +86/0086 mobiles. Addresses are Chinese only; English person names are
-found after titles and context words or led by a common given name (no NER model).
+not detected apart from +86/0086 mobiles. Chinese names and addresses: rules (jieba, context
+words) united with the LAC NER model (:class:`ChineseNerRecognizer`). English person names are
+found after titles and context words or led by a common given name.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from presidio_analyzer import EntityRecognizer
 
 from masking.recognizers._context import WindowContextEnhancer
 from masking.recognizers.bank_card import BankCardRecognizer
+from masking.recognizers.chinese_ner import ChineseNerRecognizer
 from masking.recognizers.email import EmailRecognizer
 from masking.recognizers.english_name import EnglishNameRecognizer
 from masking.recognizers.ip_address import IpAddressRecognizer
@@ -32,6 +34,7 @@ __all__ = [
     "default_recognizers",
     "WindowContextEnhancer",
     "BankCardRecognizer",
+    "ChineseNerRecognizer",
     "EmailRecognizer",
     "EnglishNameRecognizer",
     "IpAddressRecognizer",
@@ -58,10 +61,12 @@ PATTERN_RECOGNIZERS: tuple[type[EntityRecognizer], ...] = (
     IpAddressRecognizer,
     EnglishNameRecognizer,
 )
-#: jieba-based recognizers, used for Chinese only.
-SEGMENTING_RECOGNIZERS: tuple[type[EntityRecognizer], ...] = (PersonRecognizer, LocationRecognizer)
+#: Segmenting recognizers (jieba rules, the NER model), used for Chinese only.
+SEGMENTING_RECOGNIZERS: tuple[type[EntityRecognizer], ...] = (
+    PersonRecognizer, LocationRecognizer, ChineseNerRecognizer)
 
-ENTITIES: tuple[str, ...] = tuple(dict.fromkeys(c.ENTITY for c in PATTERN_RECOGNIZERS + SEGMENTING_RECOGNIZERS))
+ENTITIES: tuple[str, ...] = tuple(dict.fromkeys(
+    c.ENTITY for c in PATTERN_RECOGNIZERS + SEGMENTING_RECOGNIZERS if hasattr(c, "ENTITY")))
 
 
 def default_recognizers(*, languages: Sequence[str] = ("zh", "en")) -> list[EntityRecognizer]:

@@ -3,6 +3,11 @@
 A candidate is a chain of units ending in address suffixes, optionally followed by a house number.
 Its start is fixed by a context word (住址 家住 …) inside or just before it, else by jieba: leading
 words that are neither place names (``ns``) nor end in an address suffix are dropped.
+
+Only someone's address is personal: a chain with a house number (``春熙路123号``, ``2栋``) or
+after a residence word. A public place (a road, a district, ``成都市锦江区春熙路``) scores
+:attr:`LocationRecognizer.SCORE_PUBLIC_PLACE`, below the analyzer's threshold, and stays as
+written: the city dispatches 12345 tickets by it.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from masking._places import CHAIN as _CHAIN
 from masking._places import UNIT as _UNIT
+from masking._places import has_house_number
 from masking._words import LOCATION_CONTEXT
 from masking.recognizers._lexicon import ADDRESS_SUFFIXES, ADMIN_SUFFIXES, iter_tags
 
@@ -28,6 +34,7 @@ class LocationRecognizer(EntityRecognizer):
     SCORE_CONTEXT: ClassVar[float] = 0.85
     SCORE_CHAIN: ClassVar[float] = 0.7
     SCORE_SINGLE_UNIT: ClassVar[float] = 0.4
+    SCORE_PUBLIC_PLACE: ClassVar[float] = 0.35
     _BAD_START = frozenset(ADMIN_SUFFIXES) | {"路", "街", "号", "小区"}
 
     def __init__(self, *, supported_language: str = "zh") -> None:
@@ -58,12 +65,18 @@ class LocationRecognizer(EntityRecognizer):
             start = self._start_at_place(text, start, end)
         if start >= end:
             return None
-        units = len(_UNIT.findall(text, start, end))
+        return self._result(start, end, self.score_of(text, start, end, has_context),
+                            enhanced=has_context)
+
+    def score_of(self, text: str, start: int, end: int, has_context: bool) -> float:
+        """The score of the chain ``text[start:end]``: a residence word before it, else a house
+        number in it, else a public place."""
         if has_context:
-            score = self.SCORE_CONTEXT
-        else:
-            score = self.SCORE_CHAIN if units >= 2 else self.SCORE_SINGLE_UNIT
-        return self._result(start, end, score, enhanced=has_context)
+            return self.SCORE_CONTEXT
+        if not has_house_number(text, start, end):
+            return self.SCORE_PUBLIC_PLACE
+        units = len(_UNIT.findall(text, start, end))
+        return self.SCORE_CHAIN if units >= 2 else self.SCORE_SINGLE_UNIT
 
     def _start_after_context(self, text: str, start: int, end: int) -> tuple[int, bool]:
         hits = [

@@ -6,8 +6,10 @@ searched, which keeps the recognizer fast on long texts: right after a context w
 来电人 我叫 …), right before an honorific (先生 女士 …), at the start of a clause before a
 reporting verb (``陈峰咨询…``, ``，王芳反映…``, also after an aside: ``王芳（电话…）反映``,
 ``王芳于3月5日来电``), at the very start of a text before a pause (``王芳，电话…``), and a
-whole value that is nothing but a name (a name column). Names elsewhere in free text, and
-romanised names, are not detected.
+whole value that is nothing but a name (a name column). These rules find names where 12345
+tickets put them; names anywhere else are found by the NER model
+(:mod:`masking.recognizers.chinese_ner`), which also vetoes a rule hit inside a place or an
+organisation (``王府井``, ``张家湾``). Romanised names are not detected here.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from masking._words import PERSON_CONTEXT
 from masking.recognizers._base import HAN
+from masking._jieba import frequency_of
+from masking._ner import NerSpan, tagger
 from masking.recognizers._lexicon import ADDRESS_SUFFIXES, UNKNOWN, pos_tag, surname_of, tag_of
 
 __all__ = ["Hit", "PersonRecognizer"]
@@ -49,6 +53,8 @@ class PersonRecognizer(EntityRecognizer):
     #: (e.g. the column header 姓名 passed to ``analyze``) raises it.
     SCORE_SHAPE_ONLY: ClassVar[float] = 0.45
     WINDOW: ClassVar[int] = 5
+    #: Between a context word and a reporting verb, a dictionary word rarer than this is a name.
+    RARE_WORD: ClassVar[int] = 100
     #: Verbs a caller's name is the subject of, at the start of a clause.
     REPORTING_VERBS: ClassVar[tuple[str, ...]] = (
         "反映", "来电", "咨询", "投诉", "举报", "表示", "询问", "称", "诉称", "报称", "要求", "希望",
@@ -90,8 +96,30 @@ class PersonRecognizer(EntityRecognizer):
         found = [self._after_trigger(text, m.end()) for m in self._trigger.finditer(text)]
         found += [self._before_honorific(text, m.start()) for m in self._honorific.finditer(text)]
         found += [self._subject_of_verb(m.group(1), m.start(1)) for m in self._subject.finditer(text)]
-        found += [self._opening_name(m.group(1), m.start(1)) for m in self._opening.finditer(text)]
-        return [self._result(*hit) for hit in found if hit]
+        opening = [self._opening_name(m.group(1), m.start(1)) for m in self._opening.finditer(text)]
+        hits = self.outside_places(text, [hit for hit in found if hit])
+        hits += self.outside_places(text, [hit for hit in opening if hit], as_long=True)
+        return [self._result(*hit) for hit in hits]
+
+    @staticmethod
+    def outside_places(text: str, hits: list[Hit], *, as_long: bool = False) -> list[Hit]:
+        """The hits that no longer place or organisation found by the NER model holds
+        (``王府井`` in ``王府井大街``, ``张家湾`` in ``张家湾镇政府``), unless the model found a
+        person there too. A place just as long (``高丽``) is the model's guess against the
+        rules': it wins only with ``as_long`` (a text's opening word before a pause,
+        ``张家港，``, the weakest rule). Not asked of a whole
+        value (a cell of a name column: ``黄梅`` is a name there, though also a county)."""
+        if not hits:
+            return hits
+        spans: tuple[NerSpan, ...] = tagger().entities(text)
+        places = [(s.start, s.end) for s in spans if s.label != "PER"]
+        if not places:
+            return hits
+        people = [(s.start, s.end) for s in spans if s.label == "PER"]
+        return [hit for hit in hits
+                if not any(a <= hit[0] and hit[1] <= b and (as_long or b - a > hit[1] - hit[0])
+                           for a, b in places)
+                or any(a < hit[1] and hit[0] < b for a, b in people)]
 
     # The searches below return a Hit, (start, end, score, enhanced by context): the batch path
     # (masking._finders) calls them too, without building result objects.
@@ -147,21 +175,25 @@ class PersonRecognizer(EntityRecognizer):
             if end == len(text) or not "\u4e00" <= text[end] <= "\u9fff" \
                     or text.startswith(self.REPORTING_VERBS, end):
                 run = text[start:end]
-                return run if self._reads_as_name(run) else ""
+                return run if self._reads_as_name(run, rare=self.RARE_WORD) else ""
         return ""
 
-    def _reads_as_name(self, run: str) -> bool:
-        """A surname and one or two given characters that jieba does not know as a common word."""
+    def _reads_as_name(self, run: str, *, rare: int = 0) -> bool:
+        """A surname and one or two given Chinese characters that jieba does not know as a
+        common word; a word its dictionary counts fewer than ``rare`` times still reads as a
+        name (``应明``, 17, between 市民 and 反映: not ``强烈``, 5,076)."""
         surname = surname_of(run)
         given = run[len(surname):]
         if not surname or not 1 <= len(given) <= 2 or run in self.CONTEXT:
             return False
-        if any(c in self._NOT_IN_NAME for c in given):
+        if any(c in self._NOT_IN_NAME or not "\u4e00" <= c <= "\u9fff" for c in given):
             return False
         if tag_of(run) not in _COMMON_TAGS:
             return True  # jieba reads the run as one common word only if its dictionary has it so
         words = pos_tag(run)
-        return not (len(words) == 1 and words[0][1] in _COMMON_TAGS)
+        if len(words) == 1 and words[0][1] in _COMMON_TAGS:
+            return frequency_of(run) < rare
+        return True
 
     def _name_at_start(self, run: str) -> tuple[str, float]:
         """The name ``run`` starts with and its score, or ("", 0) if it starts with none."""

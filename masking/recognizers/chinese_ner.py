@@ -1,0 +1,135 @@
+"""Chinese person names anywhere in a text, and personal addresses, from the LAC NER model.
+
+Every text is tagged (:mod:`masking._ner`): a ``PER`` span is a person's name wherever it
+stands (opening a clause, after a verb, in a list, in quotes, a foreign name written in
+Chinese). Places and organisations are not personal (roads, parks, districts, companies,
+bureaus: the receiving department needs them), so a ``LOC`` span is only a hint: a run of
+place spans becomes a ``LOCATION`` when it is someone's address, that is when a house number
+follows it or ends it (``春熙路123号``, ``乌鲁木齐街Q座``) or a residence word precedes it
+(家住, 住址 …). ``ORG`` spans are reported only by an instance asked to
+(``report_organizations=True``); the name recognizer uses them to drop rule hits inside a
+place or an organisation (王府井, 张家湾镇政府).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import regex as re
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+
+from masking._ner import NerSpan, tagger
+from masking._places import HOUSE_NUMBER, has_house_number
+from masking._words import LOCATION_CONTEXT, PERSON_CONTEXT
+
+__all__ = ["ChineseNerRecognizer"]
+
+_TAIL = re.compile(rf"(?:{HOUSE_NUMBER}|附近)*")
+
+
+class ChineseNerRecognizer(EntityRecognizer):
+    """PERSON spans of the NER model, and LOCATION for place runs that are an address."""
+
+    ENTITIES: ClassVar[tuple[str, ...]] = ("PERSON", "LOCATION")
+    SCORE_PERSON: ClassVar[float] = 0.8
+    #: A value that is nothing but a name-like word (``马力``: a name, or horsepower): the model
+    #: sees no context, so below the threshold; the name rules and a header decide such cells.
+    SCORE_WHOLE_VALUE: ClassVar[float] = 0.45
+    SCORE_ADDRESS: ClassVar[float] = 0.85
+    SCORE_ORGANIZATION: ClassVar[float] = 0.8
+    #: How many characters before a place run a residence word may end.
+    CONTEXT_REACH: ClassVar[int] = 3
+    #: Words the model now and then tags as a person that are roles, not names.
+    NOT_NAMES: ClassVar[frozenset[str]] = frozenset(PERSON_CONTEXT) | frozenset(
+        ("先生", "女士", "同志", "师傅", "老师", "阿姨", "大爷", "大妈", "本人", "我", "他", "她"))
+
+    def __init__(self, *, supported_language: str = "zh", report_organizations: bool = False) -> None:
+        entities = [*self.ENTITIES, *(("ORGANIZATION",) if report_organizations else ())]
+        super().__init__(supported_entities=entities,
+                         name=f"{type(self).__name__}_{supported_language}",
+                         supported_language=supported_language, context=[])
+        words = "|".join(sorted(map(re.escape, LOCATION_CONTEXT), key=len, reverse=True))
+        self._residence = re.compile(rf"(?:{words})[:：\s]{{0,2}}(?:是|为|在)?$", re.IGNORECASE)
+
+    def load(self) -> None:
+        """Nothing to load up front: the model loads on the first text."""
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
+        """Return PERSON and LOCATION (and ORGANIZATION if asked) results; never raises on
+        ordinary text. Raises OSError if the model files cannot be read."""
+        return [self._result(*hit) for hit in self.find(text, tagger().entities(text))]
+
+    def find(self, text: str, spans: tuple[NerSpan, ...]) -> list[tuple[str, int, int, float]]:
+        """(entity, start, end, score) of ``text`` from its NER ``spans``."""
+        whole = text.strip()
+        found = []
+        for s in spans:
+            if s.label == "PER" and self._is_name(text[s.start:s.end]):
+                end = _name_end(text, s.end)
+                score = self.SCORE_WHOLE_VALUE if text[s.start:end] == whole else self.SCORE_PERSON
+                found.append(("PERSON", s.start, end, score))
+        found += [("LOCATION", start, end, self.SCORE_ADDRESS)
+                  for start, end in self._addresses(text, spans)]
+        if "ORGANIZATION" in self.supported_entities:
+            found += [("ORGANIZATION", s.start, s.end, self.SCORE_ORGANIZATION)
+                      for s in spans if s.label == "ORG"]
+        return found
+
+    def _is_name(self, word: str) -> bool:
+        han = sum("\u4e00" <= c <= "\u9fff" for c in word)
+        return han >= 2 and word not in self.NOT_NAMES and not word.isdigit()
+
+    def _addresses(self, text: str, spans: tuple[NerSpan, ...]) -> list[tuple[int, int]]:
+        """Runs of adjacent place spans that a house number ends or follows, or that a
+        residence word precedes: (start, end) with the house numbers included."""
+        out = []
+        for start, end in _place_runs(spans):
+            tail = _TAIL.match(text, end)
+            end = tail.end() if tail else end
+            numbered = has_house_number(text, start, end)
+            lived_in = self._residence.search(text[max(0, start - 8 - self.CONTEXT_REACH):start])
+            if numbered or lived_in:
+                out.append((start, end))
+        return out
+
+    def _result(self, entity: str, start: int, end: int, score: float) -> RecognizerResult:
+        return RecognizerResult(
+            entity_type=entity, start=start, end=end, score=score,
+            recognition_metadata={
+                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY: True,
+            },
+        )
+
+
+def _name_end(text: str, end: int) -> int:
+    """Where a name ending at ``end`` really ends: the parts of a name joined by a middle dot
+    (阿依古丽·买买提, 约翰·史密斯) belong to it, though the model stops at the dot; a part
+    ends before a word that cannot be in a name (来电, 先生, 的 …)."""
+    while (joined := _JOINED.match(text, end)) is not None:
+        part = joined.group(1)
+        stop = next((i for i in range(len(part))
+                     if part[i] in _NOT_IN_NAME or part.startswith(_AFTER_NAME, i)), len(part))
+        if stop == 0:
+            break
+        end = joined.start(1) + stop
+    return end
+
+
+_JOINED = re.compile(r"[·•・‧]([\u4e00-\u9fff]{1,8})")
+_NOT_IN_NAME = frozenset("来去说称电在的了和与及向对于反投诉举报要求请是将被把已曾")
+_AFTER_NAME = ("先生", "女士", "同志", "老师", "师傅", "咨询", "表示", "认为")
+
+
+def _place_runs(spans: tuple[NerSpan, ...]) -> list[tuple[int, int]]:
+    """(start, end) of each run of LOC spans that touch (the model cuts 成都市|锦江区|春熙路)."""
+    runs: list[list[int]] = []
+    for s in spans:
+        if s.label != "LOC":
+            continue
+        if runs and s.start - runs[-1][1] <= 0:
+            runs[-1][1] = s.end
+        else:
+            runs.append([s.start, s.end])
+    return [(a, b) for a, b in runs]
