@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from catalog import repository
+from masking import loggable_text
 from policies import DatasetFacts, workflow
 
 from .auth import Principal
@@ -61,7 +61,7 @@ def create_request(svc: Services, who: Principal, *, dataset_id: str, purpose: A
         raise InvalidInput("columns must be a list of column names")
     if not isinstance(purpose, str):
         raise InvalidInput("purpose must be text")
-    logged_purpose = loggable_text(svc, purpose)  # before the write lock: may load Presidio
+    logged_purpose = loggable_text(purpose, analyzer=svc.analyzer())  # before the write lock: may load Presidio
     now = svc.clock()
     with svc.engine.begin() as conn:
         dataset = repository.get_dataset(conn, dataset_id)
@@ -77,59 +77,7 @@ def create_request(svc: Services, who: Principal, *, dataset_id: str, purpose: A
     return decision.request.to_dict()
 
 
-def loggable_text(svc: Services, text: str) -> str:
-    """``text`` as the audit log may hold it forever. Full-width letters and digits are folded
-    first (``ｚｈａｎｇ＠ｑｑ．ｃｏｍ`` is an e-mail address); then every detected identifier, name or
-    address is masked (as ``scrub`` masks free text); every word that may be a name is starred
-    even with no context word around it (``核查张伟的记录`` -> ``核查张*的记录``; a place named
-    like a person, ``王府井``, is starred too: the log's copy errs that way), and so is a name
-    in pinyin (``Zhang Wei``); long numbers are starred whatever their checksum or grouping —
-    seven digits or more in one run, or ten or more written in groups with spaces, dashes,
-    dots, slashes, underscores or brackets (``510104.1985.0101.1232``, ``(138)1234-5678``) —
-    and so are seven or more Chinese numerals in a row (``一三八一二三四五六七八``). A date
-    (``2026-11-01``, eight digits) and an amount stay."""
-    from masking import scrub_texts, star_name_like_words
-    folded = text.translate(_FULL_WIDTH).strip()
-    scrubbed = scrub_texts([folded], analyzer=svc.analyzer())[0] or ""
-    starred = _NUMBER.sub(_star_long_number, star_name_like_words(scrubbed))
-    starred = _CHINESE_NUMERALS.sub(lambda m: "*" * len(m.group()), starred)
-    return _LATIN_WORDS.sub(_star_pinyin_name, starred)
-
-
 REQUEST_STATUSES = ("pending", "granted", "denied", "refused")
-#: Full-width letters, digits and the marks of addresses and numbers (＠．－＿／), folded to
-#: ASCII for the log's copy; Chinese punctuation (，：（）) is left as written.
-_FULL_WIDTH = {c: c - 0xFEE0 for c in [*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B),
-                                        *range(0xFF41, 0xFF5B), 0xFF20, 0xFF0E, 0xFF0D, 0xFF3F,
-                                        0xFF0F]}
-_NUMBER = re.compile(r"[0-9](?:[ \t\-‐—./_()]{0,2}[0-9])*[Xx]?")
-_CHINESE_NUMERALS = re.compile(r"[零〇一二三四五六七八九幺两]{7,}")
-_LATIN_WORDS = re.compile(r"\b[A-Z][a-z]+(?:[ \-][A-Z][a-z]+)+\b")
-#: One or two pinyin syllables (tones left out): what a romanised Chinese name is made of.
-_PINYIN = re.compile(r"(?:(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?"
-                     r"(?:iang|iong|uang|ang|eng|ing|ong|uai|uan|ian|iao|van|ai|ei|ao|ou|an|en"
-                     r"|in|un|ia|ie|iu|ua|uo|ue|ve|ui|er|a|o|e|i|u|v)){1,2}")
-
-
-def _star_pinyin_name(match: re.Match[str]) -> str:
-    """In a run of capitalised words, star two or more pinyin words in a row, keeping each
-    one's initial: ``Check Zhang Wei`` -> ``Check Z**** W**``; ``Civil Affairs`` stays."""
-    parts = re.split(r"([ \-])", match.group())
-    words = parts[::2]
-    pinyin = [bool(_PINYIN.fullmatch(w.lower())) for w in words]
-    for i, word in enumerate(words):
-        if pinyin[i] and ((i > 0 and pinyin[i - 1]) or (i + 1 < len(words) and pinyin[i + 1])):
-            parts[2 * i] = word[0] + "*" * (len(word) - 1)
-    return "".join(parts)
-
-
-def _star_long_number(match: re.Match[str]) -> str:
-    value = match.group()
-    digits = sum(c.isdigit() for c in value)
-    grouped = any(not (c.isdigit() or c in "Xx") for c in value)
-    if digits >= 10 or (digits >= 7 and not grouped):
-        return "".join("*" if c.isdigit() or c in "Xx" else c for c in value)
-    return value
 
 
 def _log_request(svc: Services, conn: Any, who: Principal, decision: Any, *,
@@ -205,7 +153,7 @@ def approve(svc: Services, who: Principal, request_id: str, *, columns: Any = No
         check_plan(svc, dataset, rules.resolve_masking(
             wanted, defaults=default_masking(dataset), explicit=plan, facts=facts),
             receiver=request.receiver)
-    logged_purpose = loggable_text(svc, request.purpose)
+    logged_purpose = loggable_text(request.purpose, analyzer=svc.analyzer())
     with svc.engine.begin() as conn:
         decision = workflow.approve(
             conn, request_id, steward=who.username, facts=dataset_facts(dataset),

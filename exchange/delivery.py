@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from catalog import formats, repository
 from catalog.streaming import open_sink_writer, open_table_source
+from masking import loggable_text
 from policies import workflow
 
 from . import auditing, models
@@ -120,9 +121,8 @@ def deliver(svc: Services, who: Principal, grant_id: str, *, fmt: Any = "csv") -
     with svc.store.create() as out:  # removed on any failure below, the commit's included
         rows = _write_masked(svc, grant, dataset, out, fmt=fmt)
         digest = out.finish()
-        from .access import loggable_text
         entry = svc.event(_event(who, grant, exchange_id, rows, digest,
-                                 purpose=loggable_text(svc, grant.purpose)))
+                                 purpose=loggable_text(grant.purpose, analyzer=svc.analyzer())))
         with svc.engine.begin() as conn:
             index = svc.append(conn, entry)
             manifest = _manifest(svc, who, grant, exchange_id, fmt, rows, digest, index)

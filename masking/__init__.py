@@ -31,6 +31,7 @@ _HOMES = {
     "masking.table": ("ColumnRule", "default_rules", "mask_table"),
     "masking.stream": ("ChunkedMasker", "ColumnReport", "rules_from_policy"),
     "masking.text": ("Span", "detect_spans", "scrub_texts", "star_name_like_words"),
+    "masking.log_text": ("loggable_text",),
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from masking.recognizers import ENTITIES, default_recognizers
     from masking.stream import ChunkedMasker, ColumnReport, rules_from_policy
     from masking.table import ColumnRule, default_rules, mask_table
+    from masking.log_text import loggable_text
     from masking.text import Span, detect_spans, scrub_texts, star_name_like_words
 
 
@@ -84,4 +86,5 @@ __all__ = [
     "detect_spans",
     "scrub_texts",
     "star_name_like_words",
+    "loggable_text",
 ]
