@@ -134,15 +134,26 @@ def profile_column(
     hint = header_entity(header)
     if not sample:
         return _by_header(header, hint, 0)
-    settled = settled_entity(header, hint, sample) if _is_default(analyzer) else None
+    default = _is_default(analyzer)
+    settled = settled_entity(header, hint, sample) if default else None
     if settled:  # the analyzer's own answer, known without building it (masking._shortcut)
         return _decide(header, hint, len(sample), Counter({settled: len(sample)}), len(sample))
+    if default and not any(_MAY_HOLD_PII.search(value) for value in sample):
+        # amounts, counts, dates: the analyzer's prefilter skips every value, so it finds nothing
+        return _decide(header, hint, len(sample), Counter(), 0)
     from masking.engine import analyze_texts  # Presidio: loaded when a column needs it
 
     results = analyze_texts(sample, analyzer=analyzer, context=[header])
     whole = Counter(e for text, found in zip(sample, results) if (e := _whole_entity(text, found)))
     hits = sum(1 for found in results if found)
     return _decide(header, hint, len(sample), whole, hits)
+
+
+#: What a value needs for the default analyzer's prefilter (``masking.engine.may_contain_pii``)
+#: to let it through: a Chinese character, a letter, ``@`` or ``:``, five digits in a row, a
+#: 3-4 split number or a dotted quad. Wider than the prefilter, never narrower.
+_MAY_HOLD_PII = re.compile(r"[\u4e00-\u9fffA-Za-z@:]|\d{5}|\d{3}[\s)-]+\d{4}"
+                           r"|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
 
 
 def _is_default(analyzer: Any) -> bool:

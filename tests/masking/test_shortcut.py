@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -175,3 +176,36 @@ def test_a_table_of_settled_columns_is_profiled_without_presidio_or_jieba():
             "print([m for m in ('presidio_analyzer', 'jieba', 'spacy') if m in sys.modules])")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+NUMERIC_COLUMNS = {
+    "金额": ["3500", "12.50", "-8", "1,234.00", "0"],
+    "数量": [str(n) for n in range(40)],
+    "日期": ["2026-11-05", "2025/01/31", "20261105"],
+    "比例": ["12.5%", "0.3", "99%"],
+    "编号": ["1234", "0012", "999"],
+}
+
+
+@pytest.mark.parametrize("header", sorted(NUMERIC_COLUMNS))
+def test_a_column_the_prefilter_skips_is_profiled_as_the_analyzer_would(analyzer, header):
+    """Amounts, counts and dates: no value passes the analyzer's prefilter, so the profile is
+    known without it, and it is the analyzer's."""
+    frame = pd.DataFrame({header: NUMERIC_COLUMNS[header]})
+    got = profile_table(frame)[0]
+    original = profile_module._MAY_HOLD_PII
+    profile_module._MAY_HOLD_PII = re.compile("")  # every value "may hold PII": ask the analyzer
+    try:
+        want = profile_table(frame, analyzer=analyzer)[0]
+    finally:
+        profile_module._MAY_HOLD_PII = original
+    assert got == want
+
+
+def test_masking_ids_and_amounts_does_not_import_presidio(tmp_path):
+    code = ("import sys, pandas as pd; from masking import profile_table; "
+            "profile_table(pd.DataFrame({'身份证号': ['11010519491231002X'], '金额': ['3500.50']})); "
+            "print('presidio_analyzer' in sys.modules, 'onnxruntime' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=120)
+    assert done.stdout.split() == ["False", "False"]
