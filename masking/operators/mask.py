@@ -6,7 +6,7 @@ entity             default kept        example
 CN_MOBILE          first 3, last 4     ``138****5678`` (separators, +86 removed)
 CN_LANDLINE        first 4, last 2     ``028-******56``
 CN_RESIDENT_ID     first 6, last 4     ``110105********002X`` (at most 6 and 4)
-PERSON             first 1             ``张**``, ``J*** *****``
+PERSON             first 1             ``张**``, ``欧阳**`` (a compound surname), ``J*** *****``
 BANK_CARD          last 4              ``***************0123``
 CN_LICENSE_PLATE   first 3, last 1     ``川A1***5``
 PASSPORT           first 2, last 2     ``E1*****78``
@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from masking._columns import Column, like, to_strings
+from masking._words import COMPOUND_SURNAMES
 from masking.operators._kernels import mask_ends, mask_location, strip
 from masking.operators.base import MaskContext, Operator, char_param, int_param
 
@@ -98,7 +99,19 @@ def mask_strings(strings: pa.Array, entity: str | None, params: Mapping[str, Any
 
 
 def _person(strings: pa.Array, first: int, last: int, char: str) -> pa.Array:
-    return mask_ends(strings, first, last, char, keep_spaces=True)
+    """Keep the surname: ``first`` characters, two for a compound surname (``欧阳**``) when
+    the convention keeps one."""
+    masked = mask_ends(strings, first, last, char, keep_spaces=True)
+    if first != 1:
+        return masked
+    compound = pc.match_substring_regex(strings, _COMPOUND_NAME)
+    if not pc.any(compound).as_py():
+        return masked
+    return pc.if_else(compound, mask_ends(strings, 2, last, char, keep_spaces=True), masked)
+
+
+#: A compound surname and at least one more Chinese character.
+_COMPOUND_NAME = "^(?:" + "|".join(sorted(COMPOUND_SURNAMES)) + ")[\u4e00-\u9fff]"
 
 
 def _email(strings: pa.Array, first: int, last: int, char: str) -> pa.Array:
