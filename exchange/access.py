@@ -61,7 +61,8 @@ def create_request(svc: Services, who: Principal, *, dataset_id: str, purpose: A
         raise InvalidInput("columns must be a list of column names")
     if not isinstance(purpose, str):
         raise InvalidInput("purpose must be text")
-    logged_purpose = loggable_text(purpose, analyzer=svc.analyzer())  # before the write lock: may load Presidio
+    # before the write lock: may load Presidio and the NER model
+    logged_purpose = loggable_text(purpose, analyzer=svc.analyzer())
     now = svc.clock()
     with svc.engine.begin() as conn:
         dataset = repository.get_dataset(conn, dataset_id)

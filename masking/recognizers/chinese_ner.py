@@ -43,7 +43,8 @@ class ChineseNerRecognizer(EntityRecognizer):
     NOT_NAMES: ClassVar[frozenset[str]] = frozenset(PERSON_CONTEXT) | frozenset(
         ("先生", "女士", "同志", "师傅", "老师", "阿姨", "大爷", "大妈", "本人", "我", "他", "她"))
 
-    def __init__(self, *, supported_language: str = "zh", report_organizations: bool = False) -> None:
+    def __init__(self, *, supported_language: str = "zh",
+                 report_organizations: bool = False) -> None:
         entities = [*self.ENTITIES, *(("ORGANIZATION",) if report_organizations else ())]
         super().__init__(supported_entities=entities,
                          name=f"{type(self).__name__}_{supported_language}",

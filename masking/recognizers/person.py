@@ -19,10 +19,10 @@ from typing import ClassVar
 import regex as re
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
-from masking._words import PERSON_CONTEXT
-from masking.recognizers._base import HAN
 from masking._jieba import frequency_of
 from masking._ner import NerSpan, tagger
+from masking._words import PERSON_CONTEXT
+from masking.recognizers._base import HAN
 from masking.recognizers._lexicon import ADDRESS_SUFFIXES, UNKNOWN, pos_tag, surname_of, tag_of
 
 __all__ = ["Hit", "PersonRecognizer"]

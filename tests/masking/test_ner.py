@@ -77,7 +77,7 @@ MASKED = [
     ("他说：“张三是我同学”", "他说：“张*是我同学”"),
     ("国务院总理李克强会见了法国总统马克龙", "国务院总理李**会见了法国总统马**"),
     ("阿依古丽·买买提来电咨询社保", "阿*******来电咨询社保"),
-    ("来电人吴明超反映停水", "来电人吴**反映停水"),      # the model's 吴明 and the rules' 吴明超 join
+    ("来电人吴明超反映停水", "来电人吴**反映停水"),  # the model's 吴明 + the rules' 吴明超
     ("住址：浙江省兴安盟县门头沟乌鲁木齐街Q座", "住址：浙江省兴安盟县**********"),
 ]
 # Public places, organisations and words the old rules took for names: left as written.
