@@ -234,7 +234,8 @@ class PersonFinder:
         else:
             hits = [r._after_trigger(text, m.end()) for m in self.trigger.finditer(text)]
             hits += [r._before_honorific(text, start) for start in self._honorific_starts(text)]
-            hits += [r._subject_of_verb(m.group(1), m.start(1)) for m in self.subject.finditer(text)]
+            hits += [r._subject_of_verb(m.group(1), m.start(1), text)
+                     for m in self.subject.finditer(text)]
             opening = [r._opening_name(m.group(1), m.start(1)) for m in self.opening.finditer(text)]
             hits = r.outside_places(text, [h for h in hits if h])
             hits += r.outside_places(text, [h for h in opening if h], as_long=True)

@@ -18,12 +18,17 @@ from typing import ClassVar
 import regex as re
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
+from masking._jieba import cut
 from masking._ner import NerSpan, tagger
 from masking._places import HOUSE_NUMBER, has_house_number
-from masking._words import LOCATION_CONTEXT, PERSON_CONTEXT
+from masking._words import LOCATION_CONTEXT, PERSON_CONTEXT, surname_of
 
 __all__ = ["ChineseNerRecognizer"]
 
+#: Words that, standing alone right after a transliteration, make it a place or a language.
+PLACE_WORDS = frozenset(("州", "省", "县", "区", "市", "镇", "乡", "村", "岛", "湾", "河", "江", "湖",
+                         "山", "港", "城", "语", "文", "字母", "族", "国", "群岛", "地区", "王国",
+                         "共和国", "诸语言", "语言", "人"))
 _TAIL = re.compile(rf"(?:{HOUSE_NUMBER}|附近)*")
 
 
@@ -65,7 +70,7 @@ class ChineseNerRecognizer(EntityRecognizer):
         whole = text.strip()
         found = []
         for s in spans:
-            if s.label == "PER" and self._is_name(text[s.start:s.end]):
+            if s.label == "PER" and self._is_name(text, s.start, s.end):
                 end = _name_end(text, s.end)
                 score = self.SCORE_WHOLE_VALUE if text[s.start:end] == whole else self.SCORE_PERSON
                 found.append(("PERSON", s.start, end, score))
@@ -76,9 +81,19 @@ class ChineseNerRecognizer(EntityRecognizer):
                       for s in spans if s.label == "ORG"]
         return found
 
-    def _is_name(self, word: str) -> bool:
+    def _is_name(self, text: str, start: int, end: int) -> bool:
+        """Whether the model's person ``text[start:end]`` is a name: two Chinese characters
+        or more, not a role word; two characters only with a surname first (``集簇``, ``哈希``
+        are not; ``老王``, ``小李`` are); not a transliteration that a place or language suffix
+        follows as a word of its own (``普什图语``, ``埃努古州``; ``李明市长`` is a name)."""
+        word = text[start:end]
         han = sum("\u4e00" <= c <= "\u9fff" for c in word)
-        return han >= 2 and word not in self.NOT_NAMES and not word.isdigit()
+        if han < 2 or word in self.NOT_NAMES:
+            return False
+        if len(word) == 2 and not (surname_of(word) or (word[0] in "小老阿" and surname_of(word[1]))):
+            return False
+        following = next(iter(cut(text[end:end + 4])), "") if end < len(text) else ""
+        return following not in PLACE_WORDS
 
     def _addresses(self, text: str, spans: tuple[NerSpan, ...]) -> list[tuple[int, int]]:
         """Runs of adjacent place spans that a house number ends or follows, or that a

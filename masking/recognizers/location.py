@@ -70,7 +70,9 @@ class LocationRecognizer(EntityRecognizer):
 
     def score_of(self, text: str, start: int, end: int, has_context: bool) -> float:
         """The score of the chain ``text[start:end]``: a residence word before it, else a house
-        number in it, else a public place."""
+        number in it, else a public place; 0 for one character (the 路 of 位于路径)."""
+        if end - start < 2:
+            return 0.0
         if has_context:
             return self.SCORE_CONTEXT
         if not has_house_number(text, start, end):

@@ -95,7 +95,8 @@ class PersonRecognizer(EntityRecognizer):
             return [self._result(*whole)] if whole else []
         found = [self._after_trigger(text, m.end()) for m in self._trigger.finditer(text)]
         found += [self._before_honorific(text, m.start()) for m in self._honorific.finditer(text)]
-        found += [self._subject_of_verb(m.group(1), m.start(1)) for m in self._subject.finditer(text)]
+        found += [self._subject_of_verb(m.group(1), m.start(1), text)
+                  for m in self._subject.finditer(text)]
         opening = [self._opening_name(m.group(1), m.start(1)) for m in self._opening.finditer(text)]
         hits = self.outside_places(text, [hit for hit in found if hit])
         hits += self.outside_places(text, [hit for hit in opening if hit], as_long=True)
@@ -124,9 +125,13 @@ class PersonRecognizer(EntityRecognizer):
     # The searches below return a Hit, (start, end, score, enhanced by context): the batch path
     # (masking._finders) calls them too, without building result objects.
 
-    def _subject_of_verb(self, run: str, start: int) -> Hit | None:
-        """A clause that opens with a name and a reporting verb: the whole run must be the name."""
+    def _subject_of_verb(self, run: str, start: int, text: str = "") -> Hit | None:
+        """A clause that opens with a name and a reporting verb: the whole run must be the name,
+        and the verb a word of its own (not the 称 of ``名称``, ``号称``)."""
         if not surname_of(run):
+            return None
+        verb_at = start + len(run)
+        if text[verb_at:verb_at + 1] == "称" and tag_of(run[-1] + "称") != UNKNOWN:
             return None
         name, score = self._name_at_start(run)
         if name == run:

@@ -79,6 +79,7 @@ MASKED = [
     ("阿依古丽·买买提来电咨询社保", "阿*******来电咨询社保"),
     ("来电人吴明超反映停水", "来电人吴**反映停水"),  # the model's 吴明 + the rules' 吴明超
     ("住址：浙江省兴安盟县门头沟乌鲁木齐街Q座", "住址：浙江省兴安盟县**********"),
+    ("李明市长视察工地", "李*市长视察工地"),        # 市长 is a title, not a place suffix
 ]
 # Public places, organisations and words the old rules took for names: left as written.
 KEPT = [
@@ -90,6 +91,13 @@ KEPT = [
     "成都市武侯区人民南路四段的交通拥堵",         # a road section is no house number
     "患者在成都市第一人民医院就诊",
     "请到市政务服务中心办理",
+    # from Debian's zh_CN interface translations, which nobody here wrote
+    "信号名称",                                   # 称 of 名称 is no reporting verb
+    "区域名称应该仅由可移植的字符组成",
+    "埃努古州",                                   # a transliteration before 州 is a place
+    "多尔多涅省",
+    "源集簇和目标集簇处于同一时间线",             # two characters without a surname
+    "提交中位于路径的子模组",                     # a one-character "address"
 ]
 
 
