@@ -48,7 +48,7 @@ def test_name_and_address_columns_use_the_header(analyzer):
 
 
 def test_a_header_alone_marks_a_personal_column_with_low_confidence(analyzer):
-    df = pd.DataFrame({"name": ["Li Lei", "Han Meimei"], "备注": ["无", "无"]})
+    df = pd.DataFrame({"name": ["-", "?"], "备注": ["无", "无"]})
     got = profiles_of(df, analyzer)
     assert (got["name"].kind, got["name"].entity, got["name"].confidence) == ("identifier", "PERSON", 0.3)
     assert got["备注"].kind == "none"
