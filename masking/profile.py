@@ -156,9 +156,10 @@ def profile_column(
 
 #: What a value needs for the default analyzer's prefilter (``masking.engine.may_contain_pii``)
 #: to let it through: a Chinese character, a letter, ``@`` or ``:``, five digits in a row, a
-#: 3-4 split number or a dotted quad. Wider than the prefilter, never narrower.
+#: 3-4 split number, a dotted quad, or a phone's shape (``639.950.0538``, ``+33 1 23 45 67 89``,
+#: ``0033 1…``). Wider than the prefilter, never narrower.
 _MAY_HOLD_PII = re.compile(r"[\u4e00-\u9fffA-Za-z@:]|\d{5}|\d{3}[\s)-]+\d{4}"
-                           r"|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
+                           r"|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|\d{3}\.\d{4}|\+\s?\d|00\d")
 
 
 def _is_default(analyzer: Any) -> bool:

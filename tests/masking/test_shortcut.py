@@ -245,3 +245,12 @@ def test_masking_ids_and_amounts_does_not_import_presidio(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, timeout=120)
     assert done.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("value", ["639.950.0538", "(639)950-0538", "639 950 0538",
+                                   "+33 1 23 45 67 89", "0033 1 23 45 67 89", "6399500538",
+                                   "+1-639-950-0538", "Douglas King", "浙江省兴安盟县Q座"])
+def test_a_value_the_prefilter_lets_through_is_never_settled_as_nothing(value):
+    from masking.engine import may_contain_pii
+
+    assert may_contain_pii(value) and profile_module._MAY_HOLD_PII.search(value)
