@@ -1,4 +1,5 @@
-"""Where the administrative part of a Chinese address ends (down to the district or county)."""
+"""Where the administrative part of a Chinese address ends (down to the district or county),
+and whether a whole value is an address."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import regex as re
 
-from masking._words import ADDRESS_SUFFIXES, HAN
+from masking._words import ADDRESS_SUFFIXES, HAN, STREET_SUFFIXES_EN
 
-__all__ = ["admin_prefix", "admin_prefix_end", "admin_prefix_ends", "admin_prefixes", "map_distinct"]
+__all__ = ["admin_prefix", "admin_prefix_end", "admin_prefix_ends", "admin_prefixes",
+           "is_address_value", "map_distinct"]
 
 _SUFFIX = "|".join(sorted(ADDRESS_SUFFIXES, key=len, reverse=True))
 # A unit may end in several suffixes (雄州 + 大道): the last one says what the unit is.
@@ -92,3 +94,67 @@ def map_distinct(strings: pa.Array, function: Callable[[str], str | None]) -> pa
 def admin_prefixes(strings: pa.Array) -> pa.Array:
     """:func:`admin_prefix` of every value; nulls stay null."""
     return map_distinct(strings, admin_prefix)
+
+
+# --- a whole value that is an address ---------------------------------------------------------
+
+_STREET_SUFFIX = "|".join(sorted(ADDRESS_SUFFIXES + ("道", "大街", "段", "组", "屯", "庄"),
+                                 key=len, reverse=True))
+_NUMBER = r"(?:\d+|[A-Za-z]|[一二三四五六七八九十百零]+)(?:[-－]\d+)*"
+_HOUSE = rf"{_NUMBER}(?:号院|号楼|号|弄|栋|幢|座|单元|楼|层|室|组|段|期|排|户)"
+_RESIDENTIAL = r"小区|花园|公寓|苑|新村|家园|大厦|公馆|山庄|别墅"
+# Named units (a name then suffixes, taken atomically: no exponential re-splitting), house
+# numbers, bare numbers; spaces between; a postcode at the end.
+_REST = re.compile(rf"(?:\s*(?:(?>[{HAN}]{{1,12}}?(?:{_STREET_SUFFIX})+)|(?>{_HOUSE})|\d+(?:-\d+)*))+"
+                   rf"(?:\s+\d{{6}})?\s*")
+_PERSONAL = re.compile(rf"{_HOUSE}|{_RESIDENTIAL}")
+_NAMED_UNIT = re.compile(rf"[{HAN}](?:{_STREET_SUFFIX})")
+_NAME_SHAPED = re.compile(rf"[{HAN}]{{2,4}}|[{HAN}]{{1,3}}[·•][{HAN}]{{1,6}}")
+#: Longer values are text that mentions an address, not an address.
+ADDRESS_MAX_LENGTH = 80
+# An English street address opens with a house number and a street whose name ends in a
+# street suffix (``41144 Robert Glen, North Ann, PR 05470``), or with a box (``PSC 1234, Box 5678``).
+_EN_HOUSE = re.compile(r"\s*(?:(?:Flat|Unit|Studio|Apt\.?|Suite)\s+\w+,?\s+)?\d+[A-Za-z]?(?:-\d+)?\s+"
+                       r"(?P<street>[A-Za-z.' ]+)")
+_EN_BOX = re.compile(r"\s*(?:PSC|Unit)\s+\d+,?\s+Box\s+\d+")
+
+
+def is_address_value(value: str, *, lenient: bool) -> bool:
+    """Whether all of ``value`` is a Chinese address: an administrative prefix (down to the
+    district or county) and then named units (streets, 小区), buildings and house numbers
+    (``浙江省兴安盟县门头沟乌鲁木齐街Q座``, ``成都市武侯区人民南路四段``), nothing else.
+
+    Strict (``lenient`` False): it must reach a building, a house number or a residential
+    compound (a home or work address, not a public place: ``锦江区春熙路`` is not one), and may
+    then lack the administrative prefix (``春熙路123号``). Lenient (the column's header says
+    it holds addresses): an administrative prefix and anything below it is enough. Neither
+    takes a district alone, a name-shaped value, a company (``成都市锦华商贸有限公司``) or a
+    sentence that starts with an address. In ASCII: a house number and a street named with a
+    street suffix (``12 Main St, Springfield``), or a military box.
+    """
+    value = value.strip()
+    if not value or len(value) > ADDRESS_MAX_LENGTH or _NAME_SHAPED.fullmatch(value):
+        return False
+    if value.isascii():
+        return _is_english_address(value)
+    prefix = admin_prefix_end(value)
+    rest = value[prefix:]
+    if not rest.strip() or not _REST.fullmatch(rest):
+        return False
+    if lenient and prefix:
+        return bool(_NAMED_UNIT.search(rest) or _PERSONAL.search(rest))
+    return bool(_PERSONAL.search(rest)) and bool(prefix or _NAMED_UNIT.search(rest))
+
+
+def _is_english_address(value: str) -> bool:
+    """A house number and a street (a home is personal whatever the header says): capitalised
+    words, one of the first four a street suffix."""
+    if _EN_BOX.match(value):
+        return True
+    house = _EN_HOUSE.match(value)
+    for index, word in enumerate(house.group("street").split()[:4] if house else []):
+        if not word[0].isupper():
+            return False
+        if index and word.upper().rstrip(".") in STREET_SUFFIXES_EN:
+            return True
+    return False

@@ -28,8 +28,10 @@ from masking._ner import tagger
 from masking.recognizers._context import WindowContextEnhancer
 from masking.recognizers.chinese_ner import ChineseNerRecognizer
 from masking.recognizers.english_name import EnglishNameRecognizer
+from masking.recognizers.latin_name import LatinNameRecognizer
 from masking.recognizers.location import LocationRecognizer
 from masking.recognizers.person import PersonRecognizer
+from masking.recognizers.phone import PhoneRecognizer
 
 __all__ = ["BatchDetector", "Found", "analyze_many", "detector_for", "find_many",
            "set_scrub_workers"]
@@ -51,7 +53,8 @@ PARALLEL_MIN_TEXTS = 8_000
 _CHUNK = 2_000
 
 _ENHANCED = RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY
-_KNOWN_OTHERS = (PersonRecognizer, LocationRecognizer, EnglishNameRecognizer, ChineseNerRecognizer)
+_KNOWN_OTHERS = (PersonRecognizer, LocationRecognizer, EnglishNameRecognizer, ChineseNerRecognizer,
+                 LatinNameRecognizer, PhoneRecognizer)
 
 
 
@@ -169,7 +172,8 @@ def _trigger_of(recognizer: EntityRecognizer):
     The Chinese name and address recognizers are their own prefilter: they run jieba only where
     their trigger regexes fire (a context word, an honorific, a clause opening before a reporting
     verb, a whole-value name; an address chain), so they get no second test here. An English
-    name needs the recognizer's QUICK words or one of its context words.
+    name needs the recognizer's QUICK words or one of its context words; a whole-value name
+    its SHAPE, a phone number its QUICK digits.
     """
     if isinstance(recognizer, EnglishNameRecognizer):
         # Every QUICK and context word holds an ASCII letter (both are case-sensitive): a text
@@ -177,6 +181,10 @@ def _trigger_of(recognizer: EntityRecognizer):
         words = [EnglishNameRecognizer.QUICK, *map(re.escape, recognizer.CONTEXT)]
         either = std_compile("|".join(words))
         return lambda text: bool(_ASCII_LETTER.search(text) and either.search(text))
+    if isinstance(recognizer, (LatinNameRecognizer, PhoneRecognizer)):
+        # their own first test: a whole value shaped like a name; a phone's digit pattern
+        return std_compile(recognizer.SHAPE if isinstance(recognizer, LatinNameRecognizer)
+                           else recognizer.QUICK).search
     return None
 
 

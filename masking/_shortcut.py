@@ -1,12 +1,15 @@
 """Profiling shortcut: a column settled by its header and its values' shapes and checksums.
 
-Profiling asks the analyzer about each sampled value; building the analyzer imports Presidio
-(~1 s) and the name search loads jieba's dictionary (~0.6 s). For a column whose header names
-an entity and whose every sampled value is, provably, detected by the analyzer as that entity
-over the whole value, and as nothing else that covers it whole with an equal or higher score,
-the profile is known without asking: every value is a whole match, so the column is an
-identifier of that entity with confidence 1.0 and ``matched == sampled``. Anything else (one
-value that fails, a header that says nothing or something else) goes to the analyzer.
+Profiling asks the analyzer about each sampled value, then lets the column rules
+(:mod:`masking._column_rules`) claim values the analyzer found no whole entity in; building
+the analyzer imports Presidio (~1 s) and the name search loads jieba's dictionary (~0.6 s).
+For a column whose header names an entity and whose every sampled value is, provably, that
+entity over the whole value to the profile (the analyzer detects it as that entity, and as
+nothing else that covers it whole with an equal or higher score; or a column rule claims it
+and the analyzer can cover it whole with nothing else), the profile is known without asking:
+every value is a whole match, so the column is an identifier of that entity with confidence
+1.0 and ``matched == sampled``. Anything else (one value that fails, a header that says
+nothing or something else) goes to the analyzer.
 
 Why each rule gives exactly the analyzer's answer (the default analyzer: our recognizers, the
 window context enhancer, threshold 0.5; ``tests/masking/test_shortcut.py`` checks the two agree):
@@ -30,15 +33,27 @@ window context enhancer, threshold 0.5; ``tests/masking/test_shortcut.py`` check
   returns the whole value (a name jieba tags, or the bare shape, raised above the threshold by
   the header's context word) whatever jieba says, so jieba is not asked. Nothing else can cover
   such a value: patterns need ASCII, an address chain at least four characters or a suffix last.
+  Or a Latin-script name that :func:`masking._names.latin_name_kind` reads at all (its given
+  name or its surname on the lists, or pinyin), under the same header: the whole-value name
+  recognizer scores it at least 0.4, and the header's context word (its context holds the
+  Chinese one's) lifts that to 0.75. Nothing else covers letters, spaces and ``.,'-`` whole:
+  every pattern needs a digit, ``@``, ``:`` or a Chinese character.
 - **LOCATION**: the whole value is one address chain, it holds no address context word, is not
   name-shaped (2-4 Chinese characters), and jieba puts the chain's start at 0 (the batch path's
   own rule, :func:`masking._places.start_at_place`); the header holds an address context word,
   which lifts the score to at least 0.75. A chain is made of Chinese characters, digits and
   ``-`` only, which no pattern and no name search can cover whole. This one loads jieba's
-  dictionary (not Presidio).
+  dictionary (not Presidio). Or, under any header that names addresses, a value the address
+  column rule takes (:func:`masking._address.is_address_value`, lenient): the analyzer finds
+  it wholly LOCATION or finds no whole entity in it, and then the rule claims it. Nothing
+  else covers it whole: it is not name-shaped, patterns need ASCII runs that an address
+  starting with Chinese characters does not consist of, and an English one (a house number,
+  capitalised words) is neither a name's shape nor any pattern's. Neither Presidio nor jieba
+  is loaded.
 
-Every value must also pass the analyzer's prefilter (:func:`masking.engine.may_contain_pii`):
-digits, a surname-led name or :data:`masking._words.ADDRESS_HINT` make sure of it.
+Every value the analyzer is asked about must also pass its prefilter
+(:func:`masking.engine.may_contain_pii`): digits, a surname-led name, a Latin name's shape or
+:data:`masking._words.ADDRESS_HINT` make sure of it.
 """
 
 from __future__ import annotations
@@ -46,6 +61,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+from masking._address import is_address_value
+from masking._names import latin_name_kind
 from masking._words import (ADDRESS_HINT, ADDRESS_SUFFIXES, HAN, LOCATION_CONTEXT,
                             PERSON_CONTEXT, surname_of)
 from masking.checksums import is_credit_code, is_valid_resident_id
@@ -76,8 +93,10 @@ def _credit_code(value: str) -> bool:
 
 
 def _name(value: str) -> bool:
-    return bool(_SHORT_NAME.fullmatch(value)) and bool(surname_of(value)) \
-        and not value.endswith(ADDRESS_SUFFIXES)
+    if bool(_SHORT_NAME.fullmatch(value)) and bool(surname_of(value)) \
+            and not value.endswith(ADDRESS_SUFFIXES):
+        return True
+    return latin_name_kind(value) is not None
 
 
 def _address(value: str) -> bool:
@@ -102,16 +121,31 @@ _RULES: dict[str, tuple[Callable[[str], bool], tuple[str, ...]]] = {
     "PERSON": (_name, _PERSON_WORDS),
     "LOCATION": (_address, _LOCATION_WORDS),
 }
+#: entity -> a test that settles a value under any header naming the entity: a column rule
+#: claims it (tried first: it loads nothing)
+_COLUMN_RULES: dict[str, Callable[[str], bool]] = {
+    "LOCATION": lambda value: is_address_value(value, lenient=True),
+}
 
 
 def settled_entity(header: str, hint: str | None, sample: Sequence[str]) -> str | None:
-    """The entity the default analyzer finds over the whole of every value of ``sample``
-    (stripped, non-empty; the column's header is ``header``, which names ``hint``), when that
-    can be shown without the analyzer; None when the analyzer must decide."""
+    """The entity the profile (the default analyzer, then the column rules) finds over the
+    whole of every value of ``sample`` (stripped, non-empty; the column's header is
+    ``header``, which names ``hint``), when that can be shown without the analyzer; None when
+    the analyzer must decide."""
     rule = _RULES.get(hint or "")
     if rule is None or not sample:
         return None
     test, header_words = rule
+    column_rule = _COLUMN_RULES.get(hint or "")
     if header_words and not any(word in header.lower() for word in header_words):
-        return None
+        if column_rule is None:
+            return None
+        test = column_rule
+    elif column_rule is not None:
+        test = _either(column_rule, test)
     return hint if all(test(value) for value in sample) else None
+
+
+def _either(first: Callable[[str], bool], second: Callable[[str], bool]) -> Callable[[str], bool]:
+    return lambda value: first(value) or second(value)

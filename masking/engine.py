@@ -19,7 +19,8 @@ from presidio_analyzer.nlp_engine import NoOpNlpEngine
 
 from masking._batch import Found, analyze_many, detector_for, find_many
 from masking._words import ADDRESS_HINT
-from masking.recognizers import EnglishNameRecognizer, WindowContextEnhancer, default_recognizers
+from masking.recognizers import (EnglishNameRecognizer, LatinNameRecognizer, PhoneRecognizer,
+                                 WindowContextEnhancer, default_recognizers)
 from masking.recognizers._lexicon import COMPOUND_SURNAMES, SURNAMES, configure_jieba
 from masking.recognizers.license_plate import PROVINCE_CHARS
 from masking.recognizers.location import LocationRecognizer
@@ -41,10 +42,11 @@ _PREFILTER = re.compile(
     rf"|^\s*[{_SURNAME_STARTS}][\u4e00-\u9fff·•]{{1,7}}\s*$"
     rf"|^\s*[{_SURNAME_STARTS}][\u4e00-\u9fff]{{1,3}}[（(，,：:]"  # a text opening with a name
     r"|(?:" + "|".join(_context_words) + ")"
-    rf"|{ADDRESS_HINT}",
+    rf"|{ADDRESS_HINT}"
+    rf"|{PhoneRecognizer.QUICK}",
     re.IGNORECASE,
 )
-_PREFILTER_CASED = re.compile(EnglishNameRecognizer.QUICK)
+_PREFILTER_CASED = re.compile(f"{EnglishNameRecognizer.QUICK}|{LatinNameRecognizer.SHAPE}")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 
 

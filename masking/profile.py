@@ -1,7 +1,9 @@
 """Column profiling: from a sample of each column and its header, decide what the column holds.
 
 - **identifier**: one entity type, most sampled cells are wholly that entity (or the header
-  says so and enough cells agree) -> mask the column in bulk;
+  says so and enough cells agree) -> mask the column in bulk. "Wholly" is the analyzer's
+  answer value by value, completed by rules that read the column as a whole
+  (:mod:`masking._column_rules`: whole addresses; name-shaped values in a column of names);
 - **free_text**: PII found inside some cells -> scrub span by span;
 - **none**: nothing found and the header suggests nothing.
 A header alone that names a personal field (姓名, 手机号, 住址 …) still marks an identifier,
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 import regex as re
 
+from masking._column_rules import claimed_entities
 from masking._columns import to_strings
 from masking._shortcut import settled_entity
 from masking.errors import InvalidMaskingPlan
@@ -144,16 +147,19 @@ def profile_column(
     from masking.engine import analyze_texts  # Presidio: loaded when a column needs it
 
     results = analyze_texts(sample, analyzer=analyzer, context=[header])
-    whole = Counter(e for text, found in zip(sample, results) if (e := _whole_entity(text, found)))
-    hits = sum(1 for found in results if found)
+    entities = claimed_entities(
+        sample, [_whole_entity(text, found) for text, found in zip(sample, results)], hint)
+    whole = Counter(e for e in entities if e)
+    hits = sum(1 for found, entity in zip(results, entities) if found or entity)
     return _decide(header, hint, len(sample), whole, hits)
 
 
 #: What a value needs for the default analyzer's prefilter (``masking.engine.may_contain_pii``)
 #: to let it through: a Chinese character, a letter, ``@`` or ``:``, five digits in a row, a
-#: 3-4 split number or a dotted quad. Wider than the prefilter, never narrower.
+#: 3-4 split number, a dotted quad, or a phone's shape (``639.950.0538``, ``+33 1 23 45 67 89``,
+#: ``0033 1…``). Wider than the prefilter, never narrower.
 _MAY_HOLD_PII = re.compile(r"[\u4e00-\u9fffA-Za-z@:]|\d{5}|\d{3}[\s)-]+\d{4}"
-                           r"|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
+                           r"|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|\d{3}\.\d{4}|\+\s?\d|00\d")
 
 
 def _is_default(analyzer: Any) -> bool:

@@ -23,7 +23,8 @@ import pyarrow.compute as pc
 from masking._address import admin_prefix, admin_prefix_end, admin_prefix_ends, map_distinct
 from masking._columns import mask_ends as _plain_mask_ends
 
-__all__ = ["admin_prefixes_by_run", "mask_ends", "mask_location", "strip"]
+__all__ = ["admin_prefixes_by_run", "mask_digits", "mask_ends", "mask_location", "mask_words",
+           "strip"]
 
 #: What an address unit is made of (``masking._address._UNIT``: Chinese characters, and spaces
 #: in the ``regex`` module's sense; this RE2 class holds them all, and a few more, which only
@@ -33,6 +34,7 @@ __all__ = ["admin_prefixes_by_run", "mask_ends", "mask_location", "strip"]
 _RUN = r"^(?P<run>[\x{4e00}-\x{9fff}\t\n\x{0b}\f\r\x{1c}-\x{1f}\x{85}\pZ]*)"
 _HEAD = 16
 _NO_STRING = pa.scalar(None, pa.string())
+_HAN_CHAR = r"[\x{4e00}-\x{9fff}]"
 
 #: Strip patterns that leave a string of ASCII letters and digits as it is, unless it starts
 #: with one of the given prefixes. Other patterns always run.
@@ -158,3 +160,36 @@ def _mask_location_per_end(strings: pa.Array, first: int, char: str) -> pa.Array
             pc.binary_repeat(char, pc.max_element_wise(pc.subtract(lengths, end), 0)), "")
         out = pc.if_else(pc.equal(ends, end), kept, out)
     return out
+
+
+def mask_words(strings: pa.Array, first: int, last: int, char: str = "*") -> pa.Array:
+    """:func:`mask_ends` of every word (split at spaces) of a value in Latin script:
+    ``Douglas King`` -> ``D****** K***``. A value holding a Chinese character, or no space,
+    is masked as one word (``张伟`` -> ``张*``, ``王 芳`` -> ``王 *``). Spaces stay where they
+    were; nulls stay null."""
+    whole = mask_ends(strings, first, last, char, keep_spaces=True)
+    latin = pc.and_(pc.match_substring(strings, " "),
+                    pc.invert(pc.match_substring_regex(strings, _HAN_CHAR)))
+    if not pc.any(latin).as_py():
+        return whole
+    lists = pc.split_pattern(pc.if_else(latin, strings, _NO_STRING), " ")
+    words = mask_ends(pc.list_flatten(lists), first, last, char, keep_spaces=True)
+    rebuilt = pa.ListArray.from_arrays(lists.offsets, words, mask=pc.is_null(lists))
+    return pc.if_else(latin, pc.binary_join(rebuilt, " "), whole)
+
+
+def mask_digits(strings: pa.Array, first: int, last: int, char: str, *, keep: str | None) -> pa.Array:
+    """Keep a leading match of ``keep`` (an RE2 pattern: a country code), then the first
+    ``first`` and last ``last`` digits; every other digit becomes ``char``, and everything
+    else stays (``(639) 950-0538`` -> ``(***) ***-0538``). A value with too few digits has
+    all its digits masked. Nulls stay null."""
+    star = char.replace("\\", "\\\\")  # RE2 rewrite strings treat backslash specially
+    split = pc.extract_regex(strings, f"^(?P<lead>{keep or ''})?(?P<rest>.*)$")  # lead if it can
+    rest = pc.struct_field(split, "rest")
+    parts = pc.extract_regex(rest, f"^(?P<head>(?:\\D*\\d){{{first}}})(?P<mid>.*?)"
+                                   f"(?P<tail>(?:\\d\\D*){{{last}}})$")
+    mid = pc.replace_substring_regex(pc.struct_field(parts, "mid"), r"\d", star)
+    kept = pc.binary_join_element_wise(pc.struct_field(split, "lead"),
+                                       pc.struct_field(parts, "head"), mid,
+                                       pc.struct_field(parts, "tail"), "")
+    return pc.if_else(pc.is_valid(parts), kept, pc.replace_substring_regex(strings, r"\d", star))

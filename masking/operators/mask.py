@@ -6,7 +6,8 @@ entity             default kept        example
 CN_MOBILE          first 3, last 4     ``138****5678`` (separators, +86 removed)
 CN_LANDLINE        first 4, last 2     ``028-******56``
 CN_RESIDENT_ID     first 6, last 4     ``110105********002X`` (at most 6 and 4)
-PERSON             first 1             ``张**``, ``欧阳**`` (a compound surname), ``J*** *****``
+PERSON             first 1 of a word   ``张**``, ``欧阳**`` (a compound surname), ``D****** K***``
+PHONE_NUMBER       last 4 digits       ``+44 ** **** 0958`` (country code, format kept)
 BANK_CARD          last 4              ``***************0123``
 CN_LICENSE_PLATE   first 3, last 1     ``川A1***5``
 PASSPORT           first 2, last 2     ``E1*****78``
@@ -18,11 +19,16 @@ other / None       first 1, last 1     ``a***z``
 =================  ==================  ==========================================
 
 ``params``: ``keep_first``, ``keep_last`` (ints), ``char`` (one character). A value too short
-to hide a character is masked entirely.
+to hide a character is masked entirely. A name written in words (``Douglas King``, ``Zhang
+Wei``) keeps the initial of each word, as a Chinese name keeps its surname: ``D****** K***``
+and ``张*`` show about as much. A phone number keeps its country code when written with one
+(``+1``, ``0044``) and, after it, ``keep_first`` leading and ``keep_last`` trailing digits;
+separators and brackets stay, so the masked number still reads as one.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +38,7 @@ import pyarrow.compute as pc
 
 from masking._columns import Column, like, to_strings
 from masking._words import COMPOUND_SURNAMES
-from masking.operators._kernels import mask_ends, mask_location, strip
+from masking.operators._kernels import mask_digits, mask_ends, mask_location, mask_words, strip
 from masking.operators.base import MaskContext, Operator, char_param, int_param
 
 __all__ = ["CONVENTIONS", "MaskConvention", "MaskOperator", "mask_strings"]
@@ -62,6 +68,7 @@ CONVENTIONS: dict[str, MaskConvention] = {
     "IP_ADDRESS": MaskConvention(4, 0),
     "LOCATION": MaskConvention(0, 0),
     "BIRTH_DATE": MaskConvention(4, 0),  # the year stays, like generalize's default
+    "PHONE_NUMBER": MaskConvention(0, 4),
 }
 DEFAULT_CONVENTION = MaskConvention(1, 1)
 
@@ -100,8 +107,8 @@ def mask_strings(strings: pa.Array, entity: str | None, params: Mapping[str, Any
 
 def _person(strings: pa.Array, first: int, last: int, char: str) -> pa.Array:
     """Keep the surname: ``first`` characters, two for a compound surname (``欧阳**``) when
-    the convention keeps one."""
-    masked = mask_ends(strings, first, last, char, keep_spaces=True)
+    the convention keeps one; a name written in Latin words keeps that of each word."""
+    masked = mask_words(strings, first, last, char)
     if first != 1:
         return masked
     compound = pc.match_substring_regex(strings, _COMPOUND_NAME)
@@ -112,6 +119,21 @@ def _person(strings: pa.Array, first: int, last: int, char: str) -> pa.Array:
 
 #: A compound surname and at least one more Chinese character.
 _COMPOUND_NAME = "^(?:" + "|".join(sorted(COMPOUND_SURNAMES)) + ")[\u4e00-\u9fff]"
+
+
+def _phone(strings: pa.Array, first: int, last: int, char: str) -> pa.Array:
+    """Keep the country code (after ``+`` or ``00``) and the kept digits."""
+    return mask_digits(strings, first, last, char, keep=_country_code())
+
+
+@functools.cache
+def _country_code() -> str:
+    """An RE2 pattern of a leading ``+``/``00`` and a country code (ITU codes are prefix-free:
+    the first that matches is the one)."""
+    from phonenumbers import COUNTRY_CODE_TO_REGION_CODE  # only masks of phone numbers need it
+
+    codes = "|".join(sorted(map(str, COUNTRY_CODE_TO_REGION_CODE), key=len, reverse=True))
+    return rf"\s*(?:\+|00)\s*(?:{codes})"
 
 
 def _email(strings: pa.Array, first: int, last: int, char: str) -> pa.Array:
@@ -134,4 +156,5 @@ def _location(strings: pa.Array, first: int, last: int, char: str) -> pa.Array:
     return mask_location(strings, first, char)
 
 
-_SPECIAL = {"PERSON": _person, "EMAIL_ADDRESS": _email, "IP_ADDRESS": _ip, "LOCATION": _location}
+_SPECIAL = {"PERSON": _person, "EMAIL_ADDRESS": _email, "IP_ADDRESS": _ip, "LOCATION": _location,
+            "PHONE_NUMBER": _phone}

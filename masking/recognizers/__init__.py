@@ -1,9 +1,11 @@
 """Presidio recognizers for Chinese identifiers, names and addresses; one class per file.
 
-Credit cards are reported as ``BANK_CARD`` (same Luhn rule); international phone numbers are
-not detected apart from +86/0086 mobiles. Chinese names and addresses: rules (jieba, context
-words) united with the LAC NER model (:class:`ChineseNerRecognizer`). English person names are
-found after titles and context words or led by a common given name.
+Credit cards are reported as ``BANK_CARD`` (same Luhn rule); phone numbers other than mainland
+mobiles and landlines are ``PHONE_NUMBER`` (North American, or written with a country code).
+Chinese names and addresses: rules (jieba, context words) united with the LAC NER model
+(:class:`ChineseNerRecognizer`). English person names are found after titles and context words
+or led by a common given name, and a value that is nothing but a name in Latin script (English
+or pinyin) is a name.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from masking.recognizers.chinese_ner import ChineseNerRecognizer
 from masking.recognizers.email import EmailRecognizer
 from masking.recognizers.english_name import EnglishNameRecognizer
 from masking.recognizers.ip_address import IpAddressRecognizer
+from masking.recognizers.latin_name import LatinNameRecognizer
 from masking.recognizers.landline import LandlineRecognizer
 from masking.recognizers.license_plate import LicensePlateRecognizer
 from masking.recognizers.location import LocationRecognizer
 from masking.recognizers.mobile import MobileRecognizer
 from masking.recognizers.passport import PassportRecognizer
 from masking.recognizers.person import PersonRecognizer
+from masking.recognizers.phone import PhoneRecognizer
 from masking.recognizers.resident_id import ResidentIdRecognizer
 from masking.recognizers.uscc import UsccRecognizer
 
@@ -38,17 +42,19 @@ __all__ = [
     "EmailRecognizer",
     "EnglishNameRecognizer",
     "IpAddressRecognizer",
+    "LatinNameRecognizer",
     "LandlineRecognizer",
     "LicensePlateRecognizer",
     "LocationRecognizer",
     "MobileRecognizer",
     "PassportRecognizer",
     "PersonRecognizer",
+    "PhoneRecognizer",
     "ResidentIdRecognizer",
     "UsccRecognizer",
 ]
 
-#: Regex + validation recognizers, used for every language.
+#: Regex + validation recognizers (and whole-value names), used for every language.
 PATTERN_RECOGNIZERS: tuple[type[EntityRecognizer], ...] = (
     ResidentIdRecognizer,
     MobileRecognizer,
@@ -60,6 +66,8 @@ PATTERN_RECOGNIZERS: tuple[type[EntityRecognizer], ...] = (
     EmailRecognizer,
     IpAddressRecognizer,
     EnglishNameRecognizer,
+    LatinNameRecognizer,
+    PhoneRecognizer,
 )
 #: Segmenting recognizers (jieba rules, the NER model), used for Chinese only.
 SEGMENTING_RECOGNIZERS: tuple[type[EntityRecognizer], ...] = (

@@ -53,7 +53,7 @@ def test_names_and_addresses_recall(scores, entity, floor):
     ("赖洪亮称其被骗", "赖**称其被骗"),
     ("居民反映小区停水", "居民反映小区停水"),          # a role word, no name
     ("有关部门建议尽快维修", "有关部门建议尽快维修"),
-    ("Resident Thomas Thompson called", "Resident T***** ******** called"),
+    ("Resident Thomas Thompson called", "Resident T***** T******* called"),
     ("Mr. Walker paid", "Mr. W***** paid"),
     ("Dear Customer Service, thanks", "Dear Customer Service, thanks"),
     ("家住四川省成都市简阳市雄州大道10号8栋", "家住四川省成都市简阳市*********"),

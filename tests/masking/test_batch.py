@@ -39,6 +39,11 @@ EDGES = [
     "张伟",
     "王欣，电话未留",  # a text that opens with a name: nothing else for the prefilter to see
     "王欣（低保户）反映停水", "王欣于2026-03-18 16:17:36来电咨询", "我叫王欣", "周末，停水",
+    # whole-value Latin names and phone numbers: their own triggers, context from a header
+    "Douglas King", " KING, Douglas ", "Zhang Wei", "Wang, Fang", "Douglas Xylander", "New York",
+    "Resident Douglas King called from (639) 950-0538; call back 639.950.0538x12",
+    "+44 20 7946 0958 2026-03-18", "电话0044 20 7946 0958，订单号0049301234567",
+    "手机：+86 138-1234-5678，座机+86 28 8512 3456", "phone 6399500538", "Order 2026031812",
     "",
 ]
 
@@ -53,7 +58,7 @@ def test_fast_path_is_used_for_the_default_analyzer(analyzer):
     assert detector_for(analyzer, "zh") is not None
 
 
-@pytest.mark.parametrize("context", [None, ["姓名"], ["住址"]])
+@pytest.mark.parametrize("context", [None, ["姓名"], ["住址"], ["Phone"], ["Complainant"]])
 def test_same_results_as_presidio_analyze(analyzer, texts, context):
     detector = detector_for(analyzer, "zh")
     for text in texts:

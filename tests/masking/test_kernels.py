@@ -17,8 +17,10 @@ from masking.operators._kernels import (
     _HEAD,
     _RUN,
     admin_prefixes_by_run,
+    mask_digits,
     mask_ends,
     mask_location,
+    mask_words,
     strip,
 )
 from masking.operators.mask import CONVENTIONS
@@ -139,3 +141,44 @@ def test_the_run_class_holds_everything_an_address_unit_is_made_of():
     runs = pc.struct_field(pc.extract_regex(pa.array(needed), _RUN), "run").to_pylist()
     assert runs == needed
     assert _HEAD > max(map(len, ADDRESS_SUFFIXES))
+
+
+def _plain_words(value: str | None, first: int, last: int, char: str) -> str | None:
+    """The per-word convention, one value at a time: Latin words split at spaces."""
+    if value is None:
+        return None
+    if " " not in value or regex.search(r"[\u4e00-\u9fff]", value):
+        return plain_mask_ends(pa.array([value]), first, last, char, keep_spaces=True)[0].as_py()
+    words = plain_mask_ends(pa.array(value.split(" ")), first, last, char, keep_spaces=True)
+    return " ".join(words.to_pylist())
+
+
+@pytest.mark.parametrize("alphabet", ["Ab Cd", "Ab\t Cd", "张 伟a", "abc   "])
+@pytest.mark.parametrize(("first", "last"), [(1, 0), (0, 0), (2, 1)])
+def test_mask_words_equals_the_plain_version(alphabet, first, last):
+    strings = _strings(random.Random(f"{alphabet}{first}{last}"), alphabet, widths=(0, 3, 8, 15))
+    for char in "*●":
+        assert mask_words(strings, first, last, char).to_pylist() == [
+            _plain_words(v, first, last, char) for v in strings.to_pylist()]
+
+
+def _plain_digits(value: str | None, first: int, last: int, char: str, lead: str) -> str | None:
+    """Keep the leading country code, the first and last digits; every other digit hidden."""
+    if value is None:
+        return None
+    kept = regex.match(lead, value)
+    head, rest = (kept.group(), value[kept.end():]) if kept else ("", value)
+    digits = [i for i, c in enumerate(rest) if c.isdigit() and c.isascii()]
+    if len(digits) < first + last:
+        return regex.sub(r"\d", char, value, flags=regex.ASCII)
+    hidden = set(digits[first:len(digits) - last])
+    return head + "".join(char if i in hidden else c for i, c in enumerate(rest))
+
+
+@pytest.mark.parametrize("alphabet", ["0123456789", "+00 1()-.x", "+44 7946-0958"])
+@pytest.mark.parametrize(("first", "last"), [(0, 4), (0, 0), (3, 2)])
+def test_mask_digits_equals_the_plain_version(alphabet, first, last):
+    lead = r"\s*(?:\+|00)\s*(?:1|44|86)"
+    strings = _strings(random.Random(f"{alphabet}{first}{last}"), alphabet, widths=(0, 4, 12, 16))
+    fast = mask_digits(strings, first, last, "*", keep=lead)
+    assert fast.to_pylist() == [_plain_digits(v, first, last, "*", lead) for v in strings.to_pylist()]

@@ -48,7 +48,18 @@ MASKS = [
     ("PERSON", "张三丰", "张**"),
     ("PERSON", "张伟", "张*"),
     ("PERSON", "陈", "*"),
-    ("PERSON", "John Smith", "J*** *****"),
+    ("PERSON", "John Smith", "J*** S****"),              # each word keeps its initial
+    ("PERSON", "KING, Douglas", "K**** D******"),
+    ("PERSON", "王 芳", "王 *"),                           # Chinese: one word, the surname stays
+    ("PERSON", "阿卜杜·热合曼", "阿******"),
+    ("PHONE_NUMBER", "(639) 950-0538", "(***) ***-0538"),
+    ("PHONE_NUMBER", "+44 20 7946 0958", "+44 ** **** 0958"),   # the country code stays
+    ("PHONE_NUMBER", "0044 20 7946 0958", "0044 ** **** 0958"),
+    ("PHONE_NUMBER", "+442079460958", "+44******0958"),
+    ("PHONE_NUMBER", "+1-639-950-0538", "+1-***-***-0538"),
+    ("PHONE_NUMBER", "6399500538", "******0538"),
+    ("PHONE_NUMBER", "12", "**"),                        # too short to keep anything
+    ("PHONE_NUMBER", "unknown", "unknown"),              # no digit to hide
     ("BANK_CARD", "6222 0212 3456 7890 123", "***************0123"),
     ("CN_LICENSE_PLATE", "川A12345", "川A1***5"),
     ("CN_LICENSE_PLATE", "川AD12345", "川AD****5"),

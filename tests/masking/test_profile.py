@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
+from faker import Faker
 
-from masking import ColumnProfile, InvalidMaskingPlan, profile_table
+from masking import ColumnProfile, InvalidMaskingPlan, default_rules, mask_table, profile_table
 from masking.profile import header_entity
 
 from .conftest import ID_A, ID_B, valid_id
@@ -48,7 +51,7 @@ def test_name_and_address_columns_use_the_header(analyzer):
 
 
 def test_a_header_alone_marks_a_personal_column_with_low_confidence(analyzer):
-    df = pd.DataFrame({"name": ["Li Lei", "Han Meimei"], "备注": ["无", "无"]})
+    df = pd.DataFrame({"name": ["-", "?"], "备注": ["无", "无"]})
     got = profiles_of(df, analyzer)
     assert (got["name"].kind, got["name"].entity, got["name"].confidence) == ("identifier", "PERSON", 0.3)
     assert got["备注"].kind == "none"
@@ -112,3 +115,103 @@ def test_profile_round_trips_through_a_dict():
 def test_profile_from_bad_dict(data):
     with pytest.raises(InvalidMaskingPlan):
         ColumnProfile.from_dict(data)
+
+
+def _profile_and_mask(values, header, analyzer):
+    frame = pd.DataFrame({header: values})
+    profile = profile_table(frame, analyzer=analyzer)[0]
+    masked = mask_table(frame, default_rules([profile]), hash_key=b"k" * 16, analyzer=analyzer)
+    return profile, masked[header].tolist()
+
+
+@pytest.mark.parametrize("locale", ["en_US", "en_GB", "en_AU", "en_CA"])
+@pytest.mark.parametrize("header", ["reporter", "col_7", "处理人"])
+def test_a_column_of_english_names_is_a_person_identifier_and_every_value_is_masked(
+        locale, header, analyzer):
+    fake = Faker(locale)
+    fake.seed_instance(606)
+    values = [fake.name() for _ in range(300)]
+    profile, masked = _profile_and_mask(values, header, analyzer)
+    assert (profile.kind, profile.entity) == ("identifier", "PERSON")
+    assert profile.matched / profile.sampled >= 0.9
+    assert not set(values) & set(masked)
+    assert all(m.split()[-1].strip("*") in ("", m.split()[-1][0]) for m in masked)  # D*** K***
+
+
+@pytest.mark.parametrize("values", [
+    ["Zhang Wei", "Li Xiaoming", "WANG Fang", "Wang, Fang", "Chen Jing", "LIU Yang", "Zhao Lei"],
+    ["张伟", "Li Xiaoming", "Douglas King", "欧阳娜娜", "WANG Fang", "Rachel Becker", "李秀英"],
+])
+def test_pinyin_and_mixed_name_columns_are_person_identifiers(values, analyzer):
+    profile, masked = _profile_and_mask(values * 10, "x", analyzer)
+    assert (profile.kind, profile.entity, profile.confidence) == ("identifier", "PERSON", 1.0)
+    assert not set(values) & set(masked)
+
+
+def test_names_the_analyzer_misses_are_named_by_their_column(analyzer):
+    """Irish names: many given names are off the US lists; with the column's other names as
+    context every value is a name (without a header that says so)."""
+    fake = Faker("en_IE")
+    fake.seed_instance(5)
+    profile, masked = _profile_and_mask([fake.name() for _ in range(200)], "col", analyzer)
+    assert (profile.kind, profile.entity) == ("identifier", "PERSON")
+
+
+@pytest.mark.parametrize("make", ["job", "company", "city", "sentence", "catch_phrase",
+                                  "country", "street_name", "yes_no", "product"])
+def test_columns_of_other_english_values_are_not_person_identifiers(make, analyzer):
+    fake = Faker("en_US")
+    fake.seed_instance(99)
+    makers = {"yes_no": lambda: fake.random_element(["Yes", "No"]),
+              "product": lambda: f"{fake.random_element(['Acme', 'Zenith', 'Apex'])} "
+                                 f"{fake.random_element(['Widget', 'Phone 15', 'Pro Max'])}"}
+    make_one = makers.get(make) or getattr(fake, make)
+    profile = profile_table(pd.DataFrame({"col": [make_one() for _ in range(200)]}),
+                            analyzer=analyzer)[0]
+    assert (profile.kind, profile.entity) != ("identifier", "PERSON")
+
+
+@pytest.mark.parametrize("header", ["col", "住址", "address"])
+def test_a_column_of_addresses_is_a_location_identifier_masked_to_the_district(header, analyzer):
+    fake = Faker("zh_CN")
+    fake.seed_instance(4)
+    values = [fake.address().split()[0] for _ in range(150)] + ["浙江省兴安盟县门头沟乌鲁木齐街Q座"]
+    profile, masked = _profile_and_mask(values, header, analyzer)
+    assert (profile.kind, profile.entity, profile.confidence) == ("identifier", "LOCATION", 1.0)
+    assert masked[-1] == "浙江省兴安盟县**********"
+    assert not set(values) & set(masked)
+
+
+def test_an_address_column_without_house_numbers_needs_its_header(analyzer):
+    values = ["成都市武侯区人民南路四段", "四川省成都市锦江区春熙路", "成都市青羊区宽窄巷子"] * 5
+    profile, masked = _profile_and_mask(values, "住址", analyzer)
+    assert (profile.kind, profile.entity) == ("identifier", "LOCATION")
+    assert masked[0] == "成都市武侯区******"
+
+
+@pytest.mark.parametrize("values", [["春熙路", "天府广场", "宽窄巷子"], ["锦江区", "武侯区", "成都市"]])
+def test_public_places_and_districts_are_not_location_identifiers(values, analyzer):
+    profile = profile_table(pd.DataFrame({"事发地点": values * 5}), analyzer=analyzer)[0]
+    assert (profile.kind, profile.entity) != ("identifier", "LOCATION")
+
+
+@pytest.mark.parametrize("header", ["address", "col"])
+def test_an_english_address_column_is_masked_whole(header, analyzer):
+    fake = Faker("en_US")
+    fake.seed_instance(1)
+    values = [fake.address().replace("\n", ", ") for _ in range(30)]
+    profile, masked = _profile_and_mask(values, header, analyzer)
+    assert (profile.kind, profile.entity) == ("identifier", "LOCATION")
+    assert not set(values) & set(masked)
+
+
+@pytest.mark.parametrize("header", ["phone", "col"])
+def test_a_column_of_north_american_phone_numbers(header, analyzer):
+    fake = Faker("en_US")
+    fake.seed_instance(8)
+    values = [fake.phone_number() for _ in range(200)]
+    profile, masked = _profile_and_mask(values, header, analyzer)
+    assert (profile.kind, profile.entity) == ("identifier", "PHONE_NUMBER")
+    assert not set(values) & set(masked)
+    kept = [re.sub(r"^(?:\+|00)1", "", m) for m in masked]  # the country code stays
+    assert all(sum(c.isdigit() for c in m) <= 4 for m in kept)  # and the last four digits

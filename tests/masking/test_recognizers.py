@@ -64,6 +64,27 @@ POSITIVES = [
     ("反映人：欧阳娜娜", "PERSON", "欧阳娜娜"),
     ("家住锦江区春熙路1号，", "LOCATION", "锦江区春熙路1号"),
     ("住址：四川省成都市武侯区人民南路四段12号", "LOCATION", "四川省成都市武侯区人民南路四段12号"),
+    # a value that is nothing but a name in Latin script: English, pinyin
+    ("Douglas King", "PERSON", "Douglas King"),
+    (" KING, Douglas ", "PERSON", "KING, Douglas"),
+    ("Rachel A. Becker Jr.", "PERSON", "Rachel A. Becker Jr."),
+    ("Siobhan O'Connor", "PERSON", "Siobhan O'Connor"),
+    ("Zhang Wei", "PERSON", "Zhang Wei"),
+    ("WANG Fang", "PERSON", "WANG Fang"),
+    ("Wang, Fang", "PERSON", "Wang, Fang"),
+    ("Li Xiao-ming", "PERSON", "Li Xiao-ming"),
+    ("Ouyang Nana", "PERSON", "Ouyang Nana"),
+    # phone numbers beyond the mainland's: North American, any country code
+    ("Resident called from (639) 950-0538 about the noise.", "PHONE_NUMBER", "(639) 950-0538"),
+    ("call 639.950.0538x123 after 6pm", "PHONE_NUMBER", "639.950.0538x123"),
+    ("Tel: +1-639-950-0538.", "PHONE_NUMBER", "+1-639-950-0538"),
+    ("001-639-950-0538", "PHONE_NUMBER", "001-639-950-0538"),
+    ("(294)950-0538", "PHONE_NUMBER", "(294)950-0538"),           # an unassigned area code
+    ("phone 6399500538", "PHONE_NUMBER", "6399500538"),          # bare digits: context
+    ("London office +44 20 7946 0958, 2026-03-18", "PHONE_NUMBER", "+44 20 7946 0958"),
+    ("投诉人留的电话是0044 20 7946 0958。", "PHONE_NUMBER", "0044 20 7946 0958"),
+    ("Paris +33 1 23 45 67 89", "PHONE_NUMBER", "+33 1 23 45 67 89"),
+    ("成都座机+86 28 8512 3456", "PHONE_NUMBER", "+86 28 8512 3456"),  # no mainland shape fits
 ]
 
 
@@ -101,6 +122,15 @@ NEGATIVES = [
     "目前，已联系物业",
     "高新区，夜间施工",  # a place: ends in an address suffix
     "周末（周六）来电咨询",  # an aside after a common word
+    # no Latin-script name: a company, a place, a phrase, a job, a status, one word
+    "Acme Ltd", "New York", "Virginia Beach", "Douglas Mews", "Sales Manager", "Yes", "No",
+    "Thank you for calling", "Customer Service", "Apple iPhone 15",
+    # no phone number: order numbers, dates, times, amounts, IDs, cards, area codes
+    "Order 2026031812 shipped",  # ten digits, no context
+    "订单号0049301234567",  # 00 and a valid German number, but no separator, no context
+    "2026-03-18 16:17:36", "20260318161736", "CNY 1234.56", "USD 1,234,567.89",
+    "ticket GD202603181234", "6222 0212 3456 7890 123", "area code 028, postcode 610041",
+    "110105 19491231 0021", "+5", "version 3.10.12",
 ]
 
 
@@ -141,6 +171,25 @@ def test_complaint_text_finds_every_identifier(analyzer):
     ]
 
 
+@pytest.mark.parametrize(("text", "entity", "value"), [
+    ("13812345678", "CN_MOBILE", "13812345678"),
+    ("+86 138-1234-5678", "CN_MOBILE", "+86 138-1234-5678"),
+    ("008613912345678", "CN_MOBILE", "008613912345678"),
+    ("+86 139 1234 5678", "CN_MOBILE", "+86 139 1234 5678"),
+    ("028-85123456", "CN_LANDLINE", "028-85123456"),
+    ("办公电话(010)62751234", "CN_LANDLINE", "(010)62751234"),
+])
+def test_mainland_numbers_keep_their_own_entity_and_nothing_else(text, entity, value, analyzer):
+    assert found(text, analyzer) == [(entity, value)]
+
+
+def test_a_latin_name_with_one_part_on_the_lists_needs_context(analyzer):
+    assert found("Aoife Qwertyson", analyzer) == []  # neither name on the lists
+    assert found("Douglas Xylander", analyzer) == []  # the given name only
+    results = analyzer.analyze("Douglas Xylander", language="zh", context=["Complainant"])
+    assert [(r.entity_type, r.start, r.end) for r in results] == [("PERSON", 0, 16)]
+
+
 def test_english_text_uses_the_pattern_recognizers(analyzer):
     results = analyzer.analyze("call +86 13812345678 or mail a.b@example.org", language="en")
     assert sorted(r.entity_type for r in results) == ["CN_MOBILE", "EMAIL_ADDRESS"]
@@ -153,6 +202,7 @@ def test_default_recognizers_are_presidio_recognizers_for_both_languages():
     en = {r.supported_entities[0] for r in recognizers if r.supported_language == "en"}
     assert zh == set(ENTITIES)
     assert en == set(ENTITIES) - {"LOCATION"}  # English names: EnglishNameRecognizer
+    assert "PHONE_NUMBER" in ENTITIES
 
 
 def test_default_recognizers_rejects_unknown_language():
@@ -184,7 +234,9 @@ def test_a_fresh_process_writes_jiebas_cache_into_the_cache_dir(tmp_path):
     # character, an identifier shape or an English name word is skipped
     [("2023-11-05", False), ("ok", False), ("3500 yuan, paid", False), ("已办结", True),
      ("良好", True), ("张伟", True), ("电话13812345678", True), ("a@b.cn", True),
-     ("王欣，电话未留", True)],
+     ("王欣，电话未留", True), ("(639) 950-0538", True), ("639.950.0538", True),
+     ("+33 1 23 45 67 89", True), ("Douglas King", True), ("WANG Fang", True),
+     ("Thank you", True)],
 )
 def test_prefilter(text, possible):
     assert may_contain_pii(text) is possible

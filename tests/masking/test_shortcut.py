@@ -10,13 +10,15 @@ from collections import Counter
 
 import pandas as pd
 import pytest
+from faker import Faker
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 from presidio_analyzer.nlp_engine import NoOpNlpEngine
 
 import masking.profile as profile_module
 from exchange import demo_data
 from masking import profile_table
-from masking._shortcut import _RULES, settled_entity
+from masking._column_rules import claimed_entities
+from masking._shortcut import _COLUMN_RULES, _RULES, settled_entity
 from masking.checksums import is_credit_code, is_valid_resident_id
 from masking.engine import analyze_texts, is_default_analyzer
 from masking.evaluation import generate_cases
@@ -42,6 +44,8 @@ USCC_DIGITS = next(u for u in (valid_uscc(f"9151010029{n:07d}") for n in range(1
                    if is_credit_code(u) and not is_valid_resident_id(u))
 MOBILES = [f"1381234{i:04d}" for i in range(12)]
 NAMES = ["张伟", "李秀英", "欧阳娜", "马力", "王强"]
+EN_NAMES = ["Douglas King", "Rachel Becker", "KING, Douglas", "Dr. Emily R. Clarke", "Zhang Wei"]
+FAKER_LIKE_ADDRESSES = ["浙江省兴安盟县门头沟乌鲁木齐街Q座", "海南省秀英县沈河南京街b座 672219"]
 ADDRESSES = ["四川省成都市锦江区春熙路1号", "成都市武侯区人民南路四段9号2栋3单元1201室",
              "四川省成都市青羊区小南街110号2栋1单元2804室"]
 
@@ -73,18 +77,29 @@ CASES = [
     ("姓名", NAMES + ["司马相如"], None),                             # four characters: jieba decides
     ("姓名", NAMES + ["王家园"], None),                               # ends in an address suffix
     ("姓名", NAMES + ["的确良"], None),                               # no surname
-    ("姓名", NAMES + ["Li Lei"], None),
+    ("姓名", NAMES + ["Li Lei"], "PERSON"),                          # pinyin
+    ("name", EN_NAMES, "PERSON"),
+    ("联系人", NAMES + EN_NAMES + ["Wang, Fang", "WANG Fang"], "PERSON"),
+    ("name", EN_NAMES + ["Acme Ltd"], None),                          # a company
+    ("name", EN_NAMES + ["Douglas King 2"], None),
+    ("Complainant", EN_NAMES, None),                                  # names no entity
     ("姓名", NAMES + ["阿卜杜·热合曼"], None),
     ("姓名", ADDRESSES, None),
     ("住址", ADDRESSES, "LOCATION"),
     ("address", ADDRESSES, "LOCATION"),
     ("家庭住址", ADDRESSES, "LOCATION"),
-    ("addr", ADDRESSES, None),                                        # names LOCATION, no context word
+    ("addr", ADDRESSES, "LOCATION"),                                  # the address column rule
+    ("住址", FAKER_LIKE_ADDRESSES, "LOCATION"),
+    ("address", FAKER_LIKE_ADDRESSES + ["成都市武侯区人民南路四段"], "LOCATION"),
+    ("住址", ["春熙路", "天府广场"], None),                          # public places
+    ("住址", FAKER_LIKE_ADDRESSES + ["成都市锦华商贸有限公司"], None),  # a company
     ("住址", ADDRESSES + ["成都市"], None),                           # name-shaped
-    ("住址", ADDRESSES + ["地址四川省成都市锦江区春熙路1号"], None),  # a context word inside
-    ("住址", ADDRESSES + ["刘宁反映四川省成都市锦江区春熙路1号"], None),  # starts past 0
+    # the analyzer's chain starts past 0 here (after a context word, after a name), so it
+    # finds no whole entity, and the address rule claims the value
+    ("住址", ADDRESSES + ["地址四川省成都市锦江区春熙路1号"], "LOCATION"),
+    ("住址", ADDRESSES + ["刘宁反映四川省成都市锦江区春熙路1号"], "LOCATION"),
     ("住址", ADDRESSES + ["四川省成都市锦江区春熙路1号附近"], None),  # the chain ends early
-    ("住址", ADDRESSES + ["雄州大道8号"], None),                      # no prefilter hint
+    ("住址", ADDRESSES + ["雄州大道8号"], "LOCATION"),                # no prefilter hint: the rule
     ("住址", NAMES, None),
     ("姓名", [], None),
 ]
@@ -139,6 +154,25 @@ def test_every_value_the_shortcut_accepts_is_wholly_that_entity_to_the_analyzer(
     assert set(tried) == set(_RULES)  # each rule was exercised
 
 
+def test_every_value_a_column_rule_settles_is_wholly_that_entity_to_the_profile(analyzer):
+    """A value the shortcut's column rule accepts: the analyzer finds that entity over all of
+    it, or no whole entity, which the profile's column rule then claims."""
+    fake = Faker("zh_CN")
+    fake.seed_instance(8)
+    english = Faker("en_US")
+    english.seed_instance(8)
+    values = ([fake.address() for _ in range(300)] + [fake.address().split()[0] for _ in range(300)]
+              + [english.address().replace("\n", ", ") for _ in range(300)]
+              + [v for _, column in _labelled_columns() for v in column[:300]] + ADDRESSES)
+    for entity, test in _COLUMN_RULES.items():
+        accepted = [v for v in values if test(v)]
+        assert len(accepted) > 900
+        found = analyze_texts(accepted, analyzer=analyzer, context=["住址"])
+        wholes = [_whole_entity(v, results) for v, results in zip(accepted, found)]
+        assert set(wholes) <= {entity, None}
+        assert set(claimed_entities(accepted, wholes, entity)) == {entity}
+
+
 def test_profiles_of_the_evaluation_columns_are_the_analyzers(analyzer):
     for header, values in _labelled_columns():
         for size in (200, 20):
@@ -171,7 +205,9 @@ def test_a_table_of_settled_columns_is_profiled_without_presidio_or_jieba():
     """What a user notices: ``govex mask`` on such a table skips ~1.5 s of start-up."""
     code = ("import sys, pandas as pd; from masking import profile_table; "
             f"df = pd.DataFrame({{'身份证号': {[ID_A, ID_B]!r}, '手机号': {MOBILES[:2]!r}, "
-            f"'统一社会信用代码': {[USCC] * 2!r}, '姓名': {NAMES[:2]!r}}}); "
+            f"'统一社会信用代码': {[USCC] * 2!r}, '姓名': {NAMES[:2]!r}, "
+            f"'name': {EN_NAMES[2:4]!r}, '住址': {FAKER_LIKE_ADDRESSES!r}, "
+            f"'address': {['1234 Main Street, Springfield, IL 62704'] * 2!r}}}); "
             "p = profile_table(df); assert all(c.confidence == 1.0 for c in p), p; "
             "print([m for m in ('presidio_analyzer', 'jieba', 'spacy') if m in sys.modules])")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -209,3 +245,12 @@ def test_masking_ids_and_amounts_does_not_import_presidio(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, timeout=120)
     assert done.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("value", ["639.950.0538", "(639)950-0538", "639 950 0538",
+                                   "+33 1 23 45 67 89", "0033 1 23 45 67 89", "6399500538",
+                                   "+1-639-950-0538", "Douglas King", "浙江省兴安盟县Q座"])
+def test_a_value_the_prefilter_lets_through_is_never_settled_as_nothing(value):
+    from masking.engine import may_contain_pii
+
+    assert may_contain_pii(value) and profile_module._MAY_HOLD_PII.search(value)
