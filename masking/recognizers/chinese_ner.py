@@ -28,7 +28,7 @@ __all__ = ["ChineseNerRecognizer"]
 #: Words that, standing alone right after a transliteration, make it a place or a language.
 PLACE_WORDS = frozenset(("州", "省", "县", "区", "市", "镇", "乡", "村", "岛", "湾", "河", "江", "湖",
                          "山", "港", "城", "语", "文", "字母", "族", "国", "群岛", "地区", "王国",
-                         "共和国", "诸语言", "语言", "人"))
+                         "共和国", "诸语言", "语言"))
 _TAIL = re.compile(rf"(?:{HOUSE_NUMBER}|附近)*")
 
 

@@ -80,6 +80,7 @@ MASKED = [
     ("来电人吴明超反映停水", "来电人吴**反映停水"),  # the model's 吴明 + the rules' 吴明超
     ("住址：浙江省兴安盟县门头沟乌鲁木齐街Q座", "住址：浙江省兴安盟县**********"),
     ("李明市长视察工地", "李*市长视察工地"),        # 市长 is a title, not a place suffix
+    ("我找李四", "我找李*"),
 ]
 # Public places, organisations and words the old rules took for names: left as written.
 KEPT = [
