@@ -255,6 +255,6 @@ def test_bad_user_changes_are_refused_and_change_nothing(settings, args, message
     ("waitress", logging.INFO, True),
 ])
 def test_the_server_log_keeps_our_lines_and_dependencies_warnings_only(logger, level, shown):
-    from exchange.cli_admin import _quiet_dependencies
+    from exchange.cli.admin import _quiet_dependencies
     record = logging.LogRecord(logger, level, __file__, 1, "message", None, None)
     assert _quiet_dependencies(record) is shown

@@ -17,15 +17,14 @@ from typing import Any
 
 import click
 
-from .cli import cli
 
-__all__: list[str] = []
+__all__ = ["COMMANDS"]
 
 #: Inputs at least this large get a progress bar unless --no-progress.
 PROGRESS_FROM_BYTES = 16 * 1024 * 1024
 
 
-@cli.command("mask")
+@click.command("mask")
 @click.argument("input_path", metavar="INPUT",
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -99,8 +98,8 @@ def _load_policy(path: Path) -> dict[str, Any]:
 
 def _recipient_key(recipient: str, home: Path) -> bytes:
     """The department's pseudonym key, derived as the server derives it."""
-    from .config import load_settings
-    from .keys import MasterKey
+    from ..config import load_settings
+    from ..keys import MasterKey
     settings = load_settings({"home": home})
     if not settings.secret and not (settings.home / "master.key").exists():
         raise click.ClickException(f"no master key in {settings.home}: pass the instance's "
@@ -116,8 +115,8 @@ def _check_department(settings: Any, code: str) -> None:
         return
     import sqlalchemy as sa
 
-    from .db import make_engine
-    from .models import departments
+    from ..db import make_engine
+    from ..models import departments
     engine = make_engine(settings.db_url)
     try:
         with engine.connect() as conn:
@@ -192,3 +191,7 @@ def _echo_summary(summary: dict[str, Any], output: Path) -> None:
                    f"{column['operator']} ({changed})")
     if summary["format"] == "csv" and summary["encoding"] != "utf8":
         click.echo("note: the input CSV was GBK; the output is UTF-8")
+
+
+#: The commands this module adds to ``govex`` (see :mod:`exchange.cli`).
+COMMANDS: tuple[click.Command, ...] = (mask_command,)

@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
-from .cli import Context, cli, pass_ctx
+from ._root import Context, pass_ctx
 
-__all__: list[str] = []
+__all__ = ["COMMANDS"]
 
 REFUSED_EXIT = 3  # `govex request`: refused at once (not-shareable data)
 _IDS = click.option("--ids", is_flag=True, help="Print only the ids, one per line (for scripts).")
@@ -22,7 +22,7 @@ def _print_ids(found: list[dict]) -> None:
         click.echo(item["id"])
 
 
-@cli.command()
+@click.command()
 @click.option("--q", "q", help="Words to search for.")
 @click.option("--department", help="Only this department's datasets.")
 @_IDS
@@ -37,7 +37,7 @@ def datasets(ctx: Context, q: str | None, department: str | None, ids: bool) -> 
     ctx.emit({"datasets": found}, "\n".join(lines) or "no datasets found")
 
 
-@cli.command()
+@click.command()
 @click.argument("dataset_id")
 @pass_ctx
 def dataset(ctx: Context, dataset_id: str) -> None:
@@ -62,7 +62,7 @@ def _quality(report: dict) -> str:
         for r in failed)
 
 
-@cli.command()
+@click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--title", required=True)
 @click.option("--sharing", required=True, type=click.Choice(["unconditional", "conditional",
@@ -82,7 +82,7 @@ def publish(ctx: Context, file: Path, title: str, sharing: str, level: str, desc
                 f"{'passed' if d['quality_passed'] else 'FAILED — see govex dataset'})")
 
 
-@cli.command("request")
+@click.command("request")
 @click.argument("dataset_id")
 @click.option("--purpose", required=True, help="Why you need it (purpose limitation).")
 @click.option("--columns", required=True, help="Comma-separated column names.")
@@ -100,7 +100,7 @@ def request_(ctx: Context, dataset_id: str, purpose: str, columns: str) -> None:
         raise SystemExit(REFUSED_EXIT)
 
 
-@cli.command()
+@click.command()
 @click.option("--status", type=click.Choice(["pending", "granted", "denied", "refused"]))
 @_IDS
 @pass_ctx
@@ -114,7 +114,7 @@ def requests(ctx: Context, status: str | None, ids: bool) -> None:
     ctx.emit({"requests": found}, "\n".join(lines) or "no requests")
 
 
-@cli.command()
+@click.command()
 @click.argument("request_id")
 @click.option("--mask", "masks", multiple=True, metavar="COLUMN=OPERATOR",
               help="Operator for a column (keep, mask, redact, hash, generalize, drop, scrub).")
@@ -139,7 +139,7 @@ def approve(ctx: Context, request_id: str, masks: tuple[str, ...], columns: str 
     ctx.emit(r, human)
 
 
-@cli.command()
+@click.command()
 @click.argument("request_id")
 @click.option("--reason", required=True)
 @pass_ctx
@@ -149,7 +149,7 @@ def deny(ctx: Context, request_id: str, reason: str) -> None:
     ctx.emit(r, f"{r['id']} denied")
 
 
-@cli.command()
+@click.command()
 @_IDS
 @pass_ctx
 def grants(ctx: Context, ids: bool) -> None:
@@ -163,7 +163,7 @@ def grants(ctx: Context, ids: bool) -> None:
     ctx.emit({"grants": found}, "\n".join(lines) or "no grants")
 
 
-@cli.command()
+@click.command()
 @click.argument("grant_id")
 @click.option("--reason")
 @pass_ctx
@@ -173,7 +173,7 @@ def revoke(ctx: Context, grant_id: str, reason: str | None) -> None:
     ctx.emit(g, f"{g['id']} revoked")
 
 
-@cli.command()
+@click.command()
 @click.argument("grant_id")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", default="csv", type=click.Choice(["csv", "jsonl", "parquet"]))
@@ -185,7 +185,7 @@ def pull(ctx: Context, grant_id: str, output: Path, fmt: str) -> None:
 
     from audit import NoteVerifier, verify_entry
 
-    from .receipts import verify_receipt
+    from ..receipts import verify_receipt
     folder = output.parent.resolve()
     if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
         # before asking: every delivery is logged, and one whose file cannot be saved is waste
@@ -223,7 +223,7 @@ def pull(ctx: Context, grant_id: str, output: Path, fmt: str) -> None:
              f"checkpoint of {signed.size} entries)")
 
 
-@cli.command()
+@click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--receipt", "receipt", required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -231,7 +231,7 @@ def pull(ctx: Context, grant_id: str, output: Path, fmt: str) -> None:
 @pass_ctx
 def verify(ctx: Context, file: Path, receipt: Path, jwks_source: str | None) -> None:
     """Verify that FILE is what the exchange signed in RECEIPT (offline with a JWKS file)."""
-    from .receipts import verify_receipt
+    from ..receipts import verify_receipt
     if jwks_source and not jwks_source.startswith(("http://", "https://")):
         jwks = _json_file(Path(jwks_source), "a JWKS (JSON) file")
     elif jwks_source:
@@ -257,3 +257,7 @@ def _json_file(path: Path, what: str) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise click.ClickException(f"{path} is not {what}") from None
+
+
+#: The commands this module adds to ``govex`` (see :mod:`exchange.cli`).
+COMMANDS: tuple[click.Command, ...] = (datasets, dataset, publish, request_, requests, approve, deny, grants, revoke, pull, verify)

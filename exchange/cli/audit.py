@@ -8,12 +8,12 @@ from typing import Any
 
 import click
 
-from .cli import Context, cli, pass_ctx
+from ._root import Context, pass_ctx
 
-__all__: list[str] = []
+__all__ = ["COMMANDS"]
 
 
-@cli.group()
+@click.group()
 def audit() -> None:
     """The tamper-evident audit log (auditors)."""
 
@@ -161,7 +161,7 @@ class _Check:
 
         from audit import LogInconsistent
 
-        from .client import ApiError
+        from ..client import ApiError
         if self.old_size is None or not 0 < self.old_size <= self.new.size:
             return None
         try:
@@ -197,3 +197,7 @@ def _read_key(key: str | None) -> str | None:
         raise click.ClickException("FAILED: the key is JSON but has no \"vkey\" string (give "
                                    "the vkey text or the document GET /api/v1/audit/key serves)")
     return vkey.strip()
+
+
+#: The commands this module adds to ``govex`` (see :mod:`exchange.cli`).
+COMMANDS: tuple[click.Command, ...] = (audit,)

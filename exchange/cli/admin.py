@@ -7,9 +7,8 @@ from pathlib import Path
 
 import click
 
-from .cli import cli
 
-__all__: list[str] = []
+__all__ = ["COMMANDS"]
 
 _home = click.option("--home", type=click.Path(file_okay=False, path_type=Path),
                      envvar="GOVEX_HOME", default="govex-data", show_default=True,
@@ -17,16 +16,16 @@ _home = click.option("--home", type=click.Path(file_okay=False, path_type=Path),
 
 
 def _settings(home: Path):
-    from .config import load_settings
+    from ..config import load_settings
     return load_settings({"home": home})
 
 
-@cli.command()
+@click.command()
 @_home
 @click.option("--admin-password", help="Password of the first admin (default: generated).")
 def init(home: Path, admin_password: str | None) -> None:
     """Create the instance: database, signing key, first admin. Safe to run again."""
-    from .admin import init_instance
+    from ..admin import init_instance
     result = init_instance(_settings(home), admin_password=admin_password)
     click.echo(f"instance ready in {result['home']} ({result['database']})")
     if result["created_admin"]:
@@ -34,15 +33,15 @@ def init(home: Path, admin_password: str | None) -> None:
                    f"admin token:    {result['admin_token']}\n(shown once; stored hashed)")
 
 
-@cli.command()
+@click.command()
 @_home
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
 def serve(home: Path, host: str, port: int, threads: int) -> None:
     """Serve the exchange with waitress (a production WSGI server)."""
-    from .admin import init_instance
-    from .app import create_app
+    from ..admin import init_instance
+    from ..app import create_app
     settings = _settings(home)
     init_instance(settings)
     _serve(create_app({"home": home}), host, port, threads)
@@ -76,7 +75,7 @@ def _serve(app, host: str, port: int, threads: int) -> None:  # noqa: ANN001
     waitress_serve(app, host=host, port=port, threads=threads, ident="govex")
 
 
-@cli.command()
+@click.command()
 @_home
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -84,16 +83,16 @@ def _serve(app, host: str, port: int, threads: int) -> None:  # noqa: ANN001
 @click.option("--no-serve", is_flag=True, help="Build the instance and stop.")
 def demo(home: Path, port: int, host: str, rows: int, no_serve: bool) -> None:
     """Build a demo instance (departments, users, datasets) and serve it."""
-    from .demo import build_demo, users_table
+    from ..demo import build_demo, users_table
     users = build_demo(_settings(home), rows=rows, echo=click.echo)
     click.echo(users_table(users))
     click.echo(f"sign-in details: {home / 'demo-users.json'}")
     if not no_serve:
-        from .app import create_app
+        from ..app import create_app
         _serve(create_app({"home": home}), host, port, 8)
 
 
-@cli.group()
+@click.group()
 def users() -> None:
     """Manage users (admin, local)."""
 
@@ -109,9 +108,9 @@ def users() -> None:
 def users_add(home: Path, username: str, role: str, department: str | None,
               display_name: str | None, password: str | None) -> None:
     """Add a user and print their API token (shown once)."""
-    from .admin import create_user
-    from .auth import check_new_account
-    from .services import Services
+    from ..admin import create_user
+    from ..auth import check_new_account
+    from ..services import Services
     svc = Services(_settings(home))
     with svc.reader.connect() as conn:  # a typo in the rest is told before the password is asked
         check_new_account(conn, username, role, department)
@@ -128,7 +127,7 @@ def users_add(home: Path, username: str, role: str, department: str | None,
 @click.argument("username")
 def users_disable(home: Path, username: str) -> None:
     """Disable a user: their API tokens and web sessions stop working at once."""
-    from .admin import disable_user
+    from ..admin import disable_user
     ended = _user_change(home, disable_user, username)
     click.echo(f"disabled {username}; ended {ended} web session(s)")
 
@@ -138,7 +137,7 @@ def users_disable(home: Path, username: str) -> None:
 @click.argument("username")
 def users_enable(home: Path, username: str) -> None:
     """Enable a disabled user again."""
-    from .admin import enable_user
+    from ..admin import enable_user
     _user_change(home, enable_user, username)
     click.echo(f"enabled {username}")
 
@@ -149,7 +148,7 @@ def users_enable(home: Path, username: str) -> None:
 @click.password_option(help="The new password (prompted when omitted).")
 def users_password(home: Path, username: str, password: str) -> None:
     """Set a new web password, end the user's web sessions and lift a sign-in lock-out."""
-    from .admin import reset_password
+    from ..admin import reset_password
     ended = _user_change(home, reset_password, username, password)
     click.echo(f"new password for {username}; ended {ended} web session(s)")
 
@@ -159,22 +158,22 @@ def users_password(home: Path, username: str, password: str) -> None:
 @click.argument("username")
 def users_token(home: Path, username: str) -> None:
     """Revoke every API token of the user and print a new one (shown once)."""
-    from .admin import reissue_token
+    from ..admin import reissue_token
     token = _user_change(home, reissue_token, username)
     click.echo(f"revoked the tokens of {username}\ntoken: {token}")
 
 
 def _user_change(home: Path, change, *args):  # noqa: ANN001, ANN002, ANN202
     """Run an admin change; its errors (no such user, short password) become one line."""
-    from .errors import ExchangeError
-    from .services import Services
+    from ..errors import ExchangeError
+    from ..services import Services
     try:
         return change(Services(_settings(home)), *args)
     except ExchangeError as exc:
         raise click.ClickException(str(exc)) from exc
 
 
-@cli.group()
+@click.group()
 def keys() -> None:
     """Manage the exchange's signing keys (admin, local)."""
 
@@ -184,13 +183,13 @@ def keys() -> None:
 def keys_rotate(home: Path) -> None:
     """Retire the signing key (still published for old receipts) and start a new one.
     A running server uses the new key within 5 seconds."""
-    from .admin import rotate_keys
-    from .services import Services
+    from ..admin import rotate_keys
+    from ..services import Services
     kid = rotate_keys(Services(_settings(home)))
     click.echo(f"new signing key {kid}; a running server signs with it within 5 seconds")
 
 
-@cli.command("demo-token")
+@click.command("demo-token")
 @_home
 @click.argument("username")
 def demo_token(home: Path, username: str) -> None:
@@ -204,3 +203,7 @@ def demo_token(home: Path, username: str) -> None:
             click.echo(user["token"])
             return
     raise click.ClickException(f"no demo user {username!r} in {path}")
+
+
+#: The commands this module adds to ``govex`` (see :mod:`exchange.cli`).
+COMMANDS: tuple[click.Command, ...] = (init, serve, demo, users, keys, demo_token)
