@@ -6,48 +6,15 @@ from typing import Any
 
 from catalog import repository
 from masking import loggable_text
-from policies import DatasetFacts, workflow
+from policies import rules, workflow
 
 from .auth import Principal
 from .errors import InvalidInput
+from .masking_plan import check_operators, check_plan, dataset_facts, default_masking
 from .services import Services
 
 __all__ = ["create_request", "list_requests", "approve", "deny", "list_grants", "revoke",
-           "first_approval",
-           "dataset_facts", "default_masking", "check_operators"]
-
-
-def dataset_facts(dataset: Any) -> DatasetFacts:
-    """What the policy workflow needs to know of a catalog dataset."""
-    columns = dataset.version.columns if dataset.version else []
-    personal = {c["name"] for c in columns
-                if (c.get("profile") or {}).get("kind") in ("identifier", "free_text")}
-    return DatasetFacts(id=dataset.id, version=dataset.current_version,
-                        provider=dataset.department, sharing=dataset.sharing,
-                        level=dataset.level, columns=tuple(c["name"] for c in columns),
-                        personal_columns=frozenset(personal), legal_basis=dataset.legal_basis)
-
-
-def default_masking(dataset: Any) -> dict[str, str]:
-    """The operator each column gets unless the steward says otherwise (from its profile)."""
-    from masking import ColumnProfile, default_rules
-    columns = dataset.version.columns if dataset.version else []
-    profiles = [ColumnProfile.from_dict(c["profile"]) for c in columns if c.get("profile")]
-    return {col: rule.operator for col, rule in default_rules(profiles).items()}
-
-
-def check_operators(masking: Any) -> dict[str, str]:
-    """Validate a {column: operator} mapping against the masking registry."""
-    from masking import OPERATORS
-    if masking is None:
-        return {}
-    if not isinstance(masking, dict) or not all(isinstance(v, str) for v in masking.values()):
-        raise InvalidInput("masking must map column names to operator names")
-    unknown = sorted({op for op in masking.values() if op not in OPERATORS})
-    if unknown:
-        raise InvalidInput(f"unknown masking operator(s): {', '.join(unknown)}; "
-                           f"known: {', '.join(sorted(OPERATORS))}")
-    return dict(masking)
+           "first_approval"]
 
 
 def create_request(svc: Services, who: Principal, *, dataset_id: str, purpose: Any,
@@ -137,7 +104,6 @@ def approve(svc: Services, who: Principal, request_id: str, *, columns: Any = No
     request, dataset = _decider(svc, who, request_id)
     plan = check_operators(masking)
     if expires_in_days is not None:
-        from policies import rules
         try:
             rules.check_expiry(expires_in_days)
         except ValueError as exc:  # out of the documented range: malformed, like a bad name
@@ -146,9 +112,6 @@ def approve(svc: Services, who: Principal, request_id: str, *, columns: Any = No
                                 or not all(isinstance(c, str) for c in columns)):
         raise InvalidInput("columns must be a list of column names")
     if plan:
-        from policies import rules
-
-        from .delivery import check_plan
         facts = dataset_facts(dataset)
         wanted = rules.check_columns(columns if columns is not None else request.columns, facts)
         check_plan(svc, dataset, rules.resolve_masking(

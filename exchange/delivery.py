@@ -10,7 +10,6 @@ nothing is delivered and nothing is left behind.
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 from collections.abc import Iterator
 from typing import Any, BinaryIO
@@ -18,19 +17,18 @@ from typing import Any, BinaryIO
 import sqlalchemy as sa
 
 from catalog import formats, repository
-from catalog.streaming import open_sink_writer, open_table_source
+from catalog.streaming import open_sink_writer
 from masking import loggable_text
 from policies import workflow
 
 from . import auditing, models
 from .auth import Principal
 from .errors import Forbidden, InvalidInput, NotFound
+from .masking_plan import masked_chunks
 from .receipts import sign_receipt
 from .services import Services
 
-__all__ = ["deliver", "exchange_data", "masked_chunks", "DELIVERY_FORMATS", "planned_masking",
-           "check_plan",
-           "preview", "exchange_receipt"]
+__all__ = ["deliver", "exchange_data", "DELIVERY_FORMATS", "exchange_receipt"]
 
 DELIVERY_FORMATS = ("csv", "jsonl", "parquet")
 _DOWNLOAD_BLOCK = 1 << 20
@@ -47,58 +45,6 @@ def _authorize(svc: Services, who: Principal, grant_id: str) -> Any:
         raise Forbidden("no active grant of your department covers this")
     with svc.reader.connect() as conn:
         return workflow.active_grant(conn, grant_id, now=now)
-
-
-@contextlib.contextmanager
-def masked_chunks(svc: Services, dataset: Any, plan: dict[str, str], *, receiver: str,
-                  chunk_rows: int) -> Iterator[tuple[list[str], Iterator[Any]]]:
-    """The delivered column names and the dataset's rows masked by ``plan`` ({column:
-    operator}), chunk by chunk (``pyarrow`` tables of at most ``chunk_rows`` rows), read from
-    the encrypted store as they are needed.
-
-    Each column's entity is the one in the dataset's profile (a steward's correction
-    included), never one guessed from the first chunk; pseudonyms are keyed for ``receiver``.
-    Raises InvalidMaskingPlan, UnknownOperator, PayloadMissing, PayloadCorrupt (also while
-    iterating).
-    """
-    from masking import ChunkedMasker
-
-    columns, rules = list(plan), _rules(dataset, plan)
-    digest = dataset.version.sha256
-    with open_table_source(lambda: svc.store.open(digest), fmt=dataset.version.format,
-                           chunk_rows=chunk_rows) as reader:
-        chunks = (chunk.select(columns) for chunk in reader)
-        first = next(chunks, None)
-        if first is None:
-            first = reader.empty().select(columns)
-        # the plan is the grant's: profiling one cell is the masker's price for a plan
-        masker = ChunkedMasker(policy=rules, hash_key=svc.master.pseudonym_key(receiver),
-                               analyzer=svc.analyzer(), sample_size=1)
-        masker.plan(first)
-        masker.rules.update(rules)  # entities as profiled at publication, None included
-        yield masker.output_columns(columns), (masker.mask(c) for c in _with_first(first, chunks))
-
-
-def _rules(dataset: Any, plan: dict[str, str]) -> dict[str, Any]:
-    from masking import ColumnRule
-    entities = {c["name"]: (c.get("profile") or {}).get("entity")
-                for c in dataset.version.columns}
-    return {col: ColumnRule(op, entities.get(col)) for col, op in plan.items()}
-
-
-def _with_first(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
-    if first.num_rows:
-        yield first
-    yield from rest
-
-
-def check_plan(svc: Services, dataset: Any, plan: dict[str, str], *, receiver: str,
-               rows: int = 50) -> None:
-    """Apply ``plan`` to the dataset's first rows, so that a grant is never issued with an
-    operator that cannot mask its column (e.g. ``generalize`` on a phone column).
-    Raises InvalidMaskingPlan (422) naming what does not fit."""
-    with masked_chunks(svc, dataset, plan, receiver=receiver, chunk_rows=rows) as (_, chunks):
-        next(chunks, None)
 
 
 def deliver(svc: Services, who: Principal, grant_id: str, *, fmt: Any = "csv") -> dict:
@@ -201,45 +147,6 @@ def _blocks(source: BinaryIO) -> Iterator[bytes]:
     with source:
         while block := source.read(_DOWNLOAD_BLOCK):
             yield block
-
-
-# -- for the web pages: what a request would receive, before anyone decides ---------------
-
-
-def planned_masking(svc: Services, who: Principal, dataset_id: str, columns: Any = None, *,
-                    explicit: Any = None) -> dict[str, str]:
-    """The operator each of ``columns`` (default: all) would get: ``explicit`` choices, else
-    the dataset's defaults, with the sharing rules applied (L3+ never keeps a personal column
-    by default). Raises Forbidden, DatasetNotFound, InvalidInput, InvalidRequest."""
-    from policies import rules
-
-    from .access import check_operators, dataset_facts, default_masking
-    svc.require(who, "catalog", "read")
-    with svc.reader.connect() as conn:
-        dataset = repository.get_dataset(conn, dataset_id)
-    facts = dataset_facts(dataset)
-    wanted = list(facts.columns) if columns is None else rules.check_columns(columns, facts)
-    return rules.resolve_masking(wanted, defaults=default_masking(dataset),
-                                 explicit=check_operators(explicit), facts=facts)
-
-
-def preview(svc: Services, who: Principal, request_id: str, *, masking: Any = None,
-            rows: int = 5) -> dict[str, Any]:
-    """The first ``rows`` rows of a request's dataset exactly as approving it with ``masking``
-    would deliver them (same operators, same receiver's pseudonym key), for a steward of the
-    providing department; with the request and the plan. Raises Forbidden, RequestNotFound,
-    DatasetNotFound, InvalidInput, InvalidRequest."""
-    with svc.reader.connect() as conn:
-        request = workflow.get_request(conn, request_id)
-        dataset = repository.get_dataset(conn, request.dataset_id)
-    svc.require(who, "request", "decide", dom=request.provider, target=request.id)
-    plan = planned_masking(svc, who, dataset.id, request.columns, explicit=masking)
-    with masked_chunks(svc, dataset, plan, receiver=request.receiver,
-                       chunk_rows=rows) as (columns, chunks):
-        first = next(chunks, None)
-    cells = [first.column(c).to_pylist() for c in columns] if first is not None else []
-    return {"request": request.to_dict(), "masking": plan, "columns": columns,
-            "rows": [["" if v is None else str(v) for v in row] for row in zip(*cells)]}
 
 
 def exchange_receipt(svc: Services, who: Principal, exchange_id: str) -> tuple[str, str]:

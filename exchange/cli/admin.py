@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-
 __all__ = ["COMMANDS"]
 
 _home = click.option("--home", type=click.Path(file_okay=False, path_type=Path),

@@ -17,7 +17,6 @@ from typing import Any
 
 import click
 
-
 __all__ = ["COMMANDS"]
 
 #: Inputs at least this large get a progress bar unless --no-progress.

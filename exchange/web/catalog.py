@@ -6,7 +6,7 @@ from flask import Blueprint, render_template, request
 
 from .. import publishing
 from ..admin import department_names
-from ..delivery import planned_masking
+from ..masking_plan import planned_masking
 from .base import bp as parent
 from .base import may, principal, services
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
-from .. import access, delivery, publishing
+from .. import access, delivery, masking_plan, publishing
 from ..receipts import verify_receipt
 from .base import attempt, principal, services
 from .base import bp as parent
@@ -30,7 +30,7 @@ def _titles() -> dict[str, str]:
 def new_request(dataset_id: str):
     svc, who = services(), principal()
     shown = publishing.get_dataset(svc, who, dataset_id)
-    plan = delivery.planned_masking(svc, who, dataset_id)
+    plan = masking_plan.planned_masking(svc, who, dataset_id)
     error, purpose, picked = None, "", [c["name"] for c in shown["columns"]]
     if request.method == "POST":
         purpose = request.form.get("purpose", "")[:MAX_PURPOSE]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .. import access, delivery, publishing
+from .. import access, masking_plan, publishing
 from ..errors import InvalidInput
 from .base import attempt, operator_names, principal, services
 from .base import bp as parent
@@ -47,7 +47,7 @@ def review(request_id: str):
     agreed = access.first_approval(svc, who, request_id)
     if agreed is not None:  # L4: the second steward confirms the first one's conditions
         chosen, expiry = dict(agreed["masking"]), str(agreed["expires_in_days"])
-    shown, error = attempt(lambda: delivery.preview(svc, who, request_id, masking=chosen,
+    shown, error = attempt(lambda: masking_plan.preview(svc, who, request_id, masking=chosen,
                                                     rows=PREVIEW_ROWS))
     if error is None and request.form.get("action") == "approve":
         done, error = attempt(lambda: access.approve(
@@ -58,7 +58,7 @@ def review(request_id: str):
                   _("Your approval is recorded. A second steward must approve as well."))
             return redirect(url_for(".inbox"), code=303)
     if shown is None:  # the chosen operators do not fit: show the defaults and say why
-        shown = delivery.preview(svc, who, request_id, rows=PREVIEW_ROWS)
+        shown = masking_plan.preview(svc, who, request_id, rows=PREVIEW_ROWS)
     ds = publishing.get_dataset(svc, who, shown["request"]["dataset_id"])
     profiles = {c["name"]: c.get("profile") for c in ds["columns"]}
     operators = {col: operator_names((profiles.get(col) or {}).get("entity"),

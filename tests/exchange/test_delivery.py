@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from catalog import formats, repository
 from catalog.errors import PayloadCorrupt
-from exchange import delivery, models
+from exchange import delivery, masking_plan, models
 from exchange.access import approve, create_request
 from exchange.admin import create_user, ensure_department, init_instance
 from exchange.app import create_app
@@ -182,7 +182,7 @@ def test_a_preview_shows_the_first_rows_as_delivered(instance):
     _, data = _deliver_api(instance, instance.tax, "csv", chunk_rows=CHUNK)
     with instance.svc.reader.connect() as conn:
         dataset = repository.get_dataset(conn, instance.people["id"])
-    with delivery.masked_chunks(instance.svc, dataset, PLAN, receiver="tax",
+    with masking_plan.masked_chunks(instance.svc, dataset, PLAN, receiver="tax",
                                 chunk_rows=3) as (columns, chunks):
         first = next(chunks)
     expected = _cells(formats.read_table(data, fmt="csv").head(3))

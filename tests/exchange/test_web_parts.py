@@ -13,8 +13,8 @@ from babel.messages.pofile import read_po
 
 import exchange.web
 from exchange.auth import Principal
-from exchange.delivery import planned_masking, preview
 from exchange.errors import Forbidden
+from exchange.masking_plan import planned_masking, preview
 from exchange.web.base import safe_next
 from exchange.web.charts import bar_chart, column_chart
 from exchange.web.dashboard import decision_hours, deliveries_per_day, requests_by_status

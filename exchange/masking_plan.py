@@ -1,0 +1,139 @@
+"""The masking plan: which operator each delivered column gets, and applying it to a dataset.
+
+Requests, decisions (:mod:`exchange.access`), deliveries (:mod:`exchange.delivery`) and the
+pages' previews all ask this module; it asks none of them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from catalog import repository
+from catalog.streaming import open_table_source
+from masking import OPERATORS, ChunkedMasker, ColumnProfile, ColumnRule, default_rules
+from policies import DatasetFacts, rules, workflow
+
+from .auth import Principal
+from .errors import InvalidInput
+from .services import Services
+
+__all__ = ["check_operators", "check_plan", "dataset_facts", "default_masking", "masked_chunks",
+           "planned_masking", "preview"]
+
+
+def dataset_facts(dataset: Any) -> DatasetFacts:
+    """What the policy workflow needs to know of a catalog dataset."""
+    columns = dataset.version.columns if dataset.version else []
+    personal = {c["name"] for c in columns
+                if (c.get("profile") or {}).get("kind") in ("identifier", "free_text")}
+    return DatasetFacts(id=dataset.id, version=dataset.current_version,
+                        provider=dataset.department, sharing=dataset.sharing,
+                        level=dataset.level, columns=tuple(c["name"] for c in columns),
+                        personal_columns=frozenset(personal), legal_basis=dataset.legal_basis)
+
+
+def default_masking(dataset: Any) -> dict[str, str]:
+    """The operator each column gets unless the steward says otherwise (from its profile)."""
+    columns = dataset.version.columns if dataset.version else []
+    profiles = [ColumnProfile.from_dict(c["profile"]) for c in columns if c.get("profile")]
+    return {col: rule.operator for col, rule in default_rules(profiles).items()}
+
+
+def check_operators(masking: Any) -> dict[str, str]:
+    """Validate a {column: operator} mapping against the masking registry."""
+    if masking is None:
+        return {}
+    if not isinstance(masking, dict) or not all(isinstance(v, str) for v in masking.values()):
+        raise InvalidInput("masking must map column names to operator names")
+    unknown = sorted({op for op in masking.values() if op not in OPERATORS})
+    if unknown:
+        raise InvalidInput(f"unknown masking operator(s): {', '.join(unknown)}; "
+                           f"known: {', '.join(sorted(OPERATORS))}")
+    return dict(masking)
+
+
+@contextlib.contextmanager
+def masked_chunks(svc: Services, dataset: Any, plan: dict[str, str], *, receiver: str,
+                  chunk_rows: int) -> Iterator[tuple[list[str], Iterator[Any]]]:
+    """The delivered column names and the dataset's rows masked by ``plan`` ({column:
+    operator}), chunk by chunk (``pyarrow`` tables of at most ``chunk_rows`` rows), read from
+    the encrypted store as they are needed.
+
+    Each column's entity is the one in the dataset's profile (a steward's correction
+    included), never one guessed from the first chunk; pseudonyms are keyed for ``receiver``.
+    Raises InvalidMaskingPlan, UnknownOperator, PayloadMissing, PayloadCorrupt (also while
+    iterating).
+    """
+    columns, rules = list(plan), _rules(dataset, plan)
+    digest = dataset.version.sha256
+    with open_table_source(lambda: svc.store.open(digest), fmt=dataset.version.format,
+                           chunk_rows=chunk_rows) as reader:
+        chunks = (chunk.select(columns) for chunk in reader)
+        first = next(chunks, None)
+        if first is None:
+            first = reader.empty().select(columns)
+        # the plan is the grant's: profiling one cell is the masker's price for a plan
+        masker = ChunkedMasker(policy=rules, hash_key=svc.master.pseudonym_key(receiver),
+                               analyzer=svc.analyzer(), sample_size=1)
+        masker.plan(first)
+        masker.rules.update(rules)  # entities as profiled at publication, None included
+        yield masker.output_columns(columns), (masker.mask(c) for c in _with_first(first, chunks))
+
+
+def _rules(dataset: Any, plan: dict[str, str]) -> dict[str, Any]:
+    entities = {c["name"]: (c.get("profile") or {}).get("entity")
+                for c in dataset.version.columns}
+    return {col: ColumnRule(op, entities.get(col)) for col, op in plan.items()}
+
+
+def _with_first(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
+    if first.num_rows:
+        yield first
+    yield from rest
+
+
+def check_plan(svc: Services, dataset: Any, plan: dict[str, str], *, receiver: str,
+               rows: int = 50) -> None:
+    """Apply ``plan`` to the dataset's first rows, so that a grant is never issued with an
+    operator that cannot mask its column (e.g. ``generalize`` on a phone column).
+    Raises InvalidMaskingPlan (422) naming what does not fit."""
+    with masked_chunks(svc, dataset, plan, receiver=receiver, chunk_rows=rows) as (_, chunks):
+        next(chunks, None)
+
+
+# -- for the web pages: what a request would receive, before anyone decides ---------------
+
+
+def planned_masking(svc: Services, who: Principal, dataset_id: str, columns: Any = None, *,
+                    explicit: Any = None) -> dict[str, str]:
+    """The operator each of ``columns`` (default: all) would get: ``explicit`` choices, else
+    the dataset's defaults, with the sharing rules applied (L3+ never keeps a personal column
+    by default). Raises Forbidden, DatasetNotFound, InvalidInput, InvalidRequest."""
+    svc.require(who, "catalog", "read")
+    with svc.reader.connect() as conn:
+        dataset = repository.get_dataset(conn, dataset_id)
+    facts = dataset_facts(dataset)
+    wanted = list(facts.columns) if columns is None else rules.check_columns(columns, facts)
+    return rules.resolve_masking(wanted, defaults=default_masking(dataset),
+                                 explicit=check_operators(explicit), facts=facts)
+
+
+def preview(svc: Services, who: Principal, request_id: str, *, masking: Any = None,
+            rows: int = 5) -> dict[str, Any]:
+    """The first ``rows`` rows of a request's dataset exactly as approving it with ``masking``
+    would deliver them (same operators, same receiver's pseudonym key), for a steward of the
+    providing department; with the request and the plan. Raises Forbidden, RequestNotFound,
+    DatasetNotFound, InvalidInput, InvalidRequest."""
+    with svc.reader.connect() as conn:
+        request = workflow.get_request(conn, request_id)
+        dataset = repository.get_dataset(conn, request.dataset_id)
+    svc.require(who, "request", "decide", dom=request.provider, target=request.id)
+    plan = planned_masking(svc, who, dataset.id, request.columns, explicit=masking)
+    with masked_chunks(svc, dataset, plan, receiver=request.receiver,
+                       chunk_rows=rows) as (columns, chunks):
+        first = next(chunks, None)
+    cells = [first.column(c).to_pylist() for c in columns] if first is not None else []
+    return {"request": request.to_dict(), "masking": plan, "columns": columns,
+            "rows": [["" if v is None else str(v) for v in row] for row in zip(*cells)]}
