@@ -28,8 +28,9 @@ def create_request(svc: Services, who: Principal, *, dataset_id: str, purpose: A
         raise InvalidInput("columns must be a list of column names")
     if not isinstance(purpose, str):
         raise InvalidInput("purpose must be text")
-    # before the write lock: may load Presidio and the NER model
-    logged_purpose = loggable_text(purpose, analyzer=svc.analyzer())
+    # checked before it is scrubbed (a long text costs the scrubber seconds), and scrubbed
+    # before the write lock: that may load Presidio and the NER model
+    logged_purpose = loggable_text(workflow.check_purpose(purpose), analyzer=svc.analyzer())
     now = svc.clock()
     with svc.engine.begin() as conn:
         dataset = repository.get_dataset(conn, dataset_id)

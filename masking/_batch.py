@@ -224,9 +224,16 @@ Found = tuple[str, int, int, float]
 
 def _found(detector: BatchDetector, texts: list[str],
            context: Sequence[str] | None) -> list[list[Found]]:
-    if detector.tags_texts:  # the model tags the pieces of all texts at once (equal lengths batched)
-        tagger().entities_many(texts)
-    return [[r[:4] for r in detector.analyze_raw(t, context)] for t in texts]
+    if not detector.tags_texts:
+        return [[r[:4] for r in detector.analyze_raw(t, context)] for t in texts]
+    out = []
+    # the model tags the pieces of many texts at once (equal lengths batched); the tagger
+    # keeps the last batch's answers for the recognizers that ask again, text by text
+    for at in range(0, len(texts), _CHUNK):
+        part = texts[at : at + _CHUNK]
+        tagger().entities_many(part)
+        out += [[r[:4] for r in detector.analyze_raw(t, context)] for t in part]
+    return out
 
 
 def _work(job: tuple[list[str], Sequence[str] | None]) -> list[list[Found]]:

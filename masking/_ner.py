@@ -44,6 +44,8 @@ _SQUEEZE = re.compile(r"[0-9A-Za-z][0-9A-Za-z.:+@_/ -]*[0-9A-Za-z]")
 #: A piece longer than this is cut again after a comma, else hard (the model's cost is linear).
 MAX_PIECE = 200
 _COMMA = re.compile(r"(?<=[，,、：:])")
+#: How far two windows of a long text without pauses overlap (longer than any name).
+OVERLAP = 16
 #: Characters trimmed from a span's edges.
 _EDGE = " \t\u3000\"'“”‘’「」『』《》〈〉()（）[]【】<>,，.。、:：;；!！?？-—·…"
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -73,11 +75,10 @@ def _add_piece(out: list[tuple[int, str]], text: str, start: int, end: int) -> N
     if end - start > MAX_PIECE:
         cuts = [m.start() for m in _COMMA.finditer(text, start, end)]
         bounds = [start, *(c for c in cuts if start < c < end), end]
-        if len(bounds) == 2:
-            bounds = [*range(start, end, MAX_PIECE), end]
         for a, b in zip(bounds, bounds[1:]):
-            if b - a > MAX_PIECE:
-                for s in range(a, b, MAX_PIECE):
+            if b - a > MAX_PIECE:  # no pause to cut at (a transcript): windows that overlap,
+                step = MAX_PIECE - OVERLAP  # so that a name cut at one's edge is whole in the next
+                for s in range(a, b - OVERLAP, step):
                     _add_piece(out, text, s, min(b, s + MAX_PIECE))
             else:
                 _add_piece(out, text, a, b)
@@ -147,7 +148,8 @@ class NerTagger:
                 for s, e, label in self._cached(squeezed):
                     start, end = (s, e) if where is None else (where[s][0], where[e - 1][1])
                     spans.append(NerSpan(offset + start, offset + end, label))
-            out.append(tuple(spans))
+            # windows of a long text overlap: a span found in both is one
+            out.append(tuple(sorted(set(spans))) if len(found) > 1 else tuple(spans))
         return out
 
     def _cached(self, piece: str) -> tuple[NerSpan, ...]:

@@ -25,8 +25,9 @@ def loggable_text(text: str, *, analyzer: Any = None) -> str:
     dots, slashes, underscores or brackets (``510104.1985.0101.1232``, ``(138)1234-5678``) —
     and so are seven or more Chinese numerals in a row (``一三八一二三四五六七八``). A date
     (``2026-11-01``, eight digits) and an amount stay. Anything that looks like a credential
-    is starred first: an API token (``gvx_…``), a bearer token, the value after ``password=``,
-    ``token:``, ``密码：`` and the like, and a long random-looking run of letters and digits.
+    is starred first: an API token (``gvx_…``), a bearer or basic credential, the value after
+    ``password=``, ``token:``, ``密码：``, ``初始密码123456``, ``验证码为834921`` and the like (a
+    quoted value whole), and a long random-looking run of letters and digits.
 
     ``analyzer`` is the Presidio analyzer to detect with (the default offline one if None).
     Raises OSError if the NER model cannot be read."""
@@ -77,8 +78,11 @@ def _star_long_number(match: re.Match[str]) -> str:
 _CREDENTIALS = re.compile(
     r"(?P<token>\bgvx_[A-Za-z0-9_\-]{8,})"
     r"|(?P<bearer>\bBearer\s+)(?P<bearer_value>[A-Za-z0-9._~+/\-]+=*)"
+    r"|(?P<basic>\bBasic\s+)(?P<basic_value>[A-Za-z0-9+/]{8,}=*)"
     r"|(?P<name>\b(?:password|passwd|pwd|pass|secret|token|api[_-]?key|access[_-]?key)\b"
-    r"|密码|口令|令牌|密钥)(?P<sep>\s*[=:：]\s*|\s*是\s*)(?P<value>[^\s，,。；;]+)"
+    r"|密码|口令|令牌|密钥|验证码|校验码|动态码)"
+    r"(?P<sep>\s*[=:：]\s*[\"'“‘]?|\s*(?:是|为)\s*[\"'“‘]?|\s+|(?=[0-9A-Za-z]))"
+    r"(?P<value>[^\s，,。；;\"'”’]+(?:\s[^\s，,。；;\"'”’]+)?(?=[\"'”’])|[^\s，,。；;\"'”’]+)"
     r"|(?P<random>\b(?=[A-Za-z0-9_\-]*[0-9])(?=[A-Za-z0-9_\-]*[A-Za-z])[A-Za-z0-9_\-]{24,}\b)",
     re.IGNORECASE,
 )
@@ -89,6 +93,8 @@ def _star_credential(match: re.Match[str]) -> str:
         return "gvx_" + "*" * (len(match.group("token")) - 4)
     if match.group("bearer"):
         return match.group("bearer") + "*" * len(match.group("bearer_value"))
+    if match.group("basic"):
+        return match.group("basic") + "*" * len(match.group("basic_value"))
     if match.group("name"):
         return match.group("name") + match.group("sep") + "*" * len(match.group("value"))
     return "*" * len(match.group("random"))

@@ -149,7 +149,9 @@ def _masked_pieces(
     masked: dict[tuple[str, str], str] = {}
     for entity, originals in pieces.items():
         ordered = sorted(originals)
-        result = mask_strings(pa.array(ordered, pa.string()), entity, params).to_pylist()
+        # a lone surrogate (a broken client's JSON) cannot be UTF-8: masked as U+FFFD
+        safe = [o.encode("utf-8", "replace").decode("utf-8") for o in ordered]
+        result = mask_strings(pa.array(safe, pa.string()), entity, params).to_pylist()
         masked.update(((entity, o), m) for o, m in zip(ordered, result))
     return masked
 

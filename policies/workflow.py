@@ -17,7 +17,7 @@ from .errors import AlreadyDecided, GrantInactive, GrantNotFound, InvalidRequest
 from .models import (AccessRequest, DatasetFacts, Grant, approvals_table, aware, grants_table,
                      requests_table)
 
-__all__ = ["create_request", "approve", "deny", "revoke", "get_request", "list_requests",
+__all__ = ["check_purpose", "create_request", "approve", "deny", "revoke", "get_request", "list_requests",
            "get_grant", "list_grants", "active_grant", "first_conditions", "Decision",
            "AUTO_APPROVER"]
 
@@ -33,6 +33,17 @@ class Decision:
         self.grant = grant
 
 
+def check_purpose(purpose: str | None) -> str:
+    """``purpose`` stripped; raises InvalidRequest when it is empty or longer than
+    :data:`MAX_PURPOSE` characters."""
+    purpose = (purpose or "").strip()
+    if not purpose:
+        raise InvalidRequest("state the purpose of the request")
+    if len(purpose) > MAX_PURPOSE:
+        raise InvalidRequest(f"purpose is longer than {MAX_PURPOSE} characters")
+    return purpose
+
+
 def create_request(conn: sa.Connection, *, facts: DatasetFacts, requester: str, receiver: str,
                    purpose: str, columns: Sequence[str], default_masking: Mapping[str, str],
                    now: dt.datetime) -> Decision:
@@ -41,11 +52,7 @@ def create_request(conn: sa.Connection, *, facts: DatasetFacts, requester: str, 
 
     Raises InvalidRequest for an empty purpose or bad columns.
     """
-    purpose = (purpose or "").strip()
-    if not purpose:
-        raise InvalidRequest("state the purpose of the request")
-    if len(purpose) > MAX_PURPOSE:
-        raise InvalidRequest(f"purpose is longer than {MAX_PURPOSE} characters")
+    purpose = check_purpose(purpose)
     cols = rules.check_columns(columns, facts)
     status = rules.initial_status(facts)
     reason = None

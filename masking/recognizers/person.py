@@ -128,8 +128,8 @@ class PersonRecognizer(EntityRecognizer):
     def _subject_of_verb(self, run: str, start: int, text: str = "") -> Hit | None:
         """A clause that opens with a name and a reporting verb: the whole run must be the name,
         and the verb a word of its own (not the 称 of ``名称``, ``号称``)."""
-        if not surname_of(run):
-            return None
+        if not surname_of(run) or run.endswith(self.HONORIFICS):
+            return None  # 刘女士反映: a surname and an honorific, no name to mask
         verb_at = start + len(run)
         if text[verb_at:verb_at + 1] == "称" and tag_of(run[-1] + "称") != UNKNOWN:
             return None
@@ -144,11 +144,14 @@ class PersonRecognizer(EntityRecognizer):
         jieba reads as a name, or a surname and one or two characters it does not know as a
         word or a place, not ending in an address suffix (王欣， yes; 周末， 目前， 高新区， no;
         张家港， yes: jieba's dictionary tags it as a person's name)."""
-        if not surname_of(run) or run.endswith(ADDRESS_SUFFIXES):
-            return None
+        if not surname_of(run) or run.endswith(ADDRESS_SUFFIXES) or run in self.CONTEXT:
+            return None  # 申请人：… is a form's label (jieba's dictionary tags it a name)
         name, score = self._name_at_start(run)
         if name == run and score >= self.SCORE_UNKNOWN_WORD:
             return self._hit(start, start + len(run), score)
+        first, flag = pos_tag(run)[0]
+        if len(first) >= 2 and flag in _COMMON_TAGS:
+            return None  # 常住地：… opens with a common word (常住): a form's label
         if self._reads_as_name(run) and not tag_of(run).startswith("ns"):
             return self._hit(start, start + len(run), self.SCORE_UNKNOWN_WORD)
         return None

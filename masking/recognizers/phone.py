@@ -11,7 +11,8 @@ as :class:`MobileRecognizer` reads it is left to it, and nothing here starts wit
   with 2-9. A valid number scores 0.85; one that only has the shape (an unassigned area code)
   0.55: the shape is the evidence, as no order number or amount is written so.
 - North American, ten digits and nothing else (``6399500538``): 0.3, so only a context word
-  (``phone``, ``tel``, ``call``, ``电话``) raises it; an order number stays.
+  (``phone``, ``tel``, ``call``, ``电话``) raises it; an order number stays, and so do ten
+  digits that open with a date (``2026031812``, a work order numbered by day).
 - International: ``+`` or ``00``, a country code, digit groups. The longest run of groups
   that is a valid number scores 0.85 with a ``+``; with ``00`` 0.55, or 0.3 when no
   separator shows it is a phone number; else the longest possible one 0.4 (context needed).
@@ -38,6 +39,8 @@ _INTERNATIONAL = rf"{_START}(?:\+|00)\s?[2-9]\d{{0,2}}(?:[ .\-]?\(?\d{{1,5}}\)?)
 #: A +86/0086 mobile as MobileRecognizer matches it: that one's, not ours.
 _CN_MOBILE = re.compile(r"(?:\+|00)86[\s-]?1[3-9]\d(?:[\s-]?\d{4}){2}")
 _GROUP_END = re.compile(r"\d(?=\D|$)")
+#: Digits that open with a date, YYYYMMDD (1900-2099).
+_DATED = re.compile(r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])")
 
 
 class PhoneRecognizer(EntityRecognizer):
@@ -89,7 +92,11 @@ class PhoneRecognizer(EntityRecognizer):
         valid = number is not None and phonenumbers.is_valid_number(number)
         return start, start + len(raw), self.SCORE_VALID if valid else self.SCORE_SHAPED
 
-    def _digits_only(self, raw: str, start: int) -> tuple[int, int, float]:
+    def _digits_only(self, raw: str, start: int) -> tuple[int, int, float] | None:
+        """Ten bare digits: a phone only with a context word; never when they open with a date
+        (``2026031812``: work orders are numbered by day, and ``电话`` is in every ticket)."""
+        if _DATED.match(raw):
+            return None
         return start, start + len(raw), self.SCORE_DIGITS_ONLY
 
     def _international(self, raw: str, start: int) -> tuple[int, int, float] | None:

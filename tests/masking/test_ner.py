@@ -81,6 +81,14 @@ MASKED = [
     ("住址：浙江省兴安盟县门头沟乌鲁木齐街Q座", "住址：浙江省兴安盟县**********"),
     ("李明市长视察工地", "李*市长视察工地"),        # 市长 is a title, not a place suffix
     ("我找李四", "我找李*"),
+    # from a review: names of joined parts, a name before a place word, edges of a name
+    ("居民热娜·买买提反映供暖不足。", "居民热*****反映供暖不足。"),   # the model missed it
+    ("热依拉.艾买提来电", "热******来电"),                          # typed with a full stop
+    ("今天郑海港又来闹事了。", "今天郑*港又来闹事了。"),
+    ("王建华😀", "王**😀"),                                          # the emoji is no name
+    ("李强家住成都市武侯区人民南路", "李*家住成都市武侯区****"),
+    ("申请人：王小明", "申请人：王**"),                              # the label stays
+    ("李强家住成都", "李*家住成都"),           # a city names nothing below the district
 ]
 # Public places, organisations and words the old rules took for names: left as written.
 KEPT = [
@@ -99,7 +107,24 @@ KEPT = [
     "多尔多涅省",
     "源集簇和目标集簇处于同一时间线",             # two characters without a surname
     "提交中位于路径的子模组",                     # a one-character "address"
+    "刘女士反映噪音",                             # a surname and an honorific: nothing to hide
+    "张警官来了",
+    "常住地：成都",                               # a form's label, not a name
+    "工单编号2026031812，电话回访已完成。",       # a work order numbered by day, no phone
 ]
+
+
+@pytest.mark.parametrize("at", range(185, 210, 3))
+def test_a_name_in_a_long_text_without_pauses_is_masked_wherever_it_falls(analyzer, at):
+    """A transcript has no punctuation: the model reads it in overlapping windows."""
+    filler = "反映小区噪音问题很严重希望有关部门尽快处理" * 30
+    text = filler[:at] + "陈志强" + filler[at:]
+    assert "陈志强" not in scrub_texts([text], analyzer=analyzer)[0]
+
+
+def test_a_lone_surrogate_does_not_stop_scrubbing(analyzer):
+    """A broken client may send half of an emoji; the rest of the text is still scrubbed."""
+    assert scrub_texts(["来电人张伟\ud83d反映"], analyzer=analyzer) == ["来电人张*\ud83d反映"]
 
 
 @pytest.mark.parametrize(("text", "expected"), MASKED)

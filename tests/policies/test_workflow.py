@@ -179,3 +179,16 @@ def test_l4_second_steward_confirms_the_first_conditions(engine):
                                 masking={"来电人": "hash"}, expires_in_days=30, now=NOW)
     assert same.grant.masking["来电人"] == "hash"
     assert same.grant.expires_at == NOW + dt.timedelta(days=30)
+
+
+@pytest.mark.parametrize(("purpose", "message"), [
+    ("", "state the purpose"),
+    ("   ", "state the purpose"),
+    ("核" * (workflow.MAX_PURPOSE + 1), "longer than"),
+])
+def test_check_purpose_refuses_what_create_request_refuses(purpose, message):
+    """The exchange checks a purpose before it scrubs it for the log (a 100,000-character
+    purpose costs the scrubber seconds): the same rule as recording the request."""
+    with pytest.raises(InvalidRequest, match=message):
+        workflow.check_purpose(purpose)
+    assert workflow.check_purpose("  核查低保资格 ") == "核查低保资格"
