@@ -22,6 +22,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ _SCAN_BLOCK = 1 << 20
 _CSV_BLOCK = 1 << 22  # pyarrow's block: also the longest row it can read
 _READ_AHEAD = 3  # blocks pyarrow may hold beyond the batch being used
 _MALFORMED = "malformed CSV"
+_CONTROL_BYTE = re.compile(CONTROL.pattern.encode())
 
 
 @dataclass(frozen=True)
@@ -85,17 +87,15 @@ def _scan(opener: Opener, encoding: str, *, exact: bool) -> CsvLayout:
             data = carry + block
             cut = len(data) if final else _line_end(data)
             batch, carry = data[:cut], data[cut:]
+            _refuse_control(batch, line=rows.next_line)
+            _refuse_long_lines(batch, carry, line=rows.next_line)
             ascii_only = batch.isascii()  # the same text in both encodings: nothing to decode
             text = None if ascii_only else _text.decode(
                 decoder, batch, final=final, line=rows.next_line, ascii_before=plain)
             plain = plain and ascii_only
-            if _text.has_control(batch):
-                _refuse_control(text or batch.decode("ascii"), line=rows.next_line)
             if sample and text:
                 sample.add(text)
             rows.feed(batch, text, final=final)
-            if len(carry) > _CSV_BLOCK:
-                raise _row_too_long(rows.next_line)
             if final:
                 break
     if sample:
@@ -112,14 +112,31 @@ def _line_end(data: bytes) -> int:
     return max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end)) + 1
 
 
-def _refuse_control(batch: str, *, line: int) -> None:
-    found = CONTROL.search(batch)
-    if found:
-        what = "a NUL byte" if found.group() == "\0" else \
-            f"a control character (U+{ord(found.group()):04X})"
-        at = line + _text.count_lines(batch[:found.start()].encode())
-        raise InvalidUpload(f"{_text.NOT_TEXT}: line {at} holds {what}, as binary files and "
-                            f"UTF-16 text do; {_text.ACCEPTED}")
+def _refuse_control(batch: bytes, *, line: int) -> None:
+    """Raises InvalidUpload at the first control byte of ``batch`` (whose first line is
+    ``line``): checked before decoding, since a NUL says "binary or UTF-16" better than a byte
+    that does not decode."""
+    if not _text.has_control(batch):
+        return
+    found = _CONTROL_BYTE.search(batch)
+    what = "a NUL byte" if found.group() == b"\0" else \
+        f"a control character (U+{found.group()[0]:04X})"
+    at = line + _text.count_lines(batch[:found.start()])
+    raise InvalidUpload(f"{_text.NOT_TEXT}: line {at} holds {what}, as binary files and "
+                        f"UTF-16 text do; {_text.ACCEPTED}")
+
+
+def _refuse_long_lines(batch: bytes, carry: bytes, *, line: int) -> None:
+    """Raises UploadTooLarge for a line longer than pyarrow's block, complete in ``batch``
+    (whose first line is ``line``) or not yet (``carry``). Batches are a block of the file
+    and what the last one left over, so only a batch past the limit can hold such a line."""
+    if len(carry) > _CSV_BLOCK:
+        raise _row_too_long(line + _text.count_lines(batch))
+    if len(batch) <= _CSV_BLOCK:
+        return
+    for number, whole in enumerate(batch.splitlines(), start=line):
+        if len(whole) > _CSV_BLOCK:
+            raise _row_too_long(number)
 
 
 def _row_too_long(line: int) -> UploadTooLarge:
