@@ -10,10 +10,11 @@ The scan reads the file a block at a time before any row is handed on, and decid
   it into one value; the refusal names the line the quote opened on;
 - every row has the header's fields, and no field more than ``MAX_FIELD_CHARS`` characters.
 
-A block without a quote character (most blocks of most files) can hold no quoting problem, so it
-is not parsed: pyarrow refuses a ragged row in it, and any parser error (whose message would quote
-the row) makes the scan run again over every block, which finds the line and says what is wrong
-without quoting it. pyarrow then parses what the scan accepted: strict CSV, where its lenient
+A block without a quote character, or whose quotes all open and close fields on one line (most
+blocks of most files; checked with numpy), can hold no quoting problem, so it is not parsed:
+pyarrow refuses a ragged row in it, and any parser error (whose message would quote the row)
+makes the scan run again over every block, which finds the line and says what is wrong without
+quoting it. pyarrow then parses what the scan accepted: strict CSV, where its lenient
 reading and the csv module's agree, paced so that memory follows the chunk size.
 """
 
@@ -28,6 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+import numpy as np
 import pyarrow as pa
 
 from . import _text
@@ -41,6 +43,10 @@ _CSV_BLOCK = 1 << 22  # pyarrow's block: also the longest row it can read
 _READ_AHEAD = 3  # blocks pyarrow may hold beyond the batch being used
 _MALFORMED = "malformed CSV"
 _CONTROL_BYTE = re.compile(CONTROL.pattern.encode())
+_QUOTE = ord('"')
+#: What may stand before an opening quote or after a closing one: a comma, a line end, or the
+#: other quote of a doubled pair.
+_BOUNDARY = np.isin(np.arange(256), list(b',\r\n"'))
 
 
 @dataclass(frozen=True)
@@ -162,7 +168,7 @@ class _Rows:
         """Check the complete lines ``batch`` (``text``: decoded, None if ASCII).
         Raises InvalidUpload, UploadTooLarge."""
         if self.header is not None and not self.pending and not self.exact \
-                and b'"' not in batch:
+                and (b'"' not in batch or _simply_quoted(batch)):
             self.line += _text.count_lines(batch)
             return
         text = batch.decode("ascii") if text is None else text
@@ -214,6 +220,25 @@ class _Rows:
                 f"on line {opened} (a quote inside a quoted field is written twice: \"\"); is a "
                 "quote left open there?")
         raise InvalidUpload(f"line {at}: {_MALFORMED} ({reason})")
+
+
+def _simply_quoted(batch: bytes) -> bool:
+    """Whether every quote in ``batch`` (complete lines) opens a field or closes it on the same
+    line, or is one of a doubled pair inside one: what the csv module accepts without a
+    question, checked on the bytes at once (a file that quotes every field, as pyarrow and many
+    database tools write, would otherwise be parsed twice). False is no refusal: the csv module
+    then reads the batch."""
+    data = np.frombuffer(batch, dtype=np.uint8)
+    quotes = np.flatnonzero(data == _QUOTE)
+    if len(quotes) % 2:
+        return False
+    opens, closes = quotes[0::2], quotes[1::2]  # a doubled quote is a close, then an open
+    before = _BOUNDARY[data[np.maximum(opens - 1, 0)]] | (opens == 0)
+    after = _BOUNDARY[data[np.minimum(closes + 1, len(data) - 1)]] | (closes == len(data) - 1)
+    if not (before.all() and after.all()):
+        return False
+    ends = np.flatnonzero((data == ord("\n")) | (data == ord("\r")))
+    return bool((np.searchsorted(ends, opens) == np.searchsorted(ends, closes)).all())
 
 
 def _too_long(record: list[str], *, start: int, at: int) -> Exception:

@@ -3,14 +3,16 @@ no value of the row in the message, whether the whole file is read or read in ch
 
 from __future__ import annotations
 
+import csv
 import io
+import random
 import re
 
 import pyarrow as pa
 import pytest
 
 from catalog import formats
-from catalog._csv import scan_csv
+from catalog._csv import _simply_quoted, scan_csv
 from catalog.errors import InvalidUpload, UploadTooLarge
 from catalog.streaming import open_table_source
 
@@ -19,6 +21,8 @@ MAX = formats.MAX_FIELD_CHARS
 # a quote-free first part longer than the scan's block (1 MiB), so that a problem after it is
 # found past the block boundary, and in a block pyarrow parses without the scan's csv module
 LONG_START = "姓名,电话\n" + "张伟,13900000000\n" * 80_000
+# the same, every field quoted, as pyarrow and many database tools write
+LONG_QUOTED = '"姓名","电话"\n' + '"张伟","13900000000"\n' * 80_000
 
 
 def _refusal(data: bytes) -> tuple[type[Exception], str]:
@@ -50,6 +54,14 @@ def _refusal(data: bytes) -> tuple[type[Exception], str]:
      "^line 80002: 3 fields, but the header has 2"),
     (LONG_START + f'李娜,"{PHONE}\n' + "王芳,13700000000\n" * 20_000, InvalidUpload,
      f"^line 80002: malformed CSV: a quote opened on this line is not closed within {MAX:,}"),
+    (LONG_QUOTED + f'"李娜","{PHONE}"{ID}\n', InvalidUpload,
+     "^line 80002: malformed CSV: text follows the closing quote of a field that opened on "
+     "line 80002"),
+    (LONG_QUOTED + f'"李娜","{PHONE}\n' + '"王芳","13700000000"\n' * 10, InvalidUpload,
+     "^line 80003: malformed CSV: text follows the closing quote of a field that opened on "
+     "line 80002"),
+    (LONG_QUOTED + f'"李娜","{PHONE}","{ID}"\n', InvalidUpload,
+     "^line 80002: 3 fields, but the header has 2"),
     (f"姓名,备注\n张伟,{PHONE}{'x' * MAX}\n", UploadTooLarge,
      f"^line 2: a value longer than {MAX:,} characters"),
     (LONG_START + f"李娜,{'电' * (MAX + 1)}\n", UploadTooLarge,
@@ -62,6 +74,7 @@ def _refusal(data: bytes) -> tuple[type[Exception], str]:
 ], ids=["unterminated-quote", "quote-closed-on-a-later-line", "quote-opened-mid-record",
         "text-after-closing-quote", "too-many-fields", "too-few-after-a-multi-line-row",
         "ragged-past-the-first-block", "unterminated-past-the-first-block",
+        "quoted-file-text-after-quote", "quoted-file-unterminated", "quoted-file-ragged",
         "field-too-long", "field-too-long-past-the-first-block", "quoted-field-too-long",
         "row-too-long"])
 def test_a_broken_file_is_refused_at_its_line_without_its_values(text, error, message):
@@ -93,6 +106,37 @@ def test_a_quoted_value_across_the_scans_block_boundary_is_read_whole():
     with open_table_source(lambda: io.BytesIO(data), fmt="csv", chunk_rows=30_000) as reader:
         table = pa.concat_tables(list(reader))
     assert table.num_rows == 55_191 and table.column("电话")[55_180].as_py() == note
+
+
+@pytest.mark.parametrize(("line", "value"), [
+    ('"李娜","说""好"""\n', '说"好"'),
+    ('"李娜",""\n', None),
+    ('"李娜",12" screen\n', '12" screen'),
+    ('"李娜","多行\n备注"\n', "多行\n备注"),
+], ids=["doubled-quotes", "empty-quoted", "quote-mid-field", "multi-line"])
+def test_a_quoted_file_reads_past_the_first_block(line, value):
+    data = (LONG_QUOTED + line + '"王芳","13700000000"\n').encode()
+    frame = formats.read_table(data, fmt="csv")
+    assert len(frame) == 80_002 and frame["姓名"].iloc[-1] == "王芳"
+    assert frame["电话"].astype(object).where(frame["电话"].notna(), None).iloc[80_000] == value
+
+
+def test_what_the_quick_quote_check_lets_through_the_csv_module_reads_line_by_line():
+    """The check that spares most blocks the csv module may only say yes where the csv module
+    (strict) reads the block without error and every record on one line."""
+    rng = random.Random(12)
+    passed = 0
+    for _ in range(20_000):
+        text = "".join(rng.choice(['"', '""', ",", "a", "张", "\n", "\r\n", "\r"])
+                       for _ in range(rng.randrange(1, 12))) + "\n"
+        if not _simply_quoted(text.encode()):
+            continue
+        passed += 1
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        lines = [reader.line_num for _ in reader]
+        assert lines == sorted(set(lines)) and all(  # one physical line per record
+            b - a == 1 for a, b in zip([0, *lines], lines)), text
+    assert passed > 2_000  # the check is not trivially no
 
 
 def test_the_scan_finds_encoding_and_header():
