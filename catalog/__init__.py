@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING, Any
 # Imported on first use (PEP 562): reading and writing tables (catalog.streaming, what
 # ``govex mask`` needs) loads neither SQLAlchemy nor the quality checks.
 _HOMES = {
-    ".formats": ("FORMATS", "detect_format", "media_type", "read_table", "write_table"),
+    ".formats": ("FORMATS", "MAX_FIELD_CHARS", "detect_format", "media_type", "read_table",
+                 "write_table"),
     ".models": ("LEVELS", "SHARING_TYPES", "Dataset", "DatasetVersion", "metadata"),
     ".quality": ("QualityReport", "validate_table"),
     ".store": ("EncryptedFileStore", "MemoryPayloadStore", "PayloadStore", "digest_of"),
@@ -47,7 +48,8 @@ if TYPE_CHECKING:
     from .errors import (CatalogError, ColumnNotFound, DatasetNotFound, InvalidUpload,
                          PayloadCorrupt, PayloadMissing, QualityCheckFailed, UnsupportedFormat,
                          UploadTooLarge)
-    from .formats import FORMATS, detect_format, media_type, read_table, write_table
+    from .formats import (FORMATS, MAX_FIELD_CHARS, detect_format, media_type, read_table,
+                          write_table)
     from .models import LEVELS, SHARING_TYPES, Dataset, DatasetVersion, metadata
     from .quality import QualityReport, validate_table
     from .store import EncryptedFileStore, MemoryPayloadStore, PayloadStore, digest_of
@@ -71,7 +73,8 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "formats", "quality", "repository", "metadata", "Dataset", "DatasetVersion",
-    "SHARING_TYPES", "LEVELS", "FORMATS", "detect_format", "read_table", "write_table",
+    "SHARING_TYPES", "LEVELS", "FORMATS", "MAX_FIELD_CHARS", "detect_format", "read_table",
+    "write_table",
     "media_type", "QualityReport", "validate_table", "PayloadStore", "EncryptedFileStore",
     "MemoryPayloadStore", "digest_of", "CatalogError", "DatasetNotFound", "ColumnNotFound",
     "InvalidUpload", "UploadTooLarge", "UnsupportedFormat", "QualityCheckFailed",

@@ -26,7 +26,7 @@ def text_columns(table: pa.Table, names: Sequence[str]) -> pa.Table:
     """``table`` with every column cast to string, empty strings null, named ``names``."""
     columns = []
     for name in names:
-        column = _readers._arrow_text(name, table.column(name))  # raises InvalidUpload
+        column = _readers.arrow_text(name, table.column(name))  # raises InvalidUpload
         columns.append(pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column))
     return pa.table(columns, names=list(names))
 

@@ -1,10 +1,12 @@
-"""Tables in and out: CSV (UTF-8 or GBK), XLSX, Parquet and JSON Lines.
+"""Tables in and out, whole: CSV (UTF-8 or GBK), XLSX, Parquet and JSON Lines.
 
-Every column is read as text (pandas ``str`` dtype): codes keep their leading zeros, 18-digit
-resident IDs stay exact, nothing is guessed to be a number or a date. Empty cells are missing.
-A file with a header row and no data rows reads as a table of 0 rows (the caller decides whether
-that may be published); a file with no columns at all is refused. Missing values and empty
-strings are the same thing in every format.
+A whole table is read by the same readers as a table read in chunks (:mod:`catalog.streaming`,
+which says what each format accepts), so publishing accepts and refuses exactly what a delivery
+and ``govex mask`` do. Every column is read as text (pandas ``str`` dtype): codes keep their
+leading zeros, 18-digit resident IDs stay exact, nothing is guessed to be a number or a date.
+Empty cells are missing. A file with a header row and no data rows reads as a table of 0 rows
+(the caller decides whether that may be published); a file with no columns at all is refused.
+Missing values and empty strings are the same thing in every format.
 """
 
 from __future__ import annotations
@@ -15,92 +17,44 @@ import json
 from collections.abc import Callable
 
 import pandas as pd
+import pyarrow as pa
 
-from . import _readers
+from ._detect import FORMATS, detect_format
+from ._readers import MAX_COLUMNS, MAX_FIELD_CHARS, frame_of
 from .errors import CatalogError, InvalidUpload, UnsupportedFormat
+from .streaming import open_table_source
 
-__all__ = ["FORMATS", "detect_format", "read_table", "write_table", "media_type"]
+__all__ = ["FORMATS", "MAX_COLUMNS", "MAX_FIELD_CHARS", "detect_format", "read_table",
+           "write_table", "media_type"]
 
-FORMATS = ("csv", "xlsx", "parquet", "jsonl")
-
-_EXTENSIONS = {"csv": "csv", "xlsx": "xlsx", "parquet": "parquet", "pq": "parquet",
-               "jsonl": "jsonl", "ndjson": "jsonl"}
 _MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "parquet": "application/vnd.apache.parquet",
     "jsonl": "application/x-ndjson",
 }
-_ZIP_MAGIC = b"PK\x03\x04"
-_PARQUET_MAGIC = b"PAR1"
 _XLSX_MAX_ROWS = 1_048_576
-
-
-def detect_format(filename: str, data: bytes) -> str:
-    """The format of an upload, from its extension, confirmed by its first bytes.
-
-    Raises UnsupportedFormat (unknown or legacy extension), InvalidUpload (empty file, or the
-    content is not what the extension says: an XLSX that is no ZIP, a CSV that is a workbook).
-    """
-    fmt = _format_of_name(filename)
-    if not data:
-        raise InvalidUpload("the file is empty")
-    problem = _content_problem(fmt, data)
-    if problem:
-        raise InvalidUpload(f"{filename!r} is named .{_extension(filename)} but {problem}")
-    return fmt
-
-
-def _content_problem(fmt: str, data: bytes) -> str | None:
-    zipped, parquet = data.startswith(_ZIP_MAGIC), data.startswith(_PARQUET_MAGIC)
-    if fmt == "xlsx" and not zipped:
-        return "it is not an XLSX workbook (no ZIP signature)"
-    if fmt == "parquet" and not (parquet and data.endswith(_PARQUET_MAGIC)):
-        return "it is not a complete Parquet file (no PAR1 signature at both ends)"
-    if fmt in ("csv", "jsonl") and (zipped or parquet):
-        return "it is a binary " + ("ZIP/XLSX" if zipped else "Parquet") + " file, not text"
-    return None
-
-
-def _extension(filename: str) -> str:
-    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
-    return name.rsplit(".", 1)[-1].lower() if "." in name else ""
-
-
-def _format_of_name(filename: str) -> str:
-    ext = _extension(filename)
-    if ext in _EXTENSIONS:
-        return _EXTENSIONS[ext]
-    if ext in ("xls", "et"):
-        raise UnsupportedFormat("old binary workbooks (.xls, .et) are not supported; "
-                                "save the sheet as .xlsx or .csv")
-    raise UnsupportedFormat(f"unsupported file type {'.' + ext if ext else '(no extension)'}; "
-                            "use .csv, .xlsx, .parquet or .jsonl")
 
 
 def read_table(data: bytes, *, fmt: str, max_rows: int | None = None,
                max_bytes: int | None = None) -> pd.DataFrame:
     """The table in ``data``, every column as text (``str`` dtype), empty cells missing.
 
-    CSV may be UTF-8 (with or without BOM) or GBK/GB18030; XLSX reads the first sheet.
-    Raises UnsupportedFormat, InvalidUpload (empty, undecodable, malformed, ragged, no columns,
-    blank or duplicate column names), UploadTooLarge (more than ``max_rows`` data rows, or
-    more than ``max_bytes`` of decoded data: compressed formats can expand enormously).
+    Read by the same reader as every other path (:mod:`catalog.streaming`), whole: CSV may be
+    UTF-8 (with or without BOM) or GBK/GB18030; XLSX reads the first sheet. Raises
+    UnsupportedFormat, InvalidUpload (empty, undecodable, malformed, ragged, no columns, blank or
+    duplicate column names, a formula without its saved value, a control character),
+    UploadTooLarge (more than ``max_rows`` data rows, more than ``max_bytes`` of decoded data:
+    compressed formats can expand enormously; a value over ``MAX_FIELD_CHARS`` characters).
     """
-    reader = _READERS.get(fmt)
-    if reader is None:
+    if fmt not in FORMATS:
         raise UnsupportedFormat(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
     if not data:
         raise InvalidUpload("the file is empty")
-    return reader(data, max_rows=max_rows, max_bytes=max_bytes)
-
-
-_READERS: dict[str, Callable[..., pd.DataFrame]] = {
-    "csv": _readers.read_csv,
-    "xlsx": _readers.read_xlsx,
-    "parquet": _readers.read_parquet,
-    "jsonl": _readers.read_jsonl,
-}
+    with open_table_source(lambda: io.BytesIO(data), fmt=fmt, max_rows=max_rows,
+                           max_bytes=max_bytes) as reader:
+        chunks = list(reader)
+        return frame_of(pa.concat_tables(chunks) if chunks else reader.empty())
 
 
 def write_table(df: pd.DataFrame, *, fmt: str) -> bytes:
