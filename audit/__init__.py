@@ -41,7 +41,7 @@ from .errors import (
     ProofInvalid,
     SignatureInvalid,
 )
-from .events import canonical_bytes
+from .events import canonical_bytes, parse_bound
 from .log import Appended, AuditLog, metadata
 from .merkle import (
     CompactRange,
@@ -53,7 +53,7 @@ from .merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from .verify import EvidenceBundle, VerifiedLog, verify_entry, verify_log
+from .verify import EvidenceBundle, VerifiedLog, signer_first, verify_entry, verify_log
 
 __all__ = [
     "AuditError",
@@ -78,6 +78,7 @@ __all__ = [
     "open_checkpoint",
     "pick_verifier",
     "canonical_bytes",
+    "parse_bound",
     "AuditLog",
     "Appended",
     "metadata",
@@ -85,4 +86,5 @@ __all__ = [
     "verify_entry",
     "VerifiedLog",
     "EvidenceBundle",
+    "signer_first",
 ]

@@ -36,6 +36,8 @@ _HOMES = {
     ".models": ("LEVELS", "SHARING_TYPES", "Dataset", "DatasetVersion", "metadata"),
     ".quality": ("QualityReport", "validate_table"),
     ".store": ("EncryptedFileStore", "MemoryPayloadStore", "PayloadStore", "digest_of"),
+    ".streaming": ("DEFAULT_CHUNK_ROWS", "TableReader", "TableWriter", "format_of", "open_table",
+                   "open_table_source", "open_writer", "open_sink_writer"),
     ".errors": ("CatalogError", "ColumnNotFound", "DatasetNotFound", "InvalidUpload",
                 "PayloadCorrupt", "PayloadMissing", "QualityCheckFailed", "UnsupportedFormat",
                 "UploadTooLarge"),
@@ -45,14 +47,38 @@ _SUBMODULES = frozenset({"formats", "quality", "repository"})
 
 if TYPE_CHECKING:
     from . import formats, quality, repository
-    from .errors import (CatalogError, ColumnNotFound, DatasetNotFound, InvalidUpload,
-                         PayloadCorrupt, PayloadMissing, QualityCheckFailed, UnsupportedFormat,
-                         UploadTooLarge)
-    from .formats import (FORMATS, MAX_FIELD_CHARS, detect_format, media_type, read_table,
-                          write_table)
+    from .errors import (
+        CatalogError,
+        ColumnNotFound,
+        DatasetNotFound,
+        InvalidUpload,
+        PayloadCorrupt,
+        PayloadMissing,
+        QualityCheckFailed,
+        UnsupportedFormat,
+        UploadTooLarge,
+    )
+    from .formats import (
+        FORMATS,
+        MAX_FIELD_CHARS,
+        detect_format,
+        media_type,
+        read_table,
+        write_table,
+    )
     from .models import LEVELS, SHARING_TYPES, Dataset, DatasetVersion, metadata
     from .quality import QualityReport, validate_table
     from .store import EncryptedFileStore, MemoryPayloadStore, PayloadStore, digest_of
+    from .streaming import (
+        DEFAULT_CHUNK_ROWS,
+        TableReader,
+        TableWriter,
+        format_of,
+        open_sink_writer,
+        open_table,
+        open_table_source,
+        open_writer,
+    )
 
 
 def __getattr__(name: str) -> Any:
@@ -78,5 +104,6 @@ __all__ = [
     "media_type", "QualityReport", "validate_table", "PayloadStore", "EncryptedFileStore",
     "MemoryPayloadStore", "digest_of", "CatalogError", "DatasetNotFound", "ColumnNotFound",
     "InvalidUpload", "UploadTooLarge", "UnsupportedFormat", "QualityCheckFailed",
-    "PayloadMissing", "PayloadCorrupt",
+    "PayloadMissing", "PayloadCorrupt", "DEFAULT_CHUNK_ROWS", "TableReader", "TableWriter",
+    "format_of", "open_table", "open_table_source", "open_writer", "open_sink_writer",
 ]

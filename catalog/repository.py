@@ -21,7 +21,8 @@ from .models import (LEVELS, SHARING_TYPES, Dataset, DatasetVersion, datasets_ta
                      versions_table)
 
 __all__ = ["add_dataset", "add_version", "get_dataset", "get_version", "search_datasets",
-           "update_column_profile", "list_departments_datasets"]
+           "update_column_profile", "list_departments_datasets", "payload_digests",
+           "payload_in_use"]
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _D, _V = datasets_table, versions_table
@@ -174,6 +175,17 @@ def _version_of(row: sa.Row[Any]) -> DatasetVersion | None:
     if mapping["v_version"] is None:
         return None
     return DatasetVersion.from_mapping({c.name: mapping[f"v_{c.name}"] for c in _VERSION_COLUMNS})
+
+
+def payload_digests(conn: sa.Connection) -> set[str]:
+    """The SHA-256 of every payload a dataset version refers to."""
+    return set(conn.execute(sa.select(_V.c.sha256)).scalars())
+
+
+def payload_in_use(conn: sa.Connection, digest: str) -> bool:
+    """Whether a dataset version refers to the payload ``digest``."""
+    return conn.execute(sa.select(_V.c.sha256).where(_V.c.sha256 == digest).limit(1)).first() \
+        is not None
 
 
 def update_column_profile(conn: sa.Connection, dataset_id: str, version: int, column: str,

@@ -6,7 +6,7 @@ import base64
 from typing import Any
 
 from audit import NoteVerifier, open_checkpoint
-from audit.events import parse_bound
+from audit import parse_bound
 
 from .auth import Principal
 from .errors import InvalidInput

@@ -16,8 +16,7 @@ from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 
-from catalog import formats, repository
-from catalog.streaming import open_sink_writer
+from catalog import formats, open_sink_writer, repository
 from masking import loggable_text
 from policies import workflow
 

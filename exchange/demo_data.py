@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import pandas as pd
 from faker import Faker
 
-from masking.checksums import (
+from masking import (
     USCC_ALPHABET,
     is_valid_luhn,
     luhn_check_digit,

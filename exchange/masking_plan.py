@@ -10,8 +10,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from catalog import repository
-from catalog.streaming import open_table_source
+from catalog import open_table_source, repository
 from masking import OPERATORS, ChunkedMasker, ColumnProfile, ColumnRule, default_rules
 from policies import DatasetFacts, rules, workflow
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog import formats, quality, repository
-from catalog.errors import InvalidUpload, QualityCheckFailed, UploadTooLarge
+from catalog import InvalidUpload, QualityCheckFailed, UploadTooLarge, formats, quality, repository
 from policies import rules
 
 from .auth import Principal

@@ -18,8 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from audit import AuditLog, NoteSigner
-from catalog import EncryptedFileStore, PayloadStore
-from catalog.models import versions_table
+from catalog import EncryptedFileStore, PayloadStore, repository
 from policies import Enforcer
 
 from .auth import Principal
@@ -77,16 +76,16 @@ class Services:
         if sweep is None:
             return None
         with self.reader.connect() as conn:
-            known = set(conn.execute(sa.select(versions_table.c.sha256)).scalars())
+            known = repository.payload_digests(conn)
             known.update(conn.execute(sa.select(exchanges.c.sha256)).scalars())
 
         def referenced(digest: str) -> bool:
             if digest in known:
                 return True
             with self.reader.connect() as conn:  # asked again right before removing it
-                return any(conn.execute(sa.select(table.c.sha256).where(
-                    table.c.sha256 == digest).limit(1)).first()
-                    for table in (versions_table, exchanges))
+                return repository.payload_in_use(conn, digest) or conn.execute(
+                    sa.select(exchanges.c.sha256).where(exchanges.c.sha256 == digest).limit(1)
+                ).first() is not None
         return sweep(referenced, older_than=older_than)
 
     # -- lazily built parts ------------------------------------------------------------------
@@ -102,8 +101,7 @@ class Services:
         """The offline Presidio analyzer (imported and built on first use: it is slow)."""
         with self._lock:
             if self._analyzer is None:
-                from masking import build_analyzer
-                from masking._batch import set_scrub_workers
+                from masking import build_analyzer, set_scrub_workers
                 set_scrub_workers(1)  # threaded server: never fork while other threads run
                 self._analyzer = build_analyzer(cache_dir=self.settings.cache_dir)
             return self._analyzer

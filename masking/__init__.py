@@ -26,7 +26,11 @@ _HOMES = {
     "masking.recognizers": ("ENTITIES", "default_recognizers"),
     "masking.engine": ("build_analyzer",),
     "masking._jieba": ("configure_jieba",),
-    "masking.operators": ("OPERATORS", "Operator", "MaskContext", "get_operator"),
+    "masking.operators": ("OPERATORS", "Operator", "MaskContext", "get_operator",
+                          "operators_for"),
+    "masking._batch": ("set_scrub_workers",),
+    "masking.checksums": ("USCC_ALPHABET", "is_valid_luhn", "is_valid_resident_id",
+                          "luhn_check_digit", "resident_id_check_char", "uscc_check_char"),
     "masking.profile": ("ColumnProfile", "profile_table"),
     "masking.table": ("ColumnRule", "default_rules", "mask_table"),
     "masking.stream": ("ChunkedMasker", "ColumnReport", "rules_from_policy"),
@@ -36,15 +40,24 @@ _HOMES = {
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 if TYPE_CHECKING:
+    from masking._batch import set_scrub_workers
     from masking._jieba import configure_jieba
+    from masking.checksums import (
+        USCC_ALPHABET,
+        is_valid_luhn,
+        is_valid_resident_id,
+        luhn_check_digit,
+        resident_id_check_char,
+        uscc_check_char,
+    )
     from masking.engine import build_analyzer
     from masking.errors import InvalidMaskingPlan, MaskingError, UnknownOperator
-    from masking.operators import OPERATORS, MaskContext, Operator, get_operator
+    from masking.log_text import loggable_text
+    from masking.operators import OPERATORS, MaskContext, Operator, get_operator, operators_for
     from masking.profile import ColumnProfile, profile_table
     from masking.recognizers import ENTITIES, default_recognizers
     from masking.stream import ChunkedMasker, ColumnReport, rules_from_policy
     from masking.table import ColumnRule, default_rules, mask_table
-    from masking.log_text import loggable_text
     from masking.text import Span, detect_spans, scrub_texts, star_name_like_words
 
 
@@ -74,6 +87,14 @@ __all__ = [
     "Operator",
     "MaskContext",
     "get_operator",
+    "operators_for",
+    "set_scrub_workers",
+    "USCC_ALPHABET",
+    "is_valid_luhn",
+    "is_valid_resident_id",
+    "luhn_check_digit",
+    "resident_id_check_char",
+    "uscc_check_char",
     "ColumnProfile",
     "profile_table",
     "ColumnRule",

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from importlib import resources
 from typing import Any, NamedTuple
 
@@ -140,31 +140,27 @@ class NerTagger:
 
     def _entities_many(self, texts: Sequence[str]) -> list[tuple[NerSpan, ...]]:
         cut = [[(offset, *squeeze(piece)) for offset, piece in pieces(text)] for text in texts]
-        self._tag_missing(squeezed for found in cut for _, squeezed, _ in found)
+        tags = self._tags_of([squeezed for found in cut for _, squeezed, _ in found])
         out = []
         for found in cut:
             spans: list[NerSpan] = []
             for offset, squeezed, where in found:
-                for s, e, label in self._cached(squeezed):
+                for s, e, label in tags[squeezed]:
                     start, end = (s, e) if where is None else (where[s][0], where[e - 1][1])
                     spans.append(NerSpan(offset + start, offset + end, label))
             # windows of a long text overlap: a span found in both is one
             out.append(tuple(sorted(set(spans))) if len(found) > 1 else tuple(spans))
         return out
 
-    def _cached(self, piece: str) -> tuple[NerSpan, ...]:
+    def _tags_of(self, all_pieces: Sequence[str]) -> dict[str, tuple[NerSpan, ...]]:
+        """The spans of each piece: from the cache, the rest tagged together (pieces of one
+        length in one batch) and cached."""
+        wanted = list(dict.fromkeys(all_pieces))
         with self._lock:
-            found = self._cache.get(piece)
-        if found is None:  # evicted between tagging and reading: tag it again
-            found = self._model_or_load().tag([piece])[0]
-            self._remember({piece: found})
-        return found
-
-    def _tag_missing(self, all_pieces: Iterable[str]) -> None:
-        with self._lock:
-            missing = list(dict.fromkeys(p for p in all_pieces if p not in self._cache))
+            known = {p: found for p in wanted if (found := self._cache.get(p)) is not None}
+        missing = [p for p in wanted if p not in known]
         if not missing:
-            return
+            return known
         model = self._model_or_load()
         by_length: dict[int, list[str]] = defaultdict(list)
         for piece in missing:
@@ -172,7 +168,10 @@ class NerTagger:
         for group in by_length.values():
             for at in range(0, len(group), self._batch):
                 part = group[at : at + self._batch]
-                self._remember(dict(zip(part, model.tag(part))))
+                tagged = dict(zip(part, model.tag(part)))
+                known.update(tagged)
+                self._remember(tagged)
+        return known
 
     def _remember(self, tagged: dict[str, tuple[NerSpan, ...]]) -> None:
         with self._lock:

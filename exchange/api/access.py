@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import request
 
-from masking.operators import OPERATORS
+from masking import OPERATORS
 
 from .. import access
 from . import json_body, principal, route, services

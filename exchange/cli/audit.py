@@ -67,7 +67,7 @@ def _fetch_bundle(ctx: Context) -> Any:
     """The signed checkpoint and exactly the entries it covers, each as the exact text the
     log hashed (entries appended meanwhile belong to the next checkpoint)."""
     from audit import Checkpoint, EvidenceBundle
-    from audit.verify import signer_first
+    from audit import signer_first
     client = ctx.client()
     checkpoint = client.checkpoint()
     key = client.audit_key()

@@ -69,8 +69,8 @@ def mask_command(input_path: Path, output: Path, policy: Path | None, report: Pa
 @contextlib.contextmanager
 def _readable_errors() -> Iterator[None]:
     """Errors of the input, the policy or the plan become one line and exit status 1."""
-    from catalog.errors import CatalogError
-    from masking.errors import MaskingError
+    from catalog import CatalogError
+    from masking import MaskingError
     try:
         yield
     except (CatalogError, MaskingError) as exc:
@@ -78,7 +78,7 @@ def _readable_errors() -> Iterator[None]:
 
 
 def _check_paths(input_path: Path, output: Path) -> None:
-    from catalog.streaming import format_of
+    from catalog import format_of
     if output.resolve() == input_path.resolve():
         raise click.ClickException("OUTPUT must not be INPUT")
     fmt_in, fmt_out = format_of(input_path.name), format_of(output.name)
@@ -129,7 +129,7 @@ def _check_department(settings: Any, code: str) -> None:
 
 def _run(input_path: Path, output: Path, *, rules: dict[str, Any], key: bytes | None,
          home: Path, chunk_rows: int, progress: bool | None) -> dict[str, Any]:
-    from catalog.streaming import open_table, open_writer
+    from catalog import open_table, open_writer
     from masking import ChunkedMasker, configure_jieba
 
     # The offline analyzer (Presidio, ~1 s to import) is built only if a column needs it: a

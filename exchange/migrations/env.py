@@ -5,13 +5,13 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy_adapter import Base as CasbinBase
 
-import audit.log
-import catalog.models
-import policies.models
+import audit
+import catalog
+import policies
 from exchange import models
 
-target_metadata = [models.metadata, catalog.models.metadata, policies.models.metadata,
-                   audit.log.metadata, CasbinBase.metadata]
+target_metadata = [models.metadata, catalog.metadata, policies.metadata, audit.metadata,
+                   CasbinBase.metadata]
 
 
 def run_migrations_online() -> None:

@@ -20,7 +20,7 @@ from audit import (
     open_checkpoint,
     verify_inclusion,
 )
-from audit.verify import signer_first
+from audit import signer_first
 
 from .. import auditing
 from ..auth import Principal

@@ -165,7 +165,7 @@ def _error_page(status: int, kind: str, message: str | None) -> Any:
 def operator_names(entity: str | None = None, *, keep: str | None = None) -> list[str]:
     """The masking operators a steward may choose for a column of ``entity``, in the
     registry's order (``keep``: one already chosen stays listed, so the form shows it)."""
-    from masking.operators import OPERATORS, operators_for
+    from masking import OPERATORS, operators_for
     names = operators_for(entity)
     return [n for n in OPERATORS if n in names or n == keep]
 
