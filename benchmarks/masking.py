@@ -196,8 +196,12 @@ def _jieba_pos_analyzer(cache_dir: Path):
     for names and places (the usual first attempt; see the module docstring)."""
     import jieba
     import jieba.posseg
-    from presidio_analyzer import (AnalyzerEngine, EntityRecognizer, RecognizerRegistry,
-                                   RecognizerResult)
+    from presidio_analyzer import (
+        AnalyzerEngine,
+        EntityRecognizer,
+        RecognizerRegistry,
+        RecognizerResult,
+    )
     from presidio_analyzer.nlp_engine import NoOpNlpEngine
 
     from masking.engine import SCORE_THRESHOLD

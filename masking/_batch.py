@@ -23,8 +23,8 @@ import regex as re
 from presidio_analyzer import EntityRecognizer, PatternRecognizer, RecognizerResult
 
 from masking._finders import LocationFinder, PersonFinder, Raw, ZonedPatterns, std_compile
-from masking.recognizers._base import ChinesePatternRecognizer
 from masking._ner import tagger
+from masking.recognizers._base import ChinesePatternRecognizer
 from masking.recognizers._context import WindowContextEnhancer
 from masking.recognizers.chinese_ner import ChineseNerRecognizer
 from masking.recognizers.english_name import EnglishNameRecognizer

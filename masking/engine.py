@@ -19,8 +19,13 @@ from presidio_analyzer.nlp_engine import NoOpNlpEngine
 
 from masking._batch import Found, analyze_many, detector_for, find_many
 from masking._words import ADDRESS_HINT
-from masking.recognizers import (EnglishNameRecognizer, LatinNameRecognizer, PhoneRecognizer,
-                                 WindowContextEnhancer, default_recognizers)
+from masking.recognizers import (
+    EnglishNameRecognizer,
+    LatinNameRecognizer,
+    PhoneRecognizer,
+    WindowContextEnhancer,
+    default_recognizers,
+)
 from masking.recognizers._lexicon import COMPOUND_SURNAMES, SURNAMES, configure_jieba
 from masking.recognizers.license_plate import PROVINCE_CHARS
 from masking.recognizers.location import LocationRecognizer

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pandas as pd
-import pyarrow as pa
 import re
 
+import pandas as pd
+import pyarrow as pa
 import pytest
 
 from masking import (
