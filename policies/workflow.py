@@ -24,9 +24,9 @@ from .models import (
     requests_table,
 )
 
-__all__ = ["check_purpose", "create_request", "approve", "deny", "revoke", "get_request", "list_requests",
-           "get_grant", "list_grants", "active_grant", "first_conditions", "Decision",
-           "AUTO_APPROVER"]
+__all__ = ["check_purpose", "create_request", "approve", "deny", "revoke", "get_request",
+           "list_requests", "get_grant", "list_grants", "active_grant", "first_conditions",
+           "Decision", "AUTO_APPROVER"]
 
 AUTO_APPROVER = "system:auto"
 MAX_PURPOSE = 2000
