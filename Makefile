@@ -22,7 +22,7 @@ demo: $(STAMP)
 # Every test on SQLite, then those that store anything again on a throwaway PostgreSQL
 # cluster. First the system packages the tests need (Chromium, a CJK font, PostgreSQL's server
 # programs): installed when run as root with apt, else one line says what to install.
-test: system-deps $(STAMP)
+test: system-deps lint
 	$(PY) -m pytest -q
 	$(PY) -m pytest -q --database postgresql
 
@@ -32,6 +32,10 @@ quick: $(STAMP)
 
 system-deps:
 	@scripts/system-deps
+
+# Style (pycodestyle, pyflakes, isort; config in pyproject.toml). Part of `make test`.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
 
 # The figures in the README. masking.py at 1M rows takes ~12 minutes on 2 cores.
 bench: $(STAMP)

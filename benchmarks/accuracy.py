@@ -67,7 +67,8 @@ def clean_text_damage(count: int, show: int) -> None:
         except (OSError, ValueError):
             continue
         messages.update(v.strip() for v in catalog.values()
-                        if isinstance(v, str) and re.search(r"[\u4e00-\u9fff]{4}", v) and len(v) < 300)
+                        if isinstance(v, str) and re.search(r"[\u4e00-\u9fff]{4}", v)
+                        and len(v) < 300)
     if not messages:
         print("clean text nobody here wrote: no zh_CN gettext catalogs on this machine")
         return
@@ -76,8 +77,8 @@ def clean_text_damage(count: int, show: int) -> None:
     sample = sample[:count]
     masked = scrub_texts(sample, analyzer=build_analyzer())
     altered = [(m, o) for m, o in zip(sample, masked) if m != o]
-    print(f"clean interface messages (zh_CN gettext catalogs) altered: {len(altered)}/{len(sample)} "
-          f"= {len(altered) / len(sample):.2%}")
+    print(f"clean interface messages (zh_CN gettext catalogs) altered: "
+          f"{len(altered)}/{len(sample)} = {len(altered) / len(sample):.2%}")
     for message, out in altered[:show]:
         print(f"  altered: {message[:60]!r} -> {out[:60]!r}")
 

@@ -6,8 +6,8 @@ file, and against the whole-file path the delivery took before.
 
 One generated table (seeded): 姓名, 身份证号, 手机号, 出生日期, 金额 (no free text: scrubbing would
 dominate every figure), published to a fresh instance (so the payload is encrypted in its store),
-and one grant: 姓名 mask, 身份证号 hash, 手机号 mask, 出生日期 generalize, 金额 keep. Every step runs
-in its own process, after a warm-up on 100 rows (imports, analyzer), and reports rows/s, its
+and one grant: 姓名 mask, 身份证号 hash, 手机号 mask, 出生日期 generalize, 金额 keep. Every step
+runs in its own process, after a warm-up on 100 rows (imports, analyzer), and reports rows/s, its
 peak RSS and how far the peak rose above the RSS before the step:
 
 - delivery:   ``exchange.delivery.deliver`` (read and decrypt in chunks, mask, write encrypted

@@ -4,9 +4,9 @@
                                            [--presidio-texts 10000] [--workdir DIR]
                                            [--steps ids,full,text] [--repeat N]
 
-One run, one generated table (seeded): 姓名, 身份证号, 手机号, 住址, 统一社会信用代码 and a free-text
-诉求内容 in which names, IDs, mobiles and addresses are planted (and remembered). Every step runs
-in its own process (so its peak memory is its own) and goes file in -> file out:
+One run, one generated table (seeded): 姓名, 身份证号, 手机号, 住址, 统一社会信用代码 and a
+free-text 诉求内容 in which names, IDs, mobiles and addresses are planted (and remembered).
+Every step runs in its own process (so its peak memory is its own) and goes file in -> file out:
 
 - floor-*:      pyarrow reads the CSV, touches each string column once (utf8_upper), writes it;
 - govex-*:      ``govex mask`` (the CLI, chunked) with no policy: profile, mask, scrub;
@@ -76,11 +76,13 @@ def generate(rows: int, workdir: Path, seed: int = 7) -> dict:
     def address() -> str:
         district, streets, _ = d.DISTRICTS[rng.choice(areas)]
         return (f"四川省成都市{district}{rng.choice(streets)}{rng.randint(1, 399)}号"
-                f"{rng.randint(1, 24)}栋{rng.randint(1, 4)}单元{rng.randint(1, 33)}0{rng.randint(1, 4)}室")
+                f"{rng.randint(1, 24)}栋{rng.randint(1, 4)}单元"
+                f"{rng.randint(1, 33)}0{rng.randint(1, 4)}室")
 
     def mobile() -> str:
         m = d.mobile_number(rng)
-        return rng.choice((m, m, f"{m[:3]}-{m[3:7]}-{m[7:]}", f"+86 {m}", f"{m[:3]} {m[3:7]} {m[7:]}"))
+        return rng.choice((m, m, f"{m[:3]}-{m[3:7]}-{m[7:]}", f"+86 {m}",
+                           f"{m[:3]} {m[3:7]} {m[7:]}"))
 
     columns: dict[str, list[str]] = {c: [] for c in [*IDS, TEXT]}
     labels: list[list[str]] = []
@@ -196,8 +198,12 @@ def _jieba_pos_analyzer(cache_dir: Path):
     for names and places (the usual first attempt; see the module docstring)."""
     import jieba
     import jieba.posseg
-    from presidio_analyzer import (AnalyzerEngine, EntityRecognizer, RecognizerRegistry,
-                                   RecognizerResult)
+    from presidio_analyzer import (
+        AnalyzerEngine,
+        EntityRecognizer,
+        RecognizerRegistry,
+        RecognizerResult,
+    )
     from presidio_analyzer.nlp_engine import NoOpNlpEngine
 
     from masking.engine import SCORE_THRESHOLD
@@ -363,10 +369,13 @@ def _ratios(results: dict, structured_rows: int, presidio_texts: int, rows: int)
     if "govex:ids" in results:
         print(f"plan govex:ids   {results['govex:ids']['plan']}")
         print(f"plan structured  {results[f'structured:{structured_rows}']['plan']}")
-        print(f"identifier columns: govex {rate('govex:ids') / rate(f'structured:{structured_rows}'):.1f}x "
-              f"presidio-structured; bare pyarrow pass {rate('floor:ids') / rate('govex:ids'):.2f}x govex")
+        print(f"identifier columns: govex "
+              f"{rate('govex:ids') / rate(f'structured:{structured_rows}'):.1f}x "
+              f"presidio-structured; bare pyarrow pass "
+              f"{rate('floor:ids') / rate('govex:ids'):.2f}x govex")
     if "govex:full" in results:
-        print(f"whole table: bare pyarrow pass {rate('floor:full') / rate('govex:full'):.1f}x govex")
+        print(f"whole table: bare pyarrow pass "
+              f"{rate('floor:full') / rate('govex:full'):.1f}x govex")
     if f"govex-text:{rows}" in results:
         anchor = rate(f"presidio-text:{presidio_texts}")
         one, workers = rate(f"govex-text1:{rows}"), rate(f"govex-text:{rows}")

@@ -14,8 +14,16 @@ from typing import Any
 
 import pyarrow as pa
 
-from ._readers import (NO_LIMITS, Limits, Opener, TableReader, check_byte_limit, check_names,
-                       check_row_limit, is_binary)
+from ._readers import (
+    NO_LIMITS,
+    Limits,
+    Opener,
+    TableReader,
+    check_byte_limit,
+    check_names,
+    check_row_limit,
+    is_binary,
+)
 from ._writers import text_columns
 from .errors import InvalidUpload
 

@@ -17,8 +17,7 @@ import sqlalchemy as sa
 
 from .errors import CatalogError, ColumnNotFound, DatasetNotFound, InvalidUpload
 from .formats import FORMATS
-from .models import (LEVELS, SHARING_TYPES, Dataset, DatasetVersion, datasets_table,
-                     versions_table)
+from .models import LEVELS, SHARING_TYPES, Dataset, DatasetVersion, datasets_table, versions_table
 
 __all__ = ["add_dataset", "add_version", "get_dataset", "get_version", "search_datasets",
            "update_column_profile", "list_departments_datasets", "payload_digests",

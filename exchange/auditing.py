@@ -5,8 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from audit import NoteVerifier, open_checkpoint
-from audit import parse_bound
+from audit import NoteVerifier, open_checkpoint, parse_bound
 
 from .auth import Principal
 from .errors import InvalidInput

@@ -274,7 +274,8 @@ def _frame(columns: list[str], rows: list[tuple[str, ...]]) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=columns).astype(object)
 
 
-_BRAND_CHARS = "华鑫盛泰恒达佳瑞丰源锦蓉川蜀天府宏远新明祥和嘉兴隆康宇正信诚德安汇通金博创智联优美星辰润福鼎弘益凯腾龙亿中海峰尚东西合众"
+_BRAND_CHARS = ("华鑫盛泰恒达佳瑞丰源锦蓉川蜀天府宏远新明祥和嘉兴隆康宇正信诚德安汇通"
+                "金博创智联优美星辰润福鼎弘益凯腾龙亿中海峰尚东西合众")
 
 
 class _People:
@@ -459,7 +460,8 @@ def _tickets(rng: random.Random, people: _People, rows: int) -> pd.DataFrame:
 # 3. market entities
 # --------------------------------------------------------------------------------------------
 
-_MARKET_COLUMNS = ["企业名称", "统一社会信用代码", "法定代表人", "注册地址", "成立日期", "注册资本(万元)"]
+_MARKET_COLUMNS = ["企业名称", "统一社会信用代码", "法定代表人", "注册地址", "成立日期",
+                   "注册资本(万元)"]
 _INDUSTRIES = (
     "科技", "信息技术", "网络科技", "餐饮管理", "商贸", "建筑工程", "文化传媒", "物业管理",
     "医药", "电子商务", "教育咨询", "物流", "环保科技", "装饰工程", "食品", "汽车服务",
@@ -604,7 +606,8 @@ def _clinics(rng: random.Random, people: _People, rows: int) -> pd.DataFrame:
         else:
             specialty = rng.choice(("口腔", "中医", "内科", "外科", "眼科", "皮肤科", "医疗美容"))
             kind, beds = "诊所", 0
-            pattern = rng.choice(("{district}{surname}氏{specialty}诊所", "成都{brand}{specialty}诊所"))
+            pattern = rng.choice(("{district}{surname}氏{specialty}诊所",
+                                  "成都{brand}{specialty}诊所"))
 
         tries = 0
 

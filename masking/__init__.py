@@ -6,7 +6,8 @@ in bulk by one operator (keep, mask, redact, hash, generalize, drop, scrub).
 
 >>> import pandas as pd
 >>> from masking import profile_table, default_rules, mask_table, ColumnRule
->>> df = pd.DataFrame({"姓名": ["张伟"], "手机号": ["13812345678"], "备注": ["联系电话13812345678"]})
+>>> df = pd.DataFrame({"姓名": ["张伟"], "手机号": ["13812345678"],
+...                    "备注": ["联系电话13812345678"]})
 >>> rules = default_rules(profile_table(df))          # 姓名/手机号 -> mask, 备注 -> scrub
 >>> rules["手机号"] = ColumnRule("hash", "CN_MOBILE")   # a steward's choice
 >>> out = mask_table(df, rules, hash_key=recipient_key)  # doctest: +SKIP

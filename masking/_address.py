@@ -105,7 +105,8 @@ _HOUSE = rf"{_NUMBER}(?:号院|号楼|号|弄|栋|幢|座|单元|楼|层|室|组
 _RESIDENTIAL = r"小区|花园|公寓|苑|新村|家园|大厦|公馆|山庄|别墅"
 # Named units (a name then suffixes, taken atomically: no exponential re-splitting), house
 # numbers, bare numbers; spaces between; a postcode at the end.
-_REST = re.compile(rf"(?:\s*(?:(?>[{HAN}]{{1,12}}?(?:{_STREET_SUFFIX})+)|(?>{_HOUSE})|\d+(?:-\d+)*))+"
+_REST = re.compile(rf"(?:\s*(?:(?>[{HAN}]{{1,12}}?(?:{_STREET_SUFFIX})+)|(?>{_HOUSE})"
+                   rf"|\d+(?:-\d+)*))+"
                    rf"(?:\s+\d{{6}})?\s*")
 _PERSONAL = re.compile(rf"{_HOUSE}|{_RESIDENTIAL}")
 _NAMED_UNIT = re.compile(rf"[{HAN}](?:{_STREET_SUFFIX})")
@@ -113,8 +114,10 @@ _NAME_SHAPED = re.compile(rf"[{HAN}]{{2,4}}|[{HAN}]{{1,3}}[·•][{HAN}]{{1,6}}"
 #: Longer values are text that mentions an address, not an address.
 ADDRESS_MAX_LENGTH = 80
 # An English street address opens with a house number and a street whose name ends in a
-# street suffix (``41144 Robert Glen, North Ann, PR 05470``), or with a box (``PSC 1234, Box 5678``).
-_EN_HOUSE = re.compile(r"\s*(?:(?:Flat|Unit|Studio|Apt\.?|Suite)\s+\w+,?\s+)?\d+[A-Za-z]?(?:-\d+)?\s+"
+# street suffix (``41144 Robert Glen, North Ann, PR 05470``), or with a box
+# (``PSC 1234, Box 5678``).
+_EN_HOUSE = re.compile(r"\s*(?:(?:Flat|Unit|Studio|Apt\.?|Suite)\s+\w+,?\s+)?"
+                       r"\d+[A-Za-z]?(?:-\d+)?\s+"
                        r"(?P<street>[A-Za-z.' ]+)")
 _EN_BOX = re.compile(r"\s*(?:PSC|Unit)\s+\d+,?\s+Box\s+\d+")
 

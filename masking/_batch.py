@@ -23,8 +23,8 @@ import regex as re
 from presidio_analyzer import EntityRecognizer, PatternRecognizer, RecognizerResult
 
 from masking._finders import LocationFinder, PersonFinder, Raw, ZonedPatterns, std_compile
-from masking.recognizers._base import ChinesePatternRecognizer
 from masking._ner import tagger
+from masking.recognizers._base import ChinesePatternRecognizer
 from masking.recognizers._context import WindowContextEnhancer
 from masking.recognizers.chinese_ner import ChineseNerRecognizer
 from masking.recognizers.english_name import EnglishNameRecognizer
@@ -163,7 +163,8 @@ def _ner_results(recognizer: ChineseNerRecognizer, index: int, text: str) -> lis
 def _results_of(recognizer: EntityRecognizer, index: int, text: str) -> list[Raw]:
     """Any other recognizer's own ``analyze``, as raw tuples."""
     return [(r.entity_type, r.start, r.end, r.score, index,
-             bool((r.recognition_metadata or {}).get(_ENHANCED))) for r in recognizer.analyze(text, [])]
+             bool((r.recognition_metadata or {}).get(_ENHANCED)))
+            for r in recognizer.analyze(text, [])]
 
 
 def _trigger_of(recognizer: EntityRecognizer):

@@ -28,7 +28,8 @@ def to_arrow(values: Column) -> pa.Array:
 
 
 def to_strings(values: Column) -> pa.Array:
-    """The values as a pyarrow ``string`` array; nulls stay null. Raises TypeError like :func:`to_arrow`."""
+    """The values as a pyarrow ``string`` array; nulls stay null. Raises TypeError like
+    :func:`to_arrow`."""
     array = to_arrow(values)
     if pa.types.is_string(array.type):
         return array
@@ -66,7 +67,8 @@ def mask_ends(
         return _mask_ends_keeping_spaces(strings, first, last, char)
     lengths = pc.utf8_length(strings)
     head = pc.utf8_slice_codeunits(strings, 0, first)
-    tail = pc.utf8_slice_codeunits(strings, -last) if last else pc.utf8_slice_codeunits(strings, 0, 0)
+    tail = (pc.utf8_slice_codeunits(strings, -last) if last
+            else pc.utf8_slice_codeunits(strings, 0, 0))
     hidden = pc.max_element_wise(pc.subtract(lengths, first + last), 0)
     kept = pc.binary_join_element_wise(head, pc.binary_repeat(char, hidden), tail, "")
     short = pc.less_equal(lengths, first + last)
@@ -76,7 +78,8 @@ def mask_ends(
 def _mask_ends_keeping_spaces(strings: pa.Array, first: int, last: int, char: str) -> pa.Array:
     head = pc.utf8_slice_codeunits(strings, 0, first)
     middle = pc.utf8_slice_codeunits(strings, first, -last if last else None)
-    tail = pc.utf8_slice_codeunits(strings, -last) if last else pc.utf8_slice_codeunits(strings, 0, 0)
+    tail = (pc.utf8_slice_codeunits(strings, -last) if last
+            else pc.utf8_slice_codeunits(strings, 0, 0))
     replacement = char.replace("\\", "\\\\")  # RE2 rewrite strings treat backslash specially
     masked = pc.replace_substring_regex(middle, r"\S", replacement)
     kept = pc.binary_join_element_wise(head, masked, tail, "")

@@ -22,8 +22,8 @@ batch path (:mod:`masking._batch`) asks the same questions at fewer places:
 All of it gives exactly the recognizers' results except jieba's narrower input for addresses,
 which is not provably the same (jieba could join the unit's last character with the next one,
 ``市中心``); it gave the same start as segmenting the whole chain on all 67,892 chains of the
-evaluation texts and 60,000 benchmark complaints, and the accuracy figures are unchanged; ``tests/masking/test_batch.py`` compares
-the whole path with ``AnalyzerEngine.analyze``.
+evaluation texts and 60,000 benchmark complaints, and the accuracy figures are unchanged;
+``tests/masking/test_batch.py`` compares the whole path with ``AnalyzerEngine.analyze``.
 """
 
 from __future__ import annotations
@@ -127,7 +127,8 @@ class ZonedPatterns:
 
     def __init__(self, recognizers: list[tuple[int, PatternRecognizer]]) -> None:
         # (recognizer index, recognizer, QUICK, [(pattern, score, shortest, anchored)], shortest)
-        self.zoned: list[tuple[int, PatternRecognizer, Any, list[tuple[Any, float, int, bool]], int]]
+        self.zoned: list[
+            tuple[int, PatternRecognizer, Any, list[tuple[Any, float, int, bool]], int]]
         self.zoned = []
         self.whole: list[tuple[int, PatternRecognizer, Any, list[tuple[Any, float]]]] = []
         for index, r in recognizers:
@@ -246,7 +247,8 @@ class PersonFinder:
     def _honorific_starts(self, text: str) -> list[int]:
         """Where ``(?<=[HAN]{2})(?:先生|女士|…)`` matches: found with str.find (no lookbehind
         tried at every position), then the lookbehind checked, matches kept non-overlapping."""
-        found = sorted((at, len(word)) for word in self.honorifics for at in _occurrences(text, word))
+        found = sorted((at, len(word))
+                       for word in self.honorifics for at in _occurrences(text, word))
         starts, free = [], 0
         for at, length in found:
             if at >= max(free, 2) and _is_han(text[at - 2]) and _is_han(text[at - 1]):
@@ -339,7 +341,8 @@ class LocationFinder:
             tried = max(tried, suffix_start)
 
     def _suffix_starts(self, text: str) -> Iterator[int]:
-        """Every position where an address suffix starts (also inside a longer one: 自治区 holds 区)."""
+        """Every position where an address suffix starts (also inside a longer one: 自治区
+        holds 区)."""
         for m in self.suffix.finditer(text):
             start, end = m.span()
             yield start

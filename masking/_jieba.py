@@ -19,8 +19,8 @@ from pathlib import Path
 
 import jieba
 
-__all__ = ["UNKNOWN", "configure_jieba", "cut", "frequency_of", "iter_tags", "load_dictionary", "pos_tag",
-           "tag_of", "word_tags"]
+__all__ = ["UNKNOWN", "configure_jieba", "cut", "frequency_of", "iter_tags", "load_dictionary",
+           "pos_tag", "tag_of", "word_tags"]
 
 #: Flag of a word jieba's HMM found but its dictionary lacks (mostly names).
 UNKNOWN = "oov"
@@ -93,7 +93,8 @@ def _read_tags(file) -> dict[str, str]:
             try:
                 word, _, tag = line.split(" ")
             except ValueError as exc:
-                raise ValueError(f"invalid jieba dictionary entry at line {number}: {line}") from exc
+                raise ValueError(
+                    f"invalid jieba dictionary entry at line {number}: {line}") from exc
             tags[word] = tag
     return tags
 

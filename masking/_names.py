@@ -37,7 +37,8 @@ _SHAPE = re.compile(SHAPE)
 _TITLES = frozenset("MR MRS MS MISS MX DR PROF SIR DAME MADAM".split())
 _SUFFIXES = frozenset("JR SR I II III IV V MD DDS PHD DVM ESQ".split())
 #: Lower-case particles inside a name (Ludwig van Beethoven, Maria de la Cruz).
-_PARTICLES = frozenset("van von der den de del della da di du la le dos das bin binti al el y".split())
+_PARTICLES = frozenset(
+    "van von der den de del della da di du la le dos das bin binti al el y".split())
 #: Words that make a run of capitalised words an organisation, a phrase or a status, not a
 #: person (``Acme Ltd``, ``Customer Service``, ``Yes No``).
 _NOT_NAME_WORDS = frozenset("""

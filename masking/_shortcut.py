@@ -63,8 +63,14 @@ from collections.abc import Callable, Sequence
 
 from masking._address import is_address_value
 from masking._names import latin_name_kind
-from masking._words import (ADDRESS_HINT, ADDRESS_SUFFIXES, HAN, LOCATION_CONTEXT,
-                            PERSON_CONTEXT, surname_of)
+from masking._words import (
+    ADDRESS_HINT,
+    ADDRESS_SUFFIXES,
+    HAN,
+    LOCATION_CONTEXT,
+    PERSON_CONTEXT,
+    surname_of,
+)
 from masking.checksums import is_credit_code, is_valid_resident_id
 
 __all__ = ["settled_entity"]

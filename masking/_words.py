@@ -24,13 +24,16 @@ SURNAMES = frozenset(
     "居揭干但尉冶斯元束檀衣信展阴昝智幸奉植衡富尧闭由萧傅阎赖洪"
 )
 COMPOUND_SURNAMES = frozenset(
-    "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 令狐 夏侯 轩辕 端木 独孤 南宫 西门 百里 呼延 万俟".split()
+    "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 令狐 夏侯 轩辕 端木 独孤 "
+    "南宫 西门 百里 呼延 万俟".split()
 )
 #: Suffixes of administrative units, most general first; the mask keeps down to 区/县/旗.
-ADMIN_SUFFIXES = ("特别行政区", "自治区", "自治州", "省", "市", "州", "盟", "地区", "区", "县", "旗", "镇", "乡", "街道")
+ADMIN_SUFFIXES = ("特别行政区", "自治区", "自治州", "省", "市", "州", "盟", "地区", "区", "县",
+                  "旗", "镇", "乡", "街道")
 #: Suffixes that end one unit of a street address.
 ADDRESS_SUFFIXES = ADMIN_SUFFIXES + (
-    "村", "社区", "大道", "路", "街", "巷", "胡同", "弄", "里", "小区", "花园", "苑", "公寓", "大厦", "广场", "新村", "园",
+    "村", "社区", "大道", "路", "街", "巷", "胡同", "弄", "里", "小区", "花园", "苑", "公寓",
+    "大厦", "广场", "新村", "园",
 )
 #: A Chinese character then a common address suffix: a text without one (nor anything else the
 #: prefilter looks for) holds no address (``masking.engine.may_contain_pii``).

@@ -19,8 +19,13 @@ from presidio_analyzer.nlp_engine import NoOpNlpEngine
 
 from masking._batch import Found, analyze_many, detector_for, find_many
 from masking._words import ADDRESS_HINT
-from masking.recognizers import (EnglishNameRecognizer, LatinNameRecognizer, PhoneRecognizer,
-                                 WindowContextEnhancer, default_recognizers)
+from masking.recognizers import (
+    EnglishNameRecognizer,
+    LatinNameRecognizer,
+    PhoneRecognizer,
+    WindowContextEnhancer,
+    default_recognizers,
+)
 from masking.recognizers._lexicon import COMPOUND_SURNAMES, SURNAMES, configure_jieba
 from masking.recognizers.license_plate import PROVINCE_CHARS
 from masking.recognizers.location import LocationRecognizer
@@ -33,8 +38,8 @@ LANGUAGES = ("zh", "en")
 #: Results scoring below this are dropped (pattern-only shapes need context words to pass).
 SCORE_THRESHOLD = 0.5
 
-_context_words = (PersonRecognizer.CONTEXT + PersonRecognizer.HONORIFICS + PersonRecognizer.REPORTING_VERBS
-                  + LocationRecognizer.CONTEXT)
+_context_words = (PersonRecognizer.CONTEXT + PersonRecognizer.HONORIFICS
+                  + PersonRecognizer.REPORTING_VERBS + LocationRecognizer.CONTEXT)
 _SURNAME_STARTS = "".join(sorted(SURNAMES | {c[0] for c in COMPOUND_SURNAMES}))
 _PREFILTER = re.compile(
     r"\d{5}|\d{3}[\s)-]+\d{4}|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|[0-9A-Fa-f]:[0-9A-Fa-f]*:|@"
@@ -64,7 +69,8 @@ def build_analyzer(*, cache_dir: Path | None = None) -> AnalyzerEngine:
 @functools.lru_cache(maxsize=8)
 def _analyzer_for(cache_dir: str | None) -> AnalyzerEngine:
     configure_jieba(Path(cache_dir) if cache_dir else None)
-    nlp_engine = NoOpNlpEngine(models=[{"lang_code": lang, "model_name": "none"} for lang in LANGUAGES])
+    nlp_engine = NoOpNlpEngine(
+        models=[{"lang_code": lang, "model_name": "none"} for lang in LANGUAGES])
     nlp_engine.load()
     registry = RecognizerRegistry(
         recognizers=default_recognizers(languages=LANGUAGES), supported_languages=list(LANGUAGES)

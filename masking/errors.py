@@ -14,4 +14,5 @@ class UnknownOperator(MaskingError, LookupError):
 
 
 class InvalidMaskingPlan(MaskingError, ValueError):
-    """The masking rules or an operator's parameters are malformed (unknown column, bad params...)."""
+    """The masking rules or an operator's parameters are malformed (unknown column, bad
+    params...)."""

@@ -21,14 +21,17 @@ from masking.checksums import luhn_check_digit, resident_id_check_char, uscc_che
 
 __all__ = ["Case", "LabeledColumn", "Scores", "evaluate", "generate_cases"]
 
-_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华慧巧美淑惠珠翠雅芝玉萍红娥玲芬燕彩春菊兰凤洁梅琳素云莲真环雪荣爱霞香月媛建国志刚宇飞婷晶欣怡浩然子轩梓涵"
-_COMMON_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢傅钟赖洪"
+_GIVEN = ("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华慧巧美淑惠珠翠雅芝玉萍红娥玲芬燕彩春菊"
+          "兰凤洁梅琳素云莲真环雪荣爱霞香月媛建国志刚宇飞婷晶欣怡浩然子轩梓涵")
+_COMMON_SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田"
+                    "董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢傅钟赖洪")
 _EN_FIRST = ("John", "Mary", "David", "Sarah", "Michael", "Emma", "James", "Olivia", "Robert",
              "Linda", "William", "Emily", "Thomas", "Anna", "Daniel", "Grace")
 _EN_LAST = ("Smith", "Johnson", "Brown", "Taylor", "Wilson", "Davies", "Evans", "Walker",
             "Wright", "Thompson", "Clarke", "Hughes", "Green", "Baker")
-_DISTRICTS = (("成都市", "锦江区", "春熙路"), ("成都市", "武侯区", "人民南路"), ("成都市", "简阳市", "雄州大道"),
-              ("成都市", "高新区", "天府大道"), ("绵阳市", "涪城区", "临园路"), ("成都市", "双流区", "东升街道"))
+_DISTRICTS = (("成都市", "锦江区", "春熙路"), ("成都市", "武侯区", "人民南路"),
+              ("成都市", "简阳市", "雄州大道"), ("成都市", "高新区", "天府大道"),
+              ("绵阳市", "涪城区", "临园路"), ("成都市", "双流区", "东升街道"))
 _PROVINCES = "川京沪粤浙苏"
 _PLATE = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
 _USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -122,11 +125,12 @@ class _Maker:
         m = "1" + self.pick("3456789") + self.digits(9)
         if not styled:
             return m
-        return self.pick((m, m, f"{m[:3]}-{m[3:7]}-{m[7:]}", f"{m[:3]} {m[3:7]} {m[7:]}", f"+86 {m}",
-                          f"+86-{m}"))
+        return self.pick((m, m, f"{m[:3]}-{m[3:7]}-{m[7:]}", f"{m[:3]} {m[3:7]} {m[7:]}",
+                          f"+86 {m}", f"+86-{m}"))
 
     def landline(self) -> str:
-        return self.pick((f"028-{self.pick('68')}{self.digits(7)}", f"010-{self.pick('68')}{self.digits(7)}",
+        return self.pick((f"028-{self.pick('68')}{self.digits(7)}",
+                          f"010-{self.pick('68')}{self.digits(7)}",
                           f"0816-{self.pick('2')}{self.digits(6)}"))
 
     def uscc(self) -> str:
@@ -151,10 +155,12 @@ class _Maker:
         return self.pick("EG") + self.digits(8)
 
     def email(self) -> str:
-        return f"{self.pick(_EN_FIRST).lower()}.{self.digits(3)}@{self.pick(('example.com', 'qq.com', '163.com', 'gov.cn'))}"
+        return (f"{self.pick(_EN_FIRST).lower()}.{self.digits(3)}"
+                f"@{self.pick(('example.com', 'qq.com', '163.com', 'gov.cn'))}")
 
     def ip(self) -> str:
-        return f"{self.pick(('10', '172', '192', '61', '118'))}.{self.rng.randint(0, 255)}.{self.rng.randint(0, 255)}.{self.rng.randint(1, 254)}"
+        return (f"{self.pick(('10', '172', '192', '61', '118'))}.{self.rng.randint(0, 255)}"
+                f".{self.rng.randint(0, 255)}.{self.rng.randint(1, 254)}")
 
     def name(self) -> str:
         return self.pick(_COMMON_SURNAMES) + "".join(
@@ -165,7 +171,8 @@ class _Maker:
 
     def address(self) -> str:
         city, district, street = self.pick(_DISTRICTS)
-        return f"四川省{city}{district}{street}{self.rng.randint(1, 399)}号{self.rng.randint(1, 20)}栋{self.rng.randint(1, 33)}0{self.rng.randint(1, 4)}室"
+        return (f"四川省{city}{district}{street}{self.rng.randint(1, 399)}号"
+                f"{self.rng.randint(1, 20)}栋{self.rng.randint(1, 33)}0{self.rng.randint(1, 4)}室")
 
     # hard negatives
     def order_no(self) -> str:
@@ -176,11 +183,17 @@ class _Maker:
                 return value
 
     def timestamp(self) -> str:
-        return self.pick((f"2026-{self.rng.randint(1, 12):02d}-{self.rng.randint(1, 28):02d} {self.rng.randint(0, 23):02d}:{self.rng.randint(0, 59):02d}:{self.rng.randint(0, 59):02d}",
-                          f"2026{self.rng.randint(1, 12):02d}{self.rng.randint(1, 28):02d}{self.rng.randint(0, 23):02d}{self.rng.randint(0, 59):02d}{self.rng.randint(0, 59):02d}"))
+        return self.pick((f"2026-{self.rng.randint(1, 12):02d}-{self.rng.randint(1, 28):02d} "
+                          f"{self.rng.randint(0, 23):02d}:{self.rng.randint(0, 59):02d}"
+                          f":{self.rng.randint(0, 59):02d}",
+                          f"2026{self.rng.randint(1, 12):02d}{self.rng.randint(1, 28):02d}"
+                          f"{self.rng.randint(0, 23):02d}{self.rng.randint(0, 59):02d}"
+                          f"{self.rng.randint(0, 59):02d}"))
 
     def amount(self) -> str:
-        return self.pick((f"{self.rng.randint(10, 99999)}元", f"¥{self.rng.randint(1, 99):,}{self.rng.randint(100, 999)}.{self.digits(2)}",
+        return self.pick((f"{self.rng.randint(10, 99999)}元",
+                          f"¥{self.rng.randint(1, 99):,}{self.rng.randint(100, 999)}"
+                          f".{self.digits(2)}",
                           f"{self.rng.randint(1, 999)}.{self.digits(2)}万元"))
 
     def ticket(self) -> str:
@@ -188,10 +201,12 @@ class _Maker:
 
 
 _ZH = (
-    ("市民{PERSON}来电反映，其身份证号{CN_RESIDENT_ID}，联系电话{CN_MOBILE}，家住{LOCATION}。", ("ticket",)),
+    ("市民{PERSON}来电反映，其身份证号{CN_RESIDENT_ID}，联系电话{CN_MOBILE}，家住{LOCATION}。",
+     ("ticket",)),
     ("{PERSON}反映在网店购物被骗，订单号{order}，涉及金额{amount}，请求处理。回拨{CN_MOBILE}", ()),
     ("投诉人{PERSON}称其银行卡{BANK_CARD}于{time}被盗刷{amount}。", ()),
-    ("{company}（统一社会信用代码{USCC}）拖欠货款{amount}，联系人{PERSON}，座机{CN_LANDLINE}。", ()),
+    ("{company}（统一社会信用代码{USCC}）拖欠货款{amount}，联系人{PERSON}，座机{CN_LANDLINE}。",
+     ()),
     ("车牌号{CN_LICENSE_PLATE}的车辆长期占用消防通道，工单{ticket}，受理时间{time}。", ()),
     ("{PERSON}女士咨询护照{PASSPORT}换发事宜，电子邮箱{EMAIL_ADDRESS}。", ()),
     ("系统日志：{time} 来自{IP_ADDRESS}的登录失败，工单{ticket}。", ()),
@@ -207,7 +222,8 @@ _ZH = (
     ("{opener}，{time}小区停电，工单{ticket}，涉及{amount}损失。", ()),
 )
 _EN = (
-    ("Resident {EN_PERSON} called from {CN_MOBILE} about ticket {ticket}; email {EMAIL_ADDRESS}.", ()),
+    ("Resident {EN_PERSON} called from {CN_MOBILE} about ticket {ticket}; email {EMAIL_ADDRESS}.",
+     ()),
     ("Mr. {EN_PERSON_LAST} paid with card {BANK_CARD} on {time}, amount {amount_en}.", ()),
     ("Contact: {EN_PERSON}, passport {PASSPORT}, phone {CN_MOBILE}.", ()),
     ("Order {order} placed at {time} from IP {IP_ADDRESS} totalling {amount_en}.", ()),
@@ -233,13 +249,16 @@ def _value(maker: _Maker, key: str) -> tuple[str | None, str]:
         "PASSPORT": ("PASSPORT", maker.passport), "EMAIL_ADDRESS": ("EMAIL_ADDRESS", maker.email),
         "IP_ADDRESS": ("IP_ADDRESS", maker.ip),
         "order": (None, maker.order_no), "time": (None, maker.timestamp),
-        "amount": (None, maker.amount), "amount_en": (None, lambda: f"CNY {maker.rng.randint(10, 9999)}.{maker.digits(2)}"),
+        "amount": (None, maker.amount),
+        "amount_en": (None, lambda: f"CNY {maker.rng.randint(10, 9999)}.{maker.digits(2)}"),
         "ticket": (None, maker.ticket), "badid": (None, maker.bad_id),
-        "badcard": (None, maker.bad_card), "area": (None, lambda: maker.pick(("028", "010", "0816", "021"))),
+        "badcard": (None, maker.bad_card),
+        "area": (None, lambda: maker.pick(("028", "010", "0816", "021"))),
         "postcode": (None, lambda: maker.pick(("610041", "100010", "621000", "610213"))),
         "opener": (None, lambda: maker.pick(("周末", "目前", "另外", "此外", "近日", "昨天", "成都",
                                              "高新区", "张家港", "温江", "万达广场"))),
-        "company": (None, lambda: maker.pick(("成都市锦华商贸有限公司", "四川蜀信科技有限公司", "成都天府餐饮管理有限公司"))),
+        "company": (None, lambda: maker.pick(("成都市锦华商贸有限公司", "四川蜀信科技有限公司",
+                                              "成都天府餐饮管理有限公司"))),
     }
     entity, make = makers[key]
     return entity, make()

@@ -16,15 +16,16 @@ __all__ = ["loggable_text"]
 
 def loggable_text(text: str, *, analyzer: Any = None) -> str:
     """``text`` as the audit log may hold it forever. Full-width letters and digits are folded
-    first (``ｚｈａｎｇ＠ｑｑ．ｃｏｍ`` is an e-mail address); then every detected identifier, name or
-    address is masked (as ``scrub`` masks free text); every word that may be a name is starred
-    even with no context word around it (``核查张伟的记录`` -> ``核查张*的记录``; a place named
-    like a person, ``王府井``, is starred too: the log's copy errs that way), and so is a name
-    in pinyin (``Zhang Wei``); long numbers are starred whatever their checksum or grouping —
-    seven digits or more in one run, or ten or more written in groups with spaces, dashes,
-    dots, slashes, underscores or brackets (``510104.1985.0101.1232``, ``(138)1234-5678``) —
-    and so are seven or more Chinese numerals in a row (``一三八一二三四五六七八``). A date
-    (``2026-11-01``, eight digits) and an amount stay. Anything that looks like a credential
+    first (``ｚｈａｎｇ＠ｑｑ．ｃｏｍ`` is an e-mail address); then every detected
+    identifier, name or address is masked (as ``scrub`` masks free text); every word that may be
+    a name is starred even with no context word around it (``核查张伟的记录`` ->
+    ``核查张*的记录``; a place named like a person, ``王府井``, is starred too: the log's copy
+    errs that way), and so is a name in pinyin (``Zhang Wei``); long numbers are starred
+    whatever their checksum or grouping — seven digits or more in one run, or ten or more
+    written in groups with spaces, dashes, dots, slashes, underscores or brackets
+    (``510104.1985.0101.1232``, ``(138)1234-5678``) — and so are seven or more Chinese numerals
+    in a row (``一三八一二三四五六七八``). A date (``2026-11-01``, eight digits) and an amount
+    stay. Anything that looks like a credential
     is starred first: an API token (``gvx_…``), a bearer or basic credential, the value after
     ``password=``, ``token:``, ``密码：``, ``初始密码123456``, ``验证码为834921`` and the like (a
     quoted value whole), and a long random-looking run of letters and digits.

@@ -53,7 +53,8 @@ _HEADER_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # the whole number back, so it is personal data even though no recognizer flags a date
     ("BIRTH_DATE", ("出生日期", "出生年月", "生日", "birth", "birthday", "date_of_birth", "dob",
                     "birth_date")),
-    ("PERSON", ("姓名", "名字", "联系人", "申请人", "投诉人", "户主", "=name", "=full_name", "=real_name")),
+    ("PERSON", ("姓名", "名字", "联系人", "申请人", "投诉人", "户主", "=name", "=full_name",
+                "=real_name")),
 )
 # ASCII words match a whole token of the header (``mobile_no`` has ``mobile``); "=word" must be
 # the whole header (``name``, not ``product_name``); other words match anywhere (``联系电话``).
@@ -182,11 +183,13 @@ def _sample(values: pd.Series, size: int) -> list[str]:
 
 def _whole_entity(text: str, found: list[RecognizerResult]) -> str | None:
     """The entity covering all of ``text`` (ignoring surrounding spaces), if any."""
-    best = max((r for r in found if r.start == 0 and r.end >= len(text)), key=lambda r: r.score, default=None)
+    best = max((r for r in found if r.start == 0 and r.end >= len(text)),
+               key=lambda r: r.score, default=None)
     return best.entity_type if best else None
 
 
-def _decide(header: str, hint: str | None, sampled: int, whole: Counter, hits: int) -> ColumnProfile:
+def _decide(header: str, hint: str | None, sampled: int, whole: Counter,
+            hits: int) -> ColumnProfile:
     entity, count = whole.most_common(1)[0] if whole else (None, 0)
     share = count / sampled
     if share >= IDENTIFIER_SHARE or (entity == hint and share >= IDENTIFIER_SHARE_WITH_HEADER):

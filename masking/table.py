@@ -104,6 +104,7 @@ def check_plan(
     return operators
 
 
-def _apply(operator: Operator, values: pd.Series, rule: ColumnRule, context: MaskContext) -> pd.Series:
+def _apply(operator: Operator, values: pd.Series, rule: ColumnRule,
+           context: MaskContext) -> pd.Series:
     column_context = MaskContext(context.hash_key, context.analyzer, str(values.name))
     return operator.apply(values, entity=rule.entity, params=rule.params, context=column_context)

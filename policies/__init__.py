@@ -17,8 +17,15 @@ from __future__ import annotations
 
 from . import rules, workflow
 from .enforcer import FOREVER, ROLE_PERMISSIONS, Enforcer, rfc3339
-from .errors import (AccessDenied, AlreadyDecided, GrantInactive, GrantNotFound, InvalidRequest,
-                     PolicyError, RequestNotFound)
+from .errors import (
+    AccessDenied,
+    AlreadyDecided,
+    GrantInactive,
+    GrantNotFound,
+    InvalidRequest,
+    PolicyError,
+    RequestNotFound,
+)
 from .models import AccessRequest, DatasetFacts, Grant, metadata
 
 __all__ = [

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 from importlib import resources
 
 import casbin
-from casbin.model import FastModel
 import sqlalchemy as sa
+from casbin.model import FastModel
 from sqlalchemy_adapter import Adapter
 
 from .errors import AccessDenied

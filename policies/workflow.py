@@ -14,12 +14,19 @@ import sqlalchemy as sa
 
 from . import rules
 from .errors import AlreadyDecided, GrantInactive, GrantNotFound, InvalidRequest, RequestNotFound
-from .models import (AccessRequest, DatasetFacts, Grant, approvals_table, aware, grants_table,
-                     requests_table)
+from .models import (
+    AccessRequest,
+    DatasetFacts,
+    Grant,
+    approvals_table,
+    aware,
+    grants_table,
+    requests_table,
+)
 
-__all__ = ["check_purpose", "create_request", "approve", "deny", "revoke", "get_request", "list_requests",
-           "get_grant", "list_grants", "active_grant", "first_conditions", "Decision",
-           "AUTO_APPROVER"]
+__all__ = ["check_purpose", "create_request", "approve", "deny", "revoke", "get_request",
+           "list_requests", "get_grant", "list_grants", "active_grant", "first_conditions",
+           "Decision", "AUTO_APPROVER"]
 
 AUTO_APPROVER = "system:auto"
 MAX_PURPOSE = 2000

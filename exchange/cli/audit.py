@@ -66,8 +66,7 @@ def export(ctx: Context, output: Path) -> None:
 def _fetch_bundle(ctx: Context) -> Any:
     """The signed checkpoint and exactly the entries it covers, each as the exact text the
     log hashed (entries appended meanwhile belong to the next checkpoint)."""
-    from audit import Checkpoint, EvidenceBundle
-    from audit import signer_first
+    from audit import Checkpoint, EvidenceBundle, signer_first
     client = ctx.client()
     checkpoint = client.checkpoint()
     key = client.audit_key()

@@ -145,7 +145,8 @@ def _run(input_path: Path, output: Path, *, rules: dict[str, Any], key: bytes | 
         columns = masker.output_columns(reader.columns)
         if not columns:
             raise click.ClickException("the policy drops every column: nothing to write")
-        show = progress if progress is not None else input_path.stat().st_size >= PROGRESS_FROM_BYTES
+        show = (progress if progress is not None
+                else input_path.stat().st_size >= PROGRESS_FROM_BYTES)
         with open_writer(output, fmt=reader.fmt, columns=columns) as writer, \
                 _bar(show, reader) as advance:
             for chunk in _with_first(first, chunks):
@@ -169,7 +170,8 @@ def _bar(show: bool, reader: Any) -> Iterator[Any]:
         yield lambda: None
         return
     unit = "rows" if reader.fmt in ("parquet", "xlsx") else "bytes"
-    with click.progressbar(length=reader.total, label=f"masking ({unit})", file=click.get_text_stream("stderr")) as bar:
+    with click.progressbar(length=reader.total, label=f"masking ({unit})",
+                           file=click.get_text_stream("stderr")) as bar:
         done = [0]
 
         def advance() -> None:

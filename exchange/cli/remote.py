@@ -260,4 +260,5 @@ def _json_file(path: Path, what: str) -> Any:
 
 
 #: The commands this module adds to ``govex`` (see :mod:`exchange.cli`).
-COMMANDS: tuple[click.Command, ...] = (datasets, dataset, publish, request_, requests, approve, deny, grants, revoke, pull, verify)
+COMMANDS: tuple[click.Command, ...] = (datasets, dataset, publish, request_, requests, approve,
+                                       deny, grants, revoke, pull, verify)

@@ -18,9 +18,9 @@ from audit import (
     canonical_bytes,
     leaf_hash,
     open_checkpoint,
+    signer_first,
     verify_inclusion,
 )
-from audit import signer_first
 
 from .. import auditing
 from ..auth import Principal

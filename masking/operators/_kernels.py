@@ -51,7 +51,8 @@ def _all(mask: pa.Array) -> bool:
 
 
 def strip(strings: pa.Array, pattern: str) -> pa.Array:
-    """``pc.replace_substring_regex(strings, pattern, "")``, skipped when it cannot change a value."""
+    """``pc.replace_substring_regex(strings, pattern, "")``, skipped when it cannot change a
+    value."""
     prefixes = _ALNUM_SAFE_STRIPS.get(pattern)
     if prefixes is not None and _all(pc.ascii_is_alnum(strings)) and not any(
             pc.any(pc.starts_with(strings, p)).as_py() for p in prefixes):
@@ -178,7 +179,8 @@ def mask_words(strings: pa.Array, first: int, last: int, char: str = "*") -> pa.
     return pc.if_else(latin, pc.binary_join(rebuilt, " "), whole)
 
 
-def mask_digits(strings: pa.Array, first: int, last: int, char: str, *, keep: str | None) -> pa.Array:
+def mask_digits(strings: pa.Array, first: int, last: int, char: str, *,
+                keep: str | None) -> pa.Array:
     """Keep a leading match of ``keep`` (an RE2 pattern: a country code), then the first
     ``first`` and last ``last`` digits; every other digit becomes ``char``, and everything
     else stays (``(639) 950-0538`` -> ``(***) ***-0538``). A value with too few digits has

@@ -44,7 +44,8 @@ class Operator(ABC):
         """Raise InvalidMaskingPlan when ``params`` has a key this operator does not know."""
         unknown = set(params) - self.PARAMS
         if unknown:
-            raise InvalidMaskingPlan(f"operator {self.name!r} has no parameter(s) {sorted(unknown)}")
+            raise InvalidMaskingPlan(
+                f"operator {self.name!r} has no parameter(s) {sorted(unknown)}")
 
     def check_context(self, context: MaskContext) -> None:
         """Raise InvalidMaskingPlan when ``context`` lacks what this operator needs (no-op here)."""
@@ -64,7 +65,8 @@ class Operator(ABC):
         """
 
 
-def int_param(params: Mapping[str, Any], key: str, default: int, *, maximum: int | None = None) -> int:
+def int_param(params: Mapping[str, Any], key: str, default: int, *,
+              maximum: int | None = None) -> int:
     """``params[key]`` as a non-negative int (``default`` when absent).
 
     Raises InvalidMaskingPlan when it is not an int, negative, or above ``maximum``.

@@ -64,7 +64,8 @@ class GeneralizeOperator(Operator):
 
 
 def _birth_year(array: pa.Array, params: Mapping[str, Any]) -> pa.Array:
-    parts = pc.extract_regex(to_strings(array), r"^\s*\d{6}(?P<year>(?:18|19|20)\d{2})\d{7}[0-9Xx]\s*$")
+    parts = pc.extract_regex(to_strings(array),
+                             r"^\s*\d{6}(?P<year>(?:18|19|20)\d{2})\d{7}[0-9Xx]\s*$")
     return pc.struct_field(parts, "year")
 
 

@@ -60,7 +60,8 @@ class HashOperator(Operator):
 
 def _checked_key(key: object) -> bytes:
     if not isinstance(key, bytes | bytearray) or len(key) < MIN_KEY_BYTES:
-        raise InvalidMaskingPlan(f"hash needs a per-recipient key of at least {MIN_KEY_BYTES} bytes")
+        raise InvalidMaskingPlan(
+            f"hash needs a per-recipient key of at least {MIN_KEY_BYTES} bytes")
     return bytes(key)
 
 

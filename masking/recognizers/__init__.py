@@ -20,8 +20,8 @@ from masking.recognizers.chinese_ner import ChineseNerRecognizer
 from masking.recognizers.email import EmailRecognizer
 from masking.recognizers.english_name import EnglishNameRecognizer
 from masking.recognizers.ip_address import IpAddressRecognizer
-from masking.recognizers.latin_name import LatinNameRecognizer
 from masking.recognizers.landline import LandlineRecognizer
+from masking.recognizers.latin_name import LatinNameRecognizer
 from masking.recognizers.license_plate import LicensePlateRecognizer
 from masking.recognizers.location import LocationRecognizer
 from masking.recognizers.mobile import MobileRecognizer

@@ -1,4 +1,5 @@
-"""Shared base of the Chinese pattern recognizers: patterns, context and flags as class attributes."""
+"""Shared base of the Chinese pattern recognizers: patterns, context and flags as class
+attributes."""
 
 from __future__ import annotations
 

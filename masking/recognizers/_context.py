@@ -1,4 +1,5 @@
-"""Context enhancement by characters, not lemmas: Chinese needs no tokens to find 手机号 before a number."""
+"""Context enhancement by characters, not lemmas: Chinese needs no tokens to find 手机号 before a
+number."""
 
 from __future__ import annotations
 

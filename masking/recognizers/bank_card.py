@@ -15,7 +15,8 @@ from masking.recognizers._base import ChinesePatternRecognizer
 __all__ = ["BankCardRecognizer"]
 
 _SEPARATORS = re.compile(r"[\s-]")
-_TIMESTAMP = re.compile(r"(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:[01]\d|2[0-3])[0-5]\d")
+_TIMESTAMP = re.compile(r"(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+                        r"(?:[01]\d|2[0-3])[0-5]\d")
 
 
 class BankCardRecognizer(ChinesePatternRecognizer):
@@ -26,7 +27,8 @@ class BankCardRecognizer(ChinesePatternRecognizer):
     PATTERNS = (
         ("bank_card_plain", r"(?<![\d.])[1-9](?:\d{15}|\d{18})(?![\d.])", 0.5),
         ("bank_card_uncommon_length", r"(?<![\d.])[1-9]\d{16,17}(?![\d.])", 0.3),
-        ("bank_card_grouped", r"(?<![\d.])[1-9]\d{3}(?:[\s-]\d{4}){3}(?:[\s-]?\d{1,3})?(?![\d.])", 0.5),
+        ("bank_card_grouped",
+         r"(?<![\d.])[1-9]\d{3}(?:[\s-]\d{4}){3}(?:[\s-]?\d{1,3})?(?![\d.])", 0.5),
     )
     CONTEXT = ("银行卡", "卡号", "账号", "银行账户", "信用卡", "储蓄卡", "card", "account")
 

@@ -26,9 +26,9 @@ from masking._words import LOCATION_CONTEXT, PERSON_CONTEXT, surname_of
 __all__ = ["ChineseNerRecognizer"]
 
 #: Words that, standing alone right after a transliteration, make it a place or a language.
-PLACE_WORDS = frozenset(("州", "省", "县", "区", "市", "镇", "乡", "村", "岛", "湾", "河", "江", "湖",
-                         "山", "港", "城", "语", "文", "字母", "族", "国", "群岛", "地区", "王国",
-                         "共和国", "诸语言", "语言"))
+PLACE_WORDS = frozenset(("州", "省", "县", "区", "市", "镇", "乡", "村", "岛", "湾", "河", "江",
+                         "湖", "山", "港", "城", "语", "文", "字母", "族", "国", "群岛", "地区",
+                         "王国", "共和国", "诸语言", "语言"))
 _TAIL = re.compile(rf"(?:{HOUSE_NUMBER}|附近)*")
 
 
@@ -93,7 +93,8 @@ class ChineseNerRecognizer(EntityRecognizer):
             return False
         if joined:
             return True
-        if len(word) == 2 and not (surname_of(word) or (word[0] in "小老阿" and surname_of(word[1]))):
+        if len(word) == 2 and not (surname_of(word)
+                                   or (word[0] in "小老阿" and surname_of(word[1]))):
             return False
         surname = surname_of(word)
         if surname and len(word) - len(surname) <= 2:
@@ -215,7 +216,8 @@ _TITLES = ("先生", "女士", "警官", "老师", "师傅", "医生", "主任",
 
 #: A unit below the district: what an address masked to the district would hide (家住成都
 #: names a city: nothing to hide).
-_BELOW_DISTRICT = re.compile("镇|乡|街道|村|社区|大道|路|街|巷|胡同|弄|里|小区|花园|苑|公寓|大厦|广场|新村|园")
+_BELOW_DISTRICT = re.compile("镇|乡|街道|村|社区|大道|路|街|巷|胡同|弄|里|小区|花园|苑|公寓|"
+                             "大厦|广场|新村|园")
 
 
 def _place_runs(spans: tuple[NerSpan, ...]) -> list[tuple[int, int]]:

@@ -1,4 +1,5 @@
-"""E-mail addresses, with the domain's public suffix checked against tldextract's bundled snapshot."""
+"""E-mail addresses, with the domain's public suffix checked against tldextract's bundled
+snapshot."""
 
 from __future__ import annotations
 

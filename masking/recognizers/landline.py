@@ -1,4 +1,5 @@
-"""Fixed-line numbers: 0 + area code (010, 02x, or 3 digits) + 7-8 local digits, optional extension."""
+"""Fixed-line numbers: 0 + area code (010, 02x, or 3 digits) + 7-8 local digits, optional
+extension."""
 
 from __future__ import annotations
 

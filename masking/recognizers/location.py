@@ -1,4 +1,5 @@
-"""Chinese addresses: chains of address units (省 市 区 县 路 街 号 小区 …), trimmed with jieba ``ns``.
+"""Chinese addresses: chains of address units (省 市 区 县 路 街 号 小区 …), trimmed with
+jieba ``ns``.
 
 A candidate is a chain of units ending in address suffixes, optionally followed by a house number.
 Its start is fixed by a context word (住址 家住 …) inside or just before it, else by jieba: leading

@@ -8,7 +8,8 @@ __all__ = ["MobileRecognizer"]
 
 
 class MobileRecognizer(ChinesePatternRecognizer):
-    """Detect mobile numbers; digits glued to the number, or an amount unit after it, prevent a match."""
+    """Detect mobile numbers; digits glued to the number, or an amount unit after it, prevent a
+    match."""
 
     ENTITY = "CN_MOBILE"
     QUICK = r"1[3-9]\d"

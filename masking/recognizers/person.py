@@ -31,13 +31,14 @@ __all__ = ["Hit", "PersonRecognizer"]
 Hit = tuple[int, int, float, bool]
 
 #: jieba tags of common words: a run tagged so as one word is no name (方晶 n, 居民 n).
-_COMMON_TAGS = frozenset(("n", "v", "vn", "a", "ad", "an", "d", "r", "m", "p", "c", "u", "t", "f", "q",
-                          "l", "i", "b", "s", "y", "e", "o", "nz", "vd"))
+_COMMON_TAGS = frozenset(("n", "v", "vn", "a", "ad", "an", "d", "r", "m", "p", "c", "u", "t", "f",
+                          "q", "l", "i", "b", "s", "y", "e", "o", "nz", "vd"))
 
 
 def _is_name_word(word: str, flag: str) -> bool:
     """A 2-4 character word starting with a surname, tagged a person name or unknown to jieba."""
-    return 2 <= len(word) <= 4 and bool(surname_of(word)) and (flag.startswith("nr") or flag == UNKNOWN)
+    return (2 <= len(word) <= 4 and bool(surname_of(word))
+            and (flag.startswith("nr") or flag == UNKNOWN))
 
 
 class PersonRecognizer(EntityRecognizer):
@@ -57,8 +58,8 @@ class PersonRecognizer(EntityRecognizer):
     RARE_WORD: ClassVar[int] = 100
     #: Verbs a caller's name is the subject of, at the start of a clause.
     REPORTING_VERBS: ClassVar[tuple[str, ...]] = (
-        "反映", "来电", "咨询", "投诉", "举报", "表示", "询问", "称", "诉称", "报称", "要求", "希望",
-        "建议", "来访", "致电", "申请", "求助",
+        "反映", "来电", "咨询", "投诉", "举报", "表示", "询问", "称", "诉称", "报称", "要求",
+        "希望", "建议", "来访", "致电", "申请", "求助",
     )
     _WHOLE = re.compile(rf"[{HAN}]{{2,4}}|[{HAN}]{{1,3}}[·•][{HAN}]{{1,6}}")
     _NAME_CHARS = re.compile(rf"[{HAN}]+")
@@ -210,7 +211,8 @@ class PersonRecognizer(EntityRecognizer):
         if _is_name_word(first, flag):
             if flag == UNKNOWN and len(first) > 2 and first[-1] in self._NOT_IN_NAME:
                 first = first[:-1]  # the HMM glued a verb on: 陈静称 -> 陈静
-            return first, self.SCORE_POS_TAGGED if flag.startswith("nr") else self.SCORE_UNKNOWN_WORD
+            return first, (self.SCORE_POS_TAGGED if flag.startswith("nr")
+                           else self.SCORE_UNKNOWN_WORD)
         surname = surname_of(run)
         if first != surname or len(words) < 2:
             return "", 0.0
@@ -227,7 +229,8 @@ class PersonRecognizer(EntityRecognizer):
         if _is_name_word(last_word, flag) and len(last_word) <= 3:
             return self._hit(end - len(last_word), end, self.SCORE_UNKNOWN_WORD)
         pair = text[max(0, end - 2) : end]
-        if self._NAME_CHARS.fullmatch(pair) and surname_of(pair) and pair[1] not in self._NOT_IN_NAME:
+        if (self._NAME_CHARS.fullmatch(pair) and surname_of(pair)
+                and pair[1] not in self._NOT_IN_NAME):
             return self._hit(end - 2, end, self.SCORE_SURNAME_ONLY)
         return None
 

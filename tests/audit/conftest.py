@@ -1,4 +1,5 @@
-"""Fixtures of the audit tests: a signer, a stored log (SQLite, or PostgreSQL with --database postgresql), sample events."""
+"""Fixtures of the audit tests: a signer, a stored log (SQLite, or PostgreSQL with --database
+postgresql), sample events."""
 
 from __future__ import annotations
 

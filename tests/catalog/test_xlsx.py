@@ -15,11 +15,37 @@ from catalog.streaming import open_table_source
 
 _NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _PARTS = {
-    "[Content_Types].xml": '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/first.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/worksheets/second.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>',
-    "_rels/.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+    "[Content_Types].xml": (
+        '<?xml version="1.0"?><Types'
+        ' xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default'
+        ' Extension="rels"'
+        ' ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default'
+        ' Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml"'
+        ' ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override'
+        ' PartName="/xl/worksheets/first.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override'
+        ' PartName="/xl/worksheets/second.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'),
+    "_rels/.rels": (
+        '<?xml version="1.0"?><Relationships'
+        ' xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship'
+        ' Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        'officeDocument" Target="xl/workbook.xml"/></Relationships>'),
     # the sheets are listed second-first in the relationships: the first <sheet> decides
-    "xl/workbook.xml": f'<?xml version="1.0"?><workbook xmlns="{_NS}" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="低保名单" sheetId="1" r:id="rId7"/><sheet name="说明" sheetId="2" r:id="rId3"/></sheets></workbook>',
-    "xl/_rels/workbook.xml.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/second.xml"/><Relationship Id="rId7" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="/xl/worksheets/first.xml"/></Relationships>',
+    "xl/workbook.xml": (
+        f'<?xml version="1.0"?><workbook xmlns="{_NS}"'
+        ' xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
+        '<sheet name="低保名单" sheetId="1" r:id="rId7"/><sheet name="说明" sheetId="2"'
+        ' r:id="rId3"/></sheets></workbook>'),
+    "xl/_rels/workbook.xml.rels": (
+        '<?xml version="1.0"?><Relationships'
+        ' xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship'
+        ' Id="rId3"'
+        ' Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"'
+        ' Target="worksheets/second.xml"/><Relationship Id="rId7"'
+        ' Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"'
+        ' Target="/xl/worksheets/first.xml"/></Relationships>'),
 }
 _HEADER = ('<row r="1"><c r="A1" t="inlineStr"><is><t>姓名</t></is></c>'
            '<c r="B1" t="inlineStr"><is><t>金额</t></is></c></row>')

@@ -38,7 +38,8 @@ def _write(path, frame, fmt, *, gbk=False):
 
 
 def _read(path):
-    return formats.read_table(path.read_bytes(), fmt=formats.detect_format(path.name, path.read_bytes()))
+    return formats.read_table(path.read_bytes(),
+                              fmt=formats.detect_format(path.name, path.read_bytes()))
 
 
 def _invoke(runner, *args, env=None):
@@ -114,8 +115,8 @@ def test_secret_from_environment_keys_the_pseudonyms(tmp_path, runner, demo):
                      "--recipient", "civil", "--home", tmp_path / "nowhere", env=env)
     assert result.exit_code == 0, result.output
     key = MasterKey.load(secret=secret, home=tmp_path).pseudonym_key("civil")
-    expected = mask_table(demo["residents"][["手机号"]], {"手机号": ColumnRule("hash", "CN_MOBILE")},
-                          hash_key=key)
+    expected = mask_table(demo["residents"][["手机号"]],
+                          {"手机号": ColumnRule("hash", "CN_MOBILE")}, hash_key=key)
     assert _read(tmp_path / "o.jsonl")["手机号"].tolist() == expected["手机号"].tolist()
     assert not (tmp_path / "nowhere").exists()
 
@@ -130,7 +131,8 @@ def test_report_describes_every_column(tmp_path, runner, demo):
     by_name = {c["column"]: c for c in data["columns"]}
     assert list(by_name) == list(demo["tickets"].columns)
     phone = by_name["联系电话"]
-    assert (phone["kind"], phone["entity"], phone["operator"]) == ("identifier", "CN_MOBILE", "mask")
+    assert (phone["kind"], phone["entity"], phone["operator"]) == (
+        "identifier", "CN_MOBILE", "mask")
     assert phone["confidence"] >= 0.9 and phone["rows"] == ROWS and phone["changed"] == ROWS
     assert by_name["诉求内容"]["kind"] == "free_text" and by_name["诉求内容"]["operator"] == "scrub"
     assert 0 < by_name["诉求内容"]["changed"] <= ROWS

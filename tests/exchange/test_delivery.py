@@ -56,7 +56,8 @@ def _people(rows: int, *, seed: int, free_text: bool = True) -> pd.DataFrame:
     births = [dt.date(1950, 1, 1) + dt.timedelta(days=rng.randrange(20_000))
               for _ in range(rows)]
     frame = pd.DataFrame({
-        "姓名": [rng.choice("王李张刘陈杨黄赵") + rng.choice("伟芳娜敏静丽强磊") for _ in range(rows)],
+        "姓名": [rng.choice("王李张刘陈杨黄赵") + rng.choice("伟芳娜敏静丽强磊")
+                 for _ in range(rows)],
         "身份证号": [resident_id(rng, birth=b) for b in births],
         "联系电话": [mobile_number(rng) for _ in range(rows)],
         "出生日期": [b.isoformat() for b in births],
@@ -248,7 +249,8 @@ def test_memory_follows_the_chunk_not_the_dataset(instance):
     path (the control) exceeds it, so the bound can fail."""
     out = subprocess.run(
         [sys.executable, __file__, str(instance.home), instance.svc.settings.db_url,
-         instance.tax_small, instance.tax_large], check=True, capture_output=True, text=True, timeout=600,
+         instance.tax_small, instance.tax_large],
+        check=True, capture_output=True, text=True, timeout=600,
         env=os.environ | LIVE_MEMORY)
     rise = json.loads(out.stdout.strip().splitlines()[-1])
     print("peak RSS rise", rise)

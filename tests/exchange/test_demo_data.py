@@ -79,7 +79,7 @@ def test_metadata_and_columns(datasets, key, department, sharing, level, filenam
 @pytest.mark.parametrize("key", [row[0] for row in CATALOG])
 def test_every_cell_is_a_non_empty_str_in_object_columns(datasets, key):
     df = datasets[key].frame
-    assert all(dtype == object for dtype in df.dtypes)
+    assert all(dtype == object for dtype in df.dtypes)  # noqa: E721 (numpy dtype equality)
     assert df.map(lambda v: type(v) is str and v != "").all().all()
     assert df.index.equals(pd.RangeIndex(len(df)))
 

@@ -70,4 +70,5 @@ def test_an_all_digit_credit_code_needs_a_valid_organization_code(analyzer):
     assert not is_valid_org_code(numeric[8:17]) and is_valid_org_code("201234567")
     assert scrub_texts([f"编号{numeric}"], analyzer=analyzer) == [f"编号{numeric}"]
     real = valid_uscc("91510100201234567")
-    assert scrub_texts([f"编号{real}"], analyzer=analyzer) == [f"编号{real[:6]}**********{real[-2:]}"]
+    assert scrub_texts([f"编号{real}"], analyzer=analyzer) == [
+        f"编号{real[:6]}**********{real[-2:]}"]

@@ -105,5 +105,6 @@ def test_one_worker_never_forks(analyzer, texts, monkeypatch):
 
 
 def test_entities_filter_still_goes_through_presidio(analyzer):
-    found = analyze_texts(["联系电话13812345678，市民张伟来电"], analyzer=analyzer, entities=["CN_MOBILE"])
+    found = analyze_texts(["联系电话13812345678，市民张伟来电"], analyzer=analyzer,
+                          entities=["CN_MOBILE"])
     assert [r.entity_type for r in found[0]] == ["CN_MOBILE"]

@@ -30,7 +30,8 @@ ADDRESSES = [
     ("锦江区春熙路与红星路交叉口", False, False), ("张伟", False, False),
     ("王家园", False, False),
     # English: a house number and a street with a street suffix, or a military box
-    ("1234 Main Street, Springfield, IL 62704", True, True), ("41144 Robert Glen, North Ann", True, True),
+    ("1234 Main Street, Springfield, IL 62704", True, True),
+    ("41144 Robert Glen, North Ann", True, True),
     ("PSC 1234, Box 5678, APO AA 12345", True, True), ("Suite 5, 12 Main St", True, True),
     ("Main Street", False, False), ("12 people called about Main Street", False, False),
     ("Order 2026031812 shipped", False, False), ("100 Days", False, False),

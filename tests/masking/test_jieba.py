@@ -15,7 +15,8 @@ def test_jiebas_dictionary_loads_from_its_own_cache_as_jieba_loads_it(tmp_path):
             "load_dictionary, pos_tag; from pathlib import Path; jieba.setLogLevel(logging.ERROR); "
             "configure_jieba(Path(sys.argv[1])); load_dictionary(); own = jieba.Tokenizer(); "
             "own.tmp_dir = jieba.dt.tmp_dir; own.initialize(); "
-            "assert jieba.dt.initialized and (jieba.dt.FREQ, jieba.dt.total) == (own.FREQ, own.total); "
+            "assert jieba.dt.initialized and "
+            "(jieba.dt.FREQ, jieba.dt.total) == (own.FREQ, own.total); "
             "print(len(jieba.dt.FREQ), pos_tag('四川省成都市锦江区'))")
     runs = []
     for state in ("missing", "written by jieba", "broken"):

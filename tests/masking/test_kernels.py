@@ -37,7 +37,8 @@ ALPHABETS = {
 }
 
 
-def _strings(rng: random.Random, alphabet: str, *, widths: tuple[int, ...], rows: int = 300) -> pa.Array:
+def _strings(rng: random.Random, alphabet: str, *, widths: tuple[int, ...],
+             rows: int = 300) -> pa.Array:
     values = []
     for _ in range(rows):
         roll = rng.random()
@@ -72,7 +73,8 @@ def test_mask_ends_of_one_width_and_of_nothing():
     assert mask_ends(pa.array([], pa.string()), 1, 1).to_pylist() == []
 
 
-STRIP_CASES = ["13812345678", "+86 138-1234-5678", "008613812345678", "0086", "86138", "138 1234 5678",
+STRIP_CASES = ["13812345678", "+86 138-1234-5678", "008613812345678", "0086", "86138",
+               "138 1234 5678",
                "1381234567８", "110105 19491231 002X", "6222-0212", "abc\tdef", "京A·12345", "",
                "\u3000138", None]
 
@@ -90,16 +92,19 @@ def test_strip_equals_the_regex(pattern):
 
 
 ADDRESSES = [
-    "四川省成都市锦江区春熙路1号", "北京市朝阳区建国路88号", "春熙路1号", "四川省", "四川省成都市锦江区",
+    "四川省成都市锦江区春熙路1号", "北京市朝阳区建国路88号", "春熙路1号", "四川省",
+    "四川省成都市锦江区",
     "新疆维吾尔自治区乌鲁木齐市天山区解放南路5号", "香港特别行政区中西区皇后大道中100号",
     "四川省 成都市 武侯区 人民南路四段12号", "\u3000四川省成都市青羊区小南街110号2栋1单元2804室",
     "成都市高新区天府大道北段1700号", "Room 5, 12 Main St", "四川省成都市锦江区红星路街道东风路3号",
-    "广西壮族自治区南宁市青秀区民族大道100号", "四川省成都市简阳市雄州大道1号", "四川省成都市锦江区街",
+    "广西壮族自治区南宁市青秀区民族大道100号", "四川省成都市简阳市雄州大道1号",
+    "四川省成都市锦江区街",
     "四川省成都市锦江区街道办", "内蒙古自治区呼和浩特市新城区", "甘孜藏族自治州康定市炉城镇",
     "四川省成都市锦江区" * 3, "四川省成都市锦江区\x1c东大街", "四川省成都市\u2028锦江区东大街",
     "  四川省成都市锦江区", "四川省成都市锦江区𠀀路1号", "abc四川省成都市", "", None,
 ]
-UNITS = ["四川省", "成都市", "锦江区", "简阳市", "阿坝藏族羌族自治州", "新疆维吾尔自治区", "县", "旗",
+UNITS = ["四川省", "成都市", "锦江区", "简阳市", "阿坝藏族羌族自治州", "新疆维吾尔自治区", "县",
+         "旗",
          "春熙路", "红星路街道", "东大街", "雄州大道", "小区", "镇", "乡", "村", "街", "区", "州"]
 FILLERS = ["", " ", "\u3000", "\t", "1号", "12栋", "A", "·", "\x85", "路", "号"]
 
@@ -107,7 +112,8 @@ FILLERS = ["", " ", "\u3000", "\t", "1号", "12栋", "A", "·", "\x85", "路", "
 def _addresses(rng: random.Random, rows: int) -> list[str | None]:
     out = list(ADDRESSES)
     for _ in range(rows):
-        out.append("".join(rng.choice(UNITS) + rng.choice(FILLERS) for _ in range(rng.randint(0, 7))))
+        out.append("".join(rng.choice(UNITS) + rng.choice(FILLERS)
+                           for _ in range(rng.randint(0, 7))))
     return out
 
 
@@ -181,4 +187,5 @@ def test_mask_digits_equals_the_plain_version(alphabet, first, last):
     lead = r"\s*(?:\+|00)\s*(?:1|44|86)"
     strings = _strings(random.Random(f"{alphabet}{first}{last}"), alphabet, widths=(0, 4, 12, 16))
     fast = mask_digits(strings, first, last, "*", keep=lead)
-    assert fast.to_pylist() == [_plain_digits(v, first, last, "*", lead) for v in strings.to_pylist()]
+    assert fast.to_pylist() == [_plain_digits(v, first, last, "*", lead)
+                                for v in strings.to_pylist()]

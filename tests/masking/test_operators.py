@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pandas as pd
-import pyarrow as pa
 import re
 
+import pandas as pd
+import pyarrow as pa
 import pytest
 
 from masking import (
@@ -26,7 +26,8 @@ KEY_B = b"police-department-key-9876543210"
 def run(name, values, entity=None, params=None, **context):
     """Apply operator ``name`` to a list of values as a Series and return the list."""
     series = pd.Series(values, dtype="object" if any(isinstance(v, int) for v in values) else "str")
-    out = get_operator(name).apply(series, entity=entity, params=params or {}, context=MaskContext(**context))
+    out = get_operator(name).apply(series, entity=entity, params=params or {},
+                                   context=MaskContext(**context))
     return [None if pd.isna(v) else v for v in out.tolist()]
 
 
@@ -80,8 +81,10 @@ def test_mask_conventions(entity, value, expected):
 
 
 def test_mask_kept_lengths_are_configurable():
-    assert run("mask", [ID_A], "CN_RESIDENT_ID", {"keep_first": 1, "keep_last": 2}) == ["1***************2X"]
-    assert run("mask", ["13812345678"], "CN_MOBILE", {"keep_first": 0, "keep_last": 4, "char": "#"}) == [
+    assert run("mask", [ID_A], "CN_RESIDENT_ID", {"keep_first": 1, "keep_last": 2}) == [
+        "1***************2X"]
+    assert run("mask", ["13812345678"], "CN_MOBILE",
+               {"keep_first": 0, "keep_last": 4, "char": "#"}) == [
         "#######5678"
     ]
 
@@ -169,7 +172,8 @@ def test_generalize(entity, params, values, expected):
 
 def test_generalize_timestamps():
     series = pd.Series(pd.to_datetime(["2023-11-05 12:30", None]))
-    out = get_operator("generalize").apply(series, entity=None, params={"to": "month"}, context=MaskContext())
+    out = get_operator("generalize").apply(series, entity=None, params={"to": "month"},
+                                           context=MaskContext())
     assert out[0] == "2023-11" and pd.isna(out[1])
 
 
@@ -188,7 +192,8 @@ def test_redact_keep_drop():
 
 
 def test_scrub_masks_only_the_spans(analyzer):
-    text = f"市民张伟来电反映，其身份证号{ID_A}，联系电话13812345678，家住锦江区春熙路1号，油烟扰民。"
+    text = (f"市民张伟来电反映，其身份证号{ID_A}，联系电话13812345678，"
+            "家住锦江区春熙路1号，油烟扰民。")
     out = run("scrub", [text, None, "路灯不亮"], analyzer=analyzer)
     assert out == [
         "市民张*来电反映，其身份证号110105********002X，联系电话138****5678，家住锦江区*****，油烟扰民。",
@@ -198,11 +203,13 @@ def test_scrub_masks_only_the_spans(analyzer):
 
 
 def test_scrub_restricted_to_entities(analyzer):
-    out = run("scrub", ["市民张伟，电话13812345678"], params={"entities": ["CN_MOBILE"]}, analyzer=analyzer)
+    out = run("scrub", ["市民张伟，电话13812345678"], params={"entities": ["CN_MOBILE"]},
+              analyzer=analyzer)
     assert out == ["市民张伟，电话138****5678"]
 
 
-@pytest.mark.parametrize("params", [{"entities": "CN_MOBILE"}, {"entities": ["NO_SUCH_ENTITY"]}, {"x": 1}])
+@pytest.mark.parametrize("params", [{"entities": "CN_MOBILE"}, {"entities": ["NO_SUCH_ENTITY"]},
+                                    {"x": 1}])
 def test_scrub_rejects_bad_params(params, analyzer):
     with pytest.raises(InvalidMaskingPlan):
         run("scrub", ["电话13812345678"], params=params, analyzer=analyzer)

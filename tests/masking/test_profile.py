@@ -25,13 +25,15 @@ def test_identifier_free_text_and_none(analyzer):
         {
             "证件": IDS,
             "联系方式": [f"1381234{i:04d}" for i in range(40)],
-            "诉求": [f"市民王芳来电反映第{i}号路灯不亮" if i % 4 else f"联系电话1391234{i:04d}" for i in range(40)],
+            "诉求": [f"市民王芳来电反映第{i}号路灯不亮" if i % 4 else f"联系电话1391234{i:04d}"
+                     for i in range(40)],
             "状态": ["已办结", "处理中"] * 20,
             "金额": [1234.5 + i for i in range(40)],
         }
     )
     got = profiles_of(df, analyzer)
-    assert (got["证件"].kind, got["证件"].entity, got["证件"].matched) == ("identifier", "CN_RESIDENT_ID", 40)
+    assert (got["证件"].kind, got["证件"].entity, got["证件"].matched) == (
+        "identifier", "CN_RESIDENT_ID", 40)
     assert got["证件"].confidence == 1.0 and got["证件"].sampled == 40
     assert (got["联系方式"].kind, got["联系方式"].entity) == ("identifier", "CN_MOBILE")
     assert got["诉求"].kind == "free_text" and got["诉求"].entity is None
@@ -46,14 +48,16 @@ def test_name_and_address_columns_use_the_header(analyzer):
         }
     )
     got = profiles_of(df, analyzer)
-    assert (got["姓名"].kind, got["姓名"].entity, got["姓名"].sampled) == ("identifier", "PERSON", 4)
+    assert (got["姓名"].kind, got["姓名"].entity, got["姓名"].sampled) == (
+        "identifier", "PERSON", 4)
     assert (got["住址"].kind, got["住址"].entity) == ("identifier", "LOCATION")
 
 
 def test_a_header_alone_marks_a_personal_column_with_low_confidence(analyzer):
     df = pd.DataFrame({"name": ["-", "?"], "备注": ["无", "无"]})
     got = profiles_of(df, analyzer)
-    assert (got["name"].kind, got["name"].entity, got["name"].confidence) == ("identifier", "PERSON", 0.3)
+    assert (got["name"].kind, got["name"].entity, got["name"].confidence) == (
+        "identifier", "PERSON", 0.3)
     assert got["备注"].kind == "none"
 
 
@@ -110,7 +114,9 @@ def test_profile_round_trips_through_a_dict():
 
 
 @pytest.mark.parametrize(
-    "data", [{"column": "x"}, {"column": "x", "kind": "pii", "entity": None, "confidence": 1, "sampled": 1, "matched": 1}]
+    "data", [{"column": "x"},
+             {"column": "x", "kind": "pii", "entity": None, "confidence": 1, "sampled": 1,
+              "matched": 1}]
 )
 def test_profile_from_bad_dict(data):
     with pytest.raises(InvalidMaskingPlan):
@@ -189,7 +195,8 @@ def test_an_address_column_without_house_numbers_needs_its_header(analyzer):
     assert masked[0] == "成都市武侯区******"
 
 
-@pytest.mark.parametrize("values", [["春熙路", "天府广场", "宽窄巷子"], ["锦江区", "武侯区", "成都市"]])
+@pytest.mark.parametrize("values", [["春熙路", "天府广场", "宽窄巷子"],
+                                    ["锦江区", "武侯区", "成都市"]])
 def test_public_places_and_districts_are_not_location_identifiers(values, analyzer):
     profile = profile_table(pd.DataFrame({"事发地点": values * 5}), analyzer=analyzer)[0]
     assert (profile.kind, profile.entity) != ("identifier", "LOCATION")

@@ -116,7 +116,8 @@ NEGATIVES = [
     "999.1.1.1",  # octet out of range
     "市民反映路灯不亮",  # context word without a name
     "城市管理部门",  # 市 inside a word
-    " ".join((wrong_check(ID_A)[:6], wrong_check(ID_A)[6:14], wrong_check(ID_A)[14:])),  # grouped, bad check
+    # grouped, bad check
+    " ".join((wrong_check(ID_A)[:6], wrong_check(ID_A)[6:14], wrong_check(ID_A)[14:])),
     "110101 1990 0307",  # a date-like group, too short
     "周末，小区停水",  # a clause opening with a surname-led common word
     "目前，已联系物业",
@@ -162,7 +163,8 @@ def test_a_whole_value_that_is_a_name(analyzer):
 
 
 def test_complaint_text_finds_every_identifier(analyzer):
-    text = f"市民张伟来电反映，其身份证号{ID_A}，联系电话13812345678，家住锦江区春熙路1号，油烟扰民。"
+    text = (f"市民张伟来电反映，其身份证号{ID_A}，联系电话13812345678，"
+            "家住锦江区春熙路1号，油烟扰民。")
     assert found(text, analyzer) == [
         ("PERSON", "张伟"),
         ("CN_RESIDENT_ID", ID_A),

@@ -53,7 +53,8 @@ ADDRESSES = ["四川省成都市锦江区春熙路1号", "成都市武侯区人�
 CASES = [
     ("身份证号", [ID_A, ID_B] * 5, "CN_RESIDENT_ID"),
     ("身份证号", [ID_A.lower(), ID_B], "CN_RESIDENT_ID"),            # a lower-case x
-    ("身份证号", TIES + [ID_B], "CN_RESIDENT_ID"),                    # IDs that are credit codes too
+    # IDs that are credit codes too
+    ("身份证号", TIES + [ID_B], "CN_RESIDENT_ID"),
     ("身份证号", [ID_A, wrong_check(ID_B)], None),                    # a bad check character
     ("身份证号", [ID_A, "51010419850230123X"], None),                 # no 30 February
     ("身份证号", [ID_A, MOBILES[0]], None),                           # a mixed column
@@ -73,8 +74,10 @@ CASES = [
     ("姓名", NAMES, "PERSON"),
     ("name", NAMES, "PERSON"),
     ("联系人", NAMES, "PERSON"),
-    ("名字", NAMES, None),                                            # no context word in the header
-    ("姓名", NAMES + ["司马相如"], None),                             # four characters: jieba decides
+    # no context word in the header
+    ("名字", NAMES, None),
+    # four characters: jieba decides
+    ("姓名", NAMES + ["司马相如"], None),
     ("姓名", NAMES + ["王家园"], None),                               # ends in an address suffix
     ("姓名", NAMES + ["的确良"], None),                               # no surname
     ("姓名", NAMES + ["Li Lei"], "PERSON"),                          # pinyin
@@ -240,7 +243,8 @@ def test_a_column_the_prefilter_skips_is_profiled_as_the_analyzer_would(analyzer
 
 def test_masking_ids_and_amounts_does_not_import_presidio(tmp_path):
     code = ("import sys, pandas as pd; from masking import profile_table; "
-            "profile_table(pd.DataFrame({'身份证号': ['11010519491231002X'], '金额': ['3500.50']})); "
+            "profile_table(pd.DataFrame({'身份证号': ['11010519491231002X'], "
+            "'金额': ['3500.50']})); "
             "print('presidio_analyzer' in sys.modules, 'onnxruntime' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, timeout=120)

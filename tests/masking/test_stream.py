@@ -28,7 +28,8 @@ def _table(rows: int) -> pa.Table:
         "姓名": [["张伟", "李娜", "欧阳娜娜"][i % 3] for i in range(rows)],
         "身份证号": [ids[i % 2] for i in range(rows)],
         "手机号": [mobiles[i % 2] if i % 7 else None for i in range(rows)],
-        "备注": [f"市民来电，联系电话1381234{i % 10000:04d}" if i % 3 else "无" for i in range(rows)],
+        "备注": [f"市民来电，联系电话1381234{i % 10000:04d}" if i % 3 else "无"
+                 for i in range(rows)],
         "金额": [str(i) for i in range(rows)],
     })
 

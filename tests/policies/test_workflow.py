@@ -4,8 +4,15 @@ import datetime as dt
 
 import pytest
 
-from policies import (AlreadyDecided, DatasetFacts, GrantInactive, GrantNotFound,
-                      InvalidRequest, RequestNotFound, workflow)
+from policies import (
+    AlreadyDecided,
+    DatasetFacts,
+    GrantInactive,
+    GrantNotFound,
+    InvalidRequest,
+    RequestNotFound,
+    workflow,
+)
 
 NOW = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.timezone.utc)
 
