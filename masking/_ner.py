@@ -60,9 +60,10 @@ class NerSpan(NamedTuple):
 
 
 def pieces(text: str) -> list[tuple[int, str]]:
-    """``text`` cut into (offset, piece) at sentence ends and line breaks, long pieces cut
-    again at commas (hard at :data:`MAX_PIECE`); pieces without a Chinese character are left
-    out (the model reads Chinese)."""
+    """``text`` cut into (offset, piece) after sentence ends and commas and at line breaks; a
+    piece longer than :data:`MAX_PIECE` is cut again after a 、 or a colon, else read in
+    windows that overlap by :data:`OVERLAP`; pieces without a Chinese character are left out
+    (the model reads Chinese)."""
     out: list[tuple[int, str]] = []
     position = 0
     for cut in [*(m.span() for m in _BREAK.finditer(text)), (len(text), len(text))]:
