@@ -50,7 +50,7 @@ def table_bytes(rows: int, *, fmt: str = "csv", seed: int = 7) -> bytes:
     import pandas as pd
 
     from catalog import formats
-    from exchange.demo_data import mobile_number, resident_id
+    from exchange.demo.data import mobile_number, resident_id
 
     rng = random.Random(seed)
     births = [dt.date(1950, 1, 1) + dt.timedelta(days=rng.randrange(20_000)) for _ in range(rows)]

@@ -65,7 +65,7 @@ def generate(rows: int, workdir: Path, seed: int = 7) -> dict:
     import pyarrow.csv as pacsv
     from faker import Faker
 
-    from exchange import demo_data as d
+    from exchange.demo import data as d
 
     rng, fake = random.Random(seed), Faker("zh_CN")
     fake.seed_instance(seed)

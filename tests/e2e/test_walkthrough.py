@@ -76,7 +76,7 @@ def test_walkthrough(server, tmp_path):
 def _no_source_value_survives(delivered: str) -> None:
     """Every mobile and resident ID of the published source is absent from the delivery,
     whatever its separators were."""
-    from exchange.demo_data import generate_demo_datasets
+    from exchange.demo.data import generate_demo_datasets
     tickets = next(d for d in generate_demo_datasets(rows=300) if d.key == "hotline_tickets")
     source = " ".join(tickets.frame["联系电话"]) + " " + " ".join(tickets.frame["诉求内容"])
     compact = re.sub(r"(?<=\d)[- ](?=\d)", "", source.replace("+86", " "))

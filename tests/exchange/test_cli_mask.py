@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from catalog import formats
 from exchange.cli import cli
-from exchange.demo_data import generate_demo_datasets
+from exchange.demo.data import generate_demo_datasets
 from exchange.keys import MasterKey
 from masking import ColumnRule, mask_table
 

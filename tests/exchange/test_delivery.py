@@ -31,7 +31,7 @@ from exchange.admin import create_user, ensure_department, init_instance
 from exchange.app import create_app
 from exchange.auth import Principal
 from exchange.config import load_settings
-from exchange.demo_data import mobile_number, resident_id
+from exchange.demo.data import mobile_number, resident_id
 from exchange.publishing import publish
 from exchange.receipts import verify_receipt
 from exchange.services import Services

@@ -1,4 +1,4 @@
-"""Tests of the synthetic demo datasets (exchange.demo_data)."""
+"""Tests of the synthetic demo datasets (exchange.demo.data)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 import pandas as pd
 import pytest
 
-from exchange.demo_data import (
+from exchange.demo.data import (
     DEPARTMENTS,
     DISTRICTS,
     DemoDataset,

@@ -15,7 +15,7 @@ from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 from presidio_analyzer.nlp_engine import NoOpNlpEngine
 
 import masking.profile as profile_module
-from exchange import demo_data
+from exchange.demo import data as demo_data
 from masking import profile_table
 from masking._column_rules import claimed_entities
 from masking._shortcut import _COLUMN_RULES, _RULES, settled_entity

@@ -9,10 +9,10 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from .admin import create_user, ensure_department, init_instance
-from .auth import Principal
-from .config import Settings
-from .services import Services
+from ..admin import create_user, ensure_department, init_instance
+from ..auth import Principal
+from ..config import Settings
+from ..services import Services
 
 __all__ = ["build_demo", "users_table", "DEMO_USERS_FILE"]
 
@@ -41,7 +41,7 @@ def build_demo(settings: Settings, *, rows: int = 3000,
 
 
 def _departments_and_users(svc: Services) -> list[dict[str, Any]]:
-    from .demo_data import DEPARTMENTS
+    from .data import DEPARTMENTS
     made = []
     for code, name, name_en in DEPARTMENTS:
         ensure_department(svc, code, name, name_en)
@@ -62,8 +62,8 @@ _ROLE_ZH = {"requester": "数据申请人", "steward": "数据管理员", "audit
 def _publish_datasets(svc: Services, *, rows: int, echo: Callable[[str], Any]) -> None:
     from catalog import formats
 
-    from .demo_data import generate_demo_datasets
-    from .publishing import publish
+    from ..publishing import publish
+    from .data import generate_demo_datasets
     for ds in generate_demo_datasets(rows=rows):
         steward = Principal(f"{ds.department}-steward", "", ds.department, "steward")
         data = formats.write_table(ds.frame, fmt="csv")
