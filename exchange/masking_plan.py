@@ -11,15 +11,33 @@ from collections.abc import Iterator
 from typing import Any
 
 from catalog import open_table_source, repository
-from masking import OPERATORS, ChunkedMasker, ColumnProfile, ColumnRule, default_rules
+from masking import (
+    OPERATORS,
+    ChunkedMasker,
+    ColumnProfile,
+    ColumnRule,
+    default_rules,
+    operators_for,
+)
 from policies import DatasetFacts, rules, workflow
 
 from .auth import Principal
 from .errors import InvalidInput
 from .services import Services
 
-__all__ = ["check_operators", "check_plan", "dataset_facts", "default_masking", "masked_chunks",
-           "planned_masking", "preview"]
+__all__ = ["OPERATOR_NAMES", "check_operators", "check_plan", "dataset_facts", "default_masking",
+           "masked_chunks", "operator_names", "planned_masking", "preview"]
+
+
+#: Every masking operator a grant may name, in the registry's order.
+OPERATOR_NAMES: tuple[str, ...] = tuple(OPERATORS)
+
+
+def operator_names(entity: str | None = None, *, keep: str | None = None) -> list[str]:
+    """The masking operators a steward may choose for a column of ``entity``, in the
+    registry's order (``keep``: one already chosen stays listed, so the form shows it)."""
+    names = operators_for(entity)
+    return [n for n in OPERATORS if n in names or n == keep]
 
 
 def dataset_facts(dataset: Any) -> DatasetFacts:

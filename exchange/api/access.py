@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from flask import request
 
-from masking import OPERATORS
-
 from .. import access
+from ..masking_plan import OPERATOR_NAMES
 from . import json_body, principal, route, services
 
 __all__: list[str] = []
@@ -20,7 +19,7 @@ _REQUEST = {"application/json": {"type": "object", "required": ["dataset_id", "p
 _APPROVE = {"application/json": {"type": "object", "properties": {
     "columns": {"type": "array", "items": {"type": "string"}},
     "masking": {"type": "object", "additionalProperties": {"type": "string",
-                                                           "enum": list(OPERATORS)}},
+                                                           "enum": list(OPERATOR_NAMES)}},
     "expires_in_days": {"type": "integer", "minimum": 1, "maximum": 365}}}}
 _REASON = {"application/json": {"type": "object", "properties": {"reason": {"type": "string"}}}}
 

@@ -16,7 +16,7 @@ from ..errors import Unauthenticated, public_message, retry_after, status_for
 from ..services import Services
 
 __all__ = ["bp", "services", "principal", "may", "safe_next", "PUBLIC_ENDPOINTS",
-           "operator_names", "sign_in_as", "attempt", "department_label"]
+           "sign_in_as", "attempt", "department_label"]
 
 log = logging.getLogger("govex")
 
@@ -160,14 +160,6 @@ def _unrouted(exc: HTTPException) -> Any:
 
 def _error_page(status: int, kind: str, message: str | None) -> Any:
     return render_template("web/error.html", status=status, kind=kind, message=message), status
-
-
-def operator_names(entity: str | None = None, *, keep: str | None = None) -> list[str]:
-    """The masking operators a steward may choose for a column of ``entity``, in the
-    registry's order (``keep``: one already chosen stays listed, so the form shows it)."""
-    from masking import OPERATORS, operators_for
-    names = operators_for(entity)
-    return [n for n in OPERATORS if n in names or n == keep]
 
 
 def attempt(action: Any) -> tuple[Any, str | None]:

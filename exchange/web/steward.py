@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 
 from .. import access, masking_plan, publishing
 from ..errors import InvalidInput
-from .base import attempt, operator_names, principal, services
+from ..masking_plan import operator_names
+from .base import attempt, principal, services
 from .base import bp as parent
 from .catalog import LEVELS, SHARING
 
