@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -201,6 +201,21 @@ class EvidenceBundle:
         logged = [_logged_bytes(item) for item in _in_order([_indexed(e) for e in entries])]
         return cls(origin=origin, vkey=vkey, checkpoint=checkpoint, logged=logged,
                    retired_vkeys=list(retired_vkeys))
+
+    @classmethod
+    def collect(cls, *, checkpoint: str, key: Mapping[str, Any],
+                entries: Callable[[int], Iterable[Mapping[str, Any]]]) -> EvidenceBundle:
+        """The bundle of the signed ``checkpoint`` and exactly the entries it covers (entries
+        appended meanwhile belong to the next checkpoint): ``entries(size)`` gives the log's
+        first ``size`` entries as the API pages them; ``key`` is the verifier-key document
+        (``origin``, ``vkey``, earlier ``keys``). A rotation may fall between reading the
+        checkpoint and the key: the key that signed comes first. The signature itself is
+        checked by :meth:`verify`. Raises InvalidFormat, LogInconsistent."""
+        size = Checkpoint.unverified(checkpoint).size
+        vkey, *retired = signer_first(checkpoint, [key["vkey"], *(k["vkey"] for k in
+                                                                  key.get("keys", []))])
+        return cls.from_entries(origin=key["origin"], vkey=vkey, checkpoint=checkpoint,
+                                entries=entries(size), retired_vkeys=retired)
 
     def __len__(self) -> int:
         return len(self.logged)

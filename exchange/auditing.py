@@ -3,16 +3,33 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
-from audit import NoteVerifier, open_checkpoint, parse_bound
+from audit import (
+    AuditError,
+    EvidenceBundle,
+    NoteVerifier,
+    canonical_bytes,
+    leaf_hash,
+    open_checkpoint,
+    parse_bound,
+    verify_inclusion,
+)
 
 from .auth import Principal
 from .errors import InvalidInput
 from .services import Services
 
 __all__ = ["entries", "checkpoint", "inclusion", "consistency", "verifier_key",
-           "inclusion_evidence", "FILTERS"]
+           "inclusion_evidence", "check_inclusion", "evidence_bundle", "verify_bundle",
+           "LogCheck", "EVENT_TYPES", "FILTERS"]
+
+#: The kinds of entry the log holds.
+EVENT_TYPES = ("publish", "request", "approve", "deny", "revoke", "exchange", "authz_denied",
+               "authz_throttled", "sign_in_failed", "sign_in_locked", "user_add", "user_change",
+               "key_rotate", "init")
 
 FILTERS = ("type", "since", "until", "department", "dataset_id", "actor")
 #: ``object``: each entry as JSON; ``logged``: the exact text the log hashed (RFC 8785), which
@@ -111,3 +128,60 @@ def verifier_key(svc: Services) -> dict[str, Any]:
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+def check_inclusion(svc: Services, who: Principal, index: int,
+                    record: Mapping[str, Any]) -> dict[str, Any]:
+    """Check entry ``index`` (``record``) against the current signed checkpoint with an
+    inclusion proof: ``ok``, the checkpoint's ``size``, the ``problem`` if any and the number
+    of proof ``hashes``. Raises Forbidden."""
+    key = verifier_key(svc)
+    signed = open_checkpoint(checkpoint(svc, who), NoteVerifier.from_vkey(key["vkey"]))
+    proof = inclusion(svc, who, {"index": index, "size": signed.size})
+    hashes = [base64.b64decode(h) for h in proof["hashes"]]
+    try:
+        verify_inclusion(index=index, size=signed.size, proof=hashes, root=signed.root_hash,
+                         leaf_hash=leaf_hash(canonical_bytes(dict(record))))
+    except AuditError as exc:
+        return {"ok": False, "size": signed.size, "problem": str(exc), "hashes": len(hashes)}
+    return {"ok": True, "size": signed.size, "problem": None, "hashes": len(hashes)}
+
+
+@dataclasses.dataclass(frozen=True)
+class LogCheck:
+    """The outcome of verifying the whole log: ``problem`` is None when it verified."""
+
+    size: int
+    root_hex: str
+    uncovered: int
+    problem: str | None
+
+
+def evidence_bundle(svc: Services, who: Principal) -> EvidenceBundle:
+    """The signed checkpoint, the verifier key and exactly the entries it covers, as
+    ``govex audit export`` assembles them over the API. Raises Forbidden."""
+    def covered(size: int) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        while len(found) < size:
+            limit = min(MAX_PAGE, size - len(found))
+            page = entries(svc, who, {"offset": len(found), "limit": limit, "form": "logged"})
+            found += page["entries"]
+            if len(page["entries"]) < limit:
+                break
+        return found
+
+    return EvidenceBundle.collect(checkpoint=checkpoint(svc, who), key=verifier_key(svc),
+                                  entries=covered)
+
+
+def verify_bundle(bundle: EvidenceBundle, *, log_size: int | None = None) -> LogCheck:
+    """Recompute the tree from every entry and check it against the signed checkpoint;
+    ``uncovered`` counts the entries of a log of ``log_size`` the checkpoint does not cover
+    yet."""
+    uncovered = max(0, (log_size or 0) - len(bundle))
+    try:
+        done = bundle.verify(verifier=NoteVerifier.from_vkey(bundle.vkey))
+    except AuditError as exc:
+        return LogCheck(size=len(bundle), root_hex="", uncovered=uncovered, problem=str(exc))
+    return LogCheck(size=done.size, root_hex=done.root_hash.hex(), uncovered=uncovered,
+                    problem=None)

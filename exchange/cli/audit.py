@@ -66,18 +66,11 @@ def export(ctx: Context, output: Path) -> None:
 def _fetch_bundle(ctx: Context) -> Any:
     """The signed checkpoint and exactly the entries it covers, each as the exact text the
     log hashed (entries appended meanwhile belong to the next checkpoint)."""
-    from audit import Checkpoint, EvidenceBundle, signer_first
+    from audit import EvidenceBundle
     client = ctx.client()
-    checkpoint = client.checkpoint()
-    key = client.audit_key()
-    size = Checkpoint.unverified(checkpoint).size  # the signature is checked by verify
-    entries = client.all_audit_entries(form="logged", upto=size)
-    # a rotation may fall between the two calls: the key that signed comes first
-    vkey, *retired = signer_first(checkpoint, [key["vkey"], *(k["vkey"] for k in
-                                                              key.get("keys", []))])
-    return EvidenceBundle.from_entries(origin=key["origin"], vkey=vkey,
-                                       checkpoint=checkpoint, entries=entries,
-                                       retired_vkeys=retired)
+    return EvidenceBundle.collect(
+        checkpoint=client.checkpoint(), key=client.audit_key(),
+        entries=lambda size: client.all_audit_entries(form="logged", upto=size))
 
 
 @audit.command("verify")

@@ -13,7 +13,7 @@ from flask import Blueprint, render_template
 from flask_babel import format_timedelta
 from flask_babel import gettext as _
 
-from .auditor import evidence_bundle
+from .. import auditing
 from .base import bp as parent
 from .base import department_label, principal, services
 from .charts import bar_chart, column_chart
@@ -37,7 +37,7 @@ def _auditors_only() -> None:
 @bp.get("")
 def index():
     svc = services()
-    entries = evidence_bundle(svc, principal()).events()
+    entries = auditing.evidence_bundle(svc, principal()).events()
     today = svc.clock().astimezone(CST).date()
     per_day = deliveries_per_day(entries, today=today)
     by_status = requests_by_status(entries)

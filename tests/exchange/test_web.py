@@ -327,8 +327,8 @@ def test_audit_log_filters_by_type_and_date(browse):
 
 
 def test_tampered_evidence_is_reported(app, users):
+    from exchange.auditing import evidence_bundle, verify_bundle
     from exchange.auth import Principal
-    from exchange.web.auditor import evidence_bundle, verify_bundle
     svc = app.extensions["govex"]
     bundle = evidence_bundle(svc, Principal("audit-auditor", "", "audit", "auditor"))
     assert verify_bundle(bundle).problem is None
