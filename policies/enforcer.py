@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from importlib import resources
 
 import casbin
@@ -124,17 +124,6 @@ class Enforcer:
     def may_receive(self, user: str, receiver: str, grant_id: str, *, now: dt.datetime) -> bool:
         """True when ``user`` of ``receiver`` may receive data under ``grant_id`` now."""
         return self.allowed(user, receiver, _grant_obj(grant_id), "receive", now=now)
-
-    def grant_policies(self) -> list[list[str]]:
-        """Every grant permission currently loaded (for reconciliation with the grant table)."""
-        with self._lock:
-            return [list(p) for p in self._casbin.get_policy() if p[2].startswith("grant:")]
-
-    def bulk_allow_grants(self, grants: Iterable[tuple[str, str, dt.datetime]]) -> None:
-        """Add many grant permissions at once (grant id, receiver, until)."""
-        rules = [["requester", rec, _grant_obj(gid), "receive", rfc3339(until)]
-                 for gid, rec, until in grants]
-        self._add_missing("p", rules)
 
     def _add_missing(self, sec: str, rules: Sequence[list[str]]) -> None:
         with self._lock:
