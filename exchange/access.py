@@ -14,7 +14,10 @@ from .masking_plan import check_operators, check_plan, dataset_facts, default_ma
 from .services import Services
 
 __all__ = ["create_request", "list_requests", "approve", "deny", "list_grants", "revoke",
-           "first_approval"]
+           "first_approval", "MAX_PURPOSE", "REQUEST_STATUSES"]
+
+#: The longest purpose a request may state (the sharing workflow's rule).
+MAX_PURPOSE = workflow.MAX_PURPOSE
 
 
 def create_request(svc: Services, who: Principal, *, dataset_id: str, purpose: Any,

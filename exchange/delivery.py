@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from catalog import formats, open_sink_writer, repository
 from masking import loggable_text
-from policies import workflow
+from policies import rfc3339, workflow
 
 from . import auditing, models
 from .auth import Principal
@@ -118,7 +118,7 @@ def _manifest(svc: Services, who: Principal, grant: Any, exchange_id: str, fmt: 
             "provider": grant.provider, "receiver": grant.receiver, "recipient": who.username,
             "columns": [{"name": c, "operator": grant.masking[c]} for c in grant.columns],
             "format": fmt, "row_count": rows, "sha256": digest,
-            "time": svc.clock().strftime("%Y-%m-%dT%H:%M:%SZ"), "audit_index": index,
+            "time": rfc3339(svc.clock()), "audit_index": index,
             "log_origin": svc.settings.log_origin}
 
 

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog import InvalidUpload, QualityCheckFailed, UploadTooLarge, formats, quality, repository
+from catalog import (
+    LEVELS,
+    SHARING_TYPES,
+    InvalidUpload,
+    QualityCheckFailed,
+    UploadTooLarge,
+    formats,
+    quality,
+    repository,
+)
 from policies import rules
 
 from .auth import Principal
 from .errors import InvalidInput
 from .services import Services
 
-__all__ = ["publish", "get_dataset", "search", "IDENTIFIER_PATTERNS", "dataset_view"]
+__all__ = ["publish", "get_dataset", "search", "IDENTIFIER_PATTERNS", "dataset_view", "LEVELS",
+           "SHARING_TYPES"]
 
 _PHONE = (r"^(?:(?:\+?86[- ]?)?1[3-9][0-9][- ]?[0-9]{4}[- ]?[0-9]{4}"
           r"|0[1-9][0-9]{1,2}-?[0-9]{7,8})$")

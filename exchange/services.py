@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from audit import AuditLog, NoteSigner
 from catalog import EncryptedFileStore, PayloadStore, repository
-from policies import Enforcer
+from policies import Enforcer, rfc3339
 
 from .auth import Principal
 from .config import Settings
@@ -193,7 +193,7 @@ class Services:
 
     def event(self, base: dict[str, Any]) -> dict[str, Any]:
         """An audit event with its time; ``None`` values left out (RFC 8785 has no gaps)."""
-        stamped = {"time": self.clock().strftime("%Y-%m-%dT%H:%M:%SZ"), **base}
+        stamped = {"time": rfc3339(self.clock()), **base}
         return {k: v for k, v in stamped.items() if v is not None}
 
     def append(self, conn: sa.Connection, event: dict[str, Any]) -> int:

@@ -25,6 +25,8 @@ import logging
 
 import sqlalchemy as sa
 
+from policies import rfc3339
+
 from . import _crypto
 from .auth import Principal, check_password, end_session, open_session
 from .errors import TooManyAttempts, Unauthenticated
@@ -156,7 +158,7 @@ def _failed(svc: Services, username: str, address: str, keys: list[tuple[Limit, 
                 svc.append(conn, {"type": "sign_in_locked", **(who if limit is USER_LIMIT
                                                                   else {}),
                                   "scope": limit.scope, "outcome": "locked",
-                                  "until": until.strftime("%Y-%m-%dT%H:%M:%SZ")})
+                                  "until": rfc3339(until)})
                 if limit is ADDRESS_LIMIT:
                     log.warning("sign-ins from %s locked until %s: %d failures", address,
                                 until.isoformat(), limit.failures)

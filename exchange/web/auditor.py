@@ -7,6 +7,8 @@ import datetime as dt
 
 from flask import Blueprint, Response, render_template, request
 
+from policies import rfc3339
+
 from .. import auditing
 from ..errors import InvalidInput, NotFound
 from .base import bp as parent
@@ -51,7 +53,7 @@ def _time_range(start: str, end: str) -> dict[str, str]:
         if text:
             day = _date(text, "from" if name == "since" else "to") + dt.timedelta(days=extra)
             moment = dt.datetime.combine(day, dt.time(), zone).astimezone(dt.timezone.utc)
-            bounds[name] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+            bounds[name] = rfc3339(moment)
     return bounds
 
 

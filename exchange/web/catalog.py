@@ -10,14 +10,12 @@ from ..masking_plan import planned_masking
 from .base import bp as parent
 from .base import may, principal, services
 
-__all__ = ["bp", "FILTERS", "SHARING", "LEVELS"]
+__all__ = ["bp", "FILTERS"]
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
 parent.register_blueprint(bp)
 
 FILTERS = ("q", "department", "sharing", "level")
-SHARING = ("unconditional", "conditional", "none")
-LEVELS = ("L1", "L2", "L3", "L4")
 
 
 @bp.get("")
@@ -25,8 +23,8 @@ def index():
     chosen = {k: request.args.get(k, "").strip()[:200] for k in FILTERS}
     found = publishing.search(services(), principal(), **chosen)
     return render_template("web/catalog.html", datasets=found, chosen=chosen,
-                           departments=department_names(services()), sharing_types=SHARING,
-                           levels=LEVELS)
+                           departments=department_names(services()),
+                           sharing_types=publishing.SHARING_TYPES, levels=publishing.LEVELS)
 
 
 @bp.get("/<dataset_id>")

@@ -13,7 +13,7 @@ from flask import Blueprint, render_template
 from flask_babel import format_timedelta
 from flask_babel import gettext as _
 
-from .. import auditing
+from .. import access, auditing
 from .base import bp as parent
 from .base import department_label, principal, services
 from .charts import bar_chart, column_chart
@@ -26,7 +26,6 @@ parent.register_blueprint(bp)
 
 DAYS = 14
 CST = dt.timezone(dt.timedelta(hours=8))
-STATUSES = ("pending", "granted", "denied", "refused")
 
 
 @bp.before_request
@@ -92,7 +91,7 @@ def _final_status(entries: Iterable[dict[str, Any]]) -> dict[str, str]:
 def requests_by_status(entries: Iterable[dict[str, Any]]) -> dict[str, int]:
     """How many requests are pending, granted, denied (by a steward) or refused (by rule)."""
     counts = Counter(_final_status(entries).values())
-    return {s: counts.get(s, 0) for s in STATUSES}
+    return {s: counts.get(s, 0) for s in access.REQUEST_STATUSES}
 
 
 def decision_hours(entries: Iterable[dict[str, Any]]) -> dict[str, float]:

@@ -14,7 +14,6 @@ __all__ = ["bp"]
 bp = Blueprint("requester", __name__)
 parent.register_blueprint(bp)
 
-MAX_PURPOSE = 2000
 
 
 @bp.before_request
@@ -33,7 +32,7 @@ def new_request(dataset_id: str):
     plan = masking_plan.planned_masking(svc, who, dataset_id)
     error, purpose, picked = None, "", [c["name"] for c in shown["columns"]]
     if request.method == "POST":
-        purpose = request.form.get("purpose", "")[:MAX_PURPOSE]
+        purpose = request.form.get("purpose", "")[:access.MAX_PURPOSE]
         picked = request.form.getlist("columns")
         created, error = attempt(lambda: access.create_request(
             svc, who, dataset_id=dataset_id, purpose=purpose, columns=picked))

@@ -10,7 +10,6 @@ from ..errors import InvalidInput
 from ..masking_plan import operator_names
 from .base import attempt, principal, services
 from .base import bp as parent
-from .catalog import LEVELS, SHARING
 
 __all__ = ["bp"]
 
@@ -120,8 +119,8 @@ def publish():
         if error is None:
             flash(_("Published %(title)s.", title=created["title"]))
             return redirect(url_for("web.catalog.dataset", dataset_id=created["id"]), code=303)
-    page = render_template("web/publish.html", form=form, error=error, sharing_types=SHARING,
-                           levels=LEVELS)
+    page = render_template("web/publish.html", form=form, error=error,
+                           sharing_types=publishing.SHARING_TYPES, levels=publishing.LEVELS)
     return page, (422 if error else 200)
 
 
