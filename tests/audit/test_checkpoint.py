@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from audit import Checkpoint, NoteSigner, NoteVerifier, open_checkpoint
 from audit.errors import InvalidFormat, SignatureInvalid
 
-# c2sp.org/signed-note worked example (see shared/vectors/c2sp/README.md).
+# c2sp.org/signed-note worked example (CC BY 4.0; see tests/audit/vectors/c2sp/README.md).
 C2SP_VKEY = "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"
 C2SP_NOTE = ("This is an example message.\n\n\u2014 example.com/foo "
              "Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1"
