@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import regex
@@ -19,7 +20,7 @@ from masking._jieba import cut, tag_of
 from masking._words import ADDRESS_SUFFIXES, HAN
 
 __all__ = ["CHAIN", "UNIT", "CHAIN_STD", "UNIT_STD", "HOUSE_NUMBER", "has_house_number",
-           "named_head", "place_offset", "start_at_place", "std_compile"]
+           "named_head", "place_offset", "residence_pattern", "start_at_place", "std_compile"]
 
 _FLAGS = re.IGNORECASE | re.MULTILINE | re.DOTALL | re.VERBOSE
 
@@ -35,7 +36,10 @@ def std_compile(pattern: str, flags: int = 0) -> Any:
 
 _NUM = r"(?:\d+|[一二三四五六七八九十百零]+)"
 _UNIT_SUFFIX = "|".join(sorted(ADDRESS_SUFFIXES, key=len, reverse=True))
-_HOUSE = rf"(?:{_NUM}(?:-{_NUM})?(?:号院|号楼|号|弄|栋|幢|座|单元|楼|层|室|组|段)(?:之{_NUM})?)"
+#: What follows a house, building, unit or room number (longest first where one holds another).
+_HOUSE_UNITS = ("号院", "号楼", "号", "弄", "栋", "幢", "座", "单元", "楼", "层", "室", "组")
+# a chain's number may also be a road section (人民南路四段)
+_HOUSE = rf"(?:{_NUM}(?:-{_NUM})?(?:{'|'.join(_HOUSE_UNITS)}|段)(?:之{_NUM})?)"
 # Named units, then house numbers; no named unit after a number ("12号附近路灯" stops at 号).
 # A unit may end in two suffixes (简州 + 大道, 人民 + 路 + 街): the lazy name must not stop early.
 CHAIN = regex.compile(rf"(?:[{HAN}]{{1,6}}?(?:{_UNIT_SUFFIX})+)+{_HOUSE}*")
@@ -47,8 +51,15 @@ UNIT_STD = std_compile(UNIT.pattern)
 #: A house number, building, unit or room (``123号``, ``2栋``, ``Q座``, ``3单元``): what makes a
 #: chain of places someone's address. A road section (``四段``) is not one.
 HOUSE_NUMBER = (r"(?:[0-9０-９]+|[一二三四五六七八九十百零〇两]+|[A-Za-zＡ-Ｚ])"
-                r"(?:[-－][0-9０-９]+)?(?:号院|号楼|号|弄|栋|幢|座|单元|楼|层|室|组|户)")
+                rf"(?:[-－][0-9０-９]+)?(?:{'|'.join(_HOUSE_UNITS)}|户)")
 _HOUSE_NUMBER = re.compile(HOUSE_NUMBER)
+
+
+def residence_pattern(words: Sequence[str]) -> str:
+    """The regex of a residence word (住址, 家住 …, from ``words``) and what may stand between
+    it and the address: a colon or spaces, 是/为/在."""
+    alternatives = "|".join(sorted(map(regex.escape, words), key=len, reverse=True))
+    return rf"(?:{alternatives})[:：\s]{{0,2}}(?:是|为|在)?"
 
 
 def has_house_number(text: str, start: int, end: int) -> bool:

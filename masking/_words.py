@@ -7,7 +7,8 @@ Plain data and pure functions (no jieba, no Presidio), so that masking a column 
 from __future__ import annotations
 
 __all__ = ["HAN", "SURNAMES", "COMPOUND_SURNAMES", "ADMIN_SUFFIXES", "ADDRESS_SUFFIXES",
-           "ADDRESS_HINT", "PERSON_CONTEXT", "LOCATION_CONTEXT", "STREET_SUFFIXES_EN", "surname_of"]
+           "ADDRESS_HINT", "PERSON_CONTEXT", "HONORIFICS", "NAME_BREAKERS", "LOCATION_CONTEXT",
+           "STREET_SUFFIXES_EN", "surname_of"]
 
 #: One Chinese (CJK unified) character, for use inside regex character classes.
 HAN = r"\u4e00-\u9fff"
@@ -45,6 +46,10 @@ PERSON_CONTEXT: tuple[str, ...] = (
     "收货人", "监护人", "家属", "被申请人", "受害人", "嫌疑人", "群众", "老人", "name",
     "我叫", "名叫", "本人", "反映人", "报案人", "求助人", "来访人",
 )
+#: Honorifics that follow a surname (王先生): the name recognizer's ``HONORIFICS``.
+HONORIFICS: tuple[str, ...] = ("先生", "女士", "同志", "老师", "师傅")
+#: Characters no Chinese given name is read to hold next to a name (来电, 说, 的 …).
+NAME_BREAKERS = frozenset("来去说称电在的了和与及向对于反投诉举报要求请")
 #: Context words of addresses (the address recognizer's ``CONTEXT``).
 LOCATION_CONTEXT: tuple[str, ...] = (
     "住址", "家住", "地址", "住在", "居住在", "居住地", "现住", "户籍地", "户籍", "位于", "籍贯",

@@ -20,8 +20,16 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from masking._jieba import cut
 from masking._ner import NerSpan, tagger
-from masking._places import HOUSE_NUMBER, has_house_number
-from masking._words import LOCATION_CONTEXT, PERSON_CONTEXT, surname_of
+from masking._places import HOUSE_NUMBER, has_house_number, residence_pattern
+from masking._words import (
+    ADDRESS_SUFFIXES,
+    ADMIN_SUFFIXES,
+    HONORIFICS,
+    LOCATION_CONTEXT,
+    NAME_BREAKERS,
+    PERSON_CONTEXT,
+    surname_of,
+)
 
 __all__ = ["ChineseNerRecognizer"]
 
@@ -45,8 +53,8 @@ class ChineseNerRecognizer(EntityRecognizer):
     #: How many characters before a place run a residence word may end.
     CONTEXT_REACH: ClassVar[int] = 3
     #: Words the model now and then tags as a person that are roles, not names.
-    NOT_NAMES: ClassVar[frozenset[str]] = frozenset(PERSON_CONTEXT) | frozenset(
-        ("先生", "女士", "同志", "师傅", "老师", "阿姨", "大爷", "大妈", "本人", "我", "他", "她"))
+    NOT_NAMES: ClassVar[frozenset[str]] = frozenset(PERSON_CONTEXT + HONORIFICS) | frozenset(
+        ("阿姨", "大爷", "大妈", "本人", "我", "他", "她"))
 
     def __init__(self, *, supported_language: str = "zh",
                  report_organizations: bool = False) -> None:
@@ -54,8 +62,7 @@ class ChineseNerRecognizer(EntityRecognizer):
         super().__init__(supported_entities=entities,
                          name=f"{type(self).__name__}_{supported_language}",
                          supported_language=supported_language, context=[])
-        words = "|".join(sorted(map(re.escape, LOCATION_CONTEXT), key=len, reverse=True))
-        self._residence = re.compile(rf"(?:{words})[:：\s]{{0,2}}(?:是|为|在)?$", re.IGNORECASE)
+        self._residence = re.compile(residence_pattern(LOCATION_CONTEXT) + "$", re.IGNORECASE)
 
     def load(self) -> None:
         """Nothing to load up front: the model loads on the first text."""
@@ -208,16 +215,15 @@ _AFTER_HOME = tuple("住里中门的人")
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
 #: The middle dot of a name (transliterated, or of China's minorities) the model may miss.
 _DOT = re.compile(r"(?<=[\u4e00-\u9fff])[·•・‧▪](?=[\u4e00-\u9fff])")
-_NOT_IN_NAME = frozenset("来去说称电在的了和与及向对于反投诉举报要求请是将被把已曾")
-_AFTER_NAME = ("先生", "女士", "同志", "老师", "师傅", "咨询", "表示", "认为")
-_TITLES = ("先生", "女士", "警官", "老师", "师傅", "医生", "主任", "经理", "同志", "律师", "院长",
-           "局长", "科长", "处长", "书记")
+_NOT_IN_NAME = NAME_BREAKERS | frozenset("是将被把已曾")
+_AFTER_NAME = (*HONORIFICS, "咨询", "表示", "认为")
+_TITLES = (*HONORIFICS, "警官", "医生", "主任", "经理", "律师", "院长", "局长", "科长", "处长",
+           "书记")
 
 
-#: A unit below the district: what an address masked to the district would hide (家住成都
-#: names a city: nothing to hide).
-_BELOW_DISTRICT = re.compile("镇|乡|街道|村|社区|大道|路|街|巷|胡同|弄|里|小区|花园|苑|公寓|"
-                             "大厦|广场|新村|园")
+#: A unit below the district: the address suffixes after the last one the mask keeps (旗),
+#: what an address masked to the district would hide (家住成都 names a city: nothing to hide).
+_BELOW_DISTRICT = re.compile("|".join(ADDRESS_SUFFIXES[ADMIN_SUFFIXES.index("旗") + 1:]))
 
 
 def _place_runs(spans: tuple[NerSpan, ...]) -> list[tuple[int, int]]:

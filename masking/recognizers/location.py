@@ -20,7 +20,7 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from masking._places import CHAIN as _CHAIN
 from masking._places import UNIT as _UNIT
-from masking._places import has_house_number
+from masking._places import has_house_number, residence_pattern
 from masking._words import LOCATION_CONTEXT
 from masking.recognizers._lexicon import ADDRESS_SUFFIXES, ADMIN_SUFFIXES, iter_tags
 
@@ -45,8 +45,7 @@ class LocationRecognizer(EntityRecognizer):
             supported_language=supported_language,
             context=list(self.CONTEXT),
         )
-        words = "|".join(sorted(map(re.escape, self.CONTEXT), key=len, reverse=True))
-        self._context_re = re.compile(rf"(?:{words})[:：\s]{{0,2}}(?:是|为|在)?", re.IGNORECASE)
+        self._context_re = re.compile(residence_pattern(self.CONTEXT), re.IGNORECASE)
 
     def load(self) -> None:
         """Nothing to load: jieba initialises itself on first use."""

@@ -21,7 +21,7 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from masking._jieba import frequency_of
 from masking._ner import NerSpan, tagger
-from masking._words import PERSON_CONTEXT
+from masking._words import HONORIFICS, NAME_BREAKERS, PERSON_CONTEXT
 from masking.recognizers._base import HAN
 from masking.recognizers._lexicon import ADDRESS_SUFFIXES, UNKNOWN, pos_tag, surname_of, tag_of
 
@@ -46,7 +46,7 @@ class PersonRecognizer(EntityRecognizer):
 
     ENTITY: ClassVar[str] = "PERSON"
     CONTEXT: ClassVar[tuple[str, ...]] = PERSON_CONTEXT
-    HONORIFICS: ClassVar[tuple[str, ...]] = ("先生", "女士", "同志", "老师", "师傅")
+    HONORIFICS: ClassVar[tuple[str, ...]] = HONORIFICS
     SCORE_POS_TAGGED: ClassVar[float] = 0.85
     SCORE_UNKNOWN_WORD: ClassVar[float] = 0.75
     SCORE_SURNAME_ONLY: ClassVar[float] = 0.55
@@ -63,7 +63,7 @@ class PersonRecognizer(EntityRecognizer):
     )
     _WHOLE = re.compile(rf"[{HAN}]{{2,4}}|[{HAN}]{{1,3}}[·•][{HAN}]{{1,6}}")
     _NAME_CHARS = re.compile(rf"[{HAN}]+")
-    _NOT_IN_NAME = frozenset("来去说称电在的了和与及向对于反投诉举报要求请")
+    _NOT_IN_NAME = NAME_BREAKERS
 
     def __init__(self, *, supported_language: str = "zh") -> None:
         super().__init__(
