@@ -84,6 +84,8 @@ def _non_overlapping(text: str, found: list[Found]) -> list[_Piece]:
 
 
 _MIN_REMAINDER = 2
+#: What a left-over piece of an address must hold: a number or an address unit.
+_PLACE_OR_NUMBER = re.compile(r"\d|" + "|".join(ADDRESS_SUFFIXES))
 
 
 def _joined(ordered: list[_Piece]) -> list[_Piece]:
@@ -101,7 +103,6 @@ def _joined(ordered: list[_Piece]) -> list[_Piece]:
             last[entity] = len(out)
             out.append((start, end, entity, score))
     return sorted(out)
-_PLACE_OR_NUMBER = re.compile(r"\d|" + "|".join(ADDRESS_SUFFIXES))
 
 
 def _uncovered(start: int, end: int, kept: list[_Piece]) -> list[tuple[int, int]]:

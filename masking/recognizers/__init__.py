@@ -73,8 +73,10 @@ PATTERN_RECOGNIZERS: tuple[type[EntityRecognizer], ...] = (
 SEGMENTING_RECOGNIZERS: tuple[type[EntityRecognizer], ...] = (
     PersonRecognizer, LocationRecognizer, ChineseNerRecognizer)
 
+#: Every entity a recognizer reports (one ``ENTITY`` each, or several ``ENTITIES``), in order.
 ENTITIES: tuple[str, ...] = tuple(dict.fromkeys(
-    c.ENTITY for c in PATTERN_RECOGNIZERS + SEGMENTING_RECOGNIZERS if hasattr(c, "ENTITY")))
+    entity for c in PATTERN_RECOGNIZERS + SEGMENTING_RECOGNIZERS
+    for entity in getattr(c, "ENTITIES", None) or (c.ENTITY,)))
 
 
 def default_recognizers(*, languages: Sequence[str] = ("zh", "en")) -> list[EntityRecognizer]:
