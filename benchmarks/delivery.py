@@ -10,8 +10,8 @@ and one grant: 姓名 mask, 身份证号 hash, 手机号 mask, 出生日期 gene
 runs in its own process, after a warm-up on 100 rows (imports, analyzer), and reports rows/s, its
 peak RSS and how far the peak rose above the RSS before the step:
 
-- delivery:   ``exchange.delivery.deliver`` (read and decrypt in chunks, mask, write encrypted
-              and hashed as it goes, append to the audit log, sign the receipt);
+- delivery:   ``exchange.usecases.delivery.deliver`` (read and decrypt in chunks, mask, write
+              encrypted and hashed as it goes, append to the audit log, sign the receipt);
 - whole-file: what the delivery did before: decrypt the whole payload, ``read_table``,
               ``mask_table``, ``write_table``, seal the result in one piece;
 - govex-mask: ``govex mask`` on the plaintext file with the same rules and recipient key.
@@ -69,11 +69,11 @@ def build_instance(home: Path, files: dict[str, bytes]) -> dict[str, str]:
     """A fresh instance in ``home``: departments civil (provider) and tax, a steward and a
     requester, each of ``files`` ({name: bytes}) published and granted to tax with
     :data:`PLAN`. Returns {file name: grant id}."""
-    from exchange.access import approve, create_request
-    from exchange.admin import create_user, ensure_department, init_instance
     from exchange.auth import Principal
-    from exchange.publishing import publish
     from exchange.services import Services
+    from exchange.usecases.access import approve, create_request
+    from exchange.usecases.admin import create_user, ensure_department, init_instance
+    from exchange.usecases.publishing import publish
 
     settings = _settings(home)
     init_instance(settings)
@@ -147,7 +147,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _deliver(svc: Any, who: Any, grant_id: str, fmt: str) -> tuple[int, str]:
-    from exchange.delivery import deliver
+    from exchange.usecases.delivery import deliver
     done = deliver(svc, who, grant_id, fmt=fmt)
     return done["row_count"], done["sha256"]
 

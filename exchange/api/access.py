@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import request
 
-from .. import access
-from ..masking_plan import OPERATOR_NAMES
+from ..usecases import access
+from ..usecases.masking_plan import OPERATOR_NAMES
 from . import json_body, principal, route, services
 
 __all__: list[str] = []

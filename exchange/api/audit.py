@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, request
 
-from .. import auditing
+from ..usecases import auditing
 from . import principal, route, services
 
 __all__: list[str] = []

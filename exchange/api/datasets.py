@@ -6,8 +6,8 @@ import json
 
 from flask import request
 
-from .. import publishing
 from ..errors import InvalidInput
+from ..usecases import publishing
 from . import principal, route, services
 
 __all__: list[str] = []

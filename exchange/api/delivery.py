@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response
 
-from .. import delivery
+from ..usecases import delivery
 from . import json_body, principal, route, services
 
 __all__: list[str] = []

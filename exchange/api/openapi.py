@@ -8,8 +8,8 @@ from apispec import APISpec
 
 from policies import rules
 
-from ..access import REQUEST_STATUSES
-from ..auditing import ENTRY_FORMS, MAX_PAGE
+from ..usecases.access import REQUEST_STATUSES
+from ..usecases.auditing import ENTRY_FORMS, MAX_PAGE
 from . import ROUTES, RouteDoc, route
 
 __all__: list[str] = []

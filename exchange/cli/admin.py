@@ -24,7 +24,7 @@ def _settings(home: Path):
 @click.option("--admin-password", help="Password of the first admin (default: generated).")
 def init(home: Path, admin_password: str | None) -> None:
     """Create the instance: database, signing key, first admin. Safe to run again."""
-    from ..admin import init_instance
+    from ..usecases.admin import init_instance
     result = init_instance(_settings(home), admin_password=admin_password)
     click.echo(f"instance ready in {result['home']} ({result['database']})")
     if result["created_admin"]:
@@ -39,8 +39,8 @@ def init(home: Path, admin_password: str | None) -> None:
 @click.option("--threads", default=8, show_default=True, type=int)
 def serve(home: Path, host: str, port: int, threads: int) -> None:
     """Serve the exchange with waitress (a production WSGI server)."""
-    from ..admin import init_instance
     from ..app import create_app
+    from ..usecases.admin import init_instance
     settings = _settings(home)
     init_instance(settings)
     _serve(create_app({"home": home}), host, port, threads)
@@ -107,9 +107,9 @@ def users() -> None:
 def users_add(home: Path, username: str, role: str, department: str | None,
               display_name: str | None, password: str | None) -> None:
     """Add a user and print their API token (shown once)."""
-    from ..admin import create_user
     from ..auth import check_new_account
     from ..services import Services
+    from ..usecases.admin import create_user
     svc = Services(_settings(home))
     with svc.reader.connect() as conn:  # a typo in the rest is told before the password is asked
         check_new_account(conn, username, role, department)
@@ -126,7 +126,7 @@ def users_add(home: Path, username: str, role: str, department: str | None,
 @click.argument("username")
 def users_disable(home: Path, username: str) -> None:
     """Disable a user: their API tokens and web sessions stop working at once."""
-    from ..admin import disable_user
+    from ..usecases.admin import disable_user
     ended = _user_change(home, disable_user, username)
     click.echo(f"disabled {username}; ended {ended} web session(s)")
 
@@ -136,7 +136,7 @@ def users_disable(home: Path, username: str) -> None:
 @click.argument("username")
 def users_enable(home: Path, username: str) -> None:
     """Enable a disabled user again."""
-    from ..admin import enable_user
+    from ..usecases.admin import enable_user
     _user_change(home, enable_user, username)
     click.echo(f"enabled {username}")
 
@@ -147,7 +147,7 @@ def users_enable(home: Path, username: str) -> None:
 @click.password_option(help="The new password (prompted when omitted).")
 def users_password(home: Path, username: str, password: str) -> None:
     """Set a new web password, end the user's web sessions and lift a sign-in lock-out."""
-    from ..admin import reset_password
+    from ..usecases.admin import reset_password
     ended = _user_change(home, reset_password, username, password)
     click.echo(f"new password for {username}; ended {ended} web session(s)")
 
@@ -157,7 +157,7 @@ def users_password(home: Path, username: str, password: str) -> None:
 @click.argument("username")
 def users_token(home: Path, username: str) -> None:
     """Revoke every API token of the user and print a new one (shown once)."""
-    from ..admin import reissue_token
+    from ..usecases.admin import reissue_token
     token = _user_change(home, reissue_token, username)
     click.echo(f"revoked the tokens of {username}\ntoken: {token}")
 
@@ -182,8 +182,8 @@ def keys() -> None:
 def keys_rotate(home: Path) -> None:
     """Retire the signing key (still published for old receipts) and start a new one.
     A running server uses the new key within 5 seconds."""
-    from ..admin import rotate_keys
     from ..services import Services
+    from ..usecases.admin import rotate_keys
     kid = rotate_keys(Services(_settings(home)))
     click.echo(f"new signing key {kid}; a running server signs with it within 5 seconds")
 

@@ -9,10 +9,10 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from ..admin import create_user, ensure_department, init_instance
 from ..auth import Principal
 from ..config import Settings
 from ..services import Services
+from ..usecases.admin import create_user, ensure_department, init_instance
 
 __all__ = ["build_demo", "users_table", "DEMO_USERS_FILE"]
 
@@ -62,7 +62,7 @@ _ROLE_ZH = {"requester": "数据申请人", "steward": "数据管理员", "audit
 def _publish_datasets(svc: Services, *, rows: int, echo: Callable[[str], Any]) -> None:
     from catalog import formats
 
-    from ..publishing import publish
+    from ..usecases.publishing import publish
     from .data import generate_demo_datasets
     for ds in generate_demo_datasets(rows=rows):
         steward = Principal(f"{ds.department}-steward", "", ds.department, "steward")

@@ -13,7 +13,7 @@ Every form carries a CSRF token (Flask-WTF); the session cookie is HttpOnly, Sam
 Secure when ``secure_cookies`` is set, signed with a key derived from the master key. The user
 it signs in is not in the cookie: it carries the id of a session row in the database
 (``exchange.auth``), so signing out, expiry or the server end it. Failed sign-ins are throttled
-and audit-logged by ``exchange.signin``.
+and audit-logged by ``exchange.usecases.signin``.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 
 from ..auth import Principal
 from ..errors import TooManyAttempts, Unauthenticated, retry_after
-from ..signin import sign_in as open_session
-from ..signin import sign_out as end_session
+from ..usecases.signin import sign_in as open_session
+from ..usecases.signin import sign_out as end_session
 from .base import bp as parent
 from .base import may, safe_next, services, sign_in_as
 from .i18n import LANGUAGES

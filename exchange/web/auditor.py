@@ -9,8 +9,8 @@ from flask import Blueprint, Response, render_template, request
 
 from policies import rfc3339
 
-from .. import auditing
 from ..errors import InvalidInput, NotFound
+from ..usecases import auditing
 from .base import bp as parent
 from .base import principal, services
 from .i18n import TIMEZONE

@@ -64,7 +64,7 @@ def sign_in_as(session_id: str) -> None:
     copy of the old cookie opens nothing."""
     previous = session.get("sid")
     if isinstance(previous, str) and previous != session_id:
-        from ..signin import sign_out
+        from ..usecases.signin import sign_out
         sign_out(services(), previous)
     session.clear()
     session.permanent = True
@@ -179,7 +179,7 @@ def department_label(code: str | None) -> str:
     if not code:
         return ""
     if "departments" not in g:
-        from ..admin import department_names
+        from ..usecases.admin import department_names
         g.departments = department_names(services())
     zh, en = g.departments.get(code, (code, code))
     return zh if str(get_locale()) == "zh" else en

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from .. import publishing
-from ..admin import department_names
-from ..masking_plan import planned_masking
+from ..usecases import publishing
+from ..usecases.admin import department_names
+from ..usecases.masking_plan import planned_masking
 from .base import bp as parent
 from .base import may, principal, services
 

@@ -13,7 +13,7 @@ from flask import Blueprint, render_template
 from flask_babel import format_timedelta
 from flask_babel import gettext as _
 
-from .. import access, auditing
+from ..usecases import access, auditing
 from .base import bp as parent
 from .base import department_label, principal, services
 from .charts import bar_chart, column_chart

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
-from .. import access, delivery, masking_plan, publishing
 from ..receipts import verify_receipt
+from ..usecases import access, delivery, masking_plan, publishing
 from .base import attempt, principal, services
 from .base import bp as parent
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .. import access, masking_plan, publishing
 from ..errors import InvalidInput
-from ..masking_plan import operator_names
+from ..usecases import access, masking_plan, publishing
+from ..usecases.masking_plan import operator_names
 from .base import attempt, principal, services
 from .base import bp as parent
 

@@ -10,13 +10,13 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from exchange.admin import create_user, ensure_department, init_instance, rotate_keys
 from exchange.auth import check_password
 from exchange.cli import cli
 from exchange.config import load_settings
 from exchange.errors import Conflict, InvalidInput, Unauthenticated
 from exchange.keys import SigningKeys
 from exchange.services import Services
+from exchange.usecases.admin import create_user, ensure_department, init_instance, rotate_keys
 
 
 @pytest.fixture

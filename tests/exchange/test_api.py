@@ -247,7 +247,7 @@ def test_refusals_are_logged_and_no_personal_data_is(as_role, datasets, home, us
 def _throttle_subject(app, monkeypatch, username: str, department: str) -> tuple[dict, list]:
     """A new requester's auth headers, and the ticks of the clock its throttle counts on
     (the shared app's clock, put back after the test)."""
-    from exchange.admin import create_user
+    from exchange.usecases.admin import create_user
     svc = app.extensions["govex"]
     token = create_user(svc, username=username, password="a long password",
                         role="requester", department=department)
@@ -461,7 +461,7 @@ def test_other_formats_are_published(as_role, fmt):
 
 
 def test_foreign_errors_are_a_generic_500_without_details(app, monkeypatch, as_role):
-    from exchange import publishing
+    from exchange.usecases import publishing
 
     def boom(*_a, **_k):  # a library's ValueError that quotes a cell
         raise ValueError("cell 110105194912310021 could not be parsed")

@@ -21,12 +21,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from audit import NoteSigner, NoteVerifier, open_checkpoint, verify_entry
 from audit.errors import ProofInvalid
 from audit.merkle import verify_consistency
-from exchange.admin import rotate_keys
 from exchange.app import create_app
 from exchange.cli import Context, cli
 from exchange.client import ApiError, Client
 from exchange.config import load_settings
 from exchange.demo import build_demo
+from exchange.usecases.admin import rotate_keys
 
 ROWS = 30
 URL = "http://govex.test"

@@ -192,9 +192,9 @@ def test_progress_bar_on_request(tmp_path, runner, demo):
 @pytest.mark.parametrize(("recipient", "ok"), [("civil", True), ("nosuchdept", False)])
 def test_a_recipient_must_be_a_department_of_the_instance(tmp_path, runner, demo, recipient,
                                                           ok, settings_for):
-    from exchange.admin import ensure_department, init_instance
     from exchange.config import load_settings
     from exchange.services import Services
+    from exchange.usecases.admin import ensure_department, init_instance
     settings = load_settings(settings_for(tmp_path / "home"), environ={})
     init_instance(settings)
     ensure_department(Services(settings), "civil", "市民政局", "Civil Affairs Bureau")

@@ -25,16 +25,17 @@ import sqlalchemy as sa
 
 from catalog import formats, repository
 from catalog.errors import PayloadCorrupt
-from exchange import delivery, masking_plan, models
-from exchange.access import approve, create_request
-from exchange.admin import create_user, ensure_department, init_instance
+from exchange import models
 from exchange.app import create_app
 from exchange.auth import Principal
 from exchange.config import load_settings
 from exchange.demo.data import mobile_number, resident_id
-from exchange.publishing import publish
 from exchange.receipts import verify_receipt
 from exchange.services import Services
+from exchange.usecases import delivery, masking_plan
+from exchange.usecases.access import approve, create_request
+from exchange.usecases.admin import create_user, ensure_department, init_instance
+from exchange.usecases.publishing import publish
 
 ROWS, CHUNK = 400, 37  # 11 chunks, the last one short
 REPEAT = 200  # row i and row i + REPEAT hold the same person: different chunks

@@ -28,13 +28,13 @@ from werkzeug.test import encode_multipart
 from catalog import formats
 from catalog.models import versions_table
 from exchange import models
-from exchange.access import approve, create_request
-from exchange.admin import create_user, ensure_department, init_instance
 from exchange.app import create_app
 from exchange.auth import Principal
 from exchange.cli import cli
 from exchange.config import load_settings
 from exchange.services import Services
+from exchange.usecases.access import approve, create_request
+from exchange.usecases.admin import create_user, ensure_department, init_instance
 
 PHONE, ID = "13812345678", "11010519491231002X"
 STEWARD = Principal("civil-steward", "", "civil", "steward")

@@ -145,8 +145,8 @@ def test_each_role_opens_only_its_pages(browse, username, path, status):
 
 def test_a_page_refused_too_often_says_when_to_come_back(app, monkeypatch):
     """The refusal throttle on pages, as on the API: 403s, then 429 with Retry-After."""
-    from exchange.admin import create_user
     from exchange.services import REFUSAL_WINDOW, REFUSALS_PER_WINDOW
+    from exchange.usecases.admin import create_user
     svc = app.extensions["govex"]
     create_user(svc, username="page-prober", password="a long password", role="requester",
                 department="civil")
@@ -327,8 +327,8 @@ def test_audit_log_filters_by_type_and_date(browse):
 
 
 def test_tampered_evidence_is_reported(app, users):
-    from exchange.auditing import evidence_bundle, verify_bundle
     from exchange.auth import Principal
+    from exchange.usecases.auditing import evidence_bundle, verify_bundle
     svc = app.extensions["govex"]
     bundle = evidence_bundle(svc, Principal("audit-auditor", "", "audit", "auditor"))
     assert verify_bundle(bundle).problem is None

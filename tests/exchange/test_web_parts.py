@@ -14,7 +14,7 @@ from babel.messages.pofile import read_po
 import exchange.web
 from exchange.auth import Principal
 from exchange.errors import Forbidden
-from exchange.masking_plan import planned_masking, preview
+from exchange.usecases.masking_plan import planned_masking, preview
 from exchange.web.base import safe_next
 from exchange.web.charts import bar_chart, column_chart
 from exchange.web.dashboard import decision_hours, deliveries_per_day, requests_by_status
@@ -90,7 +90,7 @@ def test_column_chart_stands_on_the_axis():
 def test_preview_is_for_the_providing_steward_only(app, datasets):
     svc = app.extensions["govex"]
     requester = Principal("police-requester", "", "police", "requester")
-    from exchange import access
+    from exchange.usecases import access
     made = access.create_request(svc, requester, dataset_id=datasets["hotline_tickets"]["id"],
                                  purpose="核查", columns=["来电人", "联系电话"])
     steward = Principal("hotline-steward", "", "hotline", "steward")

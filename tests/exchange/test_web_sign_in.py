@@ -12,14 +12,14 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from exchange import signin
-from exchange.admin import create_user, ensure_department, init_instance
 from exchange.app import create_app
 from exchange.auth import check_password, end_sessions, hash_token
 from exchange.config import load_settings
 from exchange.errors import Unauthenticated
 from exchange.models import sign_in_failures, users, web_sessions
 from exchange.services import Services, utcnow
+from exchange.usecases import signin
+from exchange.usecases.admin import create_user, ensure_department, init_instance
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = "right-password-for-tests"
@@ -120,7 +120,7 @@ def test_five_failures_lock_the_username_known_or_not(app, username):
 
 
 def test_a_new_password_from_the_admin_lifts_the_lock(app, svc):
-    from exchange.admin import reset_password
+    from exchange.usecases.admin import reset_password
     b = Browser(app)
     assert b.fail("cai", 5) == [401] * 5
     assert b.sign_in("cai").status_code == 429

@@ -1,7 +1,7 @@
 """The masking plan: which operator each delivered column gets, and applying it to a dataset.
 
-Requests, decisions (:mod:`exchange.access`), deliveries (:mod:`exchange.delivery`) and the
-pages' previews all ask this module; it asks none of them.
+Requests, decisions (:mod:`.access`), deliveries (:mod:`.delivery`) and the pages'
+previews all ask this module; it asks none of them.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from masking import (
 )
 from policies import DatasetFacts, rules, workflow
 
-from .auth import Principal
-from .errors import InvalidInput
-from .services import Services
+from ..auth import Principal
+from ..errors import InvalidInput
+from ..services import Services
 
 __all__ = ["OPERATOR_NAMES", "check_operators", "check_plan", "dataset_facts", "default_masking",
            "masked_chunks", "operator_names", "planned_masking", "preview"]

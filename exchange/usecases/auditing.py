@@ -18,9 +18,9 @@ from audit import (
     verify_inclusion,
 )
 
-from .auth import Principal
-from .errors import InvalidInput
-from .services import Services
+from ..auth import Principal
+from ..errors import InvalidInput
+from ..services import Services
 
 __all__ = ["entries", "checkpoint", "inclusion", "consistency", "verifier_key",
            "inclusion_evidence", "check_inclusion", "evidence_bundle", "verify_bundle",

@@ -16,9 +16,9 @@ from catalog import (
 )
 from policies import rules
 
-from .auth import Principal
-from .errors import InvalidInput
-from .services import Services
+from ..auth import Principal
+from ..errors import InvalidInput
+from ..services import Services
 
 __all__ = ["publish", "get_dataset", "search", "IDENTIFIER_PATTERNS", "dataset_view", "LEVELS",
            "SHARING_TYPES"]

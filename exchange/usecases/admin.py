@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .auth import (
+from ..auth import (
     ROLES,
     add_department,
     add_user,
@@ -17,11 +17,11 @@ from .auth import (
     set_disabled,
     set_password,
 )
-from .config import Settings
-from .db import upgrade
-from .errors import InvalidInput, NotFound
-from .models import departments, users
-from .services import Services
+from ..config import Settings
+from ..db import upgrade
+from ..errors import InvalidInput, NotFound
+from ..models import departments, users
+from ..services import Services
 
 __all__ = ["init_instance", "create_user", "rotate_keys", "ensure_department",
            "department_names", "disable_user", "enable_user", "reset_password", "reissue_token"]

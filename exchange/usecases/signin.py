@@ -27,11 +27,11 @@ import sqlalchemy as sa
 
 from policies import rfc3339
 
-from . import _crypto
-from .auth import Principal, check_password, end_session, open_session
-from .errors import TooManyAttempts, Unauthenticated
-from .models import sign_in_failures, users
-from .services import Services
+from .. import _crypto
+from ..auth import Principal, check_password, end_session, open_session
+from ..errors import TooManyAttempts, Unauthenticated
+from ..models import sign_in_failures, users
+from ..services import Services
 
 __all__ = ["Limit", "USER_LIMIT", "ADDRESS_LIMIT", "sign_in", "sign_out", "locked_until",
            "record_failure", "clear_user_failures"]

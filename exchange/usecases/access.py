@@ -8,10 +8,10 @@ from catalog import repository
 from masking import loggable_text
 from policies import rules, workflow
 
-from .auth import Principal
-from .errors import InvalidInput
+from ..auth import Principal
+from ..errors import InvalidInput
+from ..services import Services
 from .masking_plan import check_operators, check_plan, dataset_facts, default_masking
-from .services import Services
 
 __all__ = ["create_request", "list_requests", "approve", "deny", "list_grants", "revoke",
            "first_approval", "MAX_PURPOSE", "REQUEST_STATUSES"]

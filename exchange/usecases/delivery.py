@@ -20,12 +20,13 @@ from catalog import formats, open_sink_writer, repository
 from masking import loggable_text
 from policies import rfc3339, workflow
 
-from . import auditing, models
-from .auth import Principal
-from .errors import Forbidden, InvalidInput, NotFound
+from .. import models
+from ..auth import Principal
+from ..errors import Forbidden, InvalidInput, NotFound
+from ..receipts import sign_receipt
+from ..services import Services
+from . import auditing
 from .masking_plan import masked_chunks
-from .receipts import sign_receipt
-from .services import Services
 
 __all__ = ["deliver", "exchange_data", "DELIVERY_FORMATS", "exchange_receipt"]
 
