@@ -42,7 +42,7 @@ from .errors import (
     SignatureInvalid,
 )
 from .events import canonical_bytes, parse_bound
-from .log import Appended, AuditLog, metadata
+from .log import Appended, AuditLog, SignedCheckpoint, metadata
 from .merkle import (
     CompactRange,
     consistency_proof,
@@ -81,6 +81,7 @@ __all__ = [
     "parse_bound",
     "AuditLog",
     "Appended",
+    "SignedCheckpoint",
     "metadata",
     "verify_log",
     "verify_entry",

@@ -44,8 +44,8 @@ from .errors import EntryNotFound, InvalidRange, LogInconsistent, SignatureInval
 from .events import canonical_bytes, event_columns, parse_bound, utc_naive
 from .verify import EvidenceBundle
 
-__all__ = ["metadata", "AuditLog", "Appended", "entries_table", "nodes_table", "head_table",
-           "checkpoints_table"]
+__all__ = ["metadata", "AuditLog", "Appended", "SignedCheckpoint", "entries_table",
+           "nodes_table", "head_table", "checkpoints_table"]
 
 metadata = MetaData()
 _BigInt = BigInteger().with_variant(Integer, "sqlite")
@@ -103,6 +103,15 @@ class Appended:
     size: int
 
 
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    """A signed checkpoint: the C2SP signed ``note`` and the tree it covers."""
+
+    note: str
+    size: int
+    root_hash: bytes
+
+
 class AuditLog:
     """The append-only log named ``origin``, whose checkpoints ``signer`` signs."""
 
@@ -152,8 +161,12 @@ class AuditLog:
         return Appended(index=index, leaf_hash=leaf.hex(), size=tree.size)
 
     def checkpoint(self, conn: Connection, *, now: datetime) -> str:
+        """The signed note of :meth:`sign_checkpoint`."""
+        return self.sign_checkpoint(conn, now=now).note
+
+    def sign_checkpoint(self, conn: Connection, *, now: datetime) -> SignedCheckpoint:
         """Sign and store a checkpoint of the current head unless the latest one covers it
-        (re-signing it if the signing key changed); return the latest signed note.
+        (re-signing it if the signing key changed); return the latest signed checkpoint.
 
         Raises LogInconsistent if the stored checkpoints are ahead of, or disagree with, the
         head (a rolled-back or rewritten log).
@@ -167,24 +180,26 @@ class AuditLog:
                                   f"log has {tree.size}: the log was rolled back or rewritten")
         return self._resign_if_stale(conn, latest, now)
 
-    def _sign(self, conn: Connection, tree: merkle.CompactRange, now: datetime) -> str:
+    def _sign(self, conn: Connection, tree: merkle.CompactRange,
+              now: datetime) -> SignedCheckpoint:
         note = self.signer.sign(Checkpoint(self.origin, tree.size, tree.root()).to_text())
         conn.execute(insert(checkpoints_table).values(
             size=tree.size, root_hash=tree.root(), note=note, signed_at=utc_naive(now)))
-        return note
+        return SignedCheckpoint(note, tree.size, tree.root())
 
-    def _resign_if_stale(self, conn: Connection, latest: Row[Any], now: datetime) -> str:
+    def _resign_if_stale(self, conn: Connection, latest: Row[Any],
+                         now: datetime) -> SignedCheckpoint:
         """The latest note, signed again if the signer's key has changed since."""
+        size, root = int(latest.size), bytes(latest.root_hash)
         try:
             self.signer.verifier.verify(latest.note)
-            return str(latest.note)
+            return SignedCheckpoint(str(latest.note), size, root)
         except SignatureInvalid:
             pass
-        text = Checkpoint(self.origin, int(latest.size), bytes(latest.root_hash)).to_text()
-        note = self.signer.sign(text)
+        note = self.signer.sign(Checkpoint(self.origin, size, root).to_text())
         conn.execute(update(checkpoints_table).where(checkpoints_table.c.size == latest.size)
                      .values(note=note, signed_at=utc_naive(now)))
-        return note
+        return SignedCheckpoint(note, size, root)
 
     # -- the head ---------------------------------------------------------------------------
 

@@ -102,7 +102,7 @@ def appends(rounds: int, count: int) -> None:
                 with engine.begin() as conn:
                     log.append(conn, _event(next(sequence)))
 
-        def with_checkpoint() -> None:  # Services.append_and_commit: append, then sign
+        def with_checkpoint() -> None:  # Services.record: append, then sign
             for _ in range(count // 2):
                 with engine.begin() as conn:
                     log.append(conn, _event(next(sequence)))
@@ -118,7 +118,7 @@ def appends(rounds: int, count: int) -> None:
                     conn.exec_driver_sql("INSERT INTO bench_floor (v) VALUES ('x')")
 
         _rate_line("append, one durable transaction each", count, _rounds(rounds, one_each))
-        _rate_line("append + signed checkpoint (append_and_commit)", count // 2,
+        _rate_line("append + signed checkpoint (Services.record)", count // 2,
                    _rounds(rounds, with_checkpoint))
         _rate_line("bare durable commit (the fsync floor)", count, _rounds(rounds, bare_commits))
         _proof_latency(engine, log)

@@ -9,8 +9,9 @@ from typing import Any
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+from . import api, web
 from .config import load_settings
-from .errors import code_for, public_message, retry_after, status_for
+from .errors import code_for, http_code, public_message, retry_after, status_for
 from .services import Services
 
 __all__ = ["create_app"]
@@ -27,17 +28,15 @@ def create_app(config: Mapping[str, Any] | None = None, *,
     app.config["MAX_CONTENT_LENGTH"] = svc.settings.max_upload_bytes + 1024 * 1024
     app.json.ensure_ascii = False
     app.json.sort_keys = False
-    from .api import bp
-    app.register_blueprint(bp)
+    api_bp = api.blueprint()
+    app.register_blueprint(api_bp)
     _register_errors(app, svc)
-    _register_pages(app, svc)
+    web.init_app(app, svc, exempt=[api_bp])  # the pages: sign-in at "/"
+    _register_keys_and_health(app, svc)
     return app
 
 
-def _register_pages(app: Flask, svc: Services) -> None:
-    from . import web
-    web.init_app(app, svc, exempt=[app.blueprints["api"]])  # the pages: sign-in at "/"
-
+def _register_keys_and_health(app: Flask, svc: Services) -> None:
     @app.get("/.well-known/jwks.json")
     def jwks():
         with svc.reader.connect() as conn:
@@ -51,8 +50,7 @@ def _register_pages(app: Flask, svc: Services) -> None:
 def _register_errors(app: Flask, svc: Services) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        code = {413: "too_large", 404: "not_found", 405: "method_not_allowed"}.get(
-            exc.code or 500, "http_error")
+        code = http_code(exc.code or 500)
         message = exc.description if exc.code != 413 else "the upload is too large"
         return jsonify(error={"code": code, "message": message}), exc.code
 

@@ -15,7 +15,8 @@ from catalog import InvalidUpload, UploadTooLarge
 from policies import AlreadyDecided
 
 __all__ = ["ExchangeError", "InvalidInput", "Unauthenticated", "TooManyAttempts", "Forbidden",
-           "NotFound", "Conflict", "status_for", "code_for", "public_message", "retry_after"]
+           "NotFound", "Conflict", "status_for", "code_for", "http_code", "public_message",
+           "retry_after"]
 
 log = logging.getLogger("govex")
 
@@ -88,6 +89,15 @@ def _entry(exc: BaseException) -> tuple[int, str] | None:
         if isinstance(exc, kind):
             return status, code
     return None
+
+
+#: Werkzeug's own refusals (no route, wrong method, body over the limit) by status.
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+
+
+def http_code(status: int) -> str:
+    """The stable code of an HTTP refusal Werkzeug made itself (``http_error`` if unknown)."""
+    return _HTTP_CODES.get(status, "http_error")
 
 
 def status_for(exc: BaseException) -> int:

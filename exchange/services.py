@@ -1,34 +1,38 @@
 """The exchange's runtime: one object holding the engine, enforcer, audit log, payload store and
-keys, and the few helpers every use case shares (authorization with auditing of refusals,
-audit appends, checkpoints). The use cases live in ``publishing``, ``access`` and ``delivery``.
+keys, and the few helpers every use case shares: authorization with auditing of refusals, and
+the one way to write to the audit log (:meth:`Services.recording`). The use cases live in
+``exchange.usecases``.
 
 This is the only place that composes the domain packages.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
 
-from audit import AuditLog, NoteSigner
+from audit import AuditLog, NoteSigner, SignedCheckpoint
 from catalog import EncryptedFileStore, PayloadStore, repository
 from policies import Enforcer, rfc3339
 
+from . import events
 from .auth import Principal
 from .config import Settings
 from .db import make_engine, reader
 from .errors import Forbidden, TooManyAttempts
-from .keys import MasterKey, SigningKeys
+from .events import Event
+from .keys import ActiveKey, MasterKey, SigningKeys
 from .models import exchanges
 
-__all__ = ["Services", "utcnow"]
+__all__ = ["Services", "Recording", "utcnow"]
 
 log = logging.getLogger("govex")
 RELOAD_INTERVAL = 5.0  # seconds between policy reloads triggered by refusals
@@ -108,7 +112,9 @@ class Services:
 
     def audit_log(self) -> AuditLog:
         """The audit log, signing checkpoints with the active signing key."""
-        active = self.keys.active(self.reader)
+        return self._log(self.keys.active(self.reader))
+
+    def _log(self, active: ActiveKey) -> AuditLog:
         return AuditLog(origin=self.settings.log_origin,
                         signer=NoteSigner(self.settings.log_origin, active.private_key))
 
@@ -162,9 +168,8 @@ class Services:
                 return
             self._throttled[who.username] = now + REFUSAL_WINDOW
             recent.clear()
-        self.append_and_commit({"type": "authz_throttled", "actor": who.username,
-                                "actor_department": who.department, "outcome": "throttled",
-                                "seconds": REFUSAL_WINDOW})
+        self.record(events.AuthzThrottled(actor=who.username, actor_department=who.department,
+                                          seconds=REFUSAL_WINDOW))
 
     def allowed(self, user: str, dom: str, obj: str, act: str) -> bool:
         """Casbin's decision. A refusal reloads the policies once (at most every few seconds)
@@ -185,29 +190,56 @@ class Services:
         that owns it as ``provider``; a refusal of a kind of page or action as such (a
         requester opening the stewards' inbox) names no provider."""
         kind, _, target = obj.partition(":")
-        event = {"type": "authz_denied", "actor": who.username,
-                 "actor_department": who.department, "object": kind, "target": target or None,
-                 "action": act, "provider": dom if target or dom != who.domain else None,
-                 "outcome": "denied"}
-        self.append_and_commit(event)
+        self.record(events.AuthzDenied(
+            actor=who.username, actor_department=who.department, object=kind,
+            target=target or None, action=act,
+            provider=dom if target or dom != who.domain else None))
 
-    def event(self, base: dict[str, Any]) -> dict[str, Any]:
-        """An audit event with its time; ``None`` values left out (RFC 8785 has no gaps)."""
-        stamped = {"time": rfc3339(self.clock()), **base}
-        return {k: v for k, v in stamped.items() if v is not None}
-
-    def append(self, conn: sa.Connection, event: dict[str, Any]) -> int:
-        """Append ``event`` inside the caller's transaction; returns its index."""
-        return self.audit_log().append(conn, self.event(event)).index
-
-    def append_and_commit(self, event: dict[str, Any]) -> int:
-        """Append in a transaction of its own, then sign a checkpoint."""
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[Recording]:
+        """The one way to write to the audit log: a transaction in which a change and its
+        entries commit together (``rec.conn`` for the change, ``rec.append(event)`` for each
+        entry), then one checkpoint signed over them (``rec.checkpoint``). The signing key is
+        looked up once for all of it (``rec.key`` also signs a receipt). If the block raises,
+        nothing of it commits and nothing is signed.
+        """
+        active = self.keys.active(self.reader)
+        log = self._log(active)
         with self.engine.begin() as conn:
-            index = self.append(conn, event)
-        self.checkpoint()
+            rec = Recording(conn, log, active, self.clock)
+            yield rec
+        rec.checkpoint = self._sign_checkpoint(log)
+
+    def record(self, event: Event) -> int:
+        """Append one event in a transaction of its own and sign a checkpoint; its index."""
+        with self.recording() as rec:
+            index = rec.append(event)
         return index
 
     def checkpoint(self) -> str:
         """Sign a checkpoint covering every committed entry; returns the signed note."""
+        return self._sign_checkpoint(self.audit_log()).note
+
+    def _sign_checkpoint(self, log: AuditLog) -> SignedCheckpoint:
         with self.engine.begin() as conn:
-            return self.audit_log().checkpoint(conn, now=self.clock())
+            return log.sign_checkpoint(conn, now=self.clock())
+
+
+class Recording:
+    """A change being recorded (see :meth:`Services.recording`)."""
+
+    def __init__(self, conn: sa.Connection, log: AuditLog, key: ActiveKey,
+                 clock: Callable[[], dt.datetime]) -> None:
+        self.conn = conn
+        self.log = log
+        self.key = key
+        self._clock = clock
+        self.entries: dict[int, dict[str, Any]] = {}  # what was appended, by index
+        self.checkpoint: SignedCheckpoint | None = None  # set once the change committed
+
+    def append(self, event: Event) -> int:
+        """Append ``event``, stamped with the time, in this transaction; returns its index."""
+        entry = event.entry(time=rfc3339(self._clock()))
+        index = self.log.append(self.conn, entry).index
+        self.entries[index] = entry
+        return index

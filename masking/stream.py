@@ -10,11 +10,14 @@ same rules, so a value is masked the same way wherever it falls. Chunks are ``py
     for chunk in chunks:
         write(masker.mask(chunk))
     report = [column.to_dict() for column in masker.report()]
+
+A plan decided earlier (a grant's, over columns profiled at publication) is adopted instead
+with :meth:`ChunkedMasker.adopt`: then nothing is profiled again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -110,8 +113,7 @@ class ChunkedMasker:
         Raises InvalidMaskingPlan (a policy column the table lacks, bad params, hash without a
         key, duplicate column names), UnknownOperator.
         """
-        if len(set(first.column_names)) != first.num_columns:
-            raise InvalidMaskingPlan("the table has duplicate column names")
+        _check_unique(first.column_names)
         profiles = profile_table(_frame(first), analyzer=self._context.analyzer,
                                  sample_size=self._sample_size)
         rules = default_rules(profiles)
@@ -119,7 +121,30 @@ class ChunkedMasker:
             profiled = rules.get(column)
             entity = rule.entity or (profiled.entity if profiled else None)
             rules[column] = ColumnRule(rule.operator, entity, rule.params)
-        self._operators = check_plan(list(first.column_names), rules, self._context)
+        return self._fix(list(first.column_names), rules, profiles)
+
+    def adopt(self, profiles: Sequence[ColumnProfile]) -> dict[str, ColumnRule]:
+        """Fix the rules without profiling anything: each column of ``profiles`` (made
+        earlier, e.g. when the dataset was published) gets the policy's rule, its entity
+        taken from the profile unless the rule names one. Every column needs a rule.
+
+        Raises InvalidMaskingPlan (a column without a rule, a policy column not profiled,
+        duplicate names, errors of :meth:`plan`), UnknownOperator.
+        """
+        columns = [p.column for p in profiles]
+        _check_unique(columns)
+        unruled = [c for c in columns if c not in self._policy]
+        if unruled:
+            raise InvalidMaskingPlan(f"no rule for column(s): {', '.join(unruled)}")
+        rules = {p.column: ColumnRule(self._policy[p.column].operator,
+                                      self._policy[p.column].entity or p.entity,
+                                      self._policy[p.column].params) for p in profiles}
+        rules.update({c: r for c, r in self._policy.items() if c not in rules})
+        return self._fix(columns, rules, profiles)
+
+    def _fix(self, columns: list[str], rules: dict[str, ColumnRule],
+             profiles: Sequence[ColumnProfile]) -> dict[str, ColumnRule]:
+        self._operators = check_plan(columns, rules, self._context)
         self._reports = {p.column: self._report(p, rules[p.column]) for p in profiles}
         self.rules = rules
         return rules
@@ -168,6 +193,11 @@ class ChunkedMasker:
     def report(self) -> list[ColumnReport]:
         """One report per input column, in order, counts so far. Empty before the plan."""
         return list(self._reports.values())
+
+
+def _check_unique(columns: Sequence[str]) -> None:
+    if len(set(columns)) != len(columns):
+        raise InvalidMaskingPlan("the table has duplicate column names")
 
 
 def _frame(table: pa.Table) -> Any:

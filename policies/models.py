@@ -22,6 +22,8 @@ requests_table = sa.Table(
     sa.Column("receiver", sa.String(40), nullable=False, index=True),
     sa.Column("requester", sa.String(80), nullable=False),
     sa.Column("purpose", sa.Text, nullable=False),
+    # the purpose as the audit log shows it (personal data and secrets starred), made once
+    sa.Column("logged_purpose", sa.Text),
     sa.Column("columns", sa.JSON, nullable=False),
     sa.Column("status", sa.String(16), nullable=False, index=True),
     sa.Column("reason", sa.Text),
@@ -49,6 +51,7 @@ grants_table = sa.Table(
     sa.Column("provider", sa.String(40), nullable=False, index=True),
     sa.Column("receiver", sa.String(40), nullable=False, index=True),
     sa.Column("purpose", sa.Text, nullable=False),
+    sa.Column("logged_purpose", sa.Text),  # the request's, copied
     sa.Column("columns", sa.JSON, nullable=False),
     sa.Column("masking", sa.JSON, nullable=False),
     sa.Column("approved_by", sa.JSON, nullable=False),
@@ -94,10 +97,12 @@ class AccessRequest:
     decided_by: str | None
     approvals: list[str] = dataclasses.field(default_factory=list)
     grant_id: str | None = None
+    #: the purpose as the audit log shows it; None for requests made before it was stored
+    logged_purpose: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (times as RFC 3339)."""
-        return _jsonable(dataclasses.asdict(self))
+        return _jsonable(dataclasses.asdict(self), omit="logged_purpose")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,6 +124,8 @@ class Grant:
     revoked_at: dt.datetime | None
     revoked_by: str | None
     revoke_reason: str | None
+    #: the purpose as the audit log shows it; None for grants made before it was stored
+    logged_purpose: str | None = None
 
     def status(self, now: dt.datetime) -> str:
         """"active", "revoked" or "expired" at ``now``."""
@@ -128,11 +135,13 @@ class Grant:
 
     def to_dict(self, *, now: dt.datetime) -> dict[str, Any]:
         """JSON-ready form with the status at ``now``."""
-        return _jsonable(dataclasses.asdict(self)) | {"status": self.status(now)}
+        return _jsonable(dataclasses.asdict(self), omit="logged_purpose") | {
+            "status": self.status(now)}
 
 
-def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in data.items()}
+def _jsonable(data: dict[str, Any], *, omit: str) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in data.items()
+            if k != omit}
 
 
 def aware(moment: dt.datetime | None) -> dt.datetime | None:

@@ -25,8 +25,8 @@ from .models import (
 )
 
 __all__ = ["check_purpose", "create_request", "approve", "deny", "revoke", "get_request",
-           "list_requests", "get_grant", "list_grants", "active_grant", "first_conditions",
-           "Decision", "AUTO_APPROVER"]
+           "list_requests", "get_grant", "list_grants", "active_grant", "check_active",
+           "first_conditions", "Decision", "AUTO_APPROVER"]
 
 AUTO_APPROVER = "system:auto"
 MAX_PURPOSE = 2000
@@ -53,9 +53,10 @@ def check_purpose(purpose: str | None) -> str:
 
 def create_request(conn: sa.Connection, *, facts: DatasetFacts, requester: str, receiver: str,
                    purpose: str, columns: Sequence[str], default_masking: Mapping[str, str],
-                   now: dt.datetime) -> Decision:
+                   now: dt.datetime, logged_purpose: str | None = None) -> Decision:
     """Record a request. Unconditional data is granted at once (default masking), not-shareable
-    data refused with its legal basis, anything else waits for a steward.
+    data refused with its legal basis, anything else waits for a steward. ``logged_purpose``
+    is the purpose as the audit log shows it, kept with the request and its grant.
 
     Raises InvalidRequest for an empty purpose or bad columns.
     """
@@ -69,7 +70,8 @@ def create_request(conn: sa.Connection, *, facts: DatasetFacts, requester: str, 
     conn.execute(requests_table.insert().values(
         id=request_id, dataset_id=facts.id, dataset_version=facts.version,
         provider=facts.provider, receiver=receiver, requester=requester, purpose=purpose,
-        columns=cols, status="pending" if status == "granted" else status, reason=reason,
+        logged_purpose=logged_purpose, columns=cols,
+        status="pending" if status == "granted" else status, reason=reason,
         level=facts.level, created_at=now, decided_at=now if status == "refused" else None,
         decided_by=AUTO_APPROVER if status == "refused" else None))
     if status != "granted":
@@ -130,7 +132,7 @@ def deny(conn: sa.Connection, request_id: str, *, steward: str, reason: str,
 def revoke(conn: sa.Connection, grant_id: str, *, by: str, reason: str | None,
            now: dt.datetime) -> Grant:
     """Revoke a grant. Raises GrantNotFound, AlreadyDecided if already revoked."""
-    grant = get_grant(conn, grant_id)
+    grant = get_grant(conn, grant_id, lock=True)
     if grant.revoked_at is not None:
         raise AlreadyDecided("the grant was already revoked")
     conn.execute(grants_table.update().where(grants_table.c.id == grant_id).values(
@@ -138,9 +140,19 @@ def revoke(conn: sa.Connection, grant_id: str, *, by: str, reason: str | None,
     return get_grant(conn, grant_id)
 
 
-def active_grant(conn: sa.Connection, grant_id: str, *, now: dt.datetime) -> Grant:
-    """The grant if it is active. Raises GrantNotFound, GrantInactive (revoked or expired)."""
-    grant = get_grant(conn, grant_id)
+def active_grant(conn: sa.Connection, grant_id: str, *, now: dt.datetime,
+                 lock: bool = False) -> Grant:
+    """The grant if it is active. Raises GrantNotFound, GrantInactive (revoked or expired).
+
+    ``lock``: hold the grant's row until the transaction ends (``FOR UPDATE`` where the
+    database has row locks; SQLite's writer already holds the whole database), so a
+    revocation waits for, or is seen by, what the caller records under the grant.
+    """
+    return check_active(get_grant(conn, grant_id, lock=lock), now=now)
+
+
+def check_active(grant: Grant, *, now: dt.datetime) -> Grant:
+    """``grant`` if it is active at ``now``; raises GrantInactive (revoked or expired)."""
     status = grant.status(now)
     if status != "active":
         raise GrantInactive(f"the grant is {status}")
@@ -166,9 +178,10 @@ def list_requests(conn: sa.Connection, *, receiver: str | None = None,
     return [_request_from_row(conn, row) for row in conn.execute(query)]
 
 
-def get_grant(conn: sa.Connection, grant_id: str) -> Grant:
-    """Raises GrantNotFound."""
-    row = conn.execute(sa.select(grants_table).where(grants_table.c.id == grant_id)).first()
+def get_grant(conn: sa.Connection, grant_id: str, *, lock: bool = False) -> Grant:
+    """Raises GrantNotFound. ``lock``: see :func:`active_grant`."""
+    query = sa.select(grants_table).where(grants_table.c.id == grant_id)
+    row = conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
         raise GrantNotFound(f"no grant {grant_id}")
     return _grant_from_row(row)
@@ -228,7 +241,8 @@ def _issue_grant(conn: sa.Connection, request: AccessRequest, *, columns: list[s
     conn.execute(grants_table.insert().values(
         id=grant_id, request_id=request.id, dataset_id=request.dataset_id,
         dataset_version=request.dataset_version, provider=request.provider,
-        receiver=request.receiver, purpose=request.purpose, columns=columns, masking=masking,
+        receiver=request.receiver, purpose=request.purpose,
+        logged_purpose=request.logged_purpose, columns=columns, masking=masking,
         approved_by=approvers, created_at=now, expires_at=now + dt.timedelta(days=days)))
     _set_status(conn, request.id, status="granted", reason=None, by=approvers[-1], now=now)
     return get_grant(conn, grant_id)

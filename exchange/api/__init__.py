@@ -1,97 +1,37 @@
 """The REST API under ``/api/v1``: JSON, bearer tokens, one module per resource.
 
-Routes are declared with :func:`route`, which also records them for the OpenAPI document
-(built by apispec in :mod:`exchange.api.openapi`), so the document cannot drift from the code.
+Operations are declared with :func:`~exchange.api.base.route`, which also records them for
+the OpenAPI document (built by apispec in :mod:`exchange.api.openapi`), so the document cannot
+drift from the code. The app factory registers :func:`blueprint`, which adds the operations of
+the modules in ``RESOURCES``::
+
+    app.register_blueprint(api.blueprint())
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
-from typing import Any
+from flask import Blueprint
 
-from flask import Blueprint, current_app, g, request
+from . import access, audit, datasets, delivery, openapi
+from .base import ROUTES, authenticate
 
-from ..auth import Principal, principal_for_token
-from ..errors import InvalidInput, Unauthenticated
-from ..services import Services
+__all__ = ["blueprint", "RESOURCES"]
 
-__all__ = ["bp", "route", "ROUTES", "RouteDoc", "principal", "services", "json_body"]
-
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+#: The modules whose operations the API serves.
+RESOURCES = (datasets, access, delivery, audit, openapi)
 
 
-@dataclasses.dataclass(frozen=True)
-class RouteDoc:
-    """What the OpenAPI document says of one operation."""
-
-    path: str
-    method: str
-    summary: str
-    tag: str
-    public: bool = False
-    params: tuple[str, ...] = ()
-    body: dict[str, Any] | None = None
-    produces: str = "application/json"
-    status: int = 200  # the success status (201 for what a POST creates)
-
-
-ROUTES: list[RouteDoc] = []
-
-
-def route(path: str, method: str, *, summary: str, tag: str, public: bool = False,
-          params: tuple[str, ...] = (), body: dict[str, Any] | None = None,
-          produces: str = "application/json", status: int = 200) -> Callable:
-    """Register a view on the API blueprint and in the OpenAPI route list."""
-    def decorate(view: Callable) -> Callable:
-        ROUTES.append(RouteDoc(path, method, summary, tag, public, params, body, produces,
-                               status))
-        flask_path = path.replace("{", "<").replace("}", ">")
-        endpoint = f"{view.__module__.rsplit('.', 1)[-1]}_{view.__name__}"
-        bp.add_url_rule(flask_path, view_func=view, methods=[method], endpoint=endpoint)
-        if public:
-            _PUBLIC.add(f"{bp.name}.{endpoint}")
-        return view
-    return decorate
-
-
-_PUBLIC: set[str] = set()
-
-
-def services() -> Services:
-    """The process's services."""
-    return current_app.extensions["govex"]
-
-
-def principal() -> Principal:
-    """The authenticated caller of this request."""
-    return g.principal
-
-
-@bp.before_request
-def _authenticate() -> None:
-    if request.endpoint in _PUBLIC:
-        return
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("send 'Authorization: Bearer <token>'")
-    with services().reader.connect() as conn:
-        g.principal = principal_for_token(conn, token.strip())
-
-
-def json_body(*, optional: bool = False) -> dict[str, Any]:
-    """The request's JSON object (``{}`` for an empty body when ``optional``).
-    Raises InvalidInput."""
-    if optional and not request.get_data():
-        return {}
-    try:
-        data = request.get_json(silent=True)
-    except RecursionError:  # nested deeper than the parser goes: malformed for us
-        raise InvalidInput("the JSON body is nested too deeply") from None
-    if not isinstance(data, dict):
-        raise InvalidInput("send a JSON object with Content-Type: application/json")
-    return data
-
-
-from . import access, audit, datasets, delivery, openapi  # noqa: E402,F401  (register routes)
+def blueprint() -> Blueprint:
+    """A new ``api`` blueprint (one per app) with every operation of ``RESOURCES``."""
+    bp = Blueprint("api", __name__, url_prefix="/api/v1")
+    names = {module.__name__ for module in RESOURCES}
+    public: set[str] = set()
+    for doc in ROUTES:
+        if doc.view is None or doc.view.__module__ not in names:
+            continue
+        bp.add_url_rule(doc.path.replace("{", "<").replace("}", ">"), view_func=doc.view,
+                        methods=[doc.method], endpoint=doc.endpoint)
+        if doc.public:
+            public.add(f"{bp.name}.{doc.endpoint}")
+    bp.before_request(authenticate(public))
+    return bp

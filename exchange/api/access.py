@@ -6,7 +6,7 @@ from flask import request
 
 from ..usecases import access
 from ..usecases.masking_plan import OPERATOR_NAMES
-from . import json_body, principal, route, services
+from .base import json_body, principal, route, services
 
 __all__: list[str] = []
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, request
 
 from ..usecases import auditing
-from . import principal, route, services
+from .base import principal, route, services
 
 __all__: list[str] = []
 
@@ -13,7 +13,7 @@ __all__: list[str] = []
 @route("/audit/entries", "GET", summary="Log entries, filtered and paged — auditor",
        tag="audit", params=("offset", "limit", "form") + auditing.FILTERS)
 def entries():
-    return auditing.entries(services(), principal(), request.args.to_dict())
+    return auditing.entries(services(), principal(), auditing.EntryQuery.from_args(request.args))
 
 
 @route("/audit/checkpoint", "GET", summary="The latest signed checkpoint (C2SP signed note)",
@@ -25,13 +25,19 @@ def checkpoint():
 @route("/audit/proofs/inclusion", "GET", summary="Inclusion proof of one entry", tag="audit",
        params=("index", "size"))
 def inclusion():
-    return auditing.inclusion(services(), principal(), request.args.to_dict())
+    args = request.args
+    return auditing.inclusion(services(), principal(),
+                              index=auditing.whole_number(args.get("index"), "index"),
+                              size=auditing.whole_number(args.get("size"), "size", low=1))
 
 
 @route("/audit/proofs/consistency", "GET", summary="Consistency proof between two sizes",
        tag="audit", params=("old", "new"))
 def consistency():
-    return auditing.consistency(services(), principal(), request.args.to_dict())
+    args = request.args
+    return auditing.consistency(services(), principal(),
+                                old=auditing.whole_number(args.get("old"), "old", low=1),
+                                new=auditing.whole_number(args.get("new"), "new", low=1))
 
 
 @route("/audit/key", "GET", summary="The checkpoint signer's C2SP verifier key", tag="audit",

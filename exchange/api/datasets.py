@@ -8,7 +8,7 @@ from flask import request
 
 from ..errors import InvalidInput
 from ..usecases import publishing
-from . import principal, route, services
+from .base import principal, route, services
 
 __all__: list[str] = []
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response
 
 from ..usecases import delivery
-from . import json_body, principal, route, services
+from .base import json_body, principal, route, services
 
 __all__: list[str] = []
 

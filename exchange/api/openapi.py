@@ -10,7 +10,7 @@ from policies import rules
 
 from ..usecases.access import REQUEST_STATUSES
 from ..usecases.auditing import ENTRY_FORMS, MAX_PAGE
-from . import ROUTES, RouteDoc, route
+from .base import ROUTES, RouteDoc, route
 
 __all__: list[str] = []
 

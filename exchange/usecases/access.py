@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from catalog import repository
 from masking import loggable_text
 from policies import rules, workflow
 
+from .. import events
 from ..auth import Principal
 from ..errors import InvalidInput
 from ..services import Services
 from .masking_plan import check_operators, check_plan, dataset_facts, default_masking
 
 __all__ = ["create_request", "list_requests", "approve", "deny", "list_grants", "revoke",
-           "first_approval", "MAX_PURPOSE", "REQUEST_STATUSES"]
+           "first_approval", "logged_purpose", "MAX_PURPOSE", "REQUEST_STATUSES"]
 
 #: The longest purpose a request may state (the sharing workflow's rule).
 MAX_PURPOSE = workflow.MAX_PURPOSE
@@ -33,47 +35,46 @@ def create_request(svc: Services, who: Principal, *, dataset_id: str, purpose: A
         raise InvalidInput("purpose must be text")
     # checked before it is scrubbed (a long text costs the scrubber seconds), and scrubbed
     # before the write lock: that may load Presidio and the NER model
-    logged_purpose = loggable_text(workflow.check_purpose(purpose), analyzer=svc.analyzer())
+    scrubbed = loggable_text(workflow.check_purpose(purpose), analyzer=svc.analyzer())
     now = svc.clock()
-    with svc.engine.begin() as conn:
-        dataset = repository.get_dataset(conn, dataset_id)
+    with svc.recording() as rec:
+        dataset = repository.get_dataset(rec.conn, dataset_id)
         if dataset.department == who.department:
             raise InvalidInput("your department owns this dataset; no request is needed")
-        facts = dataset_facts(dataset)
         decision = workflow.create_request(
-            conn, facts=facts, requester=who.username, receiver=who.department,
-            purpose=purpose, columns=columns, default_masking=default_masking(dataset), now=now)
-        _log_request(svc, conn, who, decision, purpose=logged_purpose)
-    _after_grant(svc, decision.grant)
-    svc.checkpoint()
-    return decision.request.to_dict()
+            rec.conn, facts=dataset_facts(dataset), requester=who.username,
+            receiver=who.department, purpose=purpose, logged_purpose=scrubbed,
+            columns=columns, default_masking=default_masking(dataset), now=now)
+        request, grant = decision.request, decision.grant
+        rec.append(events.Request(
+            actor=who.username, actor_department=who.department, provider=request.provider,
+            receiver=request.receiver, dataset_id=request.dataset_id,
+            dataset_version=request.dataset_version, request_id=request.id,
+            purpose=scrubbed, columns=request.columns, outcome=request.status))
+        if grant is not None:
+            rec.append(_granted(grant, actor=workflow.AUTO_APPROVER, department=None))
+    _after_grant(svc, grant)
+    return request.to_dict()
 
 
 REQUEST_STATUSES = ("pending", "granted", "denied", "refused")
 
 
-def _log_request(svc: Services, conn: Any, who: Principal, decision: Any, *,
-                 purpose: str) -> None:
-    request, grant = decision.request, decision.grant
-    svc.append(conn, {"type": "request", "actor": who.username,
-                      "actor_department": who.department, "provider": request.provider,
-                      "receiver": request.receiver, "dataset_id": request.dataset_id,
-                      "dataset_version": request.dataset_version, "request_id": request.id,
-                      "purpose": purpose, "columns": request.columns,
-                      "outcome": request.status})
-    if grant is not None:
-        svc.append(conn, _grant_event(grant, actor=workflow.AUTO_APPROVER, department=None,
-                                      purpose=purpose))
+def logged_purpose(svc: Services, record: Any) -> str:
+    """The purpose of a request or grant as the audit log shows it: the text scrubbed when
+    the request was made (requests made before it was kept are scrubbed now)."""
+    if record.logged_purpose is not None:
+        return record.logged_purpose
+    return loggable_text(record.purpose, analyzer=svc.analyzer())
 
 
-def _grant_event(grant: Any, *, actor: str, department: str | None,
-                 purpose: str) -> dict[str, Any]:
-    return {"type": "approve", "actor": actor, "actor_department": department,
-            "provider": grant.provider, "receiver": grant.receiver,
-            "dataset_id": grant.dataset_id, "dataset_version": grant.dataset_version,
-            "request_id": grant.request_id, "grant_id": grant.id, "purpose": purpose,
-            "columns": grant.masking, "expires_at": grant.expires_at.isoformat(),
-            "outcome": "granted"}
+def _granted(grant: Any, *, actor: str, department: str | None) -> events.Approve:
+    return events.Approve(
+        actor=actor, actor_department=department, provider=grant.provider,
+        receiver=grant.receiver, dataset_id=grant.dataset_id,
+        dataset_version=grant.dataset_version, request_id=grant.request_id, grant_id=grant.id,
+        purpose=grant.logged_purpose, columns=grant.masking,
+        expires_at=grant.expires_at.isoformat())
 
 
 def _after_grant(svc: Services, grant: Any) -> None:
@@ -121,23 +122,22 @@ def approve(svc: Services, who: Principal, request_id: str, *, columns: Any = No
         check_plan(svc, dataset, rules.resolve_masking(
             wanted, defaults=default_masking(dataset), explicit=plan, facts=facts),
             receiver=request.receiver)
-    logged_purpose = loggable_text(request.purpose, analyzer=svc.analyzer())
-    with svc.engine.begin() as conn:
+    purpose = logged_purpose(svc, request)
+    with svc.recording() as rec:
         decision = workflow.approve(
-            conn, request_id, steward=who.username, facts=dataset_facts(dataset),
+            rec.conn, request_id, steward=who.username, facts=dataset_facts(dataset),
             default_masking=default_masking(dataset), columns=columns, masking=plan,
             expires_in_days=expires_in_days, now=svc.clock())
-        if decision.grant is not None:
-            svc.append(conn, _grant_event(decision.grant, actor=who.username,
-                                          department=who.department, purpose=logged_purpose))
+        grant = decision.grant
+        if grant is not None:
+            rec.append(_granted(dataclasses.replace(grant, logged_purpose=purpose),
+                                actor=who.username, department=who.department))
         else:
-            svc.append(conn, {"type": "approve", "actor": who.username,
-                              "actor_department": who.department, "provider": request.provider,
-                              "receiver": request.receiver, "request_id": request.id,
-                              "dataset_id": request.dataset_id, "outcome": "first_approval"})
-    _after_grant(svc, decision.grant)
-    svc.checkpoint()
-    grant = decision.grant
+            rec.append(events.FirstApproval(
+                actor=who.username, actor_department=who.department,
+                provider=request.provider, receiver=request.receiver, request_id=request.id,
+                dataset_id=request.dataset_id))
+    _after_grant(svc, grant)
     return {"request": decision.request.to_dict(),
             "grant_id": grant.id if grant else None,
             "grant": grant.to_dict(now=svc.clock()) if grant else None}
@@ -156,14 +156,12 @@ def deny(svc: Services, who: Principal, request_id: str, *, reason: Any) -> dict
     request, _ = _decider(svc, who, request_id)
     if not isinstance(reason, str):
         raise InvalidInput("reason must be text")
-    with svc.engine.begin() as conn:
-        denied = workflow.deny(conn, request_id, steward=who.username, reason=reason,
+    with svc.recording() as rec:
+        denied = workflow.deny(rec.conn, request_id, steward=who.username, reason=reason,
                                now=svc.clock())
-        svc.append(conn, {"type": "deny", "actor": who.username,
-                          "actor_department": who.department, "provider": request.provider,
-                          "receiver": request.receiver, "request_id": request.id,
-                          "dataset_id": request.dataset_id, "outcome": "denied"})
-    svc.checkpoint()
+        rec.append(events.Deny(actor=who.username, actor_department=who.department,
+                               provider=request.provider, receiver=request.receiver,
+                               request_id=request.id, dataset_id=request.dataset_id))
     return denied.to_dict()
 
 
@@ -183,13 +181,11 @@ def revoke(svc: Services, who: Principal, grant_id: str, *, reason: Any = None) 
         grant = workflow.get_grant(conn, grant_id)
     svc.require(who, "grant", "revoke", dom=grant.provider, target=grant_id)
     svc.enforcer.revoke_grant(grant_id)  # fail closed: stop access before recording
-    with svc.engine.begin() as conn:
-        revoked = workflow.revoke(conn, grant_id, by=who.username,
+    with svc.recording() as rec:
+        revoked = workflow.revoke(rec.conn, grant_id, by=who.username,
                                   reason=reason if isinstance(reason, str) else None,
                                   now=svc.clock())
-        svc.append(conn, {"type": "revoke", "actor": who.username,
-                          "actor_department": who.department, "provider": grant.provider,
-                          "receiver": grant.receiver, "grant_id": grant_id,
-                          "dataset_id": grant.dataset_id, "outcome": "revoked"})
-    svc.checkpoint()
+        rec.append(events.Revoke(actor=who.username, actor_department=who.department,
+                                 provider=grant.provider, receiver=grant.receiver,
+                                 grant_id=grant_id, dataset_id=grant.dataset_id))
     return revoked.to_dict(now=svc.clock())

@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .. import events
 from ..auth import (
     ROLES,
     add_department,
@@ -22,6 +23,7 @@ from ..db import upgrade
 from ..errors import InvalidInput, NotFound
 from ..models import departments, users
 from ..services import Services
+from .signin import clear_user_failures
 
 __all__ = ["init_instance", "create_user", "rotate_keys", "ensure_department",
            "department_names", "disable_user", "enable_user", "reset_password", "reissue_token"]
@@ -46,7 +48,7 @@ def init_instance(settings: Settings, *, admin_password: str | None = None) -> d
         token = create_user(svc, username="admin", password=password, role="admin",
                             department=None, display_name="Administrator")
         result |= {"created_admin": True, "admin_password": password, "admin_token": token}
-        svc.append_and_commit({"type": "init", "actor": "admin", "outcome": "initialized"})
+        svc.record(events.Init(actor="admin"))
     svc.engine.dispose()
     return result
 
@@ -68,14 +70,13 @@ def create_user(svc: Services, *, username: str, password: str, role: str,
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
     now = svc.clock()
-    with svc.engine.begin() as conn:
-        add_user(conn, username=username, password=password, role=role, department=department,
-                 display_name=display_name, now=now)
-        token = issue_token(conn, username, label="default", now=now)
-        svc.append(conn, {"type": "user_add", "actor": actor, "subject": username,
-                          "role": role, "actor_department": department, "outcome": "created"})
+    with svc.recording() as rec:
+        add_user(rec.conn, username=username, password=password, role=role,
+                 department=department, display_name=display_name, now=now)
+        token = issue_token(rec.conn, username, label="default", now=now)
+        rec.append(events.UserAdd(actor=actor, subject=username, role=role,
+                                  actor_department=department))
     svc.enforcer.assign_role(username, role, department or "system")
-    svc.checkpoint()
     return token
 
 
@@ -85,20 +86,18 @@ def create_user(svc: Services, *, username: str, password: str, role: str,
 def disable_user(svc: Services, username: str, *, actor: str = "admin") -> int:
     """Disable a user: their API tokens and web sessions stop working at once (the sessions
     are ended). Returns how many web sessions were ended. Raises NotFound."""
-    with svc.engine.begin() as conn:
-        set_disabled(conn, username, True)
-        ended = end_sessions(conn, username)
-        _log_change(svc, conn, actor, username, "disabled")
-    svc.checkpoint()
+    with svc.recording() as rec:
+        set_disabled(rec.conn, username, True)
+        ended = end_sessions(rec.conn, username)
+        rec.append(events.UserChange(actor=actor, subject=username, change="disabled"))
     return ended
 
 
 def enable_user(svc: Services, username: str, *, actor: str = "admin") -> None:
     """Enable a disabled user again (their unrevoked tokens work again). Raises NotFound."""
-    with svc.engine.begin() as conn:
-        set_disabled(conn, username, False)
-        _log_change(svc, conn, actor, username, "enabled")
-    svc.checkpoint()
+    with svc.recording() as rec:
+        set_disabled(rec.conn, username, False)
+        rec.append(events.UserChange(actor=actor, subject=username, change="enabled"))
 
 
 def reset_password(svc: Services, username: str, password: str, *,
@@ -106,42 +105,32 @@ def reset_password(svc: Services, username: str, password: str, *,
     """Set a new password, end the user's web sessions (a stolen cookie dies with the old
     password) and lift a sign-in lock-out of the username (the failures were guesses at the
     old password). Returns how many sessions were ended. Raises InvalidInput, NotFound."""
-    from .signin import clear_user_failures
-    with svc.engine.begin() as conn:
-        set_password(conn, username, password)
-        ended = end_sessions(conn, username)
-        clear_user_failures(svc, conn, username)
-        _log_change(svc, conn, actor, username, "password_reset")
-    svc.checkpoint()
+    with svc.recording() as rec:
+        set_password(rec.conn, username, password)
+        ended = end_sessions(rec.conn, username)
+        clear_user_failures(svc, rec.conn, username)
+        rec.append(events.UserChange(actor=actor, subject=username, change="password_reset"))
     return ended
 
 
 def reissue_token(svc: Services, username: str, *, actor: str = "admin") -> str:
     """Revoke every API token of the user and issue a new one (shown once), e.g. after a
     token leaked. Raises NotFound."""
-    with svc.engine.begin() as conn:
-        if conn.execute(sa.select(users.c.username).where(
+    with svc.recording() as rec:
+        if rec.conn.execute(sa.select(users.c.username).where(
                 users.c.username == username)).first() is None:
             raise NotFound(f"no user {username!r}")
-        revoke_tokens(conn, username, now=svc.clock())
-        token = issue_token(conn, username, label="reissued", now=svc.clock())
-        _log_change(svc, conn, actor, username, "token_reissued")
-    svc.checkpoint()
+        revoke_tokens(rec.conn, username, now=svc.clock())
+        token = issue_token(rec.conn, username, label="reissued", now=svc.clock())
+        rec.append(events.UserChange(actor=actor, subject=username, change="token_reissued"))
     return token
-
-
-def _log_change(svc: Services, conn: sa.Connection, actor: str, username: str,
-                change: str) -> None:
-    svc.append(conn, {"type": "user_change", "actor": actor, "subject": username,
-                      "change": change, "outcome": "changed"})
 
 
 def rotate_keys(svc: Services, *, actor: str = "admin") -> str:
     """Retire the signing key (kept in the JWKS) and start a new one; returns the new kid."""
     with svc.engine.begin() as conn:
         active = svc.keys.rotate(conn, now=svc.clock())
-    svc.append_and_commit({"type": "key_rotate", "actor": actor, "kid": active.kid,
-                           "outcome": "rotated"})
+    svc.record(events.KeyRotate(actor=actor, kid=active.kid))
     return active.kid
 
 

@@ -9,8 +9,10 @@ from typing import Any
 
 from audit import (
     AuditError,
+    AuditLog,
     EvidenceBundle,
     NoteVerifier,
+    SignedCheckpoint,
     canonical_bytes,
     leaf_hash,
     open_checkpoint,
@@ -18,18 +20,18 @@ from audit import (
     verify_inclusion,
 )
 
+from .. import events
 from ..auth import Principal
 from ..errors import InvalidInput
 from ..services import Services
 
 __all__ = ["entries", "checkpoint", "inclusion", "consistency", "verifier_key",
            "inclusion_evidence", "check_inclusion", "evidence_bundle", "verify_bundle",
-           "LogCheck", "EVENT_TYPES", "FILTERS"]
+           "LogCheck", "EVENT_TYPES", "FILTERS", "EntryQuery", "whole_number", "ENTRY_FORMS",
+           "MAX_PAGE"]
 
-#: The kinds of entry the log holds.
-EVENT_TYPES = ("publish", "request", "approve", "deny", "revoke", "exchange", "authz_denied",
-               "authz_throttled", "sign_in_failed", "sign_in_locked", "user_add", "user_change",
-               "key_rotate", "init")
+#: The kinds of entry the log holds (one builder each in :mod:`exchange.events`).
+EVENT_TYPES = events.EVENT_TYPES
 
 FILTERS = ("type", "since", "until", "department", "dataset_id", "actor")
 #: ``object``: each entry as JSON; ``logged``: the exact text the log hashed (RFC 8785), which
@@ -39,8 +41,9 @@ MAX_PAGE = 1000
 MAX_INT = 2**62  # what every database stores in an integer column
 
 
-def _int(value: Any, name: str, *, default: int | None = None, low: int = 0,
-         high: int = MAX_INT) -> int:
+def whole_number(value: Any, name: str, *, default: int | None = None, low: int = 0,
+                 high: int = MAX_INT) -> int:
+    """A query parameter as a whole number in ``low..high``. Raises InvalidInput."""
     if value in (None, "") and default is not None:
         return default
     try:
@@ -52,26 +55,57 @@ def _int(value: Any, name: str, *, default: int | None = None, low: int = 0,
     return number
 
 
-def entries(svc: Services, who: Principal, args: dict[str, Any]) -> dict[str, Any]:
-    """A page of entries, filtered. Raises Forbidden, InvalidInput."""
+@dataclasses.dataclass(frozen=True)
+class EntryQuery:
+    """Which entries to read: a page (``offset``, ``limit`` ≤ 1000) in log order, filtered;
+    ``logged`` gives each entry as the exact text the log hashed."""
+
+    offset: int = 0
+    limit: int = 100
+    logged: bool = False
+    type: str | None = None
+    since: str | None = None
+    until: str | None = None
+    department: str | None = None
+    dataset_id: str | None = None
+    actor: str | None = None
+
+    def __post_init__(self) -> None:
+        whole_number(self.offset, "offset")
+        whole_number(self.limit, "limit", low=1, high=MAX_PAGE)
+        for bound in ("since", "until"):  # not a time at all: malformed (400)
+            try:
+                parse_bound(getattr(self, bound), bound)
+            except ValueError as exc:
+                raise InvalidInput(str(exc)) from None
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any]) -> EntryQuery:
+        """From query parameters (text): ``offset``, ``limit``, ``form`` (object or
+        logged) and the filters. Raises InvalidInput."""
+        form = args.get("form") or "object"
+        if form not in ENTRY_FORMS:
+            raise InvalidInput(f"form must be one of {', '.join(ENTRY_FORMS)}")
+        return cls(offset=whole_number(args.get("offset"), "offset", default=0),
+                   limit=whole_number(args.get("limit"), "limit", default=100, low=1,
+                                      high=MAX_PAGE),
+                   logged=form == "logged", **{k: args[k] for k in FILTERS if args.get(k)})
+
+    def filters(self) -> dict[str, str]:
+        """The filters that are set."""
+        return {k: getattr(self, k) for k in FILTERS if getattr(self, k)}
+
+
+def entries(svc: Services, who: Principal, query: EntryQuery = EntryQuery()) -> dict[str, Any]:
+    """A page of entries. Raises Forbidden."""
     svc.require(who, "audit", "read")
-    offset = _int(args.get("offset"), "offset", default=0)
-    limit = _int(args.get("limit"), "limit", default=100, low=1, high=MAX_PAGE)
-    filters = {k: args[k] for k in FILTERS if args.get(k)}
-    for bound in ("since", "until"):  # not a time at all: malformed (400), as the document says
-        try:
-            parse_bound(filters.get(bound), bound)
-        except ValueError as exc:
-            raise InvalidInput(str(exc)) from None
-    form = args.get("form") or "object"
-    if form not in ENTRY_FORMS:
-        raise InvalidInput(f"form must be one of {', '.join(ENTRY_FORMS)}")
-    key = "logged" if form == "logged" else "entry"
+    key = "logged" if query.logged else "entry"
     with svc.reader.connect() as conn:
         log = svc.audit_log()
-        rows = log.entries(conn, offset=offset, limit=limit, logged=key == "logged", **filters)
+        rows = log.entries(conn, offset=query.offset, limit=query.limit, logged=query.logged,
+                           **query.filters())
         size = log.size(conn)
-    return {"size": size, "offset": offset, "limit": limit,
+    return {"size": size, "offset": query.offset, "limit": query.limit,
             "entries": [{"index": i, key: e} for i, e in rows]}
 
 
@@ -81,29 +115,28 @@ def checkpoint(svc: Services, who: Principal) -> str:
     return svc.checkpoint()
 
 
-def inclusion(svc: Services, who: Principal, args: dict[str, Any]) -> dict[str, Any]:
-    """Inclusion proof of entry ``index`` in the tree of ``size`` entries."""
+def inclusion(svc: Services, who: Principal, *, index: int, size: int) -> dict[str, Any]:
+    """Inclusion proof of entry ``index`` in the tree of ``size`` entries. Raises Forbidden,
+    InvalidRange."""
     svc.require(who, "audit", "read")
-    index, size = _int(args.get("index"), "index"), _int(args.get("size"), "size", low=1)
     with svc.reader.connect() as conn:
         proof = svc.audit_log().inclusion_proof(conn, index, size)
     return {"index": index, "size": size, "hashes": [_b64(h) for h in proof]}
 
 
-def consistency(svc: Services, who: Principal, args: dict[str, Any]) -> dict[str, Any]:
-    """Consistency proof between the trees of ``old`` and ``new`` entries."""
+def consistency(svc: Services, who: Principal, *, old: int, new: int) -> dict[str, Any]:
+    """Consistency proof between the trees of ``old`` and ``new`` entries. Raises Forbidden,
+    InvalidRange."""
     svc.require(who, "audit", "read")
-    old, new = _int(args.get("old"), "old", low=1), _int(args.get("new"), "new", low=1)
     with svc.reader.connect() as conn:
         proof = svc.audit_log().consistency_proof(conn, old, new)
     return {"old": old, "new": new, "hashes": [_b64(h) for h in proof]}
 
 
-def inclusion_evidence(svc: Services, index: int, note: str) -> dict[str, Any]:
-    """The proof that entry ``index`` is in the log the signed checkpoint ``note`` covers
-    (the evidence a delivery hands over). Raises InvalidRange if ``note`` does not cover it."""
-    log = svc.audit_log()
-    signed = open_checkpoint(note, log.signer.verifier, origin=log.origin)
+def inclusion_evidence(svc: Services, log: AuditLog, index: int,
+                       signed: SignedCheckpoint) -> dict[str, Any]:
+    """The proof that entry ``index`` is in the tree the ``signed`` checkpoint of ``log``
+    covers (the evidence a delivery hands over). Raises InvalidRange if it does not."""
     with svc.reader.connect() as conn:
         proof = log.inclusion_proof(conn, index, signed.size)
     return {"index": index, "size": signed.size, "hashes": [_b64(h) for h in proof]}
@@ -137,7 +170,7 @@ def check_inclusion(svc: Services, who: Principal, index: int,
     of proof ``hashes``. Raises Forbidden."""
     key = verifier_key(svc)
     signed = open_checkpoint(checkpoint(svc, who), NoteVerifier.from_vkey(key["vkey"]))
-    proof = inclusion(svc, who, {"index": index, "size": signed.size})
+    proof = inclusion(svc, who, index=index, size=signed.size)
     hashes = [base64.b64decode(h) for h in proof["hashes"]]
     try:
         verify_inclusion(index=index, size=signed.size, proof=hashes, root=signed.root_hash,
@@ -164,7 +197,7 @@ def evidence_bundle(svc: Services, who: Principal) -> EvidenceBundle:
         found: list[dict[str, Any]] = []
         while len(found) < size:
             limit = min(MAX_PAGE, size - len(found))
-            page = entries(svc, who, {"offset": len(found), "limit": limit, "form": "logged"})
+            page = entries(svc, who, EntryQuery(offset=len(found), limit=limit, logged=True))
             found += page["entries"]
             if len(page["entries"]) < limit:
                 break

@@ -12,20 +12,20 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 
 import sqlalchemy as sa
 
 from catalog import formats, open_sink_writer, repository
-from masking import loggable_text
-from policies import rfc3339, workflow
+from policies import Grant, GrantInactive, rfc3339, workflow
 
-from .. import models
+from .. import events, models
 from ..auth import Principal
 from ..errors import Forbidden, InvalidInput, NotFound
 from ..receipts import sign_receipt
 from ..services import Services
 from . import auditing
+from .access import logged_purpose
 from .masking_plan import masked_chunks
 
 __all__ = ["deliver", "exchange_data", "DELIVERY_FORMATS", "exchange_receipt"]
@@ -34,62 +34,81 @@ DELIVERY_FORMATS = ("csv", "jsonl", "parquet")
 _DOWNLOAD_BLOCK = 1 << 20
 
 
-def _authorize(svc: Services, who: Principal, grant_id: str) -> Any:
+def _authorize(svc: Services, who: Principal, grant_id: str) -> Grant:
+    """The grant, read once, if Casbin lets ``who`` receive under it and it is active."""
     with svc.reader.connect() as conn:
         grant = workflow.get_grant(conn, grant_id)
-    now = svc.clock()
     svc.check_throttle(who)
     if not svc.allowed(who.username, who.domain, f"grant:{grant_id}", "receive") \
             or grant.receiver != who.department:
-        svc.refuse(who, obj=f"grant:{grant_id}", act="receive", dom=grant.provider)
-        raise Forbidden("no active grant of your department covers this")
-    with svc.reader.connect() as conn:
-        return workflow.active_grant(conn, grant_id, now=now)
+        _refuse(svc, who, grant)
+    return workflow.check_active(grant, now=svc.clock())
+
+
+def _refuse(svc: Services, who: Principal, grant: Grant) -> NoReturn:
+    svc.refuse(who, obj=f"grant:{grant.id}", act="receive", dom=grant.provider)
+    raise Forbidden("no active grant of your department covers this")
 
 
 def deliver(svc: Services, who: Principal, grant_id: str, *, fmt: Any = "csv") -> dict:
     """Deliver the masked dataset under an active grant of the caller's department.
 
-    Returns the exchange with its receipt and the evidence that it was logged: the audit
-    entry and its ``audit_index``, the signed ``checkpoint`` that covers it and the
-    ``inclusion_proof`` (``size`` of that checkpoint, base64 ``hashes``).
+    Authorize (the grant read once), plan and mask into the store (the grant's operators over
+    the columns profiled at publication), record (the grant checked again under lock, the
+    audit entry, the signed receipt and the exchange row commit together, one signing key
+    for all), then the evidence (the checkpoint signed over it, its inclusion proof): each
+    step once. Returns the exchange with its receipt and that evidence: the audit entry and
+    its ``audit_index``, the signed ``checkpoint`` that covers it and the ``inclusion_proof``
+    (``size`` of that checkpoint, base64 ``hashes``).
 
-    Raises Forbidden (not the grant's department, revoked, expired), GrantNotFound,
-    InvalidInput (format; a grant that drops every column), InvalidMaskingPlan,
-    PayloadMissing, PayloadCorrupt; after any of them nothing is delivered or stored.
+    Raises Forbidden (not the grant's department; revoked or expired, also while the data
+    was being masked), GrantNotFound, InvalidInput (format; a grant that drops every column),
+    InvalidMaskingPlan, PayloadMissing, PayloadCorrupt; after any of them nothing is
+    delivered or stored.
     """
     if fmt not in DELIVERY_FORMATS:
         raise InvalidInput(f"format must be one of {', '.join(DELIVERY_FORMATS)}")
     grant = _authorize(svc, who, grant_id)
     with svc.reader.connect() as conn:
         dataset = repository.get_dataset(conn, grant.dataset_id)
+    purpose = logged_purpose(svc, grant)
     exchange_id = "ex_" + secrets.token_hex(8)
     with svc.store.create() as out:  # removed on any failure below, the commit's included
         rows = _write_masked(svc, grant, dataset, out, fmt=fmt)
         digest = out.finish()
-        entry = svc.event(_event(who, grant, exchange_id, rows, digest,
-                                 purpose=loggable_text(grant.purpose, analyzer=svc.analyzer())))
-        with svc.engine.begin() as conn:
-            index = svc.append(conn, entry)
-            manifest = _manifest(svc, who, grant, exchange_id, fmt, rows, digest, index)
-            active = svc.keys.active(svc.reader)
-            receipt = sign_receipt(manifest, kid=active.kid, private_key=active.private_key)
-            conn.execute(models.exchanges.insert().values(
-                id=exchange_id, grant_id=grant.id, dataset_id=grant.dataset_id,
-                dataset_version=grant.dataset_version, provider=grant.provider,
-                receiver=grant.receiver, format=fmt, sha256=digest, row_count=rows,
-                byte_size=out.size, receipt=receipt, audit_index=index,
-                created_by=who.username, created_at=svc.clock()))
-            out.commit()  # after the append (which serializes deliveries), before COMMIT
-    checkpoint = svc.checkpoint()
-    proof = auditing.inclusion_evidence(svc, index, checkpoint)
+        try:
+            with svc.recording() as rec:
+                # revoked or expired meanwhile? The row lock makes a revocation wait for this
+                # record, or this record see it (SQLite: the writer holds the database).
+                workflow.active_grant(rec.conn, grant.id, now=svc.clock(), lock=True)
+                index = rec.append(events.Exchange(
+                    actor=who.username, actor_department=who.department,
+                    provider=grant.provider, receiver=grant.receiver,
+                    dataset_id=grant.dataset_id, dataset_version=grant.dataset_version,
+                    request_id=grant.request_id, grant_id=grant.id, exchange_id=exchange_id,
+                    purpose=purpose, columns=grant.masking, row_count=rows, sha256=digest))
+                manifest = _manifest(svc, who, grant, exchange_id, fmt, rows, digest, index)
+                receipt = sign_receipt(manifest, kid=rec.key.kid,
+                                       private_key=rec.key.private_key)
+                rec.conn.execute(models.exchanges.insert().values(
+                    id=exchange_id, grant_id=grant.id, dataset_id=grant.dataset_id,
+                    dataset_version=grant.dataset_version, provider=grant.provider,
+                    receiver=grant.receiver, format=fmt, sha256=digest, row_count=rows,
+                    byte_size=out.size, receipt=receipt, audit_index=index,
+                    created_by=who.username, created_at=svc.clock()))
+                out.commit()  # after the append (which serializes deliveries), before COMMIT
+        except GrantInactive:
+            _refuse(svc, who, grant)
+    signed = rec.checkpoint
     return {"id": exchange_id, "receipt": receipt, "audit_index": index, "sha256": digest,
-            "row_count": rows, "format": fmt, "checkpoint": checkpoint,
-            "audit_entry": entry, "inclusion_proof": proof,
+            "row_count": rows, "format": fmt, "checkpoint": signed.note,
+            "audit_entry": rec.entries[index],
+            "inclusion_proof": auditing.inclusion_evidence(svc, rec.log, index, signed),
             "data_url": f"/api/v1/exchanges/{exchange_id}/data"}
 
 
-def _write_masked(svc: Services, grant: Any, dataset: Any, out: BinaryIO, *, fmt: str) -> int:
+def _write_masked(svc: Services, grant: Grant, dataset: Any, out: BinaryIO, *,
+                  fmt: str) -> int:
     """Mask the granted columns chunk by chunk into ``out`` as a ``fmt`` table; the rows."""
     with masked_chunks(svc, dataset, {c: grant.masking[c] for c in grant.columns},
                        receiver=grant.receiver,
@@ -102,17 +121,7 @@ def _write_masked(svc: Services, grant: Any, dataset: Any, out: BinaryIO, *, fmt
     return writer.rows
 
 
-def _event(who: Principal, grant: Any, exchange_id: str, rows: int, digest: str, *,
-           purpose: str) -> dict:
-    return {"type": "exchange", "actor": who.username, "actor_department": who.department,
-            "provider": grant.provider, "receiver": grant.receiver,
-            "dataset_id": grant.dataset_id, "dataset_version": grant.dataset_version,
-            "request_id": grant.request_id, "grant_id": grant.id, "exchange_id": exchange_id,
-            "purpose": purpose, "columns": dict(grant.masking),
-            "row_count": rows, "sha256": digest, "outcome": "delivered"}
-
-
-def _manifest(svc: Services, who: Principal, grant: Any, exchange_id: str, fmt: str,
+def _manifest(svc: Services, who: Principal, grant: Grant, exchange_id: str, fmt: str,
               rows: int, digest: str, index: int) -> dict[str, Any]:
     return {"exchange_id": exchange_id, "dataset_id": grant.dataset_id,
             "dataset_version": grant.dataset_version, "grant_id": grant.id,

@@ -83,32 +83,23 @@ def masked_chunks(svc: Services, dataset: Any, plan: dict[str, str], *, receiver
     Raises InvalidMaskingPlan, UnknownOperator, PayloadMissing, PayloadCorrupt (also while
     iterating).
     """
-    columns, rules = list(plan), _rules(dataset, plan)
+    columns = list(plan)
+    masker = ChunkedMasker(policy={c: ColumnRule(op) for c, op in plan.items()},
+                           hash_key=svc.master.pseudonym_key(receiver), analyzer=svc.analyzer())
+    masker.adopt(_profiles(dataset, columns))  # the entities as profiled at publication
     digest = dataset.version.sha256
     with open_table_source(lambda: svc.store.open(digest), fmt=dataset.version.format,
                            chunk_rows=chunk_rows) as reader:
-        chunks = (chunk.select(columns) for chunk in reader)
-        first = next(chunks, None)
-        if first is None:
-            first = reader.empty().select(columns)
-        # the plan is the grant's: profiling one cell is the masker's price for a plan
-        masker = ChunkedMasker(policy=rules, hash_key=svc.master.pseudonym_key(receiver),
-                               analyzer=svc.analyzer(), sample_size=1)
-        masker.plan(first)
-        masker.rules.update(rules)  # entities as profiled at publication, None included
-        yield masker.output_columns(columns), (masker.mask(c) for c in _with_first(first, chunks))
+        chunks = (masker.mask(chunk.select(columns)) for chunk in reader)
+        yield masker.output_columns(columns), chunks
 
 
-def _rules(dataset: Any, plan: dict[str, str]) -> dict[str, Any]:
-    entities = {c["name"]: (c.get("profile") or {}).get("entity")
-                for c in dataset.version.columns}
-    return {col: ColumnRule(op, entities.get(col)) for col, op in plan.items()}
-
-
-def _with_first(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
-    if first.num_rows:
-        yield first
-    yield from rest
+def _profiles(dataset: Any, columns: list[str]) -> list[ColumnProfile]:
+    """The publication's profile of each of ``columns`` (a steward's correction included);
+    a column stored without one counts as holding nothing personal."""
+    stored = {c["name"]: c.get("profile") for c in dataset.version.columns}
+    return [ColumnProfile.from_dict(stored[c]) if stored.get(c)
+            else ColumnProfile(c, "none", None, 0.0, 0, 0) for c in columns]
 
 
 def check_plan(svc: Services, dataset: Any, plan: dict[str, str], *, receiver: str,

@@ -16,6 +16,7 @@ from catalog import (
 )
 from policies import rules
 
+from .. import events
 from ..auth import Principal
 from ..errors import InvalidInput
 from ..services import Services
@@ -69,24 +70,22 @@ def publish(svc: Services, who: Principal, *, filename: str, data: bytes,
     with svc.store.create() as out:  # stored only if the dataset and its entry commit
         out.write(data)
         digest = out.finish()
-        with svc.engine.begin() as conn:
+        with svc.recording() as rec:
             dataset_id = repository.add_dataset(
-                conn, department=who.department, title=meta["title"],
+                rec.conn, department=who.department, title=meta["title"],
                 description=meta["description"], sharing=meta["sharing"], level=meta["level"],
                 legal_basis=meta["legal_basis"], keywords=meta["keywords"],
                 created_by=who.username, now=now)
             repository.add_version(
-                conn, dataset_id, sha256=digest, format=fmt, filename=filename,
+                rec.conn, dataset_id, sha256=digest, format=fmt, filename=filename,
                 row_count=len(frame), byte_size=len(data), columns=columns,
                 quality=report.to_dict(), quality_passed=report.success,
                 created_by=who.username, now=now)
-            svc.append(conn, {"type": "publish", "actor": who.username,
-                              "actor_department": who.department, "provider": who.department,
-                              "dataset_id": dataset_id, "dataset_version": 1, "sha256": digest,
-                              "row_count": len(frame), "outcome": "published"})
-            dataset = repository.get_dataset(conn, dataset_id)
+            rec.append(events.Publish(
+                actor=who.username, actor_department=who.department, provider=who.department,
+                dataset_id=dataset_id, dataset_version=1, sha256=digest, row_count=len(frame)))
+            dataset = repository.get_dataset(rec.conn, dataset_id)
             out.commit()
-    svc.checkpoint()
     return dataset_view(dataset)
 
 

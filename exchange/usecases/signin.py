@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from policies import rfc3339
 
-from .. import _crypto
+from .. import _crypto, events
 from ..auth import Principal, check_password, end_session, open_session
 from ..errors import TooManyAttempts, Unauthenticated
 from ..models import sign_in_failures, users
@@ -144,25 +144,21 @@ def _key(svc: Services, scope: str, value: str) -> str:
 def _failed(svc: Services, username: str, address: str, keys: list[tuple[Limit, str]], *,
             now: dt.datetime) -> None:
     """Count the failure under both keys and write its audit entries, in one transaction."""
-    with svc.engine.begin() as conn:
-        account = conn.execute(sa.select(users.c.department, users.c.disabled).where(
+    with svc.recording() as rec:
+        account = rec.conn.execute(sa.select(users.c.department, users.c.disabled).where(
             users.c.username == username)).first()
         who = {"actor": username, "actor_department": account.department} if account else {}
         reason = ("unknown_user" if account is None
                   else "disabled_user" if account.disabled else "wrong_password")
-        svc.append(conn, {"type": "sign_in_failed", **who, "reason": reason,
-                          "outcome": "refused"})
+        rec.append(events.SignInFailed(**who, reason=reason))
         for limit, key in keys:
-            if record_failure(conn, limit, key, now=now):
+            if record_failure(rec.conn, limit, key, now=now):
                 until = now + limit.lock
-                svc.append(conn, {"type": "sign_in_locked", **(who if limit is USER_LIMIT
-                                                                  else {}),
-                                  "scope": limit.scope, "outcome": "locked",
-                                  "until": rfc3339(until)})
+                rec.append(events.SignInLocked(**(who if limit is USER_LIMIT else {}),
+                                               scope=limit.scope, until=rfc3339(until)))
                 if limit is ADDRESS_LIMIT:
                     log.warning("sign-ins from %s locked until %s: %d failures", address,
                                 until.isoformat(), limit.failures)
-    svc.checkpoint()
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:

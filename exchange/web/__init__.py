@@ -25,10 +25,16 @@ from flask import Blueprint, Flask
 from flask_wtf.csrf import CSRFProtect
 
 from ..services import Services
-from . import account, auditor, catalog, dashboard, i18n, requester, steward  # noqa: F401
+from . import account, auditor, catalog, dashboard, i18n, requester, steward
 from .base import bp
 
-__all__ = ["init_app", "bp", "csrf", "SESSION_HOURS"]
+__all__ = ["init_app", "bp", "csrf", "SESSION_HOURS", "PAGES"]
+
+#: The areas of pages, each a blueprint under ``web``.
+PAGES: tuple[Blueprint, ...] = (account.bp, catalog.bp, requester.bp, steward.bp, auditor.bp,
+                                dashboard.bp)
+for _area in PAGES:
+    bp.register_blueprint(_area)
 
 SESSION_HOURS = 8
 csrf = CSRFProtect()

@@ -10,14 +10,12 @@ from ..auth import Principal
 from ..errors import TooManyAttempts, Unauthenticated, retry_after
 from ..usecases.signin import sign_in as open_session
 from ..usecases.signin import sign_out as end_session
-from .base import bp as parent
 from .base import may, safe_next, services, sign_in_as
 from .i18n import LANGUAGES
 
 __all__ = ["bp", "landing_page"]
 
 bp = Blueprint("account", __name__)
-parent.register_blueprint(bp)
 
 MAX_FIELD = 200
 

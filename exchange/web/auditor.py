@@ -11,14 +11,12 @@ from policies import rfc3339
 
 from ..errors import InvalidInput, NotFound
 from ..usecases import auditing
-from .base import bp as parent
 from .base import principal, services
 from .i18n import TIMEZONE
 
 __all__ = ["bp"]
 
 bp = Blueprint("auditor", __name__, url_prefix="/audit")
-parent.register_blueprint(bp)
 
 PAGE = 50
 _TEXT_FILTERS = ("type", "department", "dataset_id", "actor")
@@ -34,8 +32,9 @@ def log():
     svc = services()
     chosen = {k: request.args.get(k, "").strip()[:100] for k in _TEXT_FILTERS + ("from", "to")}
     offset = max(0, _int(request.args.get("offset"), 0))
-    args = {k: chosen[k] for k in _TEXT_FILTERS} | _time_range(chosen["from"], chosen["to"])
-    page = auditing.entries(svc, principal(), args | {"offset": offset, "limit": PAGE})
+    filters = {k: chosen[k] or None for k in _TEXT_FILTERS}
+    page = auditing.entries(svc, principal(), auditing.EntryQuery(
+        offset=offset, limit=PAGE, **filters, **_time_range(chosen["from"], chosen["to"])))
     return render_template("web/audit_log.html", page=page, chosen=chosen, offset=offset,
                            size=PAGE, event_types=auditing.EVENT_TYPES,
                            query={k: v for k, v in chosen.items() if v})
@@ -67,7 +66,7 @@ def _date(text: str, name: str) -> dt.date:
 @bp.get("/log/<int:index>")
 def entry(index: int):
     svc, who = services(), principal()
-    found = auditing.entries(svc, who, {"offset": index, "limit": 1})["entries"]
+    found = auditing.entries(svc, who, auditing.EntryQuery(offset=index, limit=1))["entries"]
     if not found or found[0]["index"] != index:
         raise NotFound(f"no audit entry {index}")
     record = found[0]["entry"]
@@ -79,7 +78,7 @@ def entry(index: int):
 def checkpoint():
     svc = services()
     bundle = auditing.evidence_bundle(svc, principal())
-    size = auditing.entries(svc, principal(), {"limit": 1})["size"]
+    size = auditing.entries(svc, principal(), auditing.EntryQuery(limit=1))["size"]
     return render_template("web/audit_checkpoint.html", bundle=bundle,
                            check=auditing.verify_bundle(bundle, log_size=size),
                            origin=bundle.origin)

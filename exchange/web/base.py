@@ -12,8 +12,10 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..auth import Principal, principal_for_session, touch_session
-from ..errors import Unauthenticated, public_message, retry_after, status_for
+from ..errors import Unauthenticated, http_code, public_message, retry_after, status_for
 from ..services import Services
+from ..usecases.admin import department_names
+from ..usecases.signin import sign_out
 
 __all__ = ["bp", "services", "principal", "may", "safe_next", "PUBLIC_ENDPOINTS",
            "sign_in_as", "attempt", "department_label"]
@@ -64,7 +66,6 @@ def sign_in_as(session_id: str) -> None:
     copy of the old cookie opens nothing."""
     previous = session.get("sid")
     if isinstance(previous, str) and previous != session_id:
-        from ..usecases.signin import sign_out
         sign_out(services(), previous)
     session.clear()
     session.permanent = True
@@ -150,8 +151,7 @@ def _unrouted(exc: HTTPException) -> Any:
     status = exc.code or 404
     if request.path.startswith(("/api/", "/.well-known/")) or \
             not request.accept_mimetypes.accept_html:
-        code = {404: "not_found", 405: "method_not_allowed"}[status]
-        return {"error": {"code": code, "message": exc.description}}, status
+        return {"error": {"code": http_code(status), "message": exc.description}}, status
     if request.blueprint != "web":  # outside the pages: their before_request did not run
         g.principal = _load_principal(session.get("sid"))
     return render_template("web/error.html", status=status, kind="http", message=None,
@@ -179,7 +179,6 @@ def department_label(code: str | None) -> str:
     if not code:
         return ""
     if "departments" not in g:
-        from ..usecases.admin import department_names
         g.departments = department_names(services())
     zh, en = g.departments.get(code, (code, code))
     return zh if str(get_locale()) == "zh" else en

@@ -7,13 +7,11 @@ from flask import Blueprint, render_template, request
 from ..usecases import publishing
 from ..usecases.admin import department_names
 from ..usecases.masking_plan import planned_masking
-from .base import bp as parent
 from .base import may, principal, services
 
 __all__ = ["bp", "FILTERS"]
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
-parent.register_blueprint(bp)
 
 FILTERS = ("q", "department", "sharing", "level")
 

@@ -14,7 +14,6 @@ from flask_babel import format_timedelta
 from flask_babel import gettext as _
 
 from ..usecases import access, auditing
-from .base import bp as parent
 from .base import department_label, principal, services
 from .charts import bar_chart, column_chart
 from .i18n import number
@@ -22,7 +21,6 @@ from .i18n import number
 __all__ = ["bp", "deliveries_per_day", "requests_by_status", "decision_hours"]
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
-parent.register_blueprint(bp)
 
 DAYS = 14
 CST = dt.timezone(dt.timedelta(hours=8))

@@ -7,12 +7,10 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from ..receipts import verify_receipt
 from ..usecases import access, delivery, masking_plan, publishing
 from .base import attempt, principal, services
-from .base import bp as parent
 
 __all__ = ["bp"]
 
 bp = Blueprint("requester", __name__)
-parent.register_blueprint(bp)
 
 
 

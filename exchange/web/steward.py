@@ -9,12 +9,10 @@ from ..errors import InvalidInput
 from ..usecases import access, masking_plan, publishing
 from ..usecases.masking_plan import operator_names
 from .base import attempt, principal, services
-from .base import bp as parent
 
 __all__ = ["bp"]
 
 bp = Blueprint("steward", __name__, url_prefix="/steward")
-parent.register_blueprint(bp)
 
 MAX_TEXT = 2000
 PREVIEW_ROWS = 5

@@ -4,6 +4,7 @@ evidence that it was logged, and concurrent requests append to one tree that ver
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +13,18 @@ import pytest
 from jwcrypto import jws
 
 from audit import NoteVerifier, ProofInvalid, verify_entry, verify_log
+from exchange.events import Event
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Note(Event):
+    """An entry of the tests' own kind, to grow the log."""
+
+    TYPE = "note"
+    actor: str
+    seq: int
+    outcome: str = "recorded"
+
 
 DELIVERERS = 3
 DELIVERIES_EACH = 2
@@ -78,8 +91,7 @@ def test_concurrent_deliveries_and_appends_never_fork_the_tree(app, as_role, dat
 
     def append(n: int) -> list[int]:
         start.wait()
-        return [svc.append_and_commit({"type": "note", "actor": f"thread-{n}", "seq": i,
-                                       "outcome": "recorded"}) for i in range(APPENDS_EACH)]
+        return [svc.record(Note(actor=f"thread-{n}", seq=i)) for i in range(APPENDS_EACH)]
 
     with ThreadPoolExecutor(DELIVERERS + APPENDERS) as pool:
         delivered = [pool.submit(deliver, n) for n in range(DELIVERERS)]

@@ -7,6 +7,7 @@ auditor understands. Also: a delivery whose audit append fails delivers nothing;
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -26,7 +27,18 @@ from exchange.cli import Context, cli
 from exchange.client import ApiError, Client
 from exchange.config import load_settings
 from exchange.demo import build_demo
+from exchange.events import Event
 from exchange.usecases.admin import rotate_keys
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Note(Event):
+    """An entry of the tests' own kind, to grow the log."""
+
+    TYPE = "note"
+    actor: str
+    outcome: str = "recorded"
+
 
 ROWS = 30
 URL = "http://govex.test"
@@ -87,8 +99,7 @@ class Instance:
 
     def log_events(self, count: int, tag: str) -> None:
         for n in range(count):
-            self.svc.append_and_commit({"type": "note", "actor": f"{tag}-{n}",
-                                        "outcome": "recorded"})
+            self.svc.record(Note(actor=f"{tag}-{n}"))
 
     def sql(self, *statements: str) -> None:
         """Edit the database behind the exchange's back."""

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from exchange.usecases import access, delivery
+from policies import rules
+
 GOVEX = str(Path(sys.executable).with_name("govex"))
 
 
@@ -43,3 +46,18 @@ def test_verify_with_files_that_are_not_what_they_should_be(tmp_path, receipt, j
     done = _run("verify", "data.csv", "--receipt", "r.jws", "--jwks", "jwks.json", cwd=tmp_path)
     assert done.returncode == 1 and says in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("command, option, vocabulary", [
+    ("publish", "sharing", tuple(rules.SHARING_TYPES)),
+    ("publish", "level", rules.LEVELS),
+    ("requests", "status", access.REQUEST_STATUSES),
+    ("pull", "fmt", delivery.DELIVERY_FORMATS),
+])
+def test_the_clients_choices_are_the_exchanges_vocabularies(command, option, vocabulary):
+    """The client restates a few vocabularies, so that `govex --help` starts without loading
+    the server's libraries; they must stay the server's own."""
+    from exchange.cli import cli
+
+    found = next(p for p in cli.commands[command].params if p.name == option)
+    assert tuple(found.type.choices) == tuple(vocabulary)

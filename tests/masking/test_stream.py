@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -104,3 +106,32 @@ def test_a_chunk_with_other_columns_is_refused(analyzer):
         masker.mask(_table(5).drop_columns(["金额"]))
     with pytest.raises(InvalidMaskingPlan, match="no plan"):
         ChunkedMasker().output_columns(["a"])
+
+
+def test_an_adopted_plan_masks_as_the_profiled_one_without_profiling(analyzer):
+    table = _table(90)
+    profiled = ChunkedMasker(hash_key=KEY, analyzer=analyzer)
+    rules = profiled.plan(table.slice(0, 30))
+    profiles = profile_table(table.slice(0, 30).to_pandas(), analyzer=analyzer)
+    adopted = ChunkedMasker(policy={c: ColumnRule(r.operator) for c, r in rules.items()},
+                            hash_key=KEY, analyzer=analyzer)
+
+    assert adopted.adopt(profiles) == rules  # each entity taken from its profile
+    for chunk in _chunks(table, 30):
+        assert adopted.mask(chunk).equals(profiled.mask(chunk))
+    counts = [{**r.to_dict(), "rule_from": None} for r in profiled.report()]
+    assert [{**r.to_dict(), "rule_from": None} for r in adopted.report()] == counts
+    assert {r.rule_from for r in adopted.report()} == {"policy"}
+
+
+@pytest.mark.parametrize("policy, profiled, problem", [
+    ({"姓名": "mask"}, ["姓名", "金额"], "no rule for column(s): 金额"),
+    ({"姓名": "mask", "电话": "mask"}, ["姓名"], "columns the table does not have"),
+    ({"姓名": "mask"}, ["姓名", "姓名"], "duplicate column names"),
+])
+def test_adopting_a_plan_that_does_not_fit_the_columns_is_refused(policy, profiled, problem):
+    from masking import ColumnProfile
+
+    masker = ChunkedMasker(policy={c: ColumnRule(op) for c, op in policy.items()}, hash_key=KEY)
+    with pytest.raises(InvalidMaskingPlan, match=re.escape(problem)):
+        masker.adopt([ColumnProfile(c, "none", None, 0.0, 0, 0) for c in profiled])

@@ -1,0 +1,261 @@
+"""The audit log's entries: one typed builder per kind of event.
+
+Every entry the exchange writes is built here, so what each kind holds is written once and
+checked by the type checker. An entry holds metadata, never personal data: who acted (user
+and department), on what (ids, hashes, counts, operators) and the outcome; a purpose only as
+scrubbed for the log. ``time`` is stamped when the entry is appended (:meth:`Event.entry`);
+fields that are ``None`` are left out (RFC 8785 has no gaps).
+
+    rec.append(Deny(actor=who.username, actor_department=who.department,
+                    provider=request.provider, receiver=request.receiver,
+                    request_id=request.id, dataset_id=request.dataset_id))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+__all__ = ["Event", "Publish", "Request", "Approve", "FirstApproval", "Deny", "Revoke",
+           "Exchange", "AuthzDenied", "AuthzThrottled", "SignInFailed", "SignInLocked",
+           "UserAdd", "UserChange", "KeyRotate", "Init", "EVENTS", "EVENT_TYPES"]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Event:
+    """An audit entry before it is stamped and appended."""
+
+    TYPE: ClassVar[str]
+    actor: str | None
+
+    def entry(self, *, time: str) -> dict[str, Any]:
+        """The entry as the log stores it: ``type``, ``time`` and every field that is set."""
+        entry: dict[str, Any] = {"type": self.TYPE, "time": time}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, Mapping):
+                value = dict(value)
+            elif isinstance(value, (list, tuple)):
+                value = list(value)
+            if value is not None:
+                entry[field.name] = value
+        return entry
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Publish(Event):
+    """A steward published a dataset (or a new version of it)."""
+
+    TYPE = "publish"
+    actor: str
+    actor_department: str
+    provider: str
+    dataset_id: str
+    dataset_version: int
+    sha256: str
+    row_count: int
+    outcome: str = "published"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Request(Event):
+    """A department asked for a dataset; ``outcome`` is the request's status."""
+
+    TYPE = "request"
+    actor: str
+    actor_department: str
+    provider: str
+    receiver: str
+    dataset_id: str
+    dataset_version: int
+    request_id: str
+    purpose: str
+    columns: Sequence[str]
+    outcome: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Approve(Event):
+    """A grant was issued (by a steward, or by the exchange itself for unconditional data,
+    when ``actor_department`` is None); ``columns`` maps each granted column to its
+    operator; ``expires_at`` RFC 3339."""
+
+    TYPE = "approve"
+    actor: str
+    actor_department: str | None
+    provider: str
+    receiver: str
+    dataset_id: str
+    dataset_version: int
+    request_id: str
+    grant_id: str
+    purpose: str
+    columns: Mapping[str, str]
+    expires_at: str
+    outcome: str = "granted"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class FirstApproval(Event):
+    """The first of the two stewards an L4 request needs approved it (no grant yet)."""
+
+    TYPE = "approve"
+    actor: str
+    actor_department: str
+    provider: str
+    receiver: str
+    request_id: str
+    dataset_id: str
+    outcome: str = "first_approval"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Deny(Event):
+    """A steward refused a request."""
+
+    TYPE = "deny"
+    actor: str
+    actor_department: str
+    provider: str
+    receiver: str
+    request_id: str
+    dataset_id: str
+    outcome: str = "denied"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Revoke(Event):
+    """A steward revoked a grant."""
+
+    TYPE = "revoke"
+    actor: str
+    actor_department: str
+    provider: str
+    receiver: str
+    grant_id: str
+    dataset_id: str
+    outcome: str = "revoked"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Exchange(Event):
+    """Data left the exchange: what was delivered under which grant, its SHA-256 and rows;
+    ``columns`` maps each delivered column to its operator."""
+
+    TYPE = "exchange"
+    actor: str
+    actor_department: str
+    provider: str
+    receiver: str
+    dataset_id: str
+    dataset_version: int
+    request_id: str
+    grant_id: str
+    exchange_id: str
+    purpose: str
+    columns: Mapping[str, str]
+    row_count: int
+    sha256: str
+    outcome: str = "delivered"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AuthzDenied(Event):
+    """Casbin refused a decision. ``object`` is the kind tried (``grant``), ``target`` its id
+    when one was named, ``provider`` the department that owns it."""
+
+    TYPE = "authz_denied"
+    actor: str
+    actor_department: str | None
+    object: str
+    target: str | None
+    action: str
+    provider: str | None
+    outcome: str = "denied"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AuthzThrottled(Event):
+    """A user refused too often is refused everything for ``seconds``."""
+
+    TYPE = "authz_throttled"
+    actor: str
+    actor_department: str | None
+    seconds: int
+    outcome: str = "throttled"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SignInFailed(Event):
+    """A failed sign-in; ``actor`` only when the username exists. ``reason``:
+    unknown_user, disabled_user or wrong_password."""
+
+    TYPE = "sign_in_failed"
+    actor: str | None = None
+    actor_department: str | None = None
+    reason: str
+    outcome: str = "refused"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SignInLocked(Event):
+    """Sign-ins of a username or from an address are locked ``until`` (RFC 3339)."""
+
+    TYPE = "sign_in_locked"
+    actor: str | None = None
+    actor_department: str | None = None
+    scope: str
+    until: str
+    outcome: str = "locked"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class UserAdd(Event):
+    """An administrator added ``subject`` with ``role`` in ``actor_department`` (the new
+    user's department, as the log has always named it)."""
+
+    TYPE = "user_add"
+    actor: str
+    subject: str
+    role: str
+    actor_department: str | None
+    outcome: str = "created"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class UserChange(Event):
+    """An administrator changed ``subject``: disabled, enabled, password_reset,
+    token_reissued."""
+
+    TYPE = "user_change"
+    actor: str
+    subject: str
+    change: str
+    outcome: str = "changed"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class KeyRotate(Event):
+    """The signing key was rotated; ``kid`` is the new key's thumbprint."""
+
+    TYPE = "key_rotate"
+    actor: str
+    kid: str
+    outcome: str = "rotated"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Init(Event):
+    """The instance was created."""
+
+    TYPE = "init"
+    actor: str
+    outcome: str = "initialized"
+
+
+#: Every kind of event, and the entry types the log holds (in the order auditors read them).
+EVENTS: tuple[type[Event], ...] = (Publish, Request, Approve, FirstApproval, Deny, Revoke,
+                                   Exchange, AuthzDenied, AuthzThrottled, SignInFailed,
+                                   SignInLocked, UserAdd, UserChange, KeyRotate, Init)
+EVENT_TYPES: tuple[str, ...] = tuple(dict.fromkeys(e.TYPE for e in EVENTS))
