@@ -66,14 +66,13 @@ class PublicKey:
 class SigningKeys:
     """Ed25519 signing keys stored encrypted in ``exchange_signing_keys``.
 
-    The active key is cached (decrypting it costs a key derivation), but the cache is checked
-    against the database at most every ``recheck_seconds``: a rotation made by another process
-    (``govex keys rotate`` while the server runs) is picked up within that time, without a
-    restart. Until then the server signs with the retired key, which stays published, so what
-    it signed still verifies.
+    The active key is cached (decrypting it costs a key derivation), but which key is active
+    is read from the database at every use (one indexed read), so a rotation made by another
+    process (``govex keys rotate``, another server) counts before the next entry, checkpoint
+    or receipt this process signs. ``recheck_seconds`` trades that for fewer reads.
     """
 
-    def __init__(self, master: MasterKey, *, recheck_seconds: float = 5.0,
+    def __init__(self, master: MasterKey, *, recheck_seconds: float = 0.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._password = master.derive("signing-keys").hex().encode()
         self._cache: ActiveKey | None = None

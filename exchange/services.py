@@ -12,8 +12,6 @@ import contextlib
 import datetime as dt
 import logging
 import threading
-import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -35,7 +33,6 @@ from .models import exchanges
 __all__ = ["Services", "Recording", "utcnow"]
 
 log = logging.getLogger("govex")
-RELOAD_INTERVAL = 5.0  # seconds between policy reloads triggered by refusals
 DELIVERY_CHUNK_ROWS = 100_000  # rows a delivery reads, masks and writes at a time
 REFUSALS_PER_WINDOW = 30  # refusals of one user within REFUSAL_WINDOW that throttle it
 REFUSAL_WINDOW = 60  # seconds
@@ -65,11 +62,6 @@ class Services:
         self._enforcer: Enforcer | None = None
         self._analyzer: Any = None
         self._lock = threading.Lock()
-        self._reloaded = 0.0
-        self.monotonic: Callable[[], float] = time.monotonic
-        self._refusals: dict[str, deque[float]] = {}
-        self._throttled: dict[str, float] = {}
-        self._throttle_lock = threading.Lock()  # not _lock, held while the analyzer builds
 
     def sweep_payloads(self, *, older_than: float = 3600.0) -> Any:
         """Remove payload files a crash left behind (see ``EncryptedFileStore.sweep``): those
@@ -127,8 +119,8 @@ class Services:
         throttled for that long: every decision is refused with TooManyAttempts (429) before
         it is made, so a client hammering what it may not do cannot grow the audit log without
         bound; the throttle is itself logged, once (``authz_throttled``). No decision goes
-        unlogged: a throttled request is never decided. Counted per process. ``target`` (a
-        request or grant id) names what was tried, in the log.
+        unlogged: a throttled request is never decided. ``target`` (a request or grant id)
+        names what was tried, in the log.
         """
         dom = dom or who.domain
         self.check_throttle(who)
@@ -138,62 +130,60 @@ class Services:
                             + ("" if dom == who.domain else f" of {dom}"))
 
     def refuse(self, who: Principal, *, obj: str, act: str, dom: str) -> None:
-        """Log a refused decision and count it towards the user's throttle. Every refusal
-        made outside :meth:`require` goes through here too (after :meth:`check_throttle`)."""
-        self.record_refusal(who, obj=obj, act=act, dom=dom)
-        self._count_refusal(who)
+        """Log a refused decision (``authz_denied``); the refusal that makes
+        ``REFUSALS_PER_WINDOW`` within the window also throttles the user and logs that
+        (``authz_throttled``), in the same transaction. Every refusal made outside
+        :meth:`require` goes through here too (after :meth:`check_throttle`).
+
+        The throttle is read from the audit log itself, so every server process counts every
+        refusal: appends are serialized, so the count made after this append is exact."""
+        kind, _, target = obj.partition(":")
+        with self.recording() as rec:
+            rec.append(events.AuthzDenied(
+                actor=who.username, actor_department=who.department, object=kind,
+                target=target or None, action=act,
+                provider=dom if target or dom != who.domain else None))
+            since = self._window_start()
+            refused = rec.log.entries(rec.conn, type="authz_denied", actor=who.username,
+                                      since=since, limit=REFUSALS_PER_WINDOW)
+            if len(refused) >= REFUSALS_PER_WINDOW and not self._throttled_since(
+                    rec.conn, rec.log, who, since):
+                rec.append(events.AuthzThrottled(actor=who.username,
+                                                 actor_department=who.department,
+                                                 seconds=REFUSAL_WINDOW))
 
     def check_throttle(self, who: Principal) -> None:
         """Raise TooManyAttempts while ``who`` is throttled (see :meth:`require`)."""
-        with self._throttle_lock:
-            until = self._throttled.get(who.username)
-            if until is None:
-                return
-            left = until - self.monotonic()
-            if left <= 0:
-                del self._throttled[who.username]
-                return
+        log = self.audit_log()
+        with self.reader.connect() as conn:
+            started = self._throttled_since(conn, log, who, self._window_start())
+        if started is None:
+            return
+        until = started + dt.timedelta(seconds=REFUSAL_WINDOW)
+        left = (until - self.clock()).total_seconds()
         raise TooManyAttempts(f"{who.username} was refused too often; try again in "
-                              f"{max(1, round(left))} s",
-                              until=self.clock() + dt.timedelta(seconds=left))
+                              f"{max(1, round(left))} s", until=until)
 
-    def _count_refusal(self, who: Principal) -> None:
-        now = self.monotonic()
-        with self._throttle_lock:
-            recent = self._refusals.setdefault(who.username, deque())
-            recent.append(now)
-            while recent and recent[0] <= now - REFUSAL_WINDOW:
-                recent.popleft()
-            if len(recent) < REFUSALS_PER_WINDOW or who.username in self._throttled:
-                return
-            self._throttled[who.username] = now + REFUSAL_WINDOW
-            recent.clear()
-        self.record(events.AuthzThrottled(actor=who.username, actor_department=who.department,
-                                          seconds=REFUSAL_WINDOW))
+    def _window_start(self) -> dt.datetime:
+        """The first whole second of the refusal window ending now."""
+        return self.clock() - dt.timedelta(seconds=REFUSAL_WINDOW - 1)
+
+    @staticmethod
+    def _throttled_since(conn: sa.Connection, log: AuditLog, who: Principal,
+                         since: dt.datetime) -> dt.datetime | None:
+        """When ``who``'s current throttle began (None when not throttled)."""
+        found = log.entries(conn, type="authz_throttled", actor=who.username, since=since,
+                            limit=1)
+        if not found:
+            return None
+        return dt.datetime.fromisoformat(found[0][1]["time"])
 
     def allowed(self, user: str, dom: str, obj: str, act: str) -> bool:
-        """Casbin's decision. A refusal reloads the policies once (at most every few seconds)
-        and asks again, so users and roles added by ``govex users add`` in another process
-        take effect without a restart."""
-        now = self.clock()
-        if self.enforcer.allowed(user, dom, obj, act, now=now):
-            return True
-        if time.monotonic() - self._reloaded < RELOAD_INTERVAL:
-            return False
-        self._reloaded = time.monotonic()
-        self.enforcer.reload()
-        return self.enforcer.allowed(user, dom, obj, act, now=now)
-
-    def record_refusal(self, who: Principal, *, obj: str, act: str, dom: str) -> None:
-        """Append an ``authz_denied`` entry in its own transaction. ``obj`` may name what was
-        tried (``grant:gr_…``): the entry then carries it as ``target`` and the department
-        that owns it as ``provider``; a refusal of a kind of page or action as such (a
-        requester opening the stewards' inbox) names no provider."""
-        kind, _, target = obj.partition(":")
-        self.record(events.AuthzDenied(
-            actor=who.username, actor_department=who.department, object=kind,
-            target=target or None, action=act,
-            provider=dom if target or dom != who.domain else None))
+        """Casbin's decision, after applying every policy change any process committed (a
+        grant approved, a role given or a grant revoked through another server or
+        ``govex users add`` counts here before this decision)."""
+        self.enforcer.sync()
+        return self.enforcer.allowed(user, dom, obj, act, now=self.clock())
 
     @contextlib.contextmanager
     def recording(self) -> Iterator[Recording]:

@@ -7,9 +7,10 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy_adapter import CasbinRule
 
-__all__ = ["metadata", "requests_table", "approvals_table", "grants_table", "AccessRequest",
-           "Grant", "DatasetFacts"]
+__all__ = ["metadata", "requests_table", "approvals_table", "grants_table", "changes_table",
+           "head_table", "AccessRequest", "Grant", "DatasetFacts"]
 
 metadata = sa.MetaData()
 
@@ -61,6 +62,26 @@ grants_table = sa.Table(
     sa.Column("revoked_by", sa.String(80)),
     sa.Column("revoke_reason", sa.Text),
 )
+
+
+# The feed of policy changes every process applies (policies.enforcer): one row per change,
+# numbered under the lock of the one head row, so rows commit in the order of their numbers.
+changes_table = sa.Table(
+    "policy_changes", metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("sec", sa.String(2), nullable=False),  # p (a permission) or g (a role)
+    sa.Column("op", sa.String(8), nullable=False),  # add or remove
+    sa.Column("rules", sa.JSON, nullable=False),  # the rules added or removed
+)
+
+head_table = sa.Table(
+    "policy_changes_head", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+)
+
+# Revoking a grant removes the rules on its object (casbin_rule.v2): indexed, for 10k+ grants.
+sa.Index("ix_casbin_rule_ptype_v2", CasbinRule.__table__.c.ptype, CasbinRule.__table__.c.v2)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -45,12 +45,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On PostgreSQL, only the tests that store something (those using ``database_url``)."""
+    """On PostgreSQL, only the tests that store something (those using ``database_url``).
+    The heaviest end-to-end tests (marked ``postgresql_pass``) run in that pass only."""
     if config.getoption("--database") != "postgresql":
-        return
-    stored = [item for item in items if "database_url" in getattr(item, "fixturenames", ())]
-    config.hook.pytest_deselected(items=[i for i in items if i not in stored])
-    items[:] = stored
+        kept = [item for item in items if not item.get_closest_marker("postgresql_pass")]
+    else:
+        kept = [item for item in items if "database_url" in getattr(item, "fixturenames", ())]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")

@@ -181,11 +181,11 @@ def keys() -> None:
 @_home
 def keys_rotate(home: Path) -> None:
     """Retire the signing key (still published for old receipts) and start a new one.
-    A running server uses the new key within 5 seconds."""
+    Running servers sign with the new key from their next signature."""
     from ..services import Services
     from ..usecases.admin import rotate_keys
     kid = rotate_keys(Services(_settings(home)))
-    click.echo(f"new signing key {kid}; a running server signs with it within 5 seconds")
+    click.echo(f"new signing key {kid}; running servers sign with it from their next signature")
 
 
 @click.command("demo-token")

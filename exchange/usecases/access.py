@@ -53,7 +53,7 @@ def create_request(svc: Services, who: Principal, *, dataset_id: str, purpose: A
             purpose=scrubbed, columns=request.columns, outcome=request.status))
         if grant is not None:
             rec.append(_granted(grant, actor=workflow.AUTO_APPROVER, department=None))
-    _after_grant(svc, grant)
+            _allow(svc, rec.conn, grant)
     return request.to_dict()
 
 
@@ -77,9 +77,10 @@ def _granted(grant: Any, *, actor: str, department: str | None) -> events.Approv
         expires_at=grant.expires_at.isoformat())
 
 
-def _after_grant(svc: Services, grant: Any) -> None:
-    if grant is not None:
-        svc.enforcer.allow_grant(grant.id, grant.receiver, until=grant.expires_at)
+def _allow(svc: Services, conn: Any, grant: Any) -> None:
+    """The grant's permission, committed with it (every server applies it before its next
+    decision)."""
+    svc.enforcer.allow_grant(grant.id, grant.receiver, until=grant.expires_at, conn=conn)
 
 
 def list_requests(svc: Services, who: Principal, *, status: str | None = None) -> list[dict]:
@@ -132,12 +133,12 @@ def approve(svc: Services, who: Principal, request_id: str, *, columns: Any = No
         if grant is not None:
             rec.append(_granted(dataclasses.replace(grant, logged_purpose=purpose),
                                 actor=who.username, department=who.department))
+            _allow(svc, rec.conn, grant)
         else:
             rec.append(events.FirstApproval(
                 actor=who.username, actor_department=who.department,
                 provider=request.provider, receiver=request.receiver, request_id=request.id,
                 dataset_id=request.dataset_id))
-    _after_grant(svc, grant)
     return {"request": decision.request.to_dict(),
             "grant_id": grant.id if grant else None,
             "grant": grant.to_dict(now=svc.clock()) if grant else None}
@@ -180,8 +181,8 @@ def revoke(svc: Services, who: Principal, grant_id: str, *, reason: Any = None) 
     with svc.reader.connect() as conn:
         grant = workflow.get_grant(conn, grant_id)
     svc.require(who, "grant", "revoke", dom=grant.provider, target=grant_id)
-    svc.enforcer.revoke_grant(grant_id)  # fail closed: stop access before recording
     with svc.recording() as rec:
+        svc.enforcer.revoke_grant(grant_id, conn=rec.conn)  # every server, at its next decision
         revoked = workflow.revoke(rec.conn, grant_id, by=who.username,
                                   reason=reason if isinstance(reason, str) else None,
                                   now=svc.clock())

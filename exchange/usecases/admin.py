@@ -35,9 +35,9 @@ def init_instance(settings: Settings, *, admin_password: str | None = None) -> d
     settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)  # password and token hashes
     svc = Services(settings)
     upgrade(svc.engine)
-    svc.enforcer.add_department("system")
     now = svc.clock()
     with svc.engine.begin() as conn:
+        svc.enforcer.add_department("system", conn=conn)
         svc.keys.ensure(conn, now=now)
         has_admin = conn.execute(sa.select(users.c.username).where(
             users.c.role == "admin")).first() is not None
@@ -57,7 +57,7 @@ def ensure_department(svc: Services, code: str, name: str, name_en: str) -> None
     """Create a department and its role permissions (idempotent)."""
     with svc.engine.begin() as conn:
         add_department(conn, code, name, name_en)
-    svc.enforcer.add_department(code)
+        svc.enforcer.add_department(code, conn=conn)
 
 
 def create_user(svc: Services, *, username: str, password: str, role: str,
@@ -76,7 +76,7 @@ def create_user(svc: Services, *, username: str, password: str, role: str,
         token = issue_token(rec.conn, username, label="default", now=now)
         rec.append(events.UserAdd(actor=actor, subject=username, role=role,
                                   actor_department=department))
-    svc.enforcer.assign_role(username, role, department or "system")
+        svc.enforcer.assign_role(username, role, department or "system", conn=rec.conn)
     return token
 
 

@@ -148,7 +148,7 @@ def verifier_key(svc: Services) -> dict[str, Any]:
     verify (``status`` active or retired; ``kid`` the key's JWK thumbprint, as in the JWKS).
 
     ``vkey`` is the key this process signs with: after ``govex keys rotate`` a running server
-    changes to the new one within 5 seconds."""
+    changes to the new one with its next signature."""
     origin = svc.settings.log_origin
     in_use = svc.audit_log().signer.verifier_key
     with svc.reader.connect() as conn:

@@ -36,7 +36,7 @@ def server(tmp_path_factory, database_url):
                             stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait(url, proc)
+        wait_until_up(url, proc)
         users = {u["username"]: u for u in json.loads((home / "demo-users.json").read_text())}
         yield {"url": url, "home": home, "users": users, "log": home / "server.log"}
     finally:
@@ -45,7 +45,8 @@ def server(tmp_path_factory, database_url):
         log.close()
 
 
-def _wait(url: str, proc: subprocess.Popen) -> None:
+def wait_until_up(url: str, proc: subprocess.Popen) -> None:
+    """Return once the server at ``url`` answers /healthz; raise if ``proc`` exits first."""
     for _ in range(300):
         if proc.poll() is not None:
             raise RuntimeError("server exited early")
