@@ -40,7 +40,7 @@ from sqlalchemy.exc import DBAPIError
 
 from . import merkle
 from .checkpoint import Checkpoint, NoteSigner
-from .errors import EntryNotFound, InvalidRange, LogInconsistent, SignatureInvalid
+from .errors import AuditError, EntryNotFound, InvalidRange, LogInconsistent, SignatureInvalid
 from .events import canonical_bytes, event_columns, parse_bound, utc_naive
 from .verify import EvidenceBundle
 
@@ -113,11 +113,18 @@ class SignedCheckpoint:
 
 
 class AuditLog:
-    """The append-only log named ``origin``, whose checkpoints ``signer`` signs."""
+    """The append-only log named ``origin``, whose checkpoints ``signer`` signs. A reader
+    (entries, proofs) may open it without a signer: it then cannot sign checkpoints."""
 
-    def __init__(self, *, origin: str, signer: NoteSigner) -> None:
+    def __init__(self, *, origin: str, signer: NoteSigner | None = None) -> None:
         self.origin = origin
         self.signer = signer
+
+    @property
+    def _signer(self) -> NoteSigner:
+        if self.signer is None:
+            raise AuditError("this log was opened for reading: it has no signer")
+        return self.signer
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -182,7 +189,7 @@ class AuditLog:
 
     def _sign(self, conn: Connection, tree: merkle.CompactRange,
               now: datetime) -> SignedCheckpoint:
-        note = self.signer.sign(Checkpoint(self.origin, tree.size, tree.root()).to_text())
+        note = self._signer.sign(Checkpoint(self.origin, tree.size, tree.root()).to_text())
         conn.execute(insert(checkpoints_table).values(
             size=tree.size, root_hash=tree.root(), note=note, signed_at=utc_naive(now)))
         return SignedCheckpoint(note, tree.size, tree.root())
@@ -192,11 +199,11 @@ class AuditLog:
         """The latest note, signed again if the signer's key has changed since."""
         size, root = int(latest.size), bytes(latest.root_hash)
         try:
-            self.signer.verifier.verify(latest.note)
+            self._signer.verifier.verify(latest.note)
             return SignedCheckpoint(str(latest.note), size, root)
         except SignatureInvalid:
             pass
-        note = self.signer.sign(Checkpoint(self.origin, size, root).to_text())
+        note = self._signer.sign(Checkpoint(self.origin, size, root).to_text())
         conn.execute(update(checkpoints_table).where(checkpoints_table.c.size == latest.size)
                      .values(note=note, signed_at=utc_naive(now)))
         return SignedCheckpoint(note, size, root)
@@ -276,7 +283,7 @@ class AuditLog:
         query = (select(entries_table.c.idx, entries_table.c.entry)
                  .where(entries_table.c.idx < row.size).order_by(entries_table.c.idx))
         logged = [text.encode() for _, text in conn.execute(query)]
-        return EvidenceBundle(origin=self.origin, vkey=self.signer.verifier_key,
+        return EvidenceBundle(origin=self.origin, vkey=self._signer.verifier_key,
                               checkpoint=str(row.note), logged=logged)
 
     # -- proofs -----------------------------------------------------------------------------

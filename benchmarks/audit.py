@@ -5,6 +5,7 @@ once. Every timing is the median of several rounds (the machine is shared and no
 
 Usage (from the repository root; run as a module so this file does not shadow the ``audit``
 package): python -m benchmarks.audit [--rounds 5] [--appends 500] [--sizes 100000,1000000]
+[--postgresql]  (the appends also on a throwaway PostgreSQL cluster, fsync on)
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import argparse
 import hashlib
 import json
 import statistics
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -84,43 +86,15 @@ def _engine(path: Path, *, durable: bool = True) -> sa.Engine:
     return engine
 
 
-def appends(rounds: int, count: int) -> None:
+def appends(rounds: int, count: int, *, postgresql: bool = False) -> None:
     """Appends per second, one transaction each, as the exchange commits them."""
-    print(f"durable appends (SQLite WAL, synchronous=FULL, one transaction per append; "
-          f"median of {rounds} rounds of {count})")
     signer = NoteSigner(ORIGIN, Ed25519PrivateKey.generate())
     log = AuditLog(origin=ORIGIN, signer=signer)
+    print(f"durable appends (SQLite WAL, synchronous=FULL, one transaction per append; "
+          f"median of {rounds} rounds of {count})")
     with tempfile.TemporaryDirectory() as tmp:
         engine = _engine(Path(tmp) / "durable.db")
-        with engine.begin() as conn:
-            for n in range(2000):  # a log that is not empty
-                log.append(conn, _event(n))
-        sequence = iter(range(10**9))
-
-        def one_each() -> None:
-            for _ in range(count):
-                with engine.begin() as conn:
-                    log.append(conn, _event(next(sequence)))
-
-        def with_checkpoint() -> None:  # Services.record: append, then sign
-            for _ in range(count // 2):
-                with engine.begin() as conn:
-                    log.append(conn, _event(next(sequence)))
-                with engine.begin() as conn:
-                    log.checkpoint(conn, now=datetime.now(timezone.utc))
-
-        with engine.begin() as conn:
-            conn.exec_driver_sql("CREATE TABLE bench_floor (n INTEGER PRIMARY KEY, v TEXT)")
-
-        def bare_commits() -> None:  # the disk's floor: one small row, one durable commit
-            for _ in range(count):
-                with engine.begin() as conn:
-                    conn.exec_driver_sql("INSERT INTO bench_floor (v) VALUES ('x')")
-
-        _rate_line("append, one durable transaction each", count, _rounds(rounds, one_each))
-        _rate_line("append + signed checkpoint (Services.record)", count // 2,
-                   _rounds(rounds, with_checkpoint))
-        _rate_line("bare durable commit (the fsync floor)", count, _rounds(rounds, bare_commits))
+        _durable(engine, log, rounds, count)
         _proof_latency(engine, log)
         engine.dispose()
         fast = _engine(Path(tmp) / "nosync.db", durable=False)
@@ -129,6 +103,58 @@ def appends(rounds: int, count: int) -> None:
         _rate_line("append, synchronous=OFF (CPU cost only)", count,
                    _rounds(rounds, lambda: _append_each(fast, log, count)))
         fast.dispose()
+    if postgresql:
+        from tests.conftest import create_database, throwaway_cluster
+
+        print(f"durable appends (PostgreSQL {_pg_version()}, fsync on, Unix socket, one "
+              f"transaction per append; median of {rounds} rounds of {count})")
+        with throwaway_cluster(fsync=True) as admin:
+            engine = make_engine(create_database(admin))
+            metadata.create_all(engine)
+            _durable(engine, log, rounds, count)
+            _proof_latency(engine, log)
+            engine.dispose()
+
+
+def _pg_version() -> str:
+    from tests.conftest import _postgres_bin
+
+    found = subprocess.run([str(_postgres_bin() / "postgres"), "--version"],
+                           capture_output=True, text=True, check=False).stdout.split()
+    return found[-1] if found else "?"
+
+
+def _durable(engine: sa.Engine, log: AuditLog, rounds: int, count: int) -> None:
+    with engine.begin() as conn:
+        for n in range(2000):  # a log that is not empty
+            log.append(conn, _event(n))
+    sequence = iter(range(10**9))
+
+    def one_each() -> None:
+        for _ in range(count):
+            with engine.begin() as conn:
+                log.append(conn, _event(next(sequence)))
+
+    def with_checkpoint() -> None:  # Services.record: append, then sign
+        for _ in range(count // 2):
+            with engine.begin() as conn:
+                log.append(conn, _event(next(sequence)))
+            with engine.begin() as conn:
+                log.checkpoint(conn, now=datetime.now(timezone.utc))
+
+    floor = sa.Table("bench_floor", sa.MetaData(), sa.Column("n", sa.Integer, primary_key=True),
+                     sa.Column("v", sa.Text))
+    floor.create(engine)
+
+    def bare_commits() -> None:  # the disk's floor: one small row, one durable commit
+        for _ in range(count):
+            with engine.begin() as conn:
+                conn.execute(floor.insert().values(v="x"))
+
+    _rate_line("append, one durable transaction each", count, _rounds(rounds, one_each))
+    _rate_line("append + signed checkpoint (Services.record)", count // 2,
+               _rounds(rounds, with_checkpoint))
+    _rate_line("bare durable commit (the fsync floor)", count, _rounds(rounds, bare_commits))
 
 
 def _append_each(engine: sa.Engine, log: AuditLog, count: int) -> None:
@@ -232,9 +258,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--appends", type=int, default=500)
     parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--postgresql", action="store_true",
+                        help="also on a throwaway PostgreSQL cluster (fsync on)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    appends(args.rounds, args.appends)
+    appends(args.rounds, args.appends, postgresql=args.postgresql)
     proof_sizes(sizes)
     for size in sizes:
         verification(size, args.rounds if size <= 100_000 else max(3, args.rounds // 2))

@@ -65,7 +65,7 @@ def postgres_server(request: pytest.FixtureRequest) -> Iterator[str | None]:
     if os.environ.get("GOVEX_TEST_POSTGRES_URL"):
         yield os.environ["GOVEX_TEST_POSTGRES_URL"]
         return
-    with _throwaway_cluster() as url:
+    with throwaway_cluster() as url:
         yield url
 
 
@@ -83,7 +83,7 @@ def database_url(postgres_server: str | None,
                 Path(key).mkdir(parents=True, exist_ok=True)
                 made[key] = f"sqlite:///{key}/govex.db"
             else:
-                made[key] = _create_database(postgres_server)
+                made[key] = create_database(postgres_server)
         return made[key]
 
     yield url_for
@@ -92,7 +92,8 @@ def database_url(postgres_server: str | None,
             _drop_database(postgres_server, url)
 
 
-def _create_database(server: str) -> str:
+def create_database(server: str) -> str:
+    """A new, empty database on ``server`` (an admin URL); its URL."""
     import sqlalchemy as sa
     name = f"govex_test_{uuid.uuid4().hex[:12]}"
     engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
@@ -111,8 +112,13 @@ def _drop_database(server: str, url: str) -> None:
     engine.dispose()
 
 
-class _throwaway_cluster:  # noqa: N801 - used as a context manager, like a function
-    """initdb + pg_ctl in a temporary folder, on a Unix socket only; removed on exit."""
+class throwaway_cluster:  # noqa: N801 - used as a context manager, like a function
+    """initdb + pg_ctl in a temporary folder, on a Unix socket only; removed on exit. The
+    tests' cluster does not wait for the disk (``fsync=False``); the benchmarks' does.
+    (``benchmarks/servers.py`` uses it too.)"""
+
+    def __init__(self, *, fsync: bool = False) -> None:
+        self.fsync = fsync
 
     def __enter__(self) -> str:
         bin_dir = _postgres_bin()
@@ -125,7 +131,8 @@ class _throwaway_cluster:  # noqa: N801 - used as a context manager, like a func
         self.pg_ctl = [*self.run_as, str(bin_dir / "pg_ctl"), "-D", str(self.root / "data")]
         _run([*self.run_as, str(bin_dir / "initdb"), "-D", str(self.root / "data"), "-A",
               "trust", "-U", "govex", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])
-        _run([*self.pg_ctl, "-o", f"-k {self.root} -h '' -F -c max_connections=200",
+        no_fsync = "" if self.fsync else " -F"
+        _run([*self.pg_ctl, "-o", f"-k {self.root} -h ''{no_fsync} -c max_connections=200",
               "-l", str(self.root / "server.log"), "-w", "start"])
         return f"postgresql+psycopg://govex@/postgres?host={self.root}"
 

@@ -335,3 +335,14 @@ def test_bad_filters_are_refused(engine: Engine, log: AuditLog, filters: dict[st
 def test_a_missing_entry_is_not_found(engine: Engine, log: AuditLog) -> None:
     with engine.connect() as conn, pytest.raises(EntryNotFound, match="no audit entry 3"):
         log.entry(conn, 3)
+
+
+def test_a_log_opened_for_reading_reads_but_cannot_sign(engine: Engine, log: AuditLog,
+                                                        make_event: MakeEvent) -> None:
+    _fill(engine, log, make_event, 3)
+    reader = AuditLog(origin=log.origin)
+    with engine.connect() as conn:
+        assert [i for i, _ in reader.entries(conn)] == [0, 1, 2]
+        assert reader.inclusion_proof(conn, 1, 3) == log.inclusion_proof(conn, 1, 3)
+    with engine.begin() as conn, pytest.raises(AuditError, match="opened for reading"):
+        reader.checkpoint(conn, now=NOW)
