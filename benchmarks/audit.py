@@ -121,7 +121,7 @@ def _pg_version() -> str:
 
     found = subprocess.run([str(_postgres_bin() / "postgres"), "--version"],
                            capture_output=True, text=True, check=False).stdout.split()
-    return found[-1] if found else "?"
+    return found[2] if len(found) > 2 else "?"  # postgres (PostgreSQL) 15.18 (Debian …)
 
 
 def _durable(engine: sa.Engine, log: AuditLog, rounds: int, count: int) -> None:

@@ -3,6 +3,7 @@ file, and against the whole-file path the delivery took before.
 
     .venv/bin/python benchmarks/delivery.py --rows 1000000 [--chunk-rows 100000]
                                             [--format csv] [--workdir DIR] [--steps ...]
+                                            [--postgresql]
 
 One generated table (seeded): 姓名, 身份证号, 手机号, 出生日期, 金额 (no free text: scrubbing would
 dominate every figure), published to a fresh instance (so the payload is encrypted in its store),
@@ -23,6 +24,7 @@ what ``govex mask`` wrote (CSV/JSON Lines).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import random
@@ -30,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +68,8 @@ def table_bytes(rows: int, *, fmt: str = "csv", seed: int = 7) -> bytes:
     return formats.write_table(frame, fmt=fmt)
 
 
-def build_instance(home: Path, files: dict[str, bytes]) -> dict[str, str]:
+def build_instance(home: Path, files: dict[str, bytes],
+                   database_url: str | None = None) -> dict[str, str]:
     """A fresh instance in ``home``: departments civil (provider) and tax, a steward and a
     requester, each of ``files`` ({name: bytes}) published and granted to tax with
     :data:`PLAN`. Returns {file name: grant id}."""
@@ -75,7 +79,7 @@ def build_instance(home: Path, files: dict[str, bytes]) -> dict[str, str]:
     from exchange.usecases.admin import create_user, ensure_department, init_instance
     from exchange.usecases.publishing import publish
 
-    settings = _settings(home)
+    settings = _settings(home, database_url)
     init_instance(settings)
     svc = Services(settings)
     for code, name in (("civil", "民政局"), (RECEIVER, "税务局")):
@@ -96,10 +100,10 @@ def build_instance(home: Path, files: dict[str, bytes]) -> dict[str, str]:
     return grants
 
 
-def _settings(home: Path) -> Any:
+def _settings(home: Path, database_url: str | None = None) -> Any:
     from exchange.config import load_settings
-    return load_settings({"home": home, "max_upload_bytes": 1 << 34,
-                          "max_upload_rows": 10**9}, environ={})
+    return load_settings({"home": home, "max_upload_bytes": 1 << 34, "max_upload_rows": 10**9,
+                          "database_url": database_url}, environ={})
 
 
 # --- measuring, in the child process ---------------------------------------------------------
@@ -139,7 +143,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     from exchange.services import Services
 
     grants = json.loads((home / "bench-grants.json").read_text())
-    svc = Services(_settings(home), delivery_chunk_rows=args.chunk_rows)
+    svc = Services(_settings(home, args.database_url), delivery_chunk_rows=args.chunk_rows)
     who = Principal("tax-requester", "", RECEIVER, "requester")
     run = _deliver if args.child == "delivery" else _whole_file
     run(svc, who, grants[small], args.format)
@@ -198,6 +202,18 @@ def _govex_mask(home: Path, workdir: Path, *, big: str, small: str, chunk: int) 
 # --- the parent -------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _database(args: argparse.Namespace) -> Iterator[str | None]:
+    """None (SQLite in the instance's home), or a new database on a throwaway cluster."""
+    if not args.postgresql:
+        yield None
+        return
+    from tests.conftest import create_database, throwaway_cluster
+
+    with throwaway_cluster(fsync=True) as admin:
+        yield create_database(admin)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
@@ -205,7 +221,10 @@ def main() -> None:
     parser.add_argument("--format", default="csv", choices=["csv", "jsonl", "parquet"])
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--steps", default="delivery,whole-file,govex-mask")
+    parser.add_argument("--postgresql", action="store_true",
+                        help="the instance on a throwaway PostgreSQL cluster (fsync on)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.add_argument("--home", help=argparse.SUPPRESS)
     parser.add_argument("--big", help=argparse.SUPPRESS)
     parser.add_argument("--small", help=argparse.SUPPRESS)
@@ -213,7 +232,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args)))
         return
-    with tempfile.TemporaryDirectory(prefix="govex-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="govex-bench-") as tmp, _database(args) as url:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         big, small = f"big-{args.rows}.{args.format}", f"small.{args.format}"
@@ -223,17 +242,17 @@ def main() -> None:
             (workdir / name).write_bytes(data)
         home = workdir / "home"
         start = time.perf_counter()
-        grants = build_instance(home, files)
+        grants = build_instance(home, files, url)
         (home / "bench-grants.json").write_text(json.dumps(grants))
         print(f"{args.rows} rows, {len(files[big]) / 2**20:.1f} MB {args.format}, "
-              f"chunks of {args.chunk_rows} rows; published in "
-              f"{time.perf_counter() - start:.1f} s")
+              f"chunks of {args.chunk_rows} rows; {'PostgreSQL' if url else 'SQLite'}; "
+              f"published in {time.perf_counter() - start:.1f} s")
         results = {}
         for step in args.steps.split(","):
             out = subprocess.run(
                 [sys.executable, __file__, "--child", step, "--home", str(home), "--big", big,
                  "--small", small, "--workdir", str(workdir), "--format", args.format,
-                 "--chunk-rows", str(args.chunk_rows)],
+                 "--chunk-rows", str(args.chunk_rows)] + (["--database-url", url] if url else []),
                 check=True, capture_output=True, text=True)
             results[step] = json.loads(out.stdout.strip().splitlines()[-1])
             r = results[step]

@@ -59,7 +59,7 @@ class Services:
                                                  key=self.master.derive("payload-store"))
         self.keys = SigningKeys(self.master)
         self.clock = clock
-        self._log_reader = AuditLog(origin=settings.log_origin)  # reads need no key
+        self.log_reader = AuditLog(origin=settings.log_origin)  # reading needs no key
         self._enforcer: Enforcer | None = None
         self._analyzer: Any = None
         self._lock = threading.Lock()
@@ -156,7 +156,7 @@ class Services:
     def check_throttle(self, who: Principal) -> None:
         """Raise TooManyAttempts while ``who`` is throttled (see :meth:`require`)."""
         with self.reader.connect() as conn:
-            started = self._throttled_since(conn, self._log_reader, who, self._window_start())
+            started = self._throttled_since(conn, self.log_reader, who, self._window_start())
         if started is None:
             return
         until = started + dt.timedelta(seconds=REFUSAL_WINDOW)

@@ -101,7 +101,7 @@ def entries(svc: Services, who: Principal, query: EntryQuery = EntryQuery()) -> 
     svc.require(who, "audit", "read")
     key = "logged" if query.logged else "entry"
     with svc.reader.connect() as conn:
-        log = svc.audit_log()
+        log = svc.log_reader
         rows = log.entries(conn, offset=query.offset, limit=query.limit, logged=query.logged,
                            **query.filters())
         size = log.size(conn)
@@ -120,7 +120,7 @@ def inclusion(svc: Services, who: Principal, *, index: int, size: int) -> dict[s
     InvalidRange."""
     svc.require(who, "audit", "read")
     with svc.reader.connect() as conn:
-        proof = svc.audit_log().inclusion_proof(conn, index, size)
+        proof = svc.log_reader.inclusion_proof(conn, index, size)
     return {"index": index, "size": size, "hashes": [_b64(h) for h in proof]}
 
 
@@ -129,7 +129,7 @@ def consistency(svc: Services, who: Principal, *, old: int, new: int) -> dict[st
     InvalidRange."""
     svc.require(who, "audit", "read")
     with svc.reader.connect() as conn:
-        proof = svc.audit_log().consistency_proof(conn, old, new)
+        proof = svc.log_reader.consistency_proof(conn, old, new)
     return {"old": old, "new": new, "hashes": [_b64(h) for h in proof]}
 
 

@@ -141,12 +141,7 @@ def exchange_data(svc: Services, who: Principal,
     sealed under another key is found before the first block; a segment altered further on
     stops the blocks there, and the receipt's SHA-256 no longer matches what was received).
     """
-    with svc.reader.connect() as conn:
-        row = conn.execute(sa.select(models.exchanges).where(
-            models.exchanges.c.id == exchange_id)).first()
-    if row is None:
-        raise NotFound(f"no exchange {exchange_id}")
-    _authorize(svc, who, row.grant_id)
+    row = _received(svc, who, exchange_id)
     source = svc.store.open(row.sha256)
     return (_blocks(source), formats.media_type(row.format), f"{exchange_id}.{row.format}",
             row.byte_size)
@@ -161,10 +156,17 @@ def _blocks(source: BinaryIO) -> Iterator[bytes]:
 def exchange_receipt(svc: Services, who: Principal, exchange_id: str) -> tuple[str, str]:
     """The signed receipt (compact JWS) of a delivery and a file name for it — to the
     receiving department, while its grant is active. Raises NotFound, Forbidden."""
+    row = _received(svc, who, exchange_id)
+    return row.receipt, f"{exchange_id}.{row.format}.receipt.jws"
+
+
+def _received(svc: Services, who: Principal, exchange_id: str) -> Any:
+    """The exchange's record, if ``who`` may receive under its grant now. Raises NotFound,
+    Forbidden."""
     with svc.reader.connect() as conn:
         row = conn.execute(sa.select(models.exchanges).where(
             models.exchanges.c.id == exchange_id)).first()
     if row is None:
         raise NotFound(f"no exchange {exchange_id}")
     _authorize(svc, who, row.grant_id)
-    return row.receipt, f"{exchange_id}.{row.format}.receipt.jws"
+    return row
