@@ -253,8 +253,7 @@ def step_presidio_jieba(workdir: Path, texts: int) -> dict:
 def step_govex_text(workdir: Path, texts: int, *, one_process: bool = False) -> dict:
     import pyarrow.csv as pacsv
 
-    from masking import build_analyzer, scrub_texts
-    from masking._batch import set_scrub_workers
+    from masking import build_analyzer, scrub_texts, set_scrub_workers
 
     if one_process:
         set_scrub_workers(1)
