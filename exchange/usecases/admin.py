@@ -128,9 +128,10 @@ def reissue_token(svc: Services, username: str, *, actor: str = "admin") -> str:
 
 def rotate_keys(svc: Services, *, actor: str = "admin") -> str:
     """Retire the signing key (kept in the JWKS) and start a new one; returns the new kid."""
-    with svc.engine.begin() as conn:
-        active = svc.keys.rotate(conn, now=svc.clock())
-    svc.record(events.KeyRotate(actor=actor, kid=active.kid))
+    with svc.recording() as rec:  # the rotation and its entry commit together
+        active = svc.keys.rotate(rec.conn, now=svc.clock())
+        rec.append(events.KeyRotate(actor=actor, kid=active.kid))
+    svc.checkpoint()  # signed again with the new key: what a verifier fetches next
     return active.kid
 
 
