@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any
 # Imported on first use (PEP 562): reading and writing tables (catalog.streaming, what
 # ``govex mask`` needs) loads neither SQLAlchemy nor the quality checks.
 _HOMES = {
-    ".formats": ("FORMATS", "MAX_FIELD_CHARS", "detect_format", "media_type", "read_table",
-                 "write_table"),
+    ".formats": ("FORMATS", "MAX_FIELD_CHARS", "XLSX_MAX_ROWS", "detect_format", "media_type",
+                 "read_table", "write_table"),
     ".models": ("LEVELS", "SHARING_TYPES", "Dataset", "DatasetVersion", "metadata"),
     ".quality": ("QualityReport", "validate_table"),
     ".store": ("EncryptedFileStore", "MemoryPayloadStore", "PayloadStore", "digest_of"),
@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from .formats import (
         FORMATS,
         MAX_FIELD_CHARS,
+        XLSX_MAX_ROWS,
         detect_format,
         media_type,
         read_table,
@@ -99,8 +100,8 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "formats", "quality", "repository", "metadata", "Dataset", "DatasetVersion",
-    "SHARING_TYPES", "LEVELS", "FORMATS", "MAX_FIELD_CHARS", "detect_format", "read_table",
-    "write_table",
+    "SHARING_TYPES", "LEVELS", "FORMATS", "MAX_FIELD_CHARS", "XLSX_MAX_ROWS", "detect_format",
+    "read_table", "write_table",
     "media_type", "QualityReport", "validate_table", "PayloadStore", "EncryptedFileStore",
     "MemoryPayloadStore", "digest_of", "CatalogError", "DatasetNotFound", "ColumnNotFound",
     "InvalidUpload", "UploadTooLarge", "UnsupportedFormat", "QualityCheckFailed",

@@ -17,9 +17,11 @@ import pyarrow.compute as pc
 from . import _readers
 from .errors import CatalogError
 
-__all__ = ["WRITERS", "TableWriter", "defuse_formulas", "text_columns"]
+__all__ = ["WRITERS", "TableWriter", "defuse_formulas", "text_columns", "XLSX_MAX_ROWS"]
 
-_XLSX_MAX_ROWS = 1_048_576
+#: The most rows a worksheet holds, its header row included.
+XLSX_MAX_ROWS = 1_048_576
+_BOM = "\ufeff".encode()
 
 
 def text_columns(table: pa.Table, names: Sequence[str]) -> pa.Table:
@@ -116,12 +118,16 @@ def _defused(value: str) -> str:
 
 
 class _CsvWriter(TableWriter):
-    """RFC 4180 CSV, UTF-8; values a spreadsheet would run as formulas are defused."""
+    """RFC 4180 CSV, UTF-8; values a spreadsheet would run as formulas are defused. With
+    ``bom`` the file starts with a byte-order mark, so Excel reads it as UTF-8."""
 
-    def __init__(self, sink: BinaryIO, columns: list[str], **kw: Any) -> None:
+    def __init__(self, sink: BinaryIO, columns: list[str], *, bom: bool = False,
+                 **kw: Any) -> None:
         import pyarrow.csv as pacsv
 
         super().__init__(sink, columns, **kw)
+        if bom:
+            sink.write(_BOM)
         header = io.StringIO()
         csv.writer(header, lineterminator="\r\n").writerow([_defused(c) for c in columns])
         sink.write(header.getvalue().encode("utf-8"))
@@ -192,8 +198,8 @@ class _XlsxWriter(TableWriter):
     def _write(self, table: pa.Table) -> None:
         import openpyxl
 
-        if self.rows + table.num_rows + 1 > _XLSX_MAX_ROWS:
-            raise CatalogError(f"XLSX holds at most {_XLSX_MAX_ROWS - 1} data rows")
+        if self.rows + table.num_rows + 1 > XLSX_MAX_ROWS:
+            raise CatalogError(f"XLSX holds at most {XLSX_MAX_ROWS - 1} data rows")
         columns = [table.column(n).to_pylist() for n in self.columns]
         try:
             for row in zip(*columns):

@@ -21,11 +21,12 @@ import pyarrow as pa
 
 from ._detect import FORMATS, detect_format
 from ._readers import MAX_COLUMNS, MAX_FIELD_CHARS, frame_of
+from ._writers import XLSX_MAX_ROWS
 from .errors import CatalogError, InvalidUpload, UnsupportedFormat
 from .streaming import open_table_source
 
-__all__ = ["FORMATS", "MAX_COLUMNS", "MAX_FIELD_CHARS", "detect_format", "read_table",
-           "write_table", "media_type"]
+__all__ = ["FORMATS", "MAX_COLUMNS", "MAX_FIELD_CHARS", "XLSX_MAX_ROWS", "detect_format",
+           "read_table", "write_table", "media_type"]
 
 _MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -33,7 +34,6 @@ _MEDIA_TYPES = {
     "parquet": "application/vnd.apache.parquet",
     "jsonl": "application/x-ndjson",
 }
-_XLSX_MAX_ROWS = 1_048_576
 
 
 def read_table(data: bytes, *, fmt: str, max_rows: int | None = None,
@@ -112,8 +112,8 @@ def _write_parquet(frame: pd.DataFrame) -> bytes:
 def _write_xlsx(frame: pd.DataFrame) -> bytes:
     import openpyxl
 
-    if len(frame) + 1 > _XLSX_MAX_ROWS:
-        raise CatalogError(f"XLSX holds at most {_XLSX_MAX_ROWS - 1} data rows")
+    if len(frame) + 1 > XLSX_MAX_ROWS:
+        raise CatalogError(f"XLSX holds at most {XLSX_MAX_ROWS - 1} data rows")
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet()
     try:

@@ -97,13 +97,21 @@ def open_writer(path: Path, *, fmt: str, columns: Sequence[str]) -> TableWriter:
     return writer(partial.open("wb"), list(columns), target=(partial, path))
 
 
-def open_sink_writer(sink: BinaryIO, *, fmt: str, columns: Sequence[str]) -> TableWriter:
+def open_sink_writer(sink: BinaryIO, *, fmt: str, columns: Sequence[str],
+                     bom: bool = False) -> TableWriter:
     """A writer of ``columns`` in ``fmt`` to the writable binary file ``sink``: closing the
     writer completes the table (a Parquet footer, an XLSX archive) and leaves ``sink`` open.
+    ``bom``: a CSV starts with a UTF-8 byte-order mark (for Excel).
 
-    Raises UnsupportedFormat (unknown ``fmt``), InvalidUpload (no or duplicate columns), OSError.
+    Raises UnsupportedFormat (unknown ``fmt``; ``bom`` with another format than CSV),
+    InvalidUpload (no or duplicate columns), OSError.
     """
-    return _writer_of(fmt, columns)(sink, list(columns))
+    writer = _writer_of(fmt, columns)
+    if not bom:
+        return writer(sink, list(columns))
+    if fmt != "csv":
+        raise UnsupportedFormat("a byte-order mark is for CSV only")
+    return writer(sink, list(columns), bom=True)
 
 
 def _writer_of(fmt: str, columns: Sequence[str]) -> type[TableWriter]:

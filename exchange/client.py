@@ -96,9 +96,10 @@ class Client:
         return self._json("POST", f"/api/v1/grants/{grant_id}/revoke", json={"reason": reason})
 
     # delivery
-    def deliver(self, grant_id: str, *, fmt: str = "csv") -> dict:
+    def deliver(self, grant_id: str, *, fmt: str = "csv", bom: bool = False) -> dict:
         """Start a delivery; returns the exchange with its receipt."""
-        return self._json("POST", f"/api/v1/grants/{grant_id}/exchanges", json={"format": fmt})
+        body: dict[str, Any] = {"format": fmt} | ({"bom": True} if bom else {})
+        return self._json("POST", f"/api/v1/grants/{grant_id}/exchanges", json=body)
 
     def download(self, data_url: str) -> bytes:
         """The delivered bytes."""

@@ -176,9 +176,11 @@ def revoke(ctx: Context, grant_id: str, reason: str | None) -> None:
 @click.command()
 @click.argument("grant_id")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", default="csv", type=click.Choice(["csv", "jsonl", "parquet"]))
+@click.option("--format", "fmt", default="csv",
+              type=click.Choice(["csv", "xlsx", "jsonl", "parquet"]))
+@click.option("--bom", is_flag=True, help="CSV: start with a byte-order mark (Excel on Windows).")
 @pass_ctx
-def pull(ctx: Context, grant_id: str, output: Path, fmt: str) -> None:
+def pull(ctx: Context, grant_id: str, output: Path, fmt: str, bom: bool) -> None:
     """Receive the masked dataset of GRANT_ID into OUTPUT, with OUTPUT.receipt.jws and
     OUTPUT.evidence.json (its audit entry, inclusion proof and signed checkpoint), verified."""
     import base64
@@ -191,7 +193,7 @@ def pull(ctx: Context, grant_id: str, output: Path, fmt: str) -> None:
         # before asking: every delivery is logged, and one whose file cannot be saved is waste
         raise click.ClickException(f"cannot write {output}: {folder} is not a writable folder")
     client = ctx.client()
-    exchange = client.deliver(grant_id, fmt=fmt)
+    exchange = client.deliver(grant_id, fmt=fmt, bom=bom)
     data = client.download(exchange["data_url"])
     manifest = verify_receipt(exchange["receipt"], jwks=client.jwks(), data=data)
     key = client.audit_key()

@@ -10,27 +10,31 @@ nothing is delivered and nothing is left behind.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Iterator
 from typing import Any, BinaryIO, NoReturn
 
 import sqlalchemy as sa
 
-from catalog import formats, open_sink_writer, repository
+from catalog import XLSX_MAX_ROWS, formats, open_sink_writer, repository
 from policies import Grant, GrantInactive, rfc3339, workflow
 
-from .. import events, models
+from .. import events, files, models
 from ..auth import Principal
 from ..errors import Forbidden, InvalidInput, NotFound
-from ..receipts import sign_receipt
+from ..receipts import sign_receipt, verify_receipt
 from ..services import Services
 from . import auditing
 from .access import logged_purpose
 from .masking_plan import masked_chunks
 
-__all__ = ["deliver", "exchange_data", "DELIVERY_FORMATS", "exchange_receipt"]
+__all__ = ["deliver", "exchange_data", "DELIVERY_FORMATS", "exchange_receipt", "download_name",
+           "signed_manifest", "check_file"]
 
-DELIVERY_FORMATS = ("csv", "jsonl", "parquet")
+#: What a delivery may be written as; a CSV may start with a byte-order mark (``bom``) for
+#: Excel. XLSX holds at most ``XLSX_MAX_ROWS - 1`` rows: larger deliveries take another format.
+DELIVERY_FORMATS = ("csv", "xlsx", "jsonl", "parquet")
 _DOWNLOAD_BLOCK = 1 << 20
 
 
@@ -50,7 +54,8 @@ def _refuse(svc: Services, who: Principal, grant: Grant) -> NoReturn:
     raise Forbidden("no active grant of your department covers this")
 
 
-def deliver(svc: Services, who: Principal, grant_id: str, *, fmt: Any = "csv") -> dict:
+def deliver(svc: Services, who: Principal, grant_id: str, *, fmt: Any = "csv",
+            bom: Any = False) -> dict:
     """Deliver the masked dataset under an active grant of the caller's department.
 
     Authorize (the grant read once), plan and mask into the store (the grant's operators over
@@ -68,13 +73,19 @@ def deliver(svc: Services, who: Principal, grant_id: str, *, fmt: Any = "csv") -
     """
     if fmt not in DELIVERY_FORMATS:
         raise InvalidInput(f"format must be one of {', '.join(DELIVERY_FORMATS)}")
+    if not isinstance(bom, bool) or (bom and fmt != "csv"):
+        raise InvalidInput("bom is true or false, and only for CSV")
     grant = _authorize(svc, who, grant_id)
     with svc.reader.connect() as conn:
         dataset = repository.get_dataset(conn, grant.dataset_id)
+    rows_held = dataset.version.row_count if dataset.version else 0
+    if fmt == "xlsx" and rows_held > XLSX_MAX_ROWS - 1:
+        raise InvalidInput(f"an XLSX sheet holds at most {XLSX_MAX_ROWS - 1:,} rows and this "
+                           f"dataset has {rows_held:,}: choose CSV, Parquet or JSON Lines")
     purpose = logged_purpose(svc, grant)
     exchange_id = "ex_" + secrets.token_hex(8)
     with svc.store.create() as out:  # removed on any failure below, the commit's included
-        rows = _write_masked(svc, grant, dataset, out, fmt=fmt)
+        rows = _write_masked(svc, grant, dataset, out, fmt=fmt, bom=bom)
         digest = out.finish()
         try:
             with svc.recording() as rec:
@@ -88,6 +99,8 @@ def deliver(svc: Services, who: Principal, grant_id: str, *, fmt: Any = "csv") -
                     request_id=grant.request_id, grant_id=grant.id, exchange_id=exchange_id,
                     purpose=purpose, columns=grant.masking, row_count=rows, sha256=digest))
                 manifest = _manifest(svc, who, grant, exchange_id, fmt, rows, digest, index)
+                if bom:
+                    manifest["bom"] = True  # the bytes start with EF BB BF, hashed with them
                 receipt = sign_receipt(manifest, kid=rec.key.kid,
                                        private_key=rec.key.private_key)
                 rec.conn.execute(models.exchanges.insert().values(
@@ -108,14 +121,14 @@ def deliver(svc: Services, who: Principal, grant_id: str, *, fmt: Any = "csv") -
 
 
 def _write_masked(svc: Services, grant: Grant, dataset: Any, out: BinaryIO, *,
-                  fmt: str) -> int:
+                  fmt: str, bom: bool = False) -> int:
     """Mask the granted columns chunk by chunk into ``out`` as a ``fmt`` table; the rows."""
     with masked_chunks(svc, dataset, {c: grant.masking[c] for c in grant.columns},
                        receiver=grant.receiver,
                        chunk_rows=svc.delivery_chunk_rows) as (columns, chunks):
         if not columns:
             raise InvalidInput("the grant drops every column: there is nothing to deliver")
-        with open_sink_writer(out, fmt=fmt, columns=columns) as writer:
+        with open_sink_writer(out, fmt=fmt, columns=columns, bom=bom) as writer:
             for chunk in chunks:
                 writer.write(chunk)
     return writer.rows
@@ -135,7 +148,8 @@ def _manifest(svc: Services, who: Principal, grant: Grant, exchange_id: str, fmt
 def exchange_data(svc: Services, who: Principal,
                   exchange_id: str) -> tuple[Iterator[bytes], str, str, int]:
     """The delivered bytes (in blocks, read from the store as they are sent), their media type,
-    a file name and their length — to the receiving department, while its grant is active.
+    a file name (:func:`download_name`) and their length — to the receiving department,
+    while its grant is active.
 
     Raises NotFound, Forbidden, PayloadMissing, PayloadCorrupt (a payload moved, truncated or
     sealed under another key is found before the first block; a segment altered further on
@@ -143,7 +157,7 @@ def exchange_data(svc: Services, who: Principal,
     """
     row = _received(svc, who, exchange_id)
     source = svc.store.open(row.sha256)
-    return (_blocks(source), formats.media_type(row.format), f"{exchange_id}.{row.format}",
+    return (_blocks(source), formats.media_type(row.format), download_name(svc, row),
             row.byte_size)
 
 
@@ -157,7 +171,36 @@ def exchange_receipt(svc: Services, who: Principal, exchange_id: str) -> tuple[s
     """The signed receipt (compact JWS) of a delivery and a file name for it — to the
     receiving department, while its grant is active. Raises NotFound, Forbidden."""
     row = _received(svc, who, exchange_id)
-    return row.receipt, f"{exchange_id}.{row.format}.receipt.jws"
+    return row.receipt, download_name(svc, row) + ".receipt.jws"
+
+
+def signed_manifest(svc: Services, who: Principal, exchange_id: str) -> dict[str, Any]:
+    """The delivery's receipt, verified against the exchange's published keys: its manifest.
+    Raises NotFound, Forbidden, ReceiptInvalid."""
+    receipt, _ = exchange_receipt(svc, who, exchange_id)
+    with svc.reader.connect() as conn:
+        return verify_receipt(receipt, jwks=svc.keys.jwks(conn))
+
+
+def check_file(svc: Services, who: Principal, exchange_id: str,
+               stream: BinaryIO) -> dict[str, Any]:
+    """Whether the bytes of ``stream`` are exactly what the delivery's signed receipt covers:
+    ``matches``, their ``sha256`` and ``size``, and the receipt's ``expected`` hash. The bytes
+    are hashed as they are read and kept nowhere. Raises NotFound, Forbidden."""
+    manifest = signed_manifest(svc, who, exchange_id)
+    digest, size = hashlib.sha256(), 0
+    while block := stream.read(_DOWNLOAD_BLOCK):
+        digest.update(block)
+        size += len(block)
+    return {"matches": digest.hexdigest() == manifest["sha256"], "sha256": digest.hexdigest(),
+            "size": size, "expected": manifest["sha256"], "manifest": manifest}
+
+
+def download_name(svc: Services, row: Any) -> str:
+    """A delivery's file name: its dataset's title, the receiving department and the day."""
+    with svc.reader.connect() as conn:
+        title = repository.get_dataset(conn, row.dataset_id).title
+    return files.download_name(title, row.receiver, row.created_at, row.format)
 
 
 def _received(svc: Services, who: Principal, exchange_id: str) -> Any:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from typing import Any
 
-from ..receipts import verify_receipt
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from ..files import content_disposition
 from ..usecases import access, delivery, masking_plan, publishing
 from .base import attempt, principal, services
 
@@ -57,26 +60,42 @@ def grants():
 
 @bp.post("/my/grants/<grant_id>/deliver")
 def deliver(grant_id: str):
+    fmt = request.form.get("format", "csv")  # "csv-excel": CSV with a byte-order mark
     done = delivery.deliver(services(), principal(), grant_id,
-                            fmt=request.form.get("format", "csv"))
+                            fmt="csv" if fmt == "csv-excel" else fmt, bom=fmt == "csv-excel")
     return redirect(url_for(".exchange", exchange_id=done["id"]), code=303)
 
 
 @bp.get("/my/exchanges/<exchange_id>")
 def exchange(exchange_id: str):
-    svc = services()
-    receipt, _ = delivery.exchange_receipt(svc, principal(), exchange_id)
-    with svc.reader.connect() as conn:
-        manifest = verify_receipt(receipt, jwks=svc.keys.jwks(conn))
+    manifest = delivery.signed_manifest(services(), principal(), exchange_id)
     return render_template("web/exchange.html", exchange_id=exchange_id, manifest=manifest,
                            titles=_titles())
+
+
+@bp.route("/my/exchanges/<exchange_id>/check", methods=["GET", "POST"])
+def check_file(exchange_id: str):
+    """Check a downloaded file against the delivery's signed receipt, in the browser: the
+    file is hashed on the server as it arrives and kept nowhere."""
+    svc, who = services(), principal()
+    manifest = delivery.signed_manifest(svc, who, exchange_id)
+    result, error = None, None
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            error = _("Choose the file you downloaded.")
+        else:
+            result = delivery.check_file(svc, who, exchange_id, upload.stream)
+    page = render_template("web/exchange_check.html", exchange_id=exchange_id,
+                           manifest=manifest, result=result, error=error, titles=_titles())
+    return page, (422 if error else 200)
 
 
 @bp.get("/my/exchanges/<exchange_id>/data")
 def exchange_data(exchange_id: str):
     data, media_type, filename, size = delivery.exchange_data(services(), principal(),
                                                               exchange_id)
-    response = _attachment(data, media_type, filename)
+    response = _attachment(data, media_type, filename, exchange_id)
     response.headers["Content-Length"] = str(size)  # a browser shows the download's progress
     return response
 
@@ -84,9 +103,11 @@ def exchange_data(exchange_id: str):
 @bp.get("/my/exchanges/<exchange_id>/receipt")
 def exchange_receipt(exchange_id: str):
     receipt, filename = delivery.exchange_receipt(services(), principal(), exchange_id)
-    return _attachment(receipt.encode(), "application/jose", filename)
+    return _attachment(receipt.encode(), "application/jose", filename, exchange_id)
 
 
-def _attachment(data: bytes, media_type: str, filename: str) -> Response:
+def _attachment(data: Any, media_type: str, filename: str, exchange_id: str) -> Response:
+    fallback = exchange_id + filename[filename.index("."):] if "." in filename else exchange_id
     return Response(data, content_type=media_type, headers={
-        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+        "Content-Disposition": content_disposition(filename, fallback=fallback),
+        "Cache-Control": "no-store"})

@@ -1,0 +1,38 @@
+"""Names of the files the exchange hands out, and the header that offers them for download.
+
+A delivery is named for a person, not a database: the dataset's title, the receiving
+department and the day, e.g. ``居民户籍登记-health-20261206.xlsx``; characters a file system
+refuses are replaced, and the header carries the name both as UTF-8 (RFC 6266 ``filename*``)
+and as an ASCII fallback for old clients.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from urllib.parse import quote
+
+__all__ = ["download_name", "content_disposition", "EXTENSIONS"]
+
+#: The file extension of each delivery format.
+EXTENSIONS = {"csv": "csv", "xlsx": "xlsx", "jsonl": "jsonl", "parquet": "parquet"}
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+|^[.\s]+|[.\s]+$')
+_MAX_TITLE = 60
+_CHINA = dt.timezone(dt.timedelta(hours=8), "CST")  # the users' day (no daylight saving)
+
+
+def download_name(title: str, receiver: str, moment: dt.datetime, fmt: str) -> str:
+    """``<title>-<receiver>-<YYYYMMDD>.<ext>`` (the day in China Standard Time; a naive
+    ``moment`` is UTC), safe on every file system."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    safe = _UNSAFE.sub("_", unicodedata.normalize("NFC", title)).strip("_ ")[:_MAX_TITLE]
+    day = moment.astimezone(_CHINA)
+    return f"{safe or 'data'}-{receiver}-{day:%Y%m%d}.{EXTENSIONS.get(fmt, fmt)}"
+
+
+def content_disposition(filename: str, *, fallback: str) -> str:
+    """``attachment`` with ``filename`` (UTF-8, percent-encoded) and an ASCII ``fallback``."""
+    ascii_name = re.sub(r'[^A-Za-z0-9._-]+', "_", fallback) or "download"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
