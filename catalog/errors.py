@@ -6,6 +6,8 @@ anything else (``PayloadCorrupt``) → a server error.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "CatalogError",
     "DatasetNotFound",
@@ -20,7 +22,16 @@ __all__ = [
 
 
 class CatalogError(Exception):
-    """Base of every error raised by :mod:`catalog`."""
+    """Base of every error raised by :mod:`catalog`.
+
+    ``code`` names the problem for people (the exchange words it in their language), ``field``
+    the input it concerns, ``params`` its values; the message stays the developer's text.
+    """
+
+    def __init__(self, message: str = "", *, code: str | None = None, field: str | None = None,
+                 **params: Any) -> None:
+        super().__init__(message)
+        self.code, self.field, self.params = code, field, params
 
 
 class DatasetNotFound(CatalogError, LookupError):

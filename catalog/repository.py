@@ -112,7 +112,7 @@ def _check_columns(columns: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
 def _current_version(conn: sa.Connection, dataset_id: str) -> int:
     found = conn.execute(sa.select(_D.c.current_version).where(_D.c.id == dataset_id)).first()
     if found is None:
-        raise DatasetNotFound(f"no dataset {dataset_id}")
+        raise DatasetNotFound(f"no dataset {dataset_id}", code="dataset_not_found")
     return int(found.current_version)
 
 
@@ -120,7 +120,7 @@ def get_dataset(conn: sa.Connection, dataset_id: str) -> Dataset:
     """A dataset with its current version. Raises DatasetNotFound."""
     found = _select_datasets(conn, _D.c.id == dataset_id, limit=1)
     if not found:
-        raise DatasetNotFound(f"no dataset {dataset_id}")
+        raise DatasetNotFound(f"no dataset {dataset_id}", code="dataset_not_found")
     return found[0]
 
 
@@ -129,7 +129,8 @@ def get_version(conn: sa.Connection, dataset_id: str, version: int) -> DatasetVe
     row = conn.execute(sa.select(_V).where(_V.c.dataset_id == dataset_id,
                                            _V.c.version == version)).first()
     if row is None:
-        raise DatasetNotFound(f"no version {version} of dataset {dataset_id}")
+        raise DatasetNotFound(f"no version {version} of dataset {dataset_id}",
+                              code="dataset_not_found")
     return DatasetVersion.from_mapping(row._mapping)
 
 

@@ -7,11 +7,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, jsonify
+from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
 from . import api, web
 from .config import load_settings
 from .errors import code_for, http_code, public_message, retry_after, status_for
+from .messages import error_body
 from .services import Services
 
 __all__ = ["create_app"]
@@ -59,5 +61,6 @@ def _register_errors(app: Flask, svc: Services) -> None:
         status = status_for(exc)
         if status == 500:
             log.exception("internal error")
-        body = jsonify(error={"code": code_for(exc), "message": public_message(exc)})
+        body = jsonify(error=error_body(exc, code=code_for(exc), fallback=public_message(exc),
+                                        translate=gettext))
         return body, status, retry_after(exc, svc.clock())

@@ -133,7 +133,7 @@ def principal_for_token(conn: sa.Connection, token: str) -> Principal:
             tokens.c.token_hash == hash_token(token), tokens.c.revoked_at.is_(None),
             users.c.disabled.is_(False))).first()
     if row is None:
-        raise Unauthenticated("invalid or revoked token")
+        raise Unauthenticated("invalid or revoked token", code="unauthenticated")
     return _principal(row)
 
 

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import requests
@@ -22,14 +23,26 @@ class ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+def locale_language(environ: Any = None) -> str:
+    """``zh`` when the user's locale is Chinese (LC_ALL, LC_MESSAGES, LANG), else ``en``."""
+    env = os.environ if environ is None else environ
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if env.get(name):
+            return "zh" if env[name].lower().startswith("zh") else "en"
+    return "en"
+
+
 class Client:
     """Talks to one govex server as one user."""
 
-    def __init__(self, url: str, *, token: str | None = None, timeout: float = 120) -> None:
+    def __init__(self, url: str, *, token: str | None = None, timeout: float = 120,
+                 language: str | None = None) -> None:
         self.url = url.rstrip("/")
         self._session = requests.Session()
         if token:
             self._session.headers["Authorization"] = f"Bearer {token}"
+        # the server words its refusals in the user's language (zh or en)
+        self._session.headers["Accept-Language"] = language or locale_language()
         self.timeout = timeout
 
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:

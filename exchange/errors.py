@@ -10,23 +10,45 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+from typing import Any
 
 from catalog import InvalidUpload, UploadTooLarge
 from policies import AlreadyDecided
 
-__all__ = ["ExchangeError", "InvalidInput", "Unauthenticated", "TooManyAttempts", "Forbidden",
-           "NotFound", "Conflict", "status_for", "code_for", "http_code", "public_message",
-           "retry_after"]
+from .messages import Problem
+
+__all__ = ["ExchangeError", "InvalidInput", "Unprocessable", "Unauthenticated",
+           "TooManyAttempts", "Forbidden", "NotFound", "Conflict", "status_for", "code_for",
+           "http_code", "public_message", "retry_after"]
 
 log = logging.getLogger("govex")
 
 
 class ExchangeError(Exception):
-    """Base of the exchange's own errors."""
+    """Base of the exchange's own errors. ``code`` names the problem (see
+    :mod:`exchange.messages`), ``field`` the form field it concerns, ``params`` its values."""
+
+    def __init__(self, message: str = "", *, code: str | None = None, field: str | None = None,
+                 **params: Any) -> None:
+        super().__init__(message)
+        self.code, self.field, self.params = code, field, params
+        self.problems: list[Problem] = []
 
 
 class InvalidInput(ExchangeError, ValueError):
     """The request is malformed (400)."""
+
+    @classmethod
+    def of(cls, problems: list[Problem], *, malformed: bool = True) -> ExchangeError:
+        """One error for several problems (each field's), so a form shows them all: 400 when
+        the input is ``malformed`` (a wrong type), else 422 (well-formed, refused)."""
+        error = (cls if malformed else Unprocessable)("; ".join(p.code for p in problems))
+        error.problems = list(problems)
+        return error
+
+
+class Unprocessable(ExchangeError, ValueError):
+    """Well-formed but refused: no purpose, unknown columns (422)."""
 
 
 class Unauthenticated(ExchangeError, PermissionError):
@@ -36,8 +58,8 @@ class Unauthenticated(ExchangeError, PermissionError):
 class TooManyAttempts(ExchangeError, PermissionError):
     """Too many failed sign-ins or refusals: refused until ``until`` (429)."""
 
-    def __init__(self, message: str, *, until: dt.datetime) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, until: dt.datetime, **kw: Any) -> None:
+        super().__init__(message, **kw)
         self.until = until
 
 

@@ -128,7 +128,7 @@ class Services:
         if not self.allowed(who.username, dom, obj, act):
             self.refuse(who, obj=f"{obj}:{target}" if target else obj, act=act, dom=dom)
             raise Forbidden(f"{who.username} ({who.role}, {who.domain}) may not {act} {obj}"
-                            + ("" if dom == who.domain else f" of {dom}"))
+                            + ("" if dom == who.domain else f" of {dom}"), code="forbidden")
 
     def refuse(self, who: Principal, *, obj: str, act: str, dom: str) -> None:
         """Log a refused decision (``authz_denied``); the refusal that makes
@@ -162,7 +162,8 @@ class Services:
         until = started + dt.timedelta(seconds=REFUSAL_WINDOW)
         left = (until - self.clock()).total_seconds()
         raise TooManyAttempts(f"{who.username} was refused too often; try again in "
-                              f"{max(1, round(left))} s", until=until)
+                              f"{max(1, round(left))} s", until=until,
+                              code="too_many_attempts", seconds=max(1, round(left)))
 
     def _window_start(self) -> dt.datetime:
         """The first whole second of the refusal window ending now."""

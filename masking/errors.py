@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = ["MaskingError", "UnknownOperator", "InvalidMaskingPlan"]
 
 
 class MaskingError(Exception):
-    """Base of every error raised by :mod:`masking`."""
+    """Base of every error raised by :mod:`masking`.
+
+    ``code`` names the problem for people (the exchange words it in their language), ``field``
+    the input it concerns, ``params`` its values; the message stays the developer's text.
+    """
+
+    def __init__(self, message: str = "", *, code: str | None = None, field: str | None = None,
+                 **params: Any) -> None:
+        super().__init__(message)
+        self.code, self.field, self.params = code, field, params
 
 
 class UnknownOperator(MaskingError, LookupError):

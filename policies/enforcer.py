@@ -106,7 +106,8 @@ class Enforcer:
     def require(self, user: str, dom: str, obj: str, act: str, *, now: dt.datetime) -> None:
         """Raise :class:`AccessDenied` unless :meth:`allowed`."""
         if not self.allowed(user, dom, obj, act, now=now):
-            raise AccessDenied(f"not permitted: {act} {obj.split(':')[0]} in {dom}")
+            raise AccessDenied(f"not permitted: {act} {obj.split(':')[0]} in {dom}",
+                               code="forbidden")
 
     def sync(self) -> int:
         """Apply the changes any process committed since the last sync; how many.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "PolicyError",
     "AccessDenied",
@@ -14,7 +16,16 @@ __all__ = [
 
 
 class PolicyError(Exception):
-    """Base of every error raised by :mod:`policies`."""
+    """Base of every error raised by :mod:`policies`.
+
+    ``code`` names the problem for people (the exchange words it in their language), ``field``
+    the input it concerns, ``params`` its values; the message stays the developer's text.
+    """
+
+    def __init__(self, message: str = "", *, code: str | None = None, field: str | None = None,
+                 **params: Any) -> None:
+        super().__init__(message)
+        self.code, self.field, self.params = code, field, params
 
 
 class AccessDenied(PolicyError, PermissionError):

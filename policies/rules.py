@@ -37,12 +37,14 @@ def check_columns(requested: Iterable[str], facts: DatasetFacts) -> list[str]:
     """
     wanted = list(requested)
     if not wanted:
-        raise InvalidRequest("name at least one column (minimum necessary)")
+        raise InvalidRequest("name at least one column (minimum necessary)",
+                             code="columns_required", field="columns")
     if len(set(wanted)) != len(wanted):
-        raise InvalidRequest("a column is named twice")
+        raise InvalidRequest("a column is named twice", code="column_twice", field="columns")
     unknown = [c for c in wanted if c not in facts.columns]
     if unknown:
-        raise InvalidRequest(f"unknown column(s): {', '.join(unknown)}")
+        raise InvalidRequest(f"unknown column(s): {', '.join(unknown)}",
+                             code="columns_unknown", field="columns", columns=unknown)
     return [c for c in facts.columns if c in wanted]
 
 
@@ -56,7 +58,8 @@ def resolve_masking(columns: list[str], *, defaults: Mapping[str, str],
     """
     outside = [c for c in explicit if c not in columns]
     if outside:
-        raise InvalidRequest(f"masking names column(s) outside the grant: {', '.join(outside)}")
+        raise InvalidRequest(f"masking names column(s) outside the grant: {', '.join(outside)}",
+                             code="masking_outside_grant", field="masking", columns=outside)
     plan = {c: explicit.get(c, defaults.get(c, "keep")) for c in columns}
     if facts.level in ("L3", "L4"):
         for col in facts.personal_columns & set(columns):
@@ -70,5 +73,7 @@ def check_expiry(days: int | None) -> int:
     if days is None:
         return DEFAULT_EXPIRY_DAYS
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_EXPIRY_DAYS:
-        raise InvalidRequest(f"expires_in_days must be a whole number from 1 to {MAX_EXPIRY_DAYS}")
+        raise InvalidRequest(f"expires_in_days must be a whole number from 1 to {MAX_EXPIRY_DAYS}",
+                             code="expiry_range", field="expires_in_days",
+                             max=MAX_EXPIRY_DAYS)
     return days

@@ -45,9 +45,11 @@ def check_purpose(purpose: str | None) -> str:
     :data:`MAX_PURPOSE` characters."""
     purpose = (purpose or "").strip()
     if not purpose:
-        raise InvalidRequest("state the purpose of the request")
+        raise InvalidRequest("state the purpose of the request", code="purpose_required",
+                             field="purpose")
     if len(purpose) > MAX_PURPOSE:
-        raise InvalidRequest(f"purpose is longer than {MAX_PURPOSE} characters")
+        raise InvalidRequest(f"purpose is longer than {MAX_PURPOSE} characters",
+                             code="purpose_too_long", field="purpose", max=MAX_PURPOSE)
     return purpose
 
 
@@ -98,7 +100,8 @@ def approve(conn: sa.Connection, request_id: str, *, steward: str, facts: Datase
     cols = rules.check_columns(columns if columns is not None else request.columns, facts)
     extra = [c for c in cols if c not in request.columns]
     if extra:
-        raise InvalidRequest(f"column(s) not requested: {', '.join(extra)}")
+        raise InvalidRequest(f"column(s) not requested: {', '.join(extra)}",
+                             code="columns_not_requested", field="columns", columns=extra)
     plan = rules.resolve_masking(cols, defaults=default_masking, explicit=masking or {},
                                  facts=facts)
     days = rules.check_expiry(expires_in_days)
@@ -123,7 +126,8 @@ def deny(conn: sa.Connection, request_id: str, *, steward: str, reason: str,
     RequestNotFound, AlreadyDecided."""
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidRequest("give the reason for the refusal")
+        raise InvalidRequest("give the reason for the refusal", code="reason_required",
+                             field="reason")
     _pending(conn, request_id)
     _set_status(conn, request_id, status="denied", reason=reason, by=steward, now=now)
     return get_request(conn, request_id)
@@ -134,7 +138,7 @@ def revoke(conn: sa.Connection, grant_id: str, *, by: str, reason: str | None,
     """Revoke a grant. Raises GrantNotFound, AlreadyDecided if already revoked."""
     grant = get_grant(conn, grant_id, lock=True)
     if grant.revoked_at is not None:
-        raise AlreadyDecided("the grant was already revoked")
+        raise AlreadyDecided("the grant was already revoked", code="grant_already_revoked")
     conn.execute(grants_table.update().where(grants_table.c.id == grant_id).values(
         revoked_at=now, revoked_by=by, revoke_reason=(reason or "").strip() or None))
     return get_grant(conn, grant_id)
@@ -155,7 +159,7 @@ def check_active(grant: Grant, *, now: dt.datetime) -> Grant:
     """``grant`` if it is active at ``now``; raises GrantInactive (revoked or expired)."""
     status = grant.status(now)
     if status != "active":
-        raise GrantInactive(f"the grant is {status}")
+        raise GrantInactive(f"the grant is {status}", code="grant_inactive", status=status)
     return grant
 
 
@@ -163,7 +167,7 @@ def get_request(conn: sa.Connection, request_id: str) -> AccessRequest:
     """Raises RequestNotFound."""
     row = conn.execute(sa.select(requests_table).where(requests_table.c.id == request_id)).first()
     if row is None:
-        raise RequestNotFound(f"no request {request_id}")
+        raise RequestNotFound(f"no request {request_id}", code="request_not_found")
     return _request_from_row(conn, row)
 
 
@@ -183,7 +187,7 @@ def get_grant(conn: sa.Connection, grant_id: str, *, lock: bool = False) -> Gran
     query = sa.select(grants_table).where(grants_table.c.id == grant_id)
     row = conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
-        raise GrantNotFound(f"no grant {grant_id}")
+        raise GrantNotFound(f"no grant {grant_id}", code="grant_not_found")
     return _grant_from_row(row)
 
 
@@ -202,7 +206,8 @@ def list_grants(conn: sa.Connection, *, receiver: str | None = None,
 def _pending(conn: sa.Connection, request_id: str) -> AccessRequest:
     request = get_request(conn, request_id)
     if request.status != "pending":
-        raise AlreadyDecided(f"the request is already {request.status}")
+        raise AlreadyDecided(f"the request is already {request.status}",
+                             code="request_already_decided")
     return request
 
 
@@ -222,14 +227,16 @@ def _check_confirms(first: dict, *, columns: list[str] | None, masking: dict | N
                                 ("expires_in_days", days, first["expires_in_days"])):
         if given is not None and given != agreed:
             raise InvalidRequest(f"the second approval must confirm the first one's {name}: "
-                                 f"{agreed}")
+                                 f"{agreed}", code="second_approval_differs", field=name,
+                                 name=name)
 
 
 def _record_approval(conn: sa.Connection, request: AccessRequest, *, steward: str,
                      conditions: dict, now: dt.datetime) -> None:
     """Store this steward's approval."""
     if steward in request.approvals:
-        raise AlreadyDecided("you already approved this request; another steward must confirm")
+        raise AlreadyDecided("you already approved this request; another steward must confirm",
+                             code="already_approved")
     conn.execute(approvals_table.insert().values(
         request_id=request.id, steward=steward, conditions=conditions, created_at=now))
 
@@ -254,7 +261,8 @@ def _set_status(conn: sa.Connection, request_id: str, *, status: str, reason: st
         (requests_table.c.id == request_id) & (requests_table.c.status == "pending")
     ).values(status=status, reason=reason, decided_at=now, decided_by=by))
     if result.rowcount != 1:  # a concurrent decision won the race
-        raise AlreadyDecided("the request was decided by someone else meanwhile")
+        raise AlreadyDecided("the request was decided by someone else meanwhile",
+                             code="decided_meanwhile")
 
 
 def _request_from_row(conn: sa.Connection, row: sa.Row) -> AccessRequest:

@@ -74,7 +74,7 @@ def authenticate(public: set[str]) -> Callable[[], None]:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthenticated("send 'Authorization: Bearer <token>'")
+            raise Unauthenticated("send 'Authorization: Bearer <token>'", code="unauthenticated")
         with services().reader.connect() as conn:
             g.principal = principal_for_token(conn, token.strip())
     return hook

@@ -7,11 +7,12 @@ from typing import Any
 
 from catalog import repository
 from masking import loggable_text
-from policies import rules, workflow
+from policies import InvalidRequest, rules, workflow
 
 from .. import events
 from ..auth import Principal
 from ..errors import InvalidInput
+from ..messages import Problem, problems_of
 from ..services import Services
 from .masking_plan import check_operators, check_plan, dataset_facts, default_masking
 
@@ -27,20 +28,15 @@ def create_request(svc: Services, who: Principal, *, dataset_id: str, purpose: A
     """A department asks for a dataset. Granted at once for unconditional data, refused for
     not-shareable data, else pending. Raises Forbidden, DatasetNotFound, InvalidRequest."""
     svc.require(who, "request", "create")
-    if not isinstance(dataset_id, str) or not dataset_id:
-        raise InvalidInput("dataset_id must be a dataset id")
-    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
-        raise InvalidInput("columns must be a list of column names")
-    if not isinstance(purpose, str):
-        raise InvalidInput("purpose must be text")
-    # checked before it is scrubbed (a long text costs the scrubber seconds), and scrubbed
-    # before the write lock: that may load Presidio and the NER model
-    scrubbed = loggable_text(workflow.check_purpose(purpose), analyzer=svc.analyzer())
+    _check_request(svc, who, dataset_id=dataset_id, purpose=purpose, columns=columns)
+    # scrubbed before the write lock: that may load Presidio and the NER model
+    scrubbed = loggable_text(purpose, analyzer=svc.analyzer())
     now = svc.clock()
     with svc.recording() as rec:
         dataset = repository.get_dataset(rec.conn, dataset_id)
         if dataset.department == who.department:
-            raise InvalidInput("your department owns this dataset; no request is needed")
+            raise InvalidInput("your department owns this dataset; no request is needed",
+                               code="own_dataset")
         decision = workflow.create_request(
             rec.conn, facts=dataset_facts(dataset), requester=who.username,
             receiver=who.department, purpose=purpose, logged_purpose=scrubbed,
@@ -58,6 +54,44 @@ def create_request(svc: Services, who: Principal, *, dataset_id: str, purpose: A
 
 
 REQUEST_STATUSES = ("pending", "granted", "denied", "refused")
+
+
+def _check_request(svc: Services, who: Principal, *, dataset_id: Any, purpose: Any,
+                   columns: Any) -> None:
+    """Every problem of a request at once (a form shows them all). Raises InvalidInput,
+    DatasetNotFound. The purpose's length is checked before it is scrubbed: a long text
+    costs the scrubber seconds."""
+    malformed: list[Problem] = []  # wrong types (400)
+    refused: list[Problem] = []  # well-formed, against the rules (422)
+    if not isinstance(dataset_id, str) or not dataset_id:
+        malformed.append(Problem("dataset_id_required", "dataset_id"))
+    if not isinstance(purpose, str):
+        malformed.append(Problem("purpose_not_text", "purpose"))
+    else:
+        refused += _problems(workflow.check_purpose, purpose)
+    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+        malformed.append(Problem("columns_not_a_list", "columns"))
+    elif not any(p.field == "dataset_id" for p in malformed):
+        with svc.reader.connect() as conn:
+            dataset = repository.get_dataset(conn, dataset_id)
+        if dataset.department == who.department:
+            raise InvalidInput("your department owns this dataset; no request is needed",
+                               code="own_dataset")
+        refused += _problems(rules.check_columns, columns, dataset_facts(dataset))
+    if malformed or refused:
+        raise InvalidInput.of(malformed + refused, malformed=bool(malformed))
+
+
+def _problems(check: Any, *args: Any) -> list[Problem]:
+    """The problem ``check(*args)`` raises (a domain error with a code), or none."""
+    try:
+        check(*args)
+    except InvalidRequest as exc:
+        found = problems_of(exc)
+        if not found:
+            raise
+        return found
+    return []
 
 
 def logged_purpose(svc: Services, record: Any) -> str:
@@ -88,7 +122,8 @@ def list_requests(svc: Services, who: Principal, *, status: str | None = None) -
     Raises Forbidden; InvalidInput for a status that does not exist."""
     svc.require(who, "request", "list")
     if status and status not in REQUEST_STATUSES:
-        raise InvalidInput(f"status must be one of {', '.join(REQUEST_STATUSES)}")
+        raise InvalidInput(f"status must be one of {', '.join(REQUEST_STATUSES)}",
+                           field="status")
     side = {"receiver": who.department} if who.role == "requester" else {
         "provider": who.department}
     with svc.reader.connect() as conn:
@@ -113,10 +148,13 @@ def approve(svc: Services, who: Principal, request_id: str, *, columns: Any = No
         try:
             rules.check_expiry(expires_in_days)
         except ValueError as exc:  # out of the documented range: malformed, like a bad name
-            raise InvalidInput(str(exc)) from None
+            raise InvalidInput(str(exc), code=getattr(exc, "code", None),
+                               field=getattr(exc, "field", None),
+                               **getattr(exc, "params", {})) from None
     if columns is not None and (not isinstance(columns, list)
                                 or not all(isinstance(c, str) for c in columns)):
-        raise InvalidInput("columns must be a list of column names")
+        raise InvalidInput("columns must be a list of column names", code="columns_not_a_list",
+                           field="columns")
     if plan:
         facts = dataset_facts(dataset)
         wanted = rules.check_columns(columns if columns is not None else request.columns, facts)
@@ -156,7 +194,7 @@ def deny(svc: Services, who: Principal, request_id: str, *, reason: Any) -> dict
     """A steward of the owning department refuses, with a reason."""
     request, _ = _decider(svc, who, request_id)
     if not isinstance(reason, str):
-        raise InvalidInput("reason must be text")
+        raise InvalidInput("reason must be text", code="reason_not_text", field="reason")
     with svc.recording() as rec:
         denied = workflow.deny(rec.conn, request_id, steward=who.username, reason=reason,
                                now=svc.clock())

@@ -51,7 +51,7 @@ def _authorize(svc: Services, who: Principal, grant_id: str) -> Grant:
 
 def _refuse(svc: Services, who: Principal, grant: Grant) -> NoReturn:
     svc.refuse(who, obj=f"grant:{grant.id}", act="receive", dom=grant.provider)
-    raise Forbidden("no active grant of your department covers this")
+    raise Forbidden("no active grant of your department covers this", code="no_active_grant")
 
 
 def deliver(svc: Services, who: Principal, grant_id: str, *, fmt: Any = "csv",
@@ -72,16 +72,20 @@ def deliver(svc: Services, who: Principal, grant_id: str, *, fmt: Any = "csv",
     delivered or stored.
     """
     if fmt not in DELIVERY_FORMATS:
-        raise InvalidInput(f"format must be one of {', '.join(DELIVERY_FORMATS)}")
+        raise InvalidInput(f"format must be one of {', '.join(DELIVERY_FORMATS)}",
+                           code="format_unknown", field="format", formats=DELIVERY_FORMATS)
     if not isinstance(bom, bool) or (bom and fmt != "csv"):
-        raise InvalidInput("bom is true or false, and only for CSV")
+        raise InvalidInput("bom is true or false, and only for CSV", code="bom_only_csv",
+                           field="bom")
     grant = _authorize(svc, who, grant_id)
     with svc.reader.connect() as conn:
         dataset = repository.get_dataset(conn, grant.dataset_id)
     rows_held = dataset.version.row_count if dataset.version else 0
     if fmt == "xlsx" and rows_held > XLSX_MAX_ROWS - 1:
         raise InvalidInput(f"an XLSX sheet holds at most {XLSX_MAX_ROWS - 1:,} rows and this "
-                           f"dataset has {rows_held:,}: choose CSV, Parquet or JSON Lines")
+                           f"dataset has {rows_held:,}: choose CSV, Parquet or JSON Lines",
+                           code="xlsx_too_many_rows", field="format", max=XLSX_MAX_ROWS - 1,
+                           rows=rows_held)
     purpose = logged_purpose(svc, grant)
     exchange_id = "ex_" + secrets.token_hex(8)
     with svc.store.create() as out:  # removed on any failure below, the commit's included
@@ -127,7 +131,8 @@ def _write_masked(svc: Services, grant: Grant, dataset: Any, out: BinaryIO, *,
                        receiver=grant.receiver,
                        chunk_rows=svc.delivery_chunk_rows) as (columns, chunks):
         if not columns:
-            raise InvalidInput("the grant drops every column: there is nothing to deliver")
+            raise InvalidInput("the grant drops every column: there is nothing to deliver",
+                               code="grant_drops_every_column")
         with open_sink_writer(out, fmt=fmt, columns=columns, bom=bom) as writer:
             for chunk in chunks:
                 writer.write(chunk)
@@ -210,6 +215,6 @@ def _received(svc: Services, who: Principal, exchange_id: str) -> Any:
         row = conn.execute(sa.select(models.exchanges).where(
             models.exchanges.c.id == exchange_id)).first()
     if row is None:
-        raise NotFound(f"no exchange {exchange_id}")
+        raise NotFound(f"no exchange {exchange_id}", code="exchange_not_found")
     _authorize(svc, who, row.grant_id)
     return row

@@ -63,11 +63,13 @@ def check_operators(masking: Any) -> dict[str, str]:
     if masking is None:
         return {}
     if not isinstance(masking, dict) or not all(isinstance(v, str) for v in masking.values()):
-        raise InvalidInput("masking must map column names to operator names")
+        raise InvalidInput("masking must map column names to operator names",
+                           code="masking_not_a_mapping", field="masking")
     unknown = sorted({op for op in masking.values() if op not in OPERATORS})
     if unknown:
         raise InvalidInput(f"unknown masking operator(s): {', '.join(unknown)}; "
-                           f"known: {', '.join(sorted(OPERATORS))}")
+                           f"known: {', '.join(sorted(OPERATORS))}", code="operator_unknown",
+                           field="masking", operators=unknown)
     return dict(masking)
 
 

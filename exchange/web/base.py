@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..auth import Principal, principal_for_session, touch_session
 from ..errors import Unauthenticated, http_code, public_message, retry_after, status_for
+from ..messages import problems_of, text_of
 from ..services import Services
 from ..usecases.admin import department_names
 from ..usecases.signin import sign_out
 
 __all__ = ["bp", "services", "principal", "may", "safe_next", "PUBLIC_ENDPOINTS",
-           "sign_in_as", "attempt", "department_label"]
+           "sign_in_as", "attempt", "department_label", "FormError", "form_errors"]
 
 log = logging.getLogger("govex")
 
@@ -138,7 +140,13 @@ def _any_error(exc: Exception) -> Any:
     status = status_for(exc)
     if status == 500:
         log.exception("internal error on a page")
-    page, status = _error_page(status, "domain", public_message(exc))
+    problems = problems_of(exc)
+    if problems:  # worded for the reader
+        message = " ".join(text_of(p, gettext) for p in problems)
+        page = render_template("web/error.html", status=status, kind="domain", message=message,
+                               translated=True)
+    else:
+        page, status = _error_page(status, "domain", public_message(exc))
     return page, status, retry_after(exc, services().clock())
 
 
@@ -161,16 +169,34 @@ def _error_page(status: int, kind: str, message: str | None) -> Any:
     return render_template("web/error.html", status=status, kind=kind, message=message), status
 
 
-def attempt(action: Any) -> tuple[Any, str | None]:
+@dataclasses.dataclass(frozen=True)
+class FormError:
+    """One problem of a form, in the reader's language: the ``field`` it concerns (the id of
+    the input the error summary links to; None for the form as a whole) and its ``message``."""
+
+    field: str | None
+    message: str
+
+
+def attempt(action: Any) -> tuple[Any, list[FormError]]:
     """Run ``action()``; our refusal of the input (a ValueError kind: a missing purpose, an
-    unknown column) comes back as its message so the form can show it beside the fields.
-    Everything else (foreign errors included) propagates to the error pages."""
+    unknown column) comes back as the form's errors, every problem it names, so the form can
+    show them beside the fields. Everything else (foreign errors included) propagates to the
+    error pages."""
     try:
-        return action(), None
+        return action(), []
     except ValueError as exc:
         if status_for(exc) >= 500:  # not one of ours: may quote data; the error page logs it
             raise
-        return None, public_message(exc)
+        return None, form_errors(exc)
+
+
+def form_errors(exc: BaseException) -> list[FormError]:
+    """The problems ``exc`` names, worded for the reader (its own message if it names none)."""
+    problems = problems_of(exc)
+    if not problems:
+        return [FormError(None, public_message(exc))]
+    return [FormError(p.field, text_of(p, gettext)) for p in problems]
 
 
 def department_label(code: str | None) -> str:

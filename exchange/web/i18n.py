@@ -44,11 +44,13 @@ def init_app(app: Flask, svc: Services) -> None:
 
 
 def choose_language() -> str:
-    """The language the user picked, else the browser's best match, else Chinese."""
+    """The language the user picked, else the browser's best match, else Chinese; the API
+    answers a client that names no language in English."""
     chosen = session.get("lang")
     if chosen in LANGUAGES:
         return chosen
-    return request.accept_languages.best_match(list(LANGUAGES)) or DEFAULT_LANGUAGE
+    default = "en" if request.path.startswith("/api/") else DEFAULT_LANGUAGE
+    return request.accept_languages.best_match(list(LANGUAGES)) or default
 
 
 def html_lang() -> str:

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from ..files import content_disposition
 from ..usecases import access, delivery, masking_plan, publishing
-from .base import attempt, principal, services
+from .base import FormError, attempt, principal, services
 
 __all__ = ["bp"]
 
@@ -31,17 +31,19 @@ def new_request(dataset_id: str):
     svc, who = services(), principal()
     shown = publishing.get_dataset(svc, who, dataset_id)
     plan = masking_plan.planned_masking(svc, who, dataset_id)
-    error, purpose, picked = None, "", [c["name"] for c in shown["columns"]]
+    errors: list = []
+    purpose, picked = "", []  # nothing ticked: the requester asks only for what it needs
     if request.method == "POST":
-        purpose = request.form.get("purpose", "")[:access.MAX_PURPOSE]
+        purpose = request.form.get("purpose", "")
         picked = request.form.getlist("columns")
-        created, error = attempt(lambda: access.create_request(
+        created, errors = attempt(lambda: access.create_request(
             svc, who, dataset_id=dataset_id, purpose=purpose, columns=picked))
-        if error is None:
+        if not errors:
             return redirect(url_for(".requests", made=created["id"]), code=303)
-    page = render_template("web/request_form.html", ds=shown, plan=plan, error=error,
-                           purpose=purpose, picked=picked)
-    return page, (422 if error else 200)
+    page = render_template("web/request_form.html", ds=shown, plan=plan, errors=errors,
+                           purpose=purpose[:access.MAX_PURPOSE], picked=picked,
+                           max_purpose=access.MAX_PURPOSE)
+    return page, (422 if errors else 200)
 
 
 @bp.get("/my/requests")
@@ -79,16 +81,16 @@ def check_file(exchange_id: str):
     file is hashed on the server as it arrives and kept nowhere."""
     svc, who = services(), principal()
     manifest = delivery.signed_manifest(svc, who, exchange_id)
-    result, error = None, None
+    result, errors = None, []
     if request.method == "POST":
         upload = request.files.get("file")
         if upload is None or not upload.filename:
-            error = _("Choose the file you downloaded.")
+            errors = [FormError("file", _("Choose the file you downloaded."))]
         else:
             result = delivery.check_file(svc, who, exchange_id, upload.stream)
     page = render_template("web/exchange_check.html", exchange_id=exchange_id,
-                           manifest=manifest, result=result, error=error, titles=_titles())
-    return page, (422 if error else 200)
+                           manifest=manifest, result=result, errors=errors, titles=_titles())
+    return page, (422 if errors else 200)
 
 
 @bp.get("/my/exchanges/<exchange_id>/data")

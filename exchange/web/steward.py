@@ -45,16 +45,22 @@ def review(request_id: str):
     agreed = access.first_approval(svc, who, request_id)
     if agreed is not None:  # L4: the second steward confirms the first one's conditions
         chosen, expiry = dict(agreed["masking"]), str(agreed["expires_in_days"])
-    shown, error = attempt(lambda: masking_plan.preview(svc, who, request_id, masking=chosen,
-                                                    rows=PREVIEW_ROWS))
-    if error is None and request.form.get("action") == "approve":
-        done, error = attempt(lambda: access.approve(
+    shown, errors = attempt(lambda: masking_plan.preview(svc, who, request_id, masking=chosen,
+                                                     rows=PREVIEW_ROWS))
+    if not errors and request.form.get("action") == "approve":
+        done, errors = attempt(lambda: access.approve(
             svc, who, request_id, masking=chosen, expires_in_days=_days(expiry)))
-        if error is None:
+        if not errors:
             flash(_("Approved. Grant %(grant)s was issued.", grant=done["grant_id"])
                   if done["grant_id"] else
                   _("Your approval is recorded. A second steward must approve as well."))
             return redirect(url_for(".inbox"), code=303)
+    return _review_page(request_id, shown, chosen=chosen, expiry=expiry, errors=errors)
+
+
+def _review_page(request_id: str, shown: dict | None, *, chosen: dict | None, expiry: str,
+                 errors: list, reason: str = "") -> tuple[str, int]:
+    svc, who = services(), principal()
     if shown is None:  # the chosen operators do not fit: show the defaults and say why
         shown = masking_plan.preview(svc, who, request_id, rows=PREVIEW_ROWS)
     ds = publishing.get_dataset(svc, who, shown["request"]["dataset_id"])
@@ -64,9 +70,9 @@ def review(request_id: str):
                  for col in shown["request"]["columns"]}
     page = render_template(
         "web/review.html", req=shown["request"], preview=shown, chosen=chosen or {},
-        operators=operators, expiry=expiry, error=error, now=svc.clock(), ds=ds,
-        profiles=profiles)
-    return page, (422 if error else 200)
+        operators=operators, expiry=expiry, errors=errors, now=svc.clock(), ds=ds,
+        profiles=profiles, reason=reason)
+    return page, (422 if errors else 200)
 
 
 def _chosen_masking() -> dict[str, str]:
@@ -82,11 +88,11 @@ def _days(text: str) -> int | str:
 @bp.post("/requests/<request_id>/deny")
 def deny(request_id: str):
     svc, who = services(), principal()
-    reason = request.form.get("reason", "").strip()[:MAX_TEXT]
-    if not reason:
-        flash(_("Give a reason for refusing the request."), "error")
-        return redirect(url_for(".review", request_id=request_id), code=303)
-    access.deny(svc, who, request_id, reason=reason)
+    reason = request.form.get("reason", "")[:MAX_TEXT]
+    _, errors = attempt(lambda: access.deny(svc, who, request_id, reason=reason))
+    if errors:  # the review page again, the reason's problem beside it
+        return _review_page(request_id, None, chosen=None, expiry="90", errors=errors,
+                            reason=reason)
     flash(_("Request %(id)s was refused.", id=request_id))
     return redirect(url_for(".inbox"), code=303)
 
@@ -110,16 +116,16 @@ def revoke(grant_id: str):
 @bp.route("/publish", methods=["GET", "POST"])
 def publish():
     form = {k: request.form.get(k, "").strip()[:MAX_TEXT] for k in _PUBLISH_FIELDS}
-    error = None
+    errors: list = []
     if request.method == "POST":
         upload = request.files.get("file")
-        created, error = attempt(lambda: _publish(upload, form))
-        if error is None:
+        created, errors = attempt(lambda: _publish(upload, form))
+        if not errors:
             flash(_("Published %(title)s.", title=created["title"]))
             return redirect(url_for("web.catalog.dataset", dataset_id=created["id"]), code=303)
-    page = render_template("web/publish.html", form=form, error=error,
+    page = render_template("web/publish.html", form=form, errors=errors,
                            sharing_types=publishing.SHARING_TYPES, levels=publishing.LEVELS)
-    return page, (422 if error else 200)
+    return page, (422 if errors else 200)
 
 
 _PUBLISH_FIELDS = ("title", "description", "sharing", "level", "legal_basis", "keywords")
@@ -127,7 +133,7 @@ _PUBLISH_FIELDS = ("title", "description", "sharing", "level", "legal_basis", "k
 
 def _publish(upload: object, form: dict[str, str]) -> dict:
     if upload is None or not getattr(upload, "filename", ""):
-        raise InvalidInput(_("Choose a file to publish."))
+        raise InvalidInput(_("Choose a file to publish."), field="file")
     metadata = {k: v for k, v in form.items() if v}
     return publishing.publish(services(), principal(), filename=upload.filename,
                               data=upload.read(), metadata=metadata)

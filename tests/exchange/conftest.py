@@ -55,11 +55,11 @@ class Actor:
         self.client = client
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
-    def get(self, path: str, **kw):
-        return self.client.get(path, headers=self.headers, **kw)
+    def get(self, path: str, *, headers: dict | None = None, **kw):
+        return self.client.get(path, headers=self.headers | (headers or {}), **kw)
 
-    def post(self, path: str, **kw):
-        return self.client.post(path, headers=self.headers, **kw)
+    def post(self, path: str, *, headers: dict | None = None, **kw):
+        return self.client.post(path, headers=self.headers | (headers or {}), **kw)
 
 
 @pytest.fixture

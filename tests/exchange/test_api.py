@@ -53,7 +53,9 @@ def test_dataset_page_shows_profile_and_quality(as_role, datasets):
 
 def test_missing_dataset_is_404(as_role):
     r = as_role("civil-requester").get("/api/v1/datasets/ds_000000000000")
-    assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
+    error = r.get_json()["error"]  # the problem's own code, worded for people
+    assert r.status_code == 404 and error == {"code": "dataset_not_found",
+                                              "message": "There is no such dataset."}
 
 
 def _publish(actor, data: bytes, meta: dict, name: str = "x.csv"):
@@ -67,7 +69,7 @@ GOOD_CSV = "姓名,手机号\n张伟,13812345678\n李娜,13987654321\n".encode()
 
 
 @pytest.mark.parametrize(("user", "data", "meta", "status", "message"), [
-    ("market-requester", GOOD_CSV, GOOD_META, 403, "may not publish"),
+    ("market-requester", GOOD_CSV, GOOD_META, 403, "You may not do this"),
     ("market-steward", b"", GOOD_META, 422, "empty"),
     ("market-steward", "姓名,手机号\n".encode(), GOOD_META, 422, "no data rows"),
     ("market-steward", b"\xff\xfe\x00\x01\x9c\x80\xff" * 20, GOOD_META, 422, "UTF-8 or GBK"),
@@ -112,7 +114,7 @@ def test_request_refused_for_not_shareable_data(as_role, datasets):
 
 
 @pytest.mark.parametrize(("columns", "status", "message"), [
-    (["不存在的列"], 422, "unknown column"),
+    (["不存在的列"], 422, "has no column named 不存在的列"),
     ([], 422, "at least one column"),
     ("联系电话", 400, "list of column names"),
 ])
@@ -147,7 +149,7 @@ def test_full_flow_masks_signs_and_logs(as_role, datasets, app):
     assert rid in [r["id"] for r in steward.get("/api/v1/requests?status=pending")
                    .get_json()["requests"]]
     for body, status, says in [
-            ({"masking": {"联系电话": "rot13"}}, 400, "unknown masking operator"),  # no such name
+            ({"masking": {"联系电话": "rot13"}}, 400, "Unknown masking operator"),  # no such name
             ({"expires_in_days": 0}, 400, "from 1 to 365"),                  # out of its range
             ({"expires_in_days": "30"}, 400, "whole number"),                # not a number
             ({"masking": {"不存在": "hash"}}, 422, "不存在"),                 # no such column
@@ -475,7 +477,7 @@ def test_foreign_errors_are_a_generic_500_without_details(app, monkeypatch, as_r
 
 @pytest.mark.parametrize(("masking", "status", "message"), [
     ({"联系电话": "generalize"}, 422, "generalize"),
-    ({"诉求内容": "hash", "联系电话": "teleport"}, 400, "unknown masking operator"),
+    ({"诉求内容": "hash", "联系电话": "teleport"}, 400, "Unknown masking operator: teleport"),
 ])
 def test_an_operator_that_cannot_mask_its_column_issues_no_grant(as_role, datasets, masking,
                                                                  status, message):
@@ -488,7 +490,8 @@ def test_an_operator_that_cannot_mask_its_column_issues_no_grant(as_role, datase
 
 
 @pytest.mark.parametrize(("path", "body", "message"), [
-    ("/api/v1/requests", {"dataset_id": ["x"], "purpose": "p", "columns": ["a"]}, "dataset_id"),
+    ("/api/v1/requests", {"dataset_id": ["x"], "purpose": "p", "columns": ["a"]},
+     "Name the dataset"),
     ("/api/v1/requests/rq_x/approve", [1, 2], "JSON object"),
     ("/api/v1/grants/gr_x/revoke", "x", "JSON object"),
     ("/api/v1/grants/gr_x/exchanges", [], "JSON object"),

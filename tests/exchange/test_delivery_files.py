@@ -84,7 +84,7 @@ def test_a_delivery_is_named_for_its_dataset_recipient_and_day(as_role_module, g
 
 @pytest.mark.parametrize("body, problem", [
     ({"format": "xls"}, "format must be one of csv, xlsx, jsonl, parquet"),
-    ({"format": "parquet", "bom": True}, "only for CSV"),
+    ({"format": "parquet", "bom": True}, "for CSV files only"),
     ({"format": "csv", "bom": "yes"}, "true or false"),
 ])
 def test_formats_and_options_that_do_not_exist_are_refused(as_role_module, grant, body, problem):

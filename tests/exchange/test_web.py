@@ -268,8 +268,12 @@ def test_deny_needs_a_reason_then_refuses(browse, datasets):
     request_id = _ask(browse, datasets)
     steward = browse("hotline-steward")
     review = f"/steward/requests/{request_id}"
-    r = steward.submit(review, f"{review}/deny", {"reason": "  "}, follow_redirects=True)
-    assert "Give a reason" in text(r)
+    r = steward.submit(review, f"{review}/deny", {"reason": "  "})
+    assert r.status_code == 422  # the review page again, the problem beside the reason
+    page = text(r)
+    assert "<title>Error: " in page and '<a href="#reason">Give the reason for the refusal.' in page
+    assert 'id="reason" name="reason" rows="3" aria-invalid="true"' in page
+    assert 'id="reason-error"' in page
     steward.submit(review, f"{review}/deny", {"reason": "用途与职责无关"})
     page = text(browse("jinjiang-requester").get("/my/requests"))
     assert "用途与职责无关" in page
@@ -380,10 +384,10 @@ def test_unknown_urls_answer_a_browser_with_a_page_and_a_client_with_json(
     assert "我的申请" in page  # the signed-in navigation, not an anonymous page
 
 
-def test_a_refusal_page_in_chinese_labels_the_english_details(browse):
+def test_a_refusal_page_in_chinese_says_why_in_chinese(browse):
     page = text(browse("audit-auditor", lang="zh-CN").get("/my/requests"))
-    assert "您无权访问此页面" in page and "详细信息（英文）：" in page
-    assert '<span lang="en">' in page
+    assert "您无权访问此页面" in page and "您无权进行此操作。" in page
+    assert "详细信息（英文）：" not in page and '<span lang="en">' not in page
 
 
 def test_dashboard_draws_svg_charts(browse):
@@ -404,3 +408,26 @@ def test_steward_publishes_through_the_form(browse):
     missing = steward.submit("/steward/publish", "/steward/publish", [("title", "x")],
                              content_type="multipart/form-data")
     assert missing.status_code == 422 and "Choose a file" in text(missing)
+
+
+def test_the_request_form_shows_every_problem_at_once_the_govuk_way(browse, datasets):
+    ds = datasets["residents"]["id"]
+    requester = browse("jinjiang-requester", lang="zh-CN")
+    blank = text(requester.get(f"/request/{ds}"))
+    assert "checked" not in blank  # nothing ticked: ask only for what is needed
+
+    r = requester.submit(f"/request/{ds}", f"/request/{ds}", {"purpose": "  "})
+    page = text(r)
+    assert r.status_code == 422 and "<title>错误：" in page
+    start = page.index('class="error-summary"')
+    summary = page[start:page.index("</ul>", start)]
+    assert "autofocus" in summary
+    assert '<a href="#purpose">请说明申请用途。</a>' in summary
+    assert '<a href="#columns">请至少选择一列：只申请所需的列。</a>' in summary
+    assert 'id="purpose-error"' in page and 'id="columns-error"' in page
+    assert 'aria-invalid="true" aria-describedby="purpose-hint purpose-error"' in page
+    assert re.search(r'id="columns" name="columns"[^>]*aria-invalid="true"', page)
+
+    long = requester.submit(f"/request/{ds}", f"/request/{ds}",
+                            [("purpose", "核" * 3000), ("columns", "姓名")])
+    assert long.status_code == 422 and "申请用途不能超过" in text(long)

@@ -1,0 +1,135 @@
+"""What a person reads when the exchange refuses something: one code per kind of problem, its
+English text here, its Chinese in the pages' catalog (``web/translations/zh``), the same words
+in the API's ``message``, on the pages and in the CLI (which sends its locale).
+
+An error names its problem by code (``InvalidInput("...", code="purpose_required",
+field="purpose")``; domain errors take the same keywords); several problems of one form go
+together (``InvalidInput.of(problems)``) so that a form shows every one at once. The English
+message an error was raised with stays the developer's text (logs, tracebacks); people read
+the text registered for its code. ``tests/exchange/test_messages.py`` fails when a code is used
+but not registered, or registered without its Chinese.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["MESSAGES", "Problem", "problems_of", "text_of", "error_body", "SUMMARY"]
+
+#: code → English text (``%(name)s`` stands for a parameter).
+MESSAGES: dict[str, str] = {
+    # requests and decisions
+    "purpose_required": "State the purpose of the request.",
+    "purpose_too_long": "The purpose must be %(max)s characters or fewer.",
+    "purpose_not_text": "The purpose must be text.",
+    "columns_required": "Choose at least one column: ask only for the columns you need.",
+    "columns_not_a_list": "Columns must be a list of column names.",
+    "column_twice": "A column is named twice.",
+    "columns_unknown": "The dataset has no column named %(columns)s.",
+    "columns_not_requested": "These columns were not requested: %(columns)s.",
+    "masking_outside_grant": "Masking names columns outside the grant: %(columns)s.",
+    "masking_not_a_mapping": "Masking must map column names to operator names.",
+    "operator_unknown": "Unknown masking operator: %(operators)s.",
+    "expiry_range": "The validity must be a whole number of days from 1 to %(max)s.",
+    "reason_required": "Give the reason for the refusal.",
+    "reason_not_text": "The reason must be text.",
+    "dataset_id_required": "Name the dataset.",
+    "own_dataset": "Your department owns this dataset: no request is needed.",
+    "second_approval_differs": "The second approval must confirm the first one's %(name)s.",
+    "already_approved": "You already approved this request; another steward must confirm it.",
+    "request_already_decided": "This request was already decided.",
+    "decided_meanwhile": "Someone else decided this request meanwhile.",
+    "grant_already_revoked": "This grant was already revoked.",
+    "grant_inactive": "This grant is no longer active (%(status)s).",
+    "request_not_found": "There is no such request.",
+    "grant_not_found": "There is no such grant.",
+    "exchange_not_found": "There is no such delivery.",
+    "dataset_not_found": "There is no such dataset.",
+    # deliveries
+    "format_unknown": "The file format must be one of %(formats)s.",
+    "bom_only_csv": "A byte-order mark is for CSV files only (true or false).",
+    "xlsx_too_many_rows": "An XLSX sheet holds at most %(max)s rows and this dataset has "
+                          "%(rows)s: choose CSV, Parquet or JSON Lines.",
+    "grant_drops_every_column": "The grant drops every column: there is nothing to deliver.",
+    "no_active_grant": "No active grant of your department covers this.",
+    # who may do what
+    "forbidden": "You may not do this.",
+    "unauthenticated": "Sign in, or send a valid API token.",
+    "too_many_attempts": "Refused too often: try again in %(seconds)s seconds.",
+    # the generic kinds, when an error names no problem of its own
+    "invalid_input": "The request is malformed.",
+    "invalid": "The request cannot be carried out as it stands.",
+    "not_found": "There is no such thing here.",
+    "conflict": "The current state does not allow this.",
+    "too_large": "The upload is too large.",
+    "internal": "Something went wrong on the exchange; the operator can find the details in "
+                "the server log.",
+}
+
+#: The message over a list of problems with a field each.
+SUMMARY = "Check the fields below."
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One thing wrong: its ``code``, the form ``field`` it concerns, its ``params``."""
+
+    code: str
+    field: str | None = None
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def problems_of(exc: BaseException) -> list[Problem]:
+    """The problems ``exc`` names (none for an error raised without a code)."""
+    listed = getattr(exc, "problems", None)
+    if listed:
+        return list(listed)
+    code = getattr(exc, "code", None)
+    if isinstance(code, str) and code in MESSAGES:
+        return [Problem(code, getattr(exc, "field", None), dict(getattr(exc, "params", {})))]
+    return []
+
+
+def text_of(problem: Problem, translate: Callable[[str], str] = str) -> str:
+    """The problem in words: its registered text, translated, with its parameters."""
+    template = translate(MESSAGES[problem.code])
+    params = {k: _shown(v) for k, v in problem.params.items()}
+    try:
+        return template % params if params else template
+    except (KeyError, TypeError, ValueError):  # a translation that lost a parameter
+        return MESSAGES[problem.code] % params if params else MESSAGES[problem.code]
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return "、".join(str(v) for v in value) if _chinese(value) else ", ".join(map(str, value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def _chinese(values: Any) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for v in values for ch in str(v))
+
+
+def error_body(exc: BaseException, *, code: str, fallback: str,
+               translate: Callable[[str], str] = str) -> dict[str, Any]:
+    """The API's error object for ``exc``: ``code`` and ``fallback`` (the generic kind and
+    the public message) unless the error names its problems; with problems on fields, each
+    under ``fields``."""
+    problems = problems_of(exc)
+    fields = [{"name": p.field, "code": p.code, "message": text_of(p, translate)}
+              for p in problems if p.field]
+    if len(problems) == 1:
+        body: dict[str, Any] = {"code": problems[0].code,
+                                "message": text_of(problems[0], translate)}
+    elif problems:
+        body = {"code": code, "message": translate(SUMMARY)}
+    else:  # an error raised without a code: its own words (never internals: see errors.py)
+        body = {"code": code, "message": translate(MESSAGES["internal"]) if code == "internal"
+                else fallback}
+    if fields:
+        body["fields"] = fields
+    return body
