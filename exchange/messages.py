@@ -34,6 +34,7 @@ MESSAGES: dict[str, str] = {
     "operator_unknown": "Unknown masking operator: %(operators)s.",
     "expiry_range": "The validity must be a whole number of days from 1 to %(max)s.",
     "reason_required": "Give the reason for the refusal.",
+    "revoke_reason_required": "Give the reason for revoking: the receiving department reads it.",
     "reason_not_text": "The reason must be text.",
     "dataset_id_required": "Name the dataset.",
     "own_dataset": "Your department owns this dataset: no request is needed.",

@@ -17,7 +17,8 @@ from ..services import Services
 from .masking_plan import check_operators, check_plan, dataset_facts, default_masking
 
 __all__ = ["create_request", "list_requests", "approve", "deny", "list_grants", "revoke",
-           "first_approval", "logged_purpose", "MAX_PURPOSE", "REQUEST_STATUSES"]
+           "first_approval", "logged_purpose", "grant_to_revoke", "MAX_PURPOSE",
+           "REQUEST_STATUSES"]
 
 #: The longest purpose a request may state (the sharing workflow's rule).
 MAX_PURPOSE = workflow.MAX_PURPOSE
@@ -214,15 +215,27 @@ def list_grants(svc: Services, who: Principal) -> list[dict[str, Any]]:
         return [g.to_dict(now=now) for g in workflow.list_grants(conn, **side)]
 
 
-def revoke(svc: Services, who: Principal, grant_id: str, *, reason: Any = None) -> dict:
-    """A steward of the providing department revokes a grant; access stops at once."""
+def grant_to_revoke(svc: Services, who: Principal, grant_id: str) -> dict[str, Any]:
+    """A grant as its provider's steward sees it before revoking it. Raises Forbidden,
+    GrantNotFound."""
     with svc.reader.connect() as conn:
         grant = workflow.get_grant(conn, grant_id)
     svc.require(who, "grant", "revoke", dom=grant.provider, target=grant_id)
+    return grant.to_dict(now=svc.clock())
+
+
+def revoke(svc: Services, who: Principal, grant_id: str, *, reason: Any = None) -> dict:
+    """A steward of the providing department revokes a grant, saying why (the receiving
+    department reads the reason); access stops at once. Raises Forbidden, GrantNotFound,
+    AlreadyDecided, Unprocessable (no reason)."""
+    with svc.reader.connect() as conn:
+        grant = workflow.get_grant(conn, grant_id)
+    svc.require(who, "grant", "revoke", dom=grant.provider, target=grant_id)
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput.of([Problem("revoke_reason_required", "reason")], malformed=False)
     with svc.recording() as rec:
         svc.enforcer.revoke_grant(grant_id, conn=rec.conn)  # every server, at its next decision
-        revoked = workflow.revoke(rec.conn, grant_id, by=who.username,
-                                  reason=reason if isinstance(reason, str) else None,
+        revoked = workflow.revoke(rec.conn, grant_id, by=who.username, reason=reason,
                                   now=svc.clock())
         rec.append(events.Revoke(actor=who.username, actor_department=who.department,
                                  provider=grant.provider, receiver=grant.receiver,

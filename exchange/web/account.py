@@ -68,8 +68,13 @@ def _check(username: str, password: str) -> tuple[Principal, str]:
                         lifetime=current_app.permanent_session_lifetime)
 
 
-@bp.post("/sign-out")
+@bp.route("/sign-out", methods=["GET", "POST"])
 def sign_out():
+    """GET: ask first (a stray Enter on the link ends nothing). POST: end the session."""
+    if request.method == "GET":
+        if not session.get("sid"):
+            return redirect(url_for(".sign_in"), code=303)
+        return render_template("web/sign_out.html")
     if session.get("sid"):
         end_session(services(), session["sid"])
     session.clear()

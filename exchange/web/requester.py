@@ -30,6 +30,11 @@ def _titles() -> dict[str, str]:
 def new_request(dataset_id: str):
     svc, who = services(), principal()
     shown = publishing.get_dataset(svc, who, dataset_id)
+    cannot = ("own" if shown["department"] == who.department
+              else "not_shareable" if shown["sharing"] == "none" else None)
+    if cannot:  # said up front, not after the form is filled in
+        return render_template("web/request_form.html", ds=shown, cannot=cannot, errors=[],
+                               plan={}, purpose="", picked=[], max_purpose=access.MAX_PURPOSE)
     plan = masking_plan.planned_masking(svc, who, dataset_id)
     errors: list = []
     purpose, picked = "", []  # nothing ticked: the requester asks only for what it needs

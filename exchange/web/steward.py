@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from ..errors import InvalidInput
 from ..usecases import access, masking_plan, publishing
 from ..usecases.masking_plan import operator_names
-from .base import attempt, principal, services
+from .base import attempt, department_label, principal, services
 
 __all__ = ["bp"]
 
@@ -89,7 +89,7 @@ def _days(text: str) -> int | str:
 def deny(request_id: str):
     svc, who = services(), principal()
     reason = request.form.get("reason", "")[:MAX_TEXT]
-    _, errors = attempt(lambda: access.deny(svc, who, request_id, reason=reason))
+    done, errors = attempt(lambda: access.deny(svc, who, request_id, reason=reason))
     if errors:  # the review page again, the reason's problem beside it
         return _review_page(request_id, None, chosen=None, expiry="90", errors=errors,
                             reason=reason)
@@ -104,13 +104,23 @@ def grants():
                            titles=_titles())
 
 
-@bp.post("/grants/<grant_id>/revoke")
+@bp.route("/grants/<grant_id>/revoke", methods=["GET", "POST"])
 def revoke(grant_id: str):
-    reason = request.form.get("reason", "").strip()[:MAX_TEXT] or None
-    access.revoke(services(), principal(), grant_id, reason=reason)
-    flash(_("Grant %(id)s was revoked; the receiving department can no longer download it.",
-            id=grant_id))
-    return redirect(url_for(".grants"), code=303)
+    """GET: what revoking the grant stops, and the reason to give. POST: revoke it."""
+    svc, who = services(), principal()
+    grant = access.grant_to_revoke(svc, who, grant_id)
+    reason, errors = request.form.get("reason", "")[:MAX_TEXT], []
+    if request.method == "POST":
+        done, errors = attempt(lambda: access.revoke(svc, who, grant_id, reason=reason))
+        if not errors:
+            flash(_("The grant of %(title)s to %(dept)s was revoked; they can no longer "
+                    "download it and can read your reason.",
+                    title=_titles().get(grant["dataset_id"], grant["dataset_id"]),
+                    dept=department_label(grant["receiver"])))
+            return redirect(url_for(".grants"), code=303)
+    page = render_template("web/revoke.html", grant=grant, reason=reason, errors=errors,
+                           titles=_titles())
+    return page, (422 if errors else 200)
 
 
 @bp.route("/publish", methods=["GET", "POST"])

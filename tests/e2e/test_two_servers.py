@@ -117,7 +117,8 @@ def test_no_delivery_is_recorded_after_its_grant_was_revoked_on_the_other_server
         worker.start()
     time.sleep(0.6)
     revoked = requests.post(two["a"] + f"/api/v1/grants/{grant}/revoke",
-                            headers=_auth(two["users"], "civil-steward"), json={})
+                            headers=_auth(two["users"], "civil-steward"),
+                            json={"reason": "核对结束"})
     stop.set()
     for worker in workers:
         worker.join(timeout=120)

@@ -102,10 +102,22 @@ def test_sign_in_goes_to_next_only_on_this_site(browse, users):
         assert r.headers["Location"] == expected
 
 
+def test_sign_out_is_the_last_link_and_asks_first(browse):
+    b = browse("civil-requester")
+    page = text(b.get("/my/requests"))
+    nav = page[page.index('class="service-nav"'):page.index("</nav>", page.index("service-nav"))]
+    assert nav.rstrip().endswith('Sign out</a></li>\n    </ul>') or nav.index("Sign out") > \
+        nav.index("My grants")
+    assert '<a href="/my/requests" aria-current="page">My requests</a>' in nav
+    asked = b.get("/sign-out")
+    assert asked.status_code == 200 and "Stay signed in" in text(asked)
+    assert b.get("/my/requests").status_code == 200  # a GET ends nothing
+
+
 def test_sign_out_ends_the_session(browse):
     b = browse("civil-requester")
     assert b.get("/my/requests").status_code == 200
-    assert b.submit("/my/requests", "/sign-out", {}).status_code == 303
+    assert b.submit("/sign-out", "/sign-out", {}).status_code == 303
     assert b.get("/my/requests").status_code == 302
 
 
@@ -274,7 +286,8 @@ def test_deny_needs_a_reason_then_refuses(browse, datasets):
     assert "<title>Error: " in page and '<a href="#reason">Give the reason for the refusal.' in page
     assert 'id="reason" name="reason" rows="3" aria-invalid="true"' in page
     assert 'id="reason-error"' in page
-    steward.submit(review, f"{review}/deny", {"reason": "用途与职责无关"})
+    denied = steward.submit(review, f"{review}/deny", {"reason": "用途与职责无关"})
+    assert denied.status_code == 303
     page = text(browse("jinjiang-requester").get("/my/requests"))
     assert "用途与职责无关" in page
 
@@ -293,7 +306,8 @@ def test_revoke_from_the_grants_page(browse, datasets, users, client):
     new = [g for g in client.get("/api/v1/grants", headers={
         "Authorization": f"Bearer {users['civil-steward']['token']}"}).get_json()["grants"]
         if g not in grant and g["request_id"] == request_id][0]
-    steward.submit("/steward/grants", f"/steward/grants/{new['id']}/revoke", {"reason": "结束"})
+    page = f"/steward/grants/{new['id']}/revoke"
+    assert steward.submit(page, page, {"reason": "结束"}).status_code == 303
     assert "Revoked" in text(steward.get("/steward/grants"))
     r = requester.submit("/my/grants", f"/my/grants/{new['id']}/deliver", {"format": "csv"})
     assert r.status_code == 403
@@ -431,3 +445,37 @@ def test_the_request_form_shows_every_problem_at_once_the_govuk_way(browse, data
     long = requester.submit(f"/request/{ds}", f"/request/{ds}",
                             [("purpose", "核" * 3000), ("columns", "姓名")])
     assert long.status_code == 422 and "申请用途不能超过" in text(long)
+
+
+def test_revoking_asks_for_a_reason_the_requester_then_reads(browse, datasets, users, client):
+    ds = datasets["residents"]["id"]
+    requester = browse("jinjiang-requester")
+    made = requester.submit(f"/request/{ds}", f"/request/{ds}",
+                            [("purpose", "核对辖区低保户籍"), ("columns", "姓名")])
+    request_id = re.search(r"made=(rq_\w+)", made.headers["Location"]).group(1)
+    steward = browse("civil-steward")
+    review = f"/steward/requests/{request_id}"
+    steward.submit(review, review, {"op:姓名": "mask", "action": "approve"})
+    grant = client.get("/api/v1/grants", headers={
+        "Authorization": f"Bearer {users['civil-steward']['token']}"}).get_json()["grants"]
+    grant_id = next(g["id"] for g in grant if g["request_id"] == request_id)
+    page = f"/steward/grants/{grant_id}/revoke"
+
+    confirm = steward.get(page)
+    assert confirm.status_code == 200 and 'name="reason"' in text(confirm)
+    empty = steward.submit(page, page, {"reason": " "})
+    assert empty.status_code == 422 and '<a href="#reason">' in text(empty)
+    assert requester.get("/my/grants").status_code == 200
+    done = steward.submit(page, page, {"reason": "核对已完成，不再需要"})
+    assert done.status_code == 303
+    assert "核对已完成，不再需要" in text(requester.get("/my/grants"))
+
+
+@pytest.mark.parametrize("username, dataset, says", [
+    ("civil-requester", "residents", "Your department owns this dataset"),
+    ("civil-requester", "case_files", "This dataset is not shared"),
+])
+def test_a_request_that_cannot_succeed_is_said_before_the_form(browse, datasets, username,
+                                                               dataset, says):
+    page = text(browse(username).get(f"/request/{datasets[dataset]['id']}"))
+    assert says in page and 'name="purpose"' not in page
