@@ -31,13 +31,13 @@ from typing import TYPE_CHECKING, Any
 # Imported on first use (PEP 562): reading and writing tables (catalog.streaming, what
 # ``govex mask`` needs) loads neither SQLAlchemy nor the quality checks.
 _HOMES = {
-    ".formats": ("FORMATS", "MAX_FIELD_CHARS", "detect_format", "media_type", "read_table",
-                 "write_table"),
+    ".formats": ("FORMATS", "MAX_FIELD_CHARS", "detect_format", "frame_of", "media_type",
+                 "read_table", "write_table"),
     ".models": ("LEVELS", "SHARING_TYPES", "Dataset", "DatasetVersion", "metadata"),
-    ".quality": ("QualityReport", "validate_table"),
+    ".quality": ("ColumnCounts", "QualityReport", "validate_table"),
     ".store": ("EncryptedFileStore", "MemoryPayloadStore", "PayloadStore", "digest_of"),
     ".streaming": ("DEFAULT_CHUNK_ROWS", "TableReader", "TableWriter", "format_of", "open_table",
-                   "open_table_source", "open_writer", "open_sink_writer"),
+                   "open_table_source", "open_writer", "open_sink_writer", "signature_of"),
     ".errors": ("CatalogError", "ColumnNotFound", "DatasetNotFound", "InvalidUpload",
                 "PayloadCorrupt", "PayloadMissing", "QualityCheckFailed", "UnsupportedFormat",
                 "UploadTooLarge"),
@@ -62,12 +62,13 @@ if TYPE_CHECKING:
         FORMATS,
         MAX_FIELD_CHARS,
         detect_format,
+        frame_of,
         media_type,
         read_table,
         write_table,
     )
     from .models import LEVELS, SHARING_TYPES, Dataset, DatasetVersion, metadata
-    from .quality import QualityReport, validate_table
+    from .quality import ColumnCounts, QualityReport, validate_table
     from .store import EncryptedFileStore, MemoryPayloadStore, PayloadStore, digest_of
     from .streaming import (
         DEFAULT_CHUNK_ROWS,
@@ -78,6 +79,7 @@ if TYPE_CHECKING:
         open_table,
         open_table_source,
         open_writer,
+        signature_of,
     )
 
 
@@ -100,10 +102,11 @@ def __dir__() -> list[str]:
 __all__ = [
     "formats", "quality", "repository", "metadata", "Dataset", "DatasetVersion",
     "SHARING_TYPES", "LEVELS", "FORMATS", "MAX_FIELD_CHARS", "detect_format", "read_table",
-    "write_table",
-    "media_type", "QualityReport", "validate_table", "PayloadStore", "EncryptedFileStore",
+    "write_table", "frame_of", "media_type", "ColumnCounts", "QualityReport", "validate_table",
+    "PayloadStore", "EncryptedFileStore",
     "MemoryPayloadStore", "digest_of", "CatalogError", "DatasetNotFound", "ColumnNotFound",
     "InvalidUpload", "UploadTooLarge", "UnsupportedFormat", "QualityCheckFailed",
     "PayloadMissing", "PayloadCorrupt", "DEFAULT_CHUNK_ROWS", "TableReader", "TableWriter",
     "format_of", "open_table", "open_table_source", "open_writer", "open_sink_writer",
+    "signature_of",
 ]

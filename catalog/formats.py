@@ -25,7 +25,7 @@ from .errors import CatalogError, InvalidUpload, UnsupportedFormat
 from .streaming import open_table_source
 
 __all__ = ["FORMATS", "MAX_COLUMNS", "MAX_FIELD_CHARS", "detect_format", "read_table",
-           "write_table", "media_type"]
+           "write_table", "media_type", "frame_of"]
 
 _MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
