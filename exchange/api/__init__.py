@@ -12,11 +12,12 @@ from typing import Any
 
 from flask import Blueprint, current_app, g, request
 
-from ..auth import Principal, principal_for_token
-from ..errors import InvalidInput, Unauthenticated
+from ..auth import Principal, bearer_token, principal_for_token
+from ..errors import InvalidInput
 from ..services import Services
 
-__all__ = ["bp", "route", "ROUTES", "RouteDoc", "principal", "services", "json_body"]
+__all__ = ["bp", "route", "ROUTES", "RouteDoc", "principal", "services", "json_body",
+           "public_endpoints"]
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -58,6 +59,11 @@ def route(path: str, method: str, *, summary: str, tag: str, public: bool = Fals
 _PUBLIC: set[str] = set()
 
 
+def public_endpoints() -> frozenset[str]:
+    """The endpoints anyone may call without a token."""
+    return frozenset(_PUBLIC)
+
+
 def services() -> Services:
     """The process's services."""
     return current_app.extensions["govex"]
@@ -72,12 +78,9 @@ def principal() -> Principal:
 def _authenticate() -> None:
     if request.endpoint in _PUBLIC:
         return
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("send 'Authorization: Bearer <token>'")
+    token = bearer_token(request.headers.get("Authorization", ""))
     with services().reader.connect() as conn:
-        g.principal = principal_for_token(conn, token.strip())
+        g.principal = principal_for_token(conn, token)
 
 
 def json_body(*, optional: bool = False) -> dict[str, Any]:
