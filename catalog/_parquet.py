@@ -89,8 +89,7 @@ class ParquetReader(TableReader):
     def _chunks(self) -> Iterator[pa.Table]:
         others = [name for name in self.columns if name not in self._texts]
         try:
-            for batch in self._file.iter_batches(batch_size=self.chunk_rows, columns=self.columns,
-                                                 use_pandas_metadata=False):
+            for batch in self._batches():
                 if self.limits.max_bytes is not None:  # the text columns were counted before
                     self._size += sum(_decoded_nbytes(batch.column(name)) for name in others)
                     check_byte_limit(self._size, self.limits.max_bytes)
@@ -98,6 +97,13 @@ class ParquetReader(TableReader):
                 yield text_columns(pa.Table.from_batches([batch]), self.columns)
         except (pa.ArrowException, OSError) as exc:
             raise InvalidUpload(f"not a readable Parquet file ({exc})") from exc
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
+        """The rows, a row group at a time: one reader over the whole file keeps what it read
+        of every row group until the end (~1.2 GB for 21 row groups of a million rows)."""
+        for group in range(self._file.metadata.num_row_groups):
+            yield from self._file.iter_batches(batch_size=self.chunk_rows, row_groups=[group],
+                                               columns=self.columns, use_pandas_metadata=False)
 
     def close(self) -> None:
         self._file.close()
