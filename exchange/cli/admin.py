@@ -38,7 +38,8 @@ def init(home: Path, admin_password: str | None) -> None:
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
 def serve(home: Path, host: str, port: int, threads: int) -> None:
-    """Serve the exchange with waitress (a production WSGI server)."""
+    """Serve the exchange with waitress (a production WSGI server); an upload without a valid
+    token or session, or declared over the limit, is refused before its body is received."""
     from ..app import create_app
     from ..usecases.admin import init_instance
     settings = _settings(home)
@@ -65,13 +66,13 @@ def _quiet_dependencies(record) -> bool:  # noqa: ANN001 (logging.LogRecord)
 
 
 def _serve(app, host: str, port: int, threads: int) -> None:  # noqa: ANN001
-    from waitress import serve as waitress_serve
+    from ..serving import serve
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     for handler in logging.root.handlers:
         handler.addFilter(_quiet_dependencies)
     _sweep(app)
     click.echo(f"govex serving on http://{host}:{port}  (Ctrl+C to stop)")
-    waitress_serve(app, host=host, port=port, threads=threads, ident="govex")
+    serve(app, host=host, port=port, threads=threads)
 
 
 @click.command()
