@@ -120,7 +120,8 @@ class _RefusalTask(ErrorTask):
                 "413 Request Entity Too Large", [("Content-Type", "application/json")],
                 json.dumps({"error": _TOO_LARGE}).encode())
         request, channel = self.request, self.channel
-        channel.refused = f"{request.command} {request.path} ({request.error.code})"
+        what = f"{getattr(request, 'command', '?')} {getattr(request, 'path', '?')}"
+        channel.refused = f"{what} ({request.error.code})"  # a malformed head has neither
         channel.body_read = request.body_bytes_received
         super().execute()
 

@@ -193,3 +193,11 @@ def test_a_file_within_the_limits_publishes_and_one_past_them_is_refused(server,
     with pytest.raises(ApiError, match=f"file is larger than {LIMIT} bytes") as refused:
         client.publish("大名单.csv", big, meta)
     assert refused.value.status == 413
+
+
+def test_a_malformed_head_is_answered_400_and_the_server_serves_on(server):
+    with socket.create_connection(("127.0.0.1", server["port"]), timeout=10) as sock:
+        sock.sendall(b"POST /api/v1/datasets HTTP/1.1\r\nHost: govex\r\nBad Header\r\n\r\n")
+        answer = sock.recv(4096)
+    assert answer.split()[1] == b"400"
+    assert requests.get(server["url"] + "/healthz", timeout=5).ok
