@@ -21,6 +21,19 @@ Usage::
             columns=[{"name": c, "dtype": "string", "profile": None} for c in frame.columns],
             quality=report.to_dict(), quality_passed=report.success, created_by="bob", now=now)
     store.get(digest)                                # raises PayloadMissing, PayloadCorrupt
+
+A table larger than memory is read in chunks and its quality counted over every row::
+
+    with open(path, "rb") as fh:
+        fmt = detect_format(path.name, signature_of(fh))     # the head and tail only
+    counts = ColumnCounts(not_null=["姓名"], patterns={"身份证号": r"^[0-9]{17}[0-9Xx]$"})
+    with open_table_source(path.open, fmt=fmt, max_rows=50_000_000) as reader:
+        for chunk in reader:                                 # pyarrow tables of text
+            counts.add(chunk)
+    report = validate_table(first_rows, columns=reader.columns, not_null=["姓名"],
+                            patterns={"身份证号": r"^[0-9]{17}[0-9Xx]$"}, counts=counts)
+    with store.create() as out:                              # written block by block
+        ...
 """
 
 from __future__ import annotations

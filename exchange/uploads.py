@@ -22,6 +22,7 @@ chunks (:func:`spooled_path`).
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
@@ -35,8 +36,8 @@ from .auth import bearer_token, principal_for_session, principal_for_token
 from .errors import Unauthenticated, code_for, public_message, status_for
 from .services import Services
 
-__all__ = ["Admission", "UploadRequest", "body_limit", "spooled_path", "OPEN_BODY_LIMIT",
-           "MULTIPART_ROOM"]
+__all__ = ["Admission", "UploadRequest", "body_limit", "spooled_path", "sweep_spool",
+           "OPEN_BODY_LIMIT", "MULTIPART_ROOM"]
 
 #: Room for what wraps an uploaded file in a multipart body: boundaries, part headers, the
 #: metadata field and the form's text fields (each at most a few kB).
@@ -142,3 +143,15 @@ def spooled_path(upload: FileStorage) -> Path:
     removed when the request ends). Raises OSError."""
     upload.stream.flush()
     return Path(upload.stream.name)
+
+
+def sweep_spool(spool: Path, *, older_than: float = 3600.0, now: float | None = None) -> int:
+    """Remove uploads a killed server left in ``spool``, untouched for ``older_than`` seconds
+    (a request still running may own a younger one); returns how many. Raises OSError."""
+    cutoff = (time.time() if now is None else now) - older_than
+    removed = 0
+    for path in spool.glob("upload-*") if spool.is_dir() else ():
+        if path.is_file() and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

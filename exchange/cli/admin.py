@@ -49,11 +49,16 @@ def serve(home: Path, host: str, port: int, threads: int) -> None:
 
 def _sweep(app) -> None:  # noqa: ANN001 (Flask, imported lazily)
     """Before serving: remove what a crash left in the payload store (nothing is serving)."""
-    swept = app.extensions["govex"].sweep_payloads()
+    from ..uploads import sweep_spool
+    svc = app.extensions["govex"]
+    swept = svc.sweep_payloads()
     if swept and (swept.temporary_files or swept.unreferenced_payloads):
         click.echo(f"removed what an interrupted job left in the payload store: "
                    f"{swept.temporary_files} temporary files, "
                    f"{swept.unreferenced_payloads} payloads no record refers to")
+    spooled = sweep_spool(svc.settings.spool_dir)
+    if spooled:
+        click.echo(f"removed {spooled} uploads an interrupted server left in the spool")
 
 
 _NOISY = ("presidio-analyzer", "presidio_analyzer", "great_expectations", "jieba")

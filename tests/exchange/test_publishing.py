@@ -239,3 +239,18 @@ def test_a_spooled_upload_is_named_on_disk(instance):
         path = spooled_path(upload)
         assert path.parent == Path(instance.home / "spool") and path.read_bytes() == b"a,b\n1,2\n"
     assert not path.exists()
+
+
+def test_uploads_a_killed_server_left_are_swept_once_an_hour_old(tmp_path):
+    import os
+
+    from exchange.uploads import sweep_spool
+
+    old, young, other = tmp_path / "upload-a", tmp_path / "upload-b", tmp_path / "keep"
+    for path in (old, young, other):
+        path.write_bytes(b"x")
+    os.utime(old, (1_000, 1_000))
+    os.utime(other, (1_000, 1_000))
+    assert sweep_spool(tmp_path, now=10_000) == 1
+    assert not old.exists() and young.exists() and other.exists()
+    assert sweep_spool(tmp_path / "none") == 0
