@@ -37,13 +37,15 @@ system-deps:
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-# The figures in the README. masking.py at 1M rows takes ~12 minutes on 2 cores.
+# The figures in the README. masking.py at 1M rows takes ~12 minutes on 2 cores; publish.py
+# ~10 minutes and ~8 GB of temporary disk.
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) benchmarks/authz.py
 	$(PY) benchmarks/accuracy.py
 	$(PY) -m benchmarks.audit
 	$(PY) benchmarks/delivery.py --rows 1000000
+	$(PY) benchmarks/publish.py --rows 21000000 --anchor-rows 1000000 --repeat 3
 	$(PY) benchmarks/masking.py --rows 1000000
 
 clean:

@@ -21,6 +21,19 @@ Usage::
             columns=[{"name": c, "dtype": "string", "profile": None} for c in frame.columns],
             quality=report.to_dict(), quality_passed=report.success, created_by="bob", now=now)
     store.get(digest)                                # raises PayloadMissing, PayloadCorrupt
+
+A table larger than memory is read in chunks and its quality counted over every row::
+
+    with open(path, "rb") as fh:
+        fmt = detect_format(path.name, signature_of(fh))     # the head and tail only
+    counts = ColumnCounts(not_null=["姓名"], patterns={"身份证号": r"^[0-9]{17}[0-9Xx]$"})
+    with open_table_source(path.open, fmt=fmt, max_rows=50_000_000) as reader:
+        for chunk in reader:                                 # pyarrow tables of text
+            counts.add(chunk)
+    report = validate_table(first_rows, columns=reader.columns, not_null=["姓名"],
+                            patterns={"身份证号": r"^[0-9]{17}[0-9Xx]$"}, counts=counts)
+    with store.create() as out:                              # written block by block
+        ...
 """
 
 from __future__ import annotations
@@ -31,13 +44,14 @@ from typing import TYPE_CHECKING, Any
 # Imported on first use (PEP 562): reading and writing tables (catalog.streaming, what
 # ``govex mask`` needs) loads neither SQLAlchemy nor the quality checks.
 _HOMES = {
-    ".formats": ("FORMATS", "MAX_FIELD_CHARS", "XLSX_MAX_ROWS", "detect_format", "media_type",
+    ".formats": ("FORMATS", "MAX_FIELD_CHARS", "XLSX_MAX_ROWS", "detect_format", "frame_of",
+                 "media_type",
                  "read_table", "write_table"),
     ".models": ("LEVELS", "SHARING_TYPES", "Dataset", "DatasetVersion", "metadata"),
-    ".quality": ("QualityReport", "validate_table"),
+    ".quality": ("ColumnCounts", "QualityReport", "validate_table"),
     ".store": ("EncryptedFileStore", "MemoryPayloadStore", "PayloadStore", "digest_of"),
     ".streaming": ("DEFAULT_CHUNK_ROWS", "TableReader", "TableWriter", "format_of", "open_table",
-                   "open_table_source", "open_writer", "open_sink_writer"),
+                   "open_table_source", "open_writer", "open_sink_writer", "signature_of"),
     ".errors": ("CatalogError", "ColumnNotFound", "DatasetNotFound", "InvalidUpload",
                 "PayloadCorrupt", "PayloadMissing", "QualityCheckFailed", "UnsupportedFormat",
                 "UploadTooLarge"),
@@ -63,12 +77,13 @@ if TYPE_CHECKING:
         MAX_FIELD_CHARS,
         XLSX_MAX_ROWS,
         detect_format,
+        frame_of,
         media_type,
         read_table,
         write_table,
     )
     from .models import LEVELS, SHARING_TYPES, Dataset, DatasetVersion, metadata
-    from .quality import QualityReport, validate_table
+    from .quality import ColumnCounts, QualityReport, validate_table
     from .store import EncryptedFileStore, MemoryPayloadStore, PayloadStore, digest_of
     from .streaming import (
         DEFAULT_CHUNK_ROWS,
@@ -79,6 +94,7 @@ if TYPE_CHECKING:
         open_table,
         open_table_source,
         open_writer,
+        signature_of,
     )
 
 
@@ -101,10 +117,11 @@ def __dir__() -> list[str]:
 __all__ = [
     "formats", "quality", "repository", "metadata", "Dataset", "DatasetVersion",
     "SHARING_TYPES", "LEVELS", "FORMATS", "MAX_FIELD_CHARS", "XLSX_MAX_ROWS", "detect_format",
-    "read_table", "write_table",
-    "media_type", "QualityReport", "validate_table", "PayloadStore", "EncryptedFileStore",
+    "read_table", "write_table", "frame_of", "media_type", "ColumnCounts", "QualityReport",
+    "validate_table", "PayloadStore", "EncryptedFileStore",
     "MemoryPayloadStore", "digest_of", "CatalogError", "DatasetNotFound", "ColumnNotFound",
     "InvalidUpload", "UploadTooLarge", "UnsupportedFormat", "QualityCheckFailed",
     "PayloadMissing", "PayloadCorrupt", "DEFAULT_CHUNK_ROWS", "TableReader", "TableWriter",
     "format_of", "open_table", "open_table_source", "open_writer", "open_sink_writer",
+    "signature_of",
 ]

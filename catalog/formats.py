@@ -26,7 +26,7 @@ from .errors import CatalogError, InvalidUpload, UnsupportedFormat
 from .streaming import open_table_source
 
 __all__ = ["FORMATS", "MAX_COLUMNS", "MAX_FIELD_CHARS", "XLSX_MAX_ROWS", "detect_format",
-           "read_table", "write_table", "media_type"]
+           "read_table", "write_table", "media_type", "frame_of"]
 
 _MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",

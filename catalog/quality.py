@@ -1,4 +1,20 @@
-"""Quality checks of an uploaded table with Great Expectations 1.x, on the in-memory DataFrame.
+"""Quality checks of an uploaded table with Great Expectations 1.x, on the in-memory DataFrame,
+extended to every row of a table read in chunks by :class:`ColumnCounts`.
+
+A table too large for memory is checked in two parts: Great Expectations runs its suite on a
+sample (the first rows, as a DataFrame), and :class:`ColumnCounts` counts, chunk by chunk over
+every row, what the suite's column checks count (missing values of a not-null column, present
+values of a patterned column that do not match), so the report covers every row::
+
+    counts = ColumnCounts(not_null=["姓名"], patterns={"身份证号": r"^[0-9]{17}[0-9Xx]$"})
+    for chunk in reader:                                   # pyarrow tables of string columns
+        counts.add(chunk)
+    report = validate_table(first_rows, columns=reader.columns, not_null=["姓名"],
+                            patterns={"身份证号": r"^[0-9]{17}[0-9Xx]$"}, counts=counts)
+
+The counts follow Great Expectations' own arithmetic (a pattern is matched as its
+``str.contains`` matches it; a percentage of rows for not-null, of present values for a
+pattern), so a table read in one chunk gets the same report either way.
 
 Great Expectations is imported on first use (its import takes seconds). A report holds counts
 only, never the offending values: they may be personal data.
@@ -15,11 +31,18 @@ from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-__all__ = ["QualityReport", "validate_table"]
+__all__ = ["ColumnCounts", "QualityReport", "validate_table"]
 
 _NO_PATTERNS: Mapping[str, str] = MappingProxyType({})
 _RESULT_KEYS = ("expectation", "column", "success", "unexpected_count", "unexpected_percent")
+_NOT_NULL = "expect_column_values_to_not_be_null"
+_MATCH = "expect_column_values_to_match_regex"
+#: Escapes that Python's ``re`` reads as Unicode classes and RE2 as ASCII ones: a pattern with
+#: one is matched by Python, the way Great Expectations matches it.
+_UNICODE_CLASS = re.compile(r"\\[dDwWsSbB]")
 _gx_lock = threading.RLock()
 
 
@@ -53,10 +76,77 @@ class QualityReport:
         return [r for r in self.results if not r["success"]]
 
 
+class ColumnCounts:
+    """What the column checks of :func:`validate_table` count, over every chunk added: ``rows``;
+    per not-null column its ``missing`` values; per patterned column its ``present`` values and
+    those of them ``unmatched``. Holds counts only, never a value.
+
+    Patterns as :func:`validate_table` takes them; a column a chunk lacks is not counted.
+    Raises ValueError for an invalid regular expression.
+    """
+
+    def __init__(self, *, not_null: Sequence[str] = (),
+                 patterns: Mapping[str, str] = _NO_PATTERNS) -> None:
+        _check_patterns(patterns)
+        self.rows = 0
+        self.missing = dict.fromkeys(not_null, 0)
+        self.present = dict.fromkeys(patterns, 0)
+        self.unmatched = dict.fromkeys(patterns, 0)
+        self._patterns = {column: _whole_value(p) for column, p in patterns.items()}
+
+    def add(self, chunk: pa.Table) -> None:
+        """Count the rows of ``chunk`` (a table of string columns, missing values null)."""
+        self.rows += chunk.num_rows
+        for name in self.missing:
+            if name in chunk.column_names:
+                self.missing[name] += chunk.column(name).null_count
+        for name, pattern in self._patterns.items():
+            if name in chunk.column_names:
+                column = chunk.column(name)
+                present = len(column) - column.null_count
+                self.present[name] += present
+                self.unmatched[name] += present - _matches(column, pattern)
+
+    def result(self, checked: Mapping[str, Any]) -> dict[str, Any]:
+        """``checked`` (one result of :func:`validate_table` on a sample) with its counts over
+        every row; unchanged if these counts do not cover its check, or the check could not
+        run on the sample (a column the table lacks)."""
+        column, kind = checked.get("column"), checked.get("expectation")
+        if checked.get("unexpected_count") is None:
+            return dict(checked)
+        if kind == _NOT_NULL and column in self.missing:
+            bad, out_of = self.missing[column], self.rows
+        elif kind == _MATCH and column in self.unmatched:
+            bad, out_of = self.unmatched[column], self.present[column]
+        else:
+            return dict(checked)
+        return {**checked, "success": bad == 0, "unexpected_count": bad,
+                "unexpected_percent": bad / out_of * 100 if out_of else None}
+
+
+def _matches(column: pa.ChunkedArray, pattern: str) -> int:
+    """How many present values of ``column`` match ``pattern`` (anchored by _whole_value):
+    by RE2 where it reads the pattern as Python does, else by Python's ``re``."""
+    if not _UNICODE_CLASS.search(pattern):
+        re2 = pattern.removesuffix(r"\Z") + r"\z"  # RE2 spells the end of the text \z
+        try:
+            return int(pc.sum(pc.match_substring_regex(column, re2)).as_py() or 0)
+        except pa.ArrowInvalid:  # syntax RE2 lacks (lookarounds, backreferences)
+            pass
+    compiled = re.compile(pattern)
+    return sum(1 for value in column.to_pylist()
+               if value is not None and compiled.search(value) is not None)
+
+
 def validate_table(df: pd.DataFrame, *, columns: list[str], not_null: Sequence[str] = (),
-                   patterns: Mapping[str, str] = _NO_PATTERNS) -> QualityReport:
+                   patterns: Mapping[str, str] = _NO_PATTERNS,
+                   counts: ColumnCounts | None = None) -> QualityReport:
     """Check that ``df`` has exactly ``columns``, no missing values in ``not_null`` and that
     every value of each column in ``patterns`` matches its regular expression.
+
+    With ``counts`` (:class:`ColumnCounts` over every row of the table ``df`` is a sample of,
+    for the same ``not_null`` and ``patterns``), each column check reports those counts and
+    ``checked_rows`` is every row: Great Expectations runs on the sample, the counts extend it.
 
     Patterns are Python ``re`` syntax without inline flags, matched against the whole value
     (as ``re.fullmatch``). ``\\d`` is Unicode-aware as in Python, so it accepts a full-width
@@ -75,7 +165,10 @@ def validate_table(df: pd.DataFrame, *, columns: list[str], not_null: Sequence[s
             suite.add_expectation(expectation)
         outcome = batch.validate(suite, result_format="SUMMARY")
     results = _in_suite_order([_result(r) for r in outcome.results], suite.expectations)
-    return QualityReport(success=all(r["success"] for r in results), checked_rows=len(df),
+    if counts is not None:
+        results = [counts.result(r) for r in results]
+    return QualityReport(success=all(r["success"] for r in results),
+                         checked_rows=len(df) if counts is None else counts.rows,
                          results=results)
 
 

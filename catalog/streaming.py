@@ -45,7 +45,7 @@ from ._xlsx import XlsxReader
 from .errors import UnsupportedFormat
 
 __all__ = ["DEFAULT_CHUNK_ROWS", "TableReader", "TableWriter", "format_of", "open_table",
-           "open_table_source", "open_writer", "open_sink_writer"]
+           "open_table_source", "open_writer", "open_sink_writer", "signature_of"]
 
 DEFAULT_CHUNK_ROWS = 100_000
 _READERS: dict[str, type[TableReader]] = {"csv": CsvReader, "parquet": ParquetReader,
@@ -122,12 +122,19 @@ def _writer_of(fmt: str, columns: Sequence[str]) -> type[TableWriter]:
     return writer
 
 
+def signature_of(fh: BinaryIO) -> bytes:
+    """The first bytes of the seekable binary file ``fh`` and its last four: what
+    :func:`catalog.formats.detect_format` needs to confirm a format, without reading a large
+    file whole. Leaves ``fh`` at its end. Raises OSError."""
+    size = fh.seek(0, os.SEEK_END)
+    fh.seek(0)
+    if size <= 8192:
+        return fh.read()
+    head = fh.read(4096)
+    fh.seek(-4, os.SEEK_END)
+    return head + fh.read(4)
+
+
 def _signature(path: Path) -> bytes:
-    """The first bytes of ``path`` and its last four (enough for :func:`detect_format`)."""
-    size = path.stat().st_size
     with path.open("rb") as fh:
-        if size <= 8192:
-            return fh.read()
-        head = fh.read(4096)
-        fh.seek(-4, os.SEEK_END)
-        return head + fh.read(4)
+        return signature_of(fh)

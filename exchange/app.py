@@ -15,6 +15,8 @@ from .config import load_settings
 from .errors import code_for, http_code, public_message, retry_after, status_for
 from .messages import error_body
 from .services import Services
+from .uploads import Admission, UploadRequest, body_limit
+from .web.base import PUBLIC_ENDPOINTS
 
 __all__ = ["create_app"]
 
@@ -25,12 +27,16 @@ def create_app(config: Mapping[str, Any] | None = None, *,
                services: Services | None = None) -> Flask:
     """Build the app: defaults, then ``GOVEX_*`` environment, then ``config``."""
     app = Flask(__name__)
+    app.request_class = UploadRequest  # uploaded files spooled to disk, by name
     svc = services or Services(load_settings(config))
     app.extensions["govex"] = svc
-    app.config["MAX_CONTENT_LENGTH"] = svc.settings.max_upload_bytes + 1024 * 1024
+    app.config["MAX_CONTENT_LENGTH"] = body_limit(svc.settings.max_upload_bytes)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     api_bp = api.blueprint()
+    admission = Admission(svc, public=api.public_endpoints() | PUBLIC_ENDPOINTS)
+    app.extensions["govex.admission"] = admission  # what ``govex serve`` asks of a head
+    app.before_request(admission.before_request)  # first: before CSRF reads a form
     app.register_blueprint(api_bp)
     _register_errors(app, svc)
     web.init_app(app, svc, exempt=[api_bp])  # the pages: sign-in at "/"

@@ -17,7 +17,8 @@ from .errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from .models import departments, tokens, users, web_sessions
 
 __all__ = ["Principal", "ROLES", "add_user", "check_new_account", "issue_token",
-           "principal_for_token", "check_password", "add_department", "hash_token", "open_session",
+           "bearer_token", "principal_for_token", "check_password", "add_department",
+           "hash_token", "open_session",
            "principal_for_session", "touch_session", "end_session", "end_sessions",
            "set_password", "set_disabled", "revoke_tokens"]
 
@@ -124,6 +125,14 @@ def issue_token(conn: sa.Connection, username: str, *, label: str, now: dt.datet
     conn.execute(tokens.insert().values(token_hash=hash_token(token), username=username,
                                         label=label, created_at=now))
     return token
+
+
+def bearer_token(authorization: str) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header. Raises Unauthenticated."""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("send 'Authorization: Bearer <token>'", code="unauthenticated")
+    return token.strip()
 
 
 def principal_for_token(conn: sa.Connection, token: str) -> Principal:

@@ -6,13 +6,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import secrets
+from pathlib import Path
 from typing import Any
 
 import requests
 
-__all__ = ["Client", "ApiError"]
+__all__ = ["Client", "ApiError", "MultipartUpload"]
 
 
 class ApiError(Exception):
@@ -75,10 +78,16 @@ class Client:
         """One dataset with its columns, profile and quality report."""
         return self._json("GET", f"/api/v1/datasets/{dataset_id}")
 
-    def publish(self, filename: str, data: bytes, metadata: dict) -> dict:
-        """Publish a file (steward)."""
-        return self._json("POST", "/api/v1/datasets", files={"file": (filename, data)},
-                          data={"metadata": json.dumps(metadata, ensure_ascii=False)})
+    def publish(self, filename: str, data: bytes | Path, metadata: dict) -> dict:
+        """Publish a file (steward): its bytes, or a file on disk, sent as it is read (a
+        register of millions of rows never sits in the client's memory)."""
+        meta = json.dumps(metadata, ensure_ascii=False)
+        if not isinstance(data, Path):
+            return self._json("POST", "/api/v1/datasets", files={"file": (filename, data)},
+                              data={"metadata": meta})
+        with MultipartUpload(data, filename=filename, metadata=meta) as body:
+            return self._json("POST", "/api/v1/datasets", data=body, headers={
+                "Content-Type": body.content_type, "Content-Length": str(len(body))})
 
     # access
     def request(self, dataset_id: str, *, purpose: str, columns: list[str]) -> dict:
@@ -153,6 +162,46 @@ class Client:
         """Consistency proof between two tree sizes."""
         return self._json("GET", "/api/v1/audit/proofs/consistency",
                           params={"old": old, "new": new})
+
+
+class MultipartUpload(io.RawIOBase):
+    """A ``multipart/form-data`` body of the ``metadata`` field and the file at ``path``, read
+    from disk as it is sent; its length is known beforehand (no chunked encoding)."""
+
+    def __init__(self, path: Path, *, filename: str, metadata: str) -> None:
+        super().__init__()
+        boundary = "govex-" + secrets.token_hex(16)
+        quoted = filename.replace("\r", "").replace("\n", "").replace('"', "%22")
+        head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n"
+                f"{metadata}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+                f'filename="{quoted}"\r\nContent-Type: application/octet-stream\r\n\r\n')
+        self.content_type = f"multipart/form-data; boundary={boundary}"
+        self._parts = [io.BytesIO(head.encode()), path.open("rb"),
+                       io.BytesIO(f"\r\n--{boundary}--\r\n".encode())]
+        self._length = sum(len(p.getvalue()) for p in self._parts[::2]) + path.stat().st_size
+        self._sent = 0
+
+    def __len__(self) -> int:
+        return self._length
+
+    def tell(self) -> int:  # requests subtracts it from the length
+        return self._sent
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        for part in self._parts:
+            count = part.readinto(buffer)
+            if count:
+                self._sent += count
+                return count
+        return 0
+
+    def close(self) -> None:
+        for part in self._parts:
+            part.close()
+        super().close()
 
 
 def _error(response: requests.Response) -> ApiError:

@@ -22,8 +22,10 @@ class Settings:
     database_url: str | None = None  # default: SQLite in ``home``
     secret: str | None = None  # master secret; default: ``home/master.key``
     log_origin: str = "govex.local/audit"
-    max_upload_bytes: int = 64 * 1024 * 1024
-    max_upload_rows: int = 2_000_000
+    # A city's registers whole: 成都's resident register (~21 M people) is ~2.4 GB as CSV with
+    # six columns; limits bound disk and time (an upload is read in chunks, never whole).
+    max_upload_bytes: int = 8 * 1024**3
+    max_upload_rows: int = 50_000_000
     secure_cookies: bool = False
     instance_name: str = "govex"
 
@@ -31,6 +33,11 @@ class Settings:
     def db_url(self) -> str:
         """The SQLAlchemy URL of the database."""
         return self.database_url or f"sqlite:///{(self.home / 'govex.db').resolve()}"
+
+    @property
+    def spool_dir(self) -> Path:
+        """Where an uploaded file waits on disk while it is read and stored."""
+        return self.home / "spool"
 
     @property
     def cache_dir(self) -> Path:
@@ -44,6 +51,7 @@ _ENV = {
     "secret": "GOVEX_SECRET",
     "log_origin": "GOVEX_LOG_ORIGIN",
     "max_upload_bytes": "GOVEX_MAX_UPLOAD_BYTES",
+    "max_upload_rows": "GOVEX_MAX_UPLOAD_ROWS",
     "secure_cookies": "GOVEX_SECURE_COOKIES",
 }
 
@@ -72,6 +80,8 @@ def _coerce(values: dict[str, Any]) -> dict[str, Any]:
     for name in ("max_upload_bytes", "max_upload_rows"):
         if name in values:
             values[name] = int(values[name])
+            if values[name] < 1:
+                raise ValueError(f"{name} must be at least 1")
     if isinstance(values.get("secure_cookies"), str):
         values["secure_cookies"] = values["secure_cookies"].lower() in ("1", "true", "yes")
     return values

@@ -34,6 +34,7 @@ __all__ = ["Services", "Recording", "utcnow"]
 
 log = logging.getLogger("govex")
 DELIVERY_CHUNK_ROWS = 100_000  # rows a delivery reads, masks and writes at a time
+PUBLISH_CHUNK_ROWS = 100_000  # rows publishing reads and counts at a time
 REFUSALS_PER_WINDOW = 30  # refusals of one user within REFUSAL_WINDOW that throttle it
 REFUSAL_WINDOW = 60  # seconds
 
@@ -49,9 +50,11 @@ class Services:
     def __init__(self, settings: Settings, *, engine: sa.Engine | None = None,
                  store: PayloadStore | None = None,
                  clock: Callable[[], dt.datetime] = utcnow,
-                 delivery_chunk_rows: int = DELIVERY_CHUNK_ROWS) -> None:
+                 delivery_chunk_rows: int = DELIVERY_CHUNK_ROWS,
+                 publish_chunk_rows: int = PUBLISH_CHUNK_ROWS) -> None:
         self.settings = settings
         self.delivery_chunk_rows = delivery_chunk_rows  # bounds a delivery's memory
+        self.publish_chunk_rows = publish_chunk_rows  # and publishing's
         self.engine = engine or make_engine(settings.db_url)
         self.reader = reader(self.engine)  # for reads: never waits for the writer
         self.master = MasterKey.load(secret=settings.secret, home=settings.home)

@@ -15,23 +15,26 @@ from flask import Blueprint
 from . import access, audit, datasets, delivery, openapi
 from .base import ROUTES, authenticate
 
-__all__ = ["blueprint", "RESOURCES"]
+__all__ = ["blueprint", "RESOURCES", "public_endpoints"]
 
 #: The modules whose operations the API serves.
 RESOURCES = (datasets, access, delivery, audit, openapi)
+
+
+def public_endpoints() -> frozenset[str]:
+    """The endpoints anyone may call without a token (``api.<endpoint>``)."""
+    names = {module.__name__ for module in RESOURCES}
+    return frozenset(f"api.{doc.endpoint}" for doc in ROUTES
+                     if doc.public and doc.view is not None and doc.view.__module__ in names)
 
 
 def blueprint() -> Blueprint:
     """A new ``api`` blueprint (one per app) with every operation of ``RESOURCES``."""
     bp = Blueprint("api", __name__, url_prefix="/api/v1")
     names = {module.__name__ for module in RESOURCES}
-    public: set[str] = set()
     for doc in ROUTES:
-        if doc.view is None or doc.view.__module__ not in names:
-            continue
-        bp.add_url_rule(doc.path.replace("{", "<").replace("}", ">"), view_func=doc.view,
-                        methods=[doc.method], endpoint=doc.endpoint)
-        if doc.public:
-            public.add(f"{bp.name}.{doc.endpoint}")
-    bp.before_request(authenticate(public))
+        if doc.view is not None and doc.view.__module__ in names:
+            bp.add_url_rule(doc.path.replace("{", "<").replace("}", ">"), view_func=doc.view,
+                            methods=[doc.method], endpoint=doc.endpoint)
+    bp.before_request(authenticate(public_endpoints()))
     return bp

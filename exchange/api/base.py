@@ -9,8 +9,8 @@ from typing import Any
 
 from flask import current_app, g, request
 
-from ..auth import Principal, principal_for_token
-from ..errors import InvalidInput, Unauthenticated
+from ..auth import Principal, bearer_token, principal_for_token
+from ..errors import InvalidInput
 from ..services import Services
 
 __all__ = ["route", "ROUTES", "RouteDoc", "principal", "services", "json_body",
@@ -71,12 +71,9 @@ def authenticate(public: set[str]) -> Callable[[], None]:
     def hook() -> None:
         if request.endpoint in public:
             return
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthenticated("send 'Authorization: Bearer <token>'", code="unauthenticated")
+        token = bearer_token(request.headers.get("Authorization", ""))
         with services().reader.connect() as conn:
-            g.principal = principal_for_token(conn, token.strip())
+            g.principal = principal_for_token(conn, token)
     return hook
 
 

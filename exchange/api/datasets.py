@@ -7,6 +7,7 @@ import json
 from flask import request
 
 from ..errors import InvalidInput
+from ..uploads import spooled_path
 from ..usecases import publishing
 from .base import principal, route, services
 
@@ -44,6 +45,6 @@ def publish_dataset():
     except (json.JSONDecodeError, RecursionError):
         raise InvalidInput("field 'metadata' must be a JSON object") from None
     created = publishing.publish(services(), principal(), filename=upload.filename,
-                                 data=upload.read(), metadata=metadata)
+                                 data=spooled_path(upload), metadata=metadata)
     return created, 201
 

@@ -38,7 +38,8 @@ def init(home: Path, admin_password: str | None) -> None:
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
 def serve(home: Path, host: str, port: int, threads: int) -> None:
-    """Serve the exchange with waitress (a production WSGI server)."""
+    """Serve the exchange with waitress (a production WSGI server); an upload without a valid
+    token or session, or declared over the limit, is refused before its body is received."""
     from ..app import create_app
     from ..usecases.admin import init_instance
     settings = _settings(home)
@@ -48,11 +49,16 @@ def serve(home: Path, host: str, port: int, threads: int) -> None:
 
 def _sweep(app) -> None:  # noqa: ANN001 (Flask, imported lazily)
     """Before serving: remove what a crash left in the payload store (nothing is serving)."""
-    swept = app.extensions["govex"].sweep_payloads()
+    from ..uploads import sweep_spool
+    svc = app.extensions["govex"]
+    swept = svc.sweep_payloads()
     if swept and (swept.temporary_files or swept.unreferenced_payloads):
         click.echo(f"removed what an interrupted job left in the payload store: "
                    f"{swept.temporary_files} temporary files, "
                    f"{swept.unreferenced_payloads} payloads no record refers to")
+    spooled = sweep_spool(svc.settings.spool_dir)
+    if spooled:
+        click.echo(f"removed {spooled} uploads an interrupted server left in the spool")
 
 
 _NOISY = ("presidio-analyzer", "presidio_analyzer", "great_expectations", "jieba")
@@ -65,13 +71,13 @@ def _quiet_dependencies(record) -> bool:  # noqa: ANN001 (logging.LogRecord)
 
 
 def _serve(app, host: str, port: int, threads: int) -> None:  # noqa: ANN001
-    from waitress import serve as waitress_serve
+    from ..serving import serve
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     for handler in logging.root.handlers:
         handler.addFilter(_quiet_dependencies)
     _sweep(app)
     click.echo(f"govex serving on http://{host}:{port}  (Ctrl+C to stop)")
-    waitress_serve(app, host=host, port=port, threads=threads, ident="govex")
+    serve(app, host=host, port=port, threads=threads)
 
 
 @click.command()

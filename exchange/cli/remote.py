@@ -77,7 +77,7 @@ def publish(ctx: Context, file: Path, title: str, sharing: str, level: str, desc
     """Publish FILE (CSV, XLSX, Parquet, JSON Lines) as a dataset of your department."""
     meta = {"title": title, "sharing": sharing, "level": level, "description": description,
             "legal_basis": legal_basis, "strict": strict}
-    d = ctx.client().publish(file.name, file.read_bytes(), meta)
+    d = ctx.client().publish(file.name, file, meta)
     ctx.emit(d, f"published {d['id']} ({d['row_count']} rows, quality "
                 f"{'passed' if d['quality_passed'] else 'FAILED — see govex dataset'})")
 

@@ -1,8 +1,21 @@
-"""Use cases of the catalog: publish a dataset, read and search it, correct a column profile."""
+"""Use cases of the catalog: publish a dataset, read and search it, correct a column profile.
+
+An upload is read in chunks of rows (``Services.publish_chunk_rows``) from a file on disk, never
+whole: its first :data:`SAMPLE_ROWS` rows are profiled and checked by Great Expectations, every
+row is counted for the quality report (missing values, identifiers of the wrong shape, rows),
+and the file is copied block by block into the encrypted store. Memory follows the chunk and
+the sample, not the file; the limits on bytes and rows are settings.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+import io
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pyarrow as pa
 
 from catalog import (
     LEVELS,
@@ -11,9 +24,12 @@ from catalog import (
     QualityCheckFailed,
     UploadTooLarge,
     formats,
+    open_table_source,
     quality,
     repository,
+    signature_of,
 )
+from masking import profile_table
 from policies import rules
 
 from .. import events
@@ -22,7 +38,7 @@ from ..errors import InvalidInput
 from ..services import Services
 
 __all__ = ["publish", "get_dataset", "search", "IDENTIFIER_PATTERNS", "dataset_view", "LEVELS",
-           "SHARING_TYPES"]
+           "SHARING_TYPES", "SAMPLE_ROWS"]
 
 _PHONE = (r"^(?:(?:\+?86[- ]?)?1[3-9][0-9][- ]?[0-9]{4}[- ]?[0-9]{4}"
           r"|0[1-9][0-9]{1,2}-?[0-9]{7,8})$")
@@ -37,30 +53,33 @@ IDENTIFIER_PATTERNS = {
     "BANK_CARD": r"^[0-9]{16,19}$",
 }
 EXPANSION_LIMIT = 4  # decoded data may be at most this many times the upload limit
+#: The first rows of an upload, profiled for personal data and checked by Great Expectations;
+#: every row is counted for the quality report. A file of no more rows is profiled whole.
+SAMPLE_ROWS = 100_000
+_COPY_BLOCK = 1 << 20
 _META_KEYS = {"title", "description", "sharing", "level", "legal_basis", "keywords", "strict",
               "not_null"}
 
 
-def publish(svc: Services, who: Principal, *, filename: str, data: bytes,
+def publish(svc: Services, who: Principal, *, filename: str, data: bytes | Path,
             metadata: dict[str, Any]) -> dict[str, Any]:
     """Publish a file as a new dataset of the steward's department.
 
-    Profiles each column for personal data, validates quality (strict mode refuses a failing
-    file), stores the bytes encrypted and records the dataset and its audit entry together.
-    Raises Forbidden, InvalidInput, InvalidUpload, UploadTooLarge, QualityCheckFailed.
+    ``data`` is the file: its bytes, or the path of a file on disk (an upload spooled there),
+    which is read in chunks and may be larger than memory. Profiles each column for personal
+    data on the first rows, validates quality over every row (strict mode refuses a failing
+    file), stores the bytes encrypted and records the dataset and its audit entry together;
+    a refusal stores and records nothing.
+    Raises Forbidden, InvalidInput, InvalidUpload, UploadTooLarge (more bytes or rows than the
+    settings allow), QualityCheckFailed, OSError.
     """
     svc.require(who, "dataset", "publish")
     meta = _check_metadata(metadata)
-    frame, fmt = _read_upload(svc, filename, data)
-    missing = [c for c in meta["not_null"] if c not in frame.columns]
-    if missing:
-        raise InvalidInput(f"metadata.not_null names column(s) the file does not have: "
-                           f"{', '.join(missing)}")
-    profiles = _profile(svc, frame)
-    report = quality.validate_table(
-        frame, columns=list(frame.columns), not_null=meta["not_null"],
-        patterns={p.column: IDENTIFIER_PATTERNS[p.entity] for p in profiles
-                  if p.kind == "identifier" and p.entity in IDENTIFIER_PATTERNS})
+    upload = _Upload.of(data, max_bytes=svc.settings.max_upload_bytes)
+    fmt = upload.format(filename)
+    # the table as read: columns, profiles and quality over every row (no rows kept)
+    frame = _examine(svc, upload, fmt, not_null=meta["not_null"])
+    profiles, report = frame.profiles, frame.report
     if meta["strict"] and not report.success:
         raise QualityCheckFailed("quality checks failed and strict mode was asked for: "
                                  + _failed_summary(report))
@@ -68,7 +87,7 @@ def publish(svc: Services, who: Principal, *, filename: str, data: bytes,
                for c, p in zip(frame.columns, profiles)]
     now = svc.clock()
     with svc.store.create() as out:  # stored only if the dataset and its entry commit
-        out.write(data)
+        upload.copy_to(out)
         digest = out.finish()
         with svc.recording() as rec:
             dataset_id = repository.add_dataset(
@@ -78,7 +97,7 @@ def publish(svc: Services, who: Principal, *, filename: str, data: bytes,
                 created_by=who.username, now=now)
             repository.add_version(
                 rec.conn, dataset_id, sha256=digest, format=fmt, filename=filename,
-                row_count=len(frame), byte_size=len(data), columns=columns,
+                row_count=len(frame), byte_size=upload.size, columns=columns,
                 quality=report.to_dict(), quality_passed=report.success,
                 created_by=who.username, now=now)
             rec.append(events.Publish(
@@ -161,22 +180,100 @@ def _check_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
             "strict": bool(metadata.get("strict", False)), "not_null": not_null}
 
 
-def _read_upload(svc: Services, filename: str, data: bytes) -> tuple[Any, str]:
-    if len(data) > svc.settings.max_upload_bytes:
-        raise UploadTooLarge(f"file is larger than {svc.settings.max_upload_bytes} bytes")
-    if not data:
-        raise InvalidUpload("the file is empty")
-    fmt = formats.detect_format(filename, data)
-    frame = formats.read_table(data, fmt=fmt, max_rows=svc.settings.max_upload_rows,
-                               max_bytes=EXPANSION_LIMIT * svc.settings.max_upload_bytes)
-    if len(frame.columns) == 0 or len(frame) == 0:
-        raise InvalidUpload("the file has no data rows")
-    return frame, fmt
+@dataclasses.dataclass(frozen=True)
+class _Upload:
+    """The uploaded file: opened as often as the readers need, copied in blocks."""
+
+    open: Callable[[], BinaryIO]
+    size: int
+
+    @classmethod
+    def of(cls, data: bytes | Path, *, max_bytes: int) -> _Upload:
+        """Raises UploadTooLarge (over ``max_bytes``), InvalidUpload (empty), OSError."""
+        if isinstance(data, Path):
+            upload = cls(open=lambda: data.open("rb"), size=data.stat().st_size)
+        else:
+            upload = cls(open=lambda: io.BytesIO(data), size=len(data))
+        if upload.size > max_bytes:
+            raise UploadTooLarge(f"file is larger than {max_bytes} bytes")
+        if not upload.size:
+            raise InvalidUpload("the file is empty")
+        return upload
+
+    def format(self, filename: str) -> str:
+        """The format the name says, confirmed by the content. Raises UnsupportedFormat,
+        InvalidUpload."""
+        with self.open() as fh:
+            return formats.detect_format(filename, signature_of(fh))
+
+    def copy_to(self, out: BinaryIO) -> None:
+        """Write the whole file to ``out``, a block at a time."""
+        with self.open() as fh:
+            while block := fh.read(_COPY_BLOCK):
+                out.write(block)
 
 
-def _profile(svc: Services, frame: Any) -> list[Any]:
-    from masking import profile_table
-    return profile_table(frame, analyzer=svc.analyzer())
+@dataclasses.dataclass(frozen=True)
+class _Examined:
+    """What publishing learns of a table read in chunks; ``len`` is its rows."""
+
+    columns: list[str]
+    profiles: list[Any]
+    report: quality.QualityReport
+    rows: int
+
+    def __len__(self) -> int:
+        return self.rows
+
+
+def _examine(svc: Services, upload: _Upload, fmt: str, *, not_null: list[str]) -> _Examined:
+    """Read the upload chunk by chunk: profile and check its first rows, count every row.
+    Raises InvalidInput (``not_null`` names a column the file lacks), InvalidUpload,
+    UploadTooLarge (rows, decoded bytes, a value too long), OSError."""
+    limits = svc.settings
+    with open_table_source(upload.open, fmt=fmt, chunk_rows=svc.publish_chunk_rows,
+                           max_rows=limits.max_upload_rows,
+                           max_bytes=EXPANSION_LIMIT * limits.max_upload_bytes) as reader:
+        missing = [c for c in not_null if c not in reader.columns]
+        if missing:
+            raise InvalidInput(f"metadata.not_null names column(s) the file does not have: "
+                               f"{', '.join(missing)}")
+        chunks = iter(reader)
+        held, sample = _first_rows(chunks, SAMPLE_ROWS)
+        if sample.num_rows == 0:
+            raise InvalidUpload("the file has no data rows")
+        frame = formats.frame_of(sample)
+        profiles = profile_table(frame, analyzer=svc.analyzer())
+        patterns = {p.column: IDENTIFIER_PATTERNS[p.entity] for p in profiles
+                    if p.kind == "identifier" and p.entity in IDENTIFIER_PATTERNS}
+        counts = quality.ColumnCounts(not_null=not_null, patterns=patterns)
+        for chunk in _chained(held, chunks):
+            counts.add(chunk)
+    report = quality.validate_table(frame, columns=list(frame.columns), not_null=not_null,
+                                    patterns=patterns, counts=counts)
+    return _Examined(columns=list(frame.columns), profiles=profiles, report=report,
+                     rows=counts.rows)
+
+
+def _first_rows(chunks: Iterator[pa.Table], rows: int) -> tuple[list[pa.Table], pa.Table]:
+    """The chunks read until ``rows`` rows (or the end), and those rows as one table."""
+    held: list[pa.Table] = []
+    count = 0
+    while count < rows:
+        chunk = next(chunks, None)
+        if chunk is None:
+            break
+        held.append(chunk)
+        count += chunk.num_rows
+    if not held:
+        return held, pa.table({})
+    return held, pa.concat_tables(held).slice(0, rows).combine_chunks()
+
+
+def _chained(held: list[pa.Table], rest: Iterator[pa.Table]) -> Iterator[pa.Table]:
+    while held:
+        yield held.pop(0)  # let go of each held chunk once it is counted
+    yield from rest
 
 
 def _failed_summary(report: Any) -> str:

@@ -6,6 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..errors import InvalidInput
+from ..uploads import spooled_path
 from ..usecases import access, masking_plan, publishing
 from ..usecases.masking_plan import operator_names
 from .base import attempt, department_label, principal, services
@@ -146,5 +147,5 @@ def _publish(upload: object, form: dict[str, str]) -> dict:
         raise InvalidInput(_("Choose a file to publish."), field="file")
     metadata = {k: v for k, v in form.items() if v}
     return publishing.publish(services(), principal(), filename=upload.filename,
-                              data=upload.read(), metadata=metadata)
+                              data=spooled_path(upload), metadata=metadata)
 

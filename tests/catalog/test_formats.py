@@ -322,3 +322,29 @@ def test_more_than_a_thousand_columns_is_refused(fmt, data):
 def test_jsonl_nested_deeper_than_json_goes_is_refused():
     with pytest.raises(InvalidUpload, match="line 1: nested too deeply"):
         formats.read_table(("[" * 100_000 + "]" * 100_000 + "\n").encode(), fmt="jsonl")
+
+
+def test_a_parquet_that_expands_in_a_later_row_group_is_refused_before_any_row():
+    """The decoded size is counted a column and a row group at a time, before the first chunk:
+    a dictionary of one long value in the second row group, behind a plain first one."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from catalog.errors import UploadTooLarge
+    from catalog.streaming import open_table_source
+    sink = pa.BufferOutputStream()
+    schema = pa.schema([("编号", pa.string()), ("备注", pa.string())])
+    with pq.ParquetWriter(sink, schema, compression="zstd") as writer:
+        writer.write_table(pa.table({"编号": [f"{i:06d}" for i in range(1000)],
+                                     "备注": ["短"] * 1000}, schema=schema))
+        writer.write_table(pa.table({"编号": [f"{i:06d}" for i in range(2000)],
+                                     "备注": ["x" * 10_000] * 2000}, schema=schema))
+    data = sink.getvalue().to_pybytes()
+    assert len(data) < 100_000
+    with pytest.raises(UploadTooLarge, match="expands to more than 1000000 bytes"):
+        open_table_source(lambda: io.BytesIO(data), fmt="parquet", max_bytes=1_000_000)
+    with open_table_source(lambda: io.BytesIO(data), fmt="parquet", chunk_rows=700,
+                           max_bytes=50_000_000) as reader:
+        assert sum(c.num_rows for c in reader) == 3000

@@ -95,3 +95,85 @@ def test_patterns_match_whole_values(value: str, matches: bool) -> None:
     frame = pd.DataFrame({"手机号": [value, "13900000000"]}, dtype="str")
     report = validate_table(frame, columns=["手机号"], patterns={"手机号": r"1[3-9][0-9]{9}"})
     assert report.success is matches
+
+
+# -- counted over every chunk: ColumnCounts ----------------------------------------------------
+
+GOOD_ID, GOOD_MOBILE = "11010519491231002X", "13812345678"
+
+
+def _table(rows: int, **planted: dict[int, str | None]):
+    """``rows`` rows of good people as a pyarrow table, with ``planted`` {column: {row: value}}."""
+    import pyarrow as pa
+
+    columns = {"姓名": ["张三"] * rows, "身份证号": [GOOD_ID] * rows,
+               "手机号": [GOOD_MOBILE] * rows}
+    for column, values in planted.items():
+        for row, value in values.items():
+            columns[column][row] = value
+    return pa.table({name: pa.array(cells, pa.string()) for name, cells in columns.items()})
+
+
+def _streamed(table, *, chunk: int, sample: int = 5) -> QualityReport:
+    from catalog.formats import frame_of
+    from catalog.quality import ColumnCounts
+
+    counts = ColumnCounts(not_null=["姓名", "身份证号"], patterns=PATTERNS)
+    for start in range(0, table.num_rows, chunk):
+        counts.add(table.slice(start, chunk))
+    return validate_table(frame_of(table.slice(0, sample)), columns=table.column_names,
+                          not_null=["姓名", "身份证号"], patterns=PATTERNS, counts=counts)
+
+
+@pytest.mark.parametrize(("planted", "failed"), [
+    ({}, {}),
+    ({"身份证号": {49: "11010519491231002"}},  # too short, in the last chunk of seven
+     {("expect_column_values_to_match_regex", "身份证号"): 1}),
+    ({"手机号": {0: "1381234567８", 23: "x", 49: "12812345678"}},  # first, middle, last chunk
+     {("expect_column_values_to_match_regex", "手机号"): 3}),
+    ({"姓名": {30: None, 48: None}, "身份证号": {49: None}},  # missing: not-null, not the pattern
+     {("expect_column_values_to_not_be_null", "姓名"): 2,
+      ("expect_column_values_to_not_be_null", "身份证号"): 1}),
+], ids=["clean", "bad-id-in-last-chunk", "bad-mobiles-in-three-chunks", "missing-values"])
+def test_counts_cover_every_chunk_not_only_the_sample(planted, failed) -> None:
+    table = _table(50, **planted)
+    report = _streamed(table, chunk=7)
+    assert report.checked_rows == 50 and report.success is not failed
+    assert {key: r["unexpected_count"] for key, r in by_check(report).items()
+            if not r["success"]} == failed
+    # the same figures as Great Expectations on the whole table at once
+    from catalog.formats import frame_of
+    whole = validate_table(frame_of(table), columns=table.column_names,
+                           not_null=["姓名", "身份证号"], patterns=PATTERNS)
+    assert report == whole
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_counts_follow_great_expectations_arithmetic(seed: int) -> None:
+    """Random tables of awkward values (full-width digits, trailing newlines, Unicode \\d and \\w
+    patterns, all-missing columns) in random chunks: the report equals GX's on the whole."""
+    import random
+
+    import pyarrow as pa
+
+    from catalog.formats import frame_of
+    from catalog.quality import ColumnCounts
+
+    rng = random.Random(seed)
+    values = [GOOD_ID, "1101051949123100２X", GOOD_MOBILE, "138 1234 5678", "13812345678\n",
+              "a@b.cn", "a b@c.d", "１３８１２３４５６７８", "x\n", None, None]
+    patterns = {**PATTERNS, "d": r"\d{11}", "w": r"\w+@\w+\.\w+", "empty": r"[0-9]+"}
+    rows = rng.randint(1, 40)
+    table = pa.table({c: pa.array([None if c == "empty" else rng.choice(values)
+                                   for _ in range(rows)], pa.string())
+                      for c in [*patterns, "姓名"]})
+    not_null = ["姓名", "empty"]
+    counts = ColumnCounts(not_null=not_null, patterns=patterns)
+    chunk = rng.randint(1, rows)
+    for start in range(0, rows, chunk):
+        counts.add(table.slice(start, chunk))
+    streamed = validate_table(frame_of(table.slice(0, rng.randint(1, rows))),
+                              columns=table.column_names, not_null=not_null, patterns=patterns,
+                              counts=counts)
+    assert streamed == validate_table(frame_of(table), columns=table.column_names,
+                                      not_null=not_null, patterns=patterns)

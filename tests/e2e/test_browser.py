@@ -100,7 +100,8 @@ def test_request_approve_with_hash_download_and_audit(person, server):
     steward = person("hotline-steward")
     _approve_with_hash(steward, request_id)
     exchange_id, data, receipt = _download(requester)
-    text = data.decode("utf-8")
+    assert data.startswith(b"\xef\xbb\xbf")  # CSV for Excel: the byte-order mark, signed too
+    text = data.decode("utf-8-sig")
     assert text.count("\n") > 100 and not MOBILE.search(text)
     from exchange.receipts import verify_receipt
     jwks = requests.get(server["url"] + "/.well-known/jwks.json", timeout=10).json()
@@ -154,7 +155,9 @@ def _download(requester: Person) -> tuple[str, bytes, str]:
     page = requester.page
     requester.goto("/my/grants")
     requester.shot("09-requester-grants")
-    page.click("form[action*='/deliver'] button[type=submit]")
+    form = page.locator("form[action*='/deliver']").first
+    form.locator("select[name=format]").select_option("csv-excel")  # what Excel reads as UTF-8
+    form.locator("button[type=submit]").click()
     page.wait_for_url(re.compile(r"/ex_[0-9a-f]+$"))
     requester.shot("10-requester-delivery")
     exchange_id = page.url.rsplit("/", 1)[1]
@@ -162,8 +165,24 @@ def _download(requester: Person) -> tuple[str, bytes, str]:
         page.click("a[href$='/data']")
     with page.expect_download() as receipt:
         page.click("a[href$='/receipt']")
-    return (exchange_id, Path(file.value.path()).read_bytes(),
-            Path(receipt.value.path()).read_text().strip())
+    assert re.fullmatch(r"12345热线工单-civil-\d{8}\.csv", file.value.suggested_filename)
+    data = Path(file.value.path()).read_bytes()
+    _check_in_the_browser(requester, exchange_id, Path(file.value.path()))
+    return exchange_id, data, Path(receipt.value.path()).read_text().strip()
+
+
+def _check_in_the_browser(requester: Person, exchange_id: str, downloaded: Path) -> None:
+    """The delivery page's check: the file as downloaded matches; one byte more does not."""
+    page = requester.page
+    requester.goto(f"/my/exchanges/{exchange_id}/check")
+    page.set_input_files("#file", str(downloaded))
+    page.click("form[enctype] button[type=submit]")
+    assert page.locator("#check-result h2").inner_text() == "文件与交付内容完全一致"
+    changed = downloaded.with_name("changed.csv")
+    changed.write_bytes(downloaded.read_bytes() + b"\r\n")
+    page.set_input_files("#file", str(changed))
+    page.click("form[enctype] button[type=submit]")
+    assert page.locator("#check-result h2").inner_text() == "文件与交付内容不一致"
 
 
 def _audit_finds_delivery(auditor: Person, exchange_id: str) -> None:
