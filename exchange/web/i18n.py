@@ -21,6 +21,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, request, session
 from flask_babel import Babel, format_datetime, format_decimal, format_timedelta, get_locale
+from markupsafe import Markup
 
 from ..services import Services
 
@@ -84,10 +85,15 @@ def _parse(value: Any) -> dt.datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
-def when(value: Any, fmt: str = "medium") -> str:
-    """A stored UTC time (datetime or ISO text) in the user's locale and China Standard Time."""
+def when(value: Any, fmt: str = "medium") -> Markup:
+    """A stored UTC time (datetime or ISO text) in the user's locale and China Standard Time,
+    as a ``<time>`` element that carries the instant and never wraps."""
     moment = _parse(value)
-    return "" if moment is None else format_datetime(moment, fmt)
+    if moment is None:
+        return Markup("")
+    return Markup('<time datetime="{}">{}</time>').format(
+        moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        format_datetime(moment, fmt))
 
 
 def number(value: Any) -> str:

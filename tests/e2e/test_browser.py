@@ -231,3 +231,83 @@ def test_form_post_without_csrf_token_is_refused(person, server):
         headers={"Accept-Language": "en"})
     assert response.status == 400 and "This form has expired" in response.text()
     assert requester.goto("/my/requests").status == 200  # still signed in: only the form failed
+
+
+# -- every page on a phone, and Chinese that is bold where it should be --------------------
+
+PHONE = {"width": 375, "height": 812}
+#: The elements that stick out of the screen with no scrolling box around them.
+_SPILLING = """[...document.querySelectorAll('body *')].filter(e => {
+    if (e.getBoundingClientRect().right <= innerWidth + 1) return false;
+    for (let a = e.parentElement; a; a = a.parentElement)
+        if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(a).overflowX)) return false;
+    return true;
+}).slice(0, 3).map(e => e.tagName.toLowerCase() + '.' + e.className).join(' ')"""
+
+
+def _pages_of(person, server) -> dict[str, list[str]]:
+    """Every page each role has, with real ids (found through the API)."""
+    users = server["users"]
+
+    def api(user: str, path: str) -> dict:
+        return requests.get(server["url"] + path, timeout=30, headers={
+            "Authorization": f"Bearer {users[user]['token']}"}).json()
+    datasets = api("civil-requester", "/api/v1/datasets")["datasets"]
+    tickets = next(d["id"] for d in datasets if d["department"] == "hotline")
+    grants = api("hotline-steward", "/api/v1/grants")["grants"]
+    active = [g["id"] for g in grants if g["status"] == "active"]
+    requests_ = api("hotline-steward", "/api/v1/requests")["requests"]
+    exchanges = api("audit-auditor", "/api/v1/audit/entries?type=exchange&limit=1")["entries"]
+    pages = {
+        "civil-requester": ["/catalog", f"/catalog/{tickets}", f"/request/{tickets}",
+                            "/my/requests", "/my/grants", "/sign-out", "/no-such-page"],
+        "hotline-steward": ["/steward/inbox", "/steward/grants", "/steward/publish"]
+                           + [f"/steward/requests/{r['id']}" for r in requests_[:1]]
+                           + [f"/steward/grants/{g}/revoke" for g in active[:1]],
+        "audit-auditor": ["/audit/log", "/audit/log/0", "/audit/checkpoint", "/dashboard"],
+    }
+    if exchanges:
+        entry = exchanges[0]["entry"]
+        receiver = {"civil": "civil-requester"}.get(entry["receiver"])
+        if receiver:
+            pages[receiver] += [f"/my/exchanges/{entry['exchange_id']}",
+                                f"/my/exchanges/{entry['exchange_id']}/check"]
+    return pages
+
+
+@pytest.mark.postgresql_pass
+def test_every_page_fits_a_phone_and_chinese_headings_are_bold(chromium, server, person):
+    """At 375 px no page scrolls sideways (a table scrolls inside itself) and no table cell is
+    one character wide; a Chinese heading is drawn with more ink at its bold weight."""
+    requester = person("civil-requester")
+    request_id = _ask_for_hotline_tickets(requester)  # something in every list
+    _approve_with_hash(person("hotline-steward"), request_id)
+    _download(requester)
+    wide: list[str] = []
+    for username, paths in _pages_of(person, server).items():
+        who = person(username)
+        who.page.set_viewport_size(PHONE)
+        for path in paths:
+            who.goto(path)
+            width = who.page.evaluate("document.documentElement.scrollWidth")
+            narrow_cells = who.page.evaluate(
+                "[...document.querySelectorAll('td, th')].filter(c => c.innerText.trim()."
+                "length > 3 && c.getBoundingClientRect().width < 40).length")
+            if width > PHONE["width"] or narrow_cells:
+                wide.append(f"{path}: {width} px ({who.page.evaluate(_SPILLING)}), "
+                            f"{narrow_cells} cells one character wide")
+        who.shot(f"phone-{username}")
+    assert wide == [], "\n".join(wide)
+    family = requester.page.evaluate("getComputedStyle(document.querySelector('h1')).fontFamily")
+    regular, bold = requester.page.evaluate("""family => {
+        const canvas = document.createElement('canvas'); canvas.width = 700; canvas.height = 80;
+        const ctx = canvas.getContext('2d');
+        const ink = weight => {
+            ctx.clearRect(0, 0, 700, 80); ctx.fillStyle = '#000';
+            ctx.font = `${weight} 40px ${family}`; ctx.fillText('数据共享交换平台', 0, 55);
+            const data = ctx.getImageData(0, 0, 700, 80).data;
+            let sum = 0; for (let i = 3; i < data.length; i += 4) sum += data[i]; return sum;
+        };
+        return [ink(400), ink(700)];
+    }""", family)
+    assert bold > regular * 1.12, f"{family}: bold draws {bold / regular:.2f}x the ink"
