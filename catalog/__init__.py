@@ -21,6 +21,10 @@ Usage::
             columns=[{"name": c, "dtype": "string", "profile": None} for c in frame.columns],
             quality=report.to_dict(), quality_passed=report.success, created_by="bob", now=now)
     store.get(digest)                                # raises PayloadMissing, PayloadCorrupt
+
+An external table (a folder of Parquet files on a shared file system, masked by Spark) is
+pinned by a manifest of its files instead (``manifest_of``, ``check_manifest``: see
+:mod:`catalog.external`).
 """
 
 from __future__ import annotations
@@ -36,11 +40,13 @@ _HOMES = {
     ".models": ("LEVELS", "SHARING_TYPES", "Dataset", "DatasetVersion", "metadata"),
     ".quality": ("QualityReport", "validate_table"),
     ".store": ("EncryptedFileStore", "MemoryPayloadStore", "PayloadStore", "digest_of"),
-    ".streaming": ("DEFAULT_CHUNK_ROWS", "TableReader", "TableWriter", "format_of", "open_table",
-                   "open_table_source", "open_writer", "open_sink_writer"),
+    ".streaming": ("DEFAULT_CHUNK_ROWS", "TableReader", "TableWriter", "as_text_chunk",
+                   "format_of", "open_table", "open_table_source", "open_writer",
+                   "open_sink_writer"),
+    ".external": ("ManifestEntry", "TableManifest", "check_manifest", "manifest_of"),
     ".errors": ("CatalogError", "ColumnNotFound", "DatasetNotFound", "InvalidUpload",
-                "PayloadCorrupt", "PayloadMissing", "QualityCheckFailed", "UnsupportedFormat",
-                "UploadTooLarge"),
+                "PayloadCorrupt", "PayloadMissing", "QualityCheckFailed", "TableChanged",
+                "UnsupportedFormat", "UploadTooLarge"),
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 _SUBMODULES = frozenset({"formats", "quality", "repository"})
@@ -55,9 +61,11 @@ if TYPE_CHECKING:
         PayloadCorrupt,
         PayloadMissing,
         QualityCheckFailed,
+        TableChanged,
         UnsupportedFormat,
         UploadTooLarge,
     )
+    from .external import ManifestEntry, TableManifest, check_manifest, manifest_of
     from .formats import (
         FORMATS,
         MAX_FIELD_CHARS,
@@ -73,6 +81,7 @@ if TYPE_CHECKING:
         DEFAULT_CHUNK_ROWS,
         TableReader,
         TableWriter,
+        as_text_chunk,
         format_of,
         open_sink_writer,
         open_table,
@@ -105,5 +114,7 @@ __all__ = [
     "MemoryPayloadStore", "digest_of", "CatalogError", "DatasetNotFound", "ColumnNotFound",
     "InvalidUpload", "UploadTooLarge", "UnsupportedFormat", "QualityCheckFailed",
     "PayloadMissing", "PayloadCorrupt", "DEFAULT_CHUNK_ROWS", "TableReader", "TableWriter",
-    "format_of", "open_table", "open_table_source", "open_writer", "open_sink_writer",
+    "as_text_chunk", "format_of", "open_table", "open_table_source", "open_writer",
+    "open_sink_writer", "TableChanged", "ManifestEntry", "TableManifest", "manifest_of",
+    "check_manifest",
 ]
