@@ -43,7 +43,8 @@ _HOMES = {
     ".streaming": ("DEFAULT_CHUNK_ROWS", "TableReader", "TableWriter", "as_text_chunk",
                    "format_of", "open_table", "open_table_source", "open_writer",
                    "open_sink_writer"),
-    ".external": ("ManifestEntry", "TableManifest", "check_manifest", "manifest_of"),
+    ".external": ("ManifestEntry", "TableManifest", "check_manifest", "manifest_of",
+                  "table_files"),
     ".errors": ("CatalogError", "ColumnNotFound", "DatasetNotFound", "InvalidUpload",
                 "PayloadCorrupt", "PayloadMissing", "QualityCheckFailed", "TableChanged",
                 "UnsupportedFormat", "UploadTooLarge"),
@@ -65,7 +66,7 @@ if TYPE_CHECKING:
         UnsupportedFormat,
         UploadTooLarge,
     )
-    from .external import ManifestEntry, TableManifest, check_manifest, manifest_of
+    from .external import ManifestEntry, TableManifest, check_manifest, manifest_of, table_files
     from .formats import (
         FORMATS,
         MAX_FIELD_CHARS,
@@ -116,5 +117,5 @@ __all__ = [
     "PayloadMissing", "PayloadCorrupt", "DEFAULT_CHUNK_ROWS", "TableReader", "TableWriter",
     "as_text_chunk", "format_of", "open_table", "open_table_source", "open_writer",
     "open_sink_writer", "TableChanged", "ManifestEntry", "TableManifest", "manifest_of",
-    "check_manifest",
+    "check_manifest", "table_files",
 ]

@@ -16,8 +16,9 @@ never a value)::
 Which files: those Spark's Parquet reader reads from a folder, i.e. every file whose name starts
 with neither ``_`` nor ``.`` (``_SUCCESS``, ``_metadata``, ``.part-0.parquet.crc`` are left out).
 Each must be a Parquet file (``PAR1`` at both ends: Spark reads any name, a stray ``notes.txt``
-would fail the job). A sub-folder is refused: a partitioned table's columns live in its folder
-names (``year=2026``), which the single-machine reader does not see.
+would fail the job), all with the same columns (Spark would read a missing one as empty). A
+sub-folder is refused: a partitioned table's columns live in its folder names (``year=2026``),
+which the single-machine reader does not see.
 
 ``digest`` is the SHA-256 of the manifest's lines ``<sha256> <size> <path>`` sorted by path,
 joined by newlines: one value that names the version.
@@ -26,16 +27,18 @@ joined by newlines: one value that names the version.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import InvalidUpload, TableChanged
 
-__all__ = ["ManifestEntry", "TableManifest", "check_manifest", "manifest_of"]
+__all__ = ["ManifestEntry", "TableManifest", "check_manifest", "manifest_of", "table_files"]
 
 _MAGIC = b"PAR1"
+_PANDAS_INDEX = re.compile(r"__index_level_\d+__")
 #: How many names a refusal lists per kind of change before "and N more".
 _NAMES_SHOWN = 5
 
@@ -89,20 +92,34 @@ class TableManifest:
         return cls(tuple(sorted(files, key=lambda e: e.path)))
 
 
-def manifest_of(folder: Path) -> TableManifest:
-    """The manifest of the Parquet files in ``folder`` (each one read once, in blocks).
+def table_files(folder: Path) -> list[Path]:
+    """The Parquet files Spark reads from ``folder``, sorted by name, without hashing them
+    (each one's first and last four bytes are checked).
 
     Raises InvalidUpload (not a folder, no Parquet file in it, a sub-folder, a file that is not
     Parquet), OSError.
     """
+    files = []
+    for path, name in _listing(folder):
+        with path.open("rb") as fh:
+            _check_parquet(fh, name)
+        files.append(path)
+    _check_columns(files)
+    return files
+
+
+def manifest_of(folder: Path) -> TableManifest:
+    """The manifest of the Parquet files in ``folder`` (each one read once, in blocks).
+
+    Raises InvalidUpload (as :func:`table_files`), OSError.
+    """
     entries = []
     for path, name in _listing(folder):
         with path.open("rb") as fh:
-            if fh.read(4) != _MAGIC or _tail(fh) != _MAGIC:
-                raise InvalidUpload(f"{name} in the table's folder is not a Parquet file")
-            fh.seek(0)
+            _check_parquet(fh, name)
             digest = hashlib.file_digest(fh, "sha256").hexdigest()
             entries.append(ManifestEntry(name, fh.tell(), digest))
+    _check_columns(folder.joinpath(e.path) for e in entries)
     return TableManifest(tuple(entries))
 
 
@@ -147,12 +164,36 @@ def _listing(folder: Path, *, require: bool = True) -> list[tuple[Path, str]]:
     return sorted(found, key=lambda item: item[1])
 
 
-def _tail(fh: Any) -> bytes:
+def _check_columns(paths: Iterable[Path]) -> None:
+    """Raises InvalidUpload unless every file has the first one's columns (read from the
+    footers; a pandas index left out, as the Parquet reader leaves it out)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    expected: list[str] | None = None
+    for path in paths:
+        try:
+            names = [n for n in pq.read_schema(path).names if not _PANDAS_INDEX.fullmatch(n)]
+        except (pa.ArrowException, OSError) as exc:
+            raise InvalidUpload(f"{path.name} in the table's folder is not a readable Parquet "
+                                "file") from exc
+        if expected is None:
+            expected = names
+        elif names != expected:
+            raise InvalidUpload(f"{path.name} has other columns than the folder's first file")
+
+
+def _check_parquet(fh: Any, name: str) -> None:
+    """Raises InvalidUpload unless ``fh`` starts and ends with Parquet's magic; leaves it at 0."""
+    head = fh.read(4)
     fh.seek(0, 2)
-    if fh.tell() < 8:
-        return b""
-    fh.seek(-4, 2)
-    return fh.read(4)
+    tail = b""
+    if fh.tell() >= 8:
+        fh.seek(-4, 2)
+        tail = fh.read(4)
+    if head != _MAGIC or tail != _MAGIC:
+        raise InvalidUpload(f"{name} in the table's folder is not a Parquet file")
+    fh.seek(0)
 
 
 def _sha256(path: Path) -> str:

@@ -9,7 +9,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from catalog import InvalidUpload, TableChanged, TableManifest, check_manifest, manifest_of
+from catalog import (
+    InvalidUpload,
+    TableChanged,
+    TableManifest,
+    check_manifest,
+    manifest_of,
+    table_files,
+)
 
 
 def _part(folder, name, values):
@@ -96,11 +103,16 @@ def test_the_refusal_names_files_never_values(table):
 @pytest.mark.parametrize("make, message", [
     (lambda f: (f / "notes.txt").write_text("not a table"), r"notes\.txt .* not a Parquet file"),
     (lambda f: (f / "year=2026").mkdir(), r"sub-folder \(year=2026\)"),
+    (lambda f: pq.write_table(pa.table({"名字": ["赵磊"]}), f / "part-00002.parquet"),
+     r"part-00002\.parquet has other columns"),
 ])
 def test_a_folder_that_is_not_a_flat_parquet_table_is_refused(table, make, message):
+    assert table_files(table) == [table / "part-00000.parquet", table / "part-00001.parquet"]
     make(table)
     with pytest.raises(InvalidUpload, match=message):
         manifest_of(table)
+    with pytest.raises(InvalidUpload, match=message):
+        table_files(table)
 
 
 def test_an_empty_folder_or_a_file_is_refused(tmp_path):
