@@ -131,7 +131,8 @@ def spark_session(master: str = LOCAL_MASTER, conf: Mapping[str, str] | None = N
     builder = SparkSession.builder.master(master)
     for key, value in settings.items():
         builder = builder.config(key, value)
-    spark = _spark_call(builder.getOrCreate)
+    spark = _spark_call(builder.getOrCreate, failed="Spark did not start ({}): it needs a Java "
+                        "17+ runtime (java on PATH, or JAVA_HOME) and a master it can reach")
     spark.sparkContext.setLogLevel("WARN")
     if "spark.pyspark.python" in settings:  # PySpark reads it from the environment only
         spark.sparkContext.pythonExec = settings["spark.pyspark.python"]
@@ -283,9 +284,10 @@ def _check_closure(job: MaskPartitions) -> None:
                                  f"{MAX_CLOSURE_BYTES:,}: Spark would broadcast it")
 
 
-def _spark_call(call: Callable[[], Any]) -> Any:
+def _spark_call(call: Callable[[], Any], *,
+                failed: str = "the Spark job failed ({}); see the Spark logs") -> Any:
     """``call()``, Spark's errors translated: govex's own error text from an executor, else
-    only Spark's error condition."""
+    ``failed`` naming only Spark's error condition."""
     from py4j.protocol import Py4JError
     from pyspark.errors import PySparkException
 
@@ -297,11 +299,9 @@ def _spark_call(call: Callable[[], Any]) -> Any:
         if ours:
             name, message = ours[-1]
             raise SparkJobFailed(f"{message} ({name}, on an executor)") from None
-        condition = exc.getCondition() or type(exc).__name__
-        raise SparkJobFailed(f"the Spark job failed ({condition}); see the Spark logs") from None
+        raise SparkJobFailed(failed.format(exc.getCondition() or type(exc).__name__)) from None
     except Py4JError as exc:
-        raise SparkJobFailed(f"the Spark driver failed ({type(exc).__name__}); see the Spark "
-                             "logs") from None
+        raise SparkJobFailed(failed.format(type(exc).__name__)) from None
 
 
 @contextlib.contextmanager
