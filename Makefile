@@ -11,7 +11,7 @@ PORT   ?= 8080
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,spark]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -21,7 +21,8 @@ demo: $(STAMP)
 
 # Every test on SQLite, then those that store anything again on a throwaway PostgreSQL
 # cluster. First the system packages the tests need (Chromium, a CJK font, PostgreSQL's server
-# programs): installed when run as root with apt, else one line says what to install.
+# programs, a Java 17+ runtime for Spark): installed when run as root with apt, else one line
+# says what to install.
 test: system-deps lint
 	$(PY) -m pytest -q
 	$(PY) -m pytest -q --database postgresql
@@ -38,15 +39,16 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 # The figures in the README. masking.py at 1M rows takes ~12 minutes on 2 cores; publish.py
-# ~10 minutes and ~8 GB of temporary disk.
-bench: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[test,bench]'
+# ~10 minutes and ~8 GB of temporary disk; spark.py at 1M rows ~8 minutes.
+bench: $(STAMP) system-deps
+	$(PY) -m pip install --quiet -e '.[test,bench,spark]'
 	$(PY) benchmarks/authz.py
 	$(PY) benchmarks/accuracy.py
 	$(PY) -m benchmarks.audit
 	$(PY) benchmarks/delivery.py --rows 1000000
 	$(PY) benchmarks/publish.py --rows 21000000 --anchor-rows 1000000 --repeat 3
 	$(PY) benchmarks/masking.py --rows 1000000
+	$(PY) benchmarks/spark.py --rows 1000000
 
 clean:
 	rm -rf $(VENV) $(HOME_DIR) .pytest_cache

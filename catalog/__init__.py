@@ -34,6 +34,10 @@ A table larger than memory is read in chunks and its quality counted over every 
                             patterns={"身份证号": r"^[0-9]{17}[0-9Xx]$"}, counts=counts)
     with store.create() as out:                              # written block by block
         ...
+
+An external table (a folder of Parquet files on a shared file system, masked by Spark) is
+pinned by a manifest of its files instead (``manifest_of``, ``check_manifest``: see
+:mod:`catalog.external`).
 """
 
 from __future__ import annotations
@@ -50,11 +54,14 @@ _HOMES = {
     ".models": ("LEVELS", "SHARING_TYPES", "Dataset", "DatasetVersion", "metadata"),
     ".quality": ("ColumnCounts", "QualityReport", "validate_table"),
     ".store": ("EncryptedFileStore", "MemoryPayloadStore", "PayloadStore", "digest_of"),
-    ".streaming": ("DEFAULT_CHUNK_ROWS", "TableReader", "TableWriter", "format_of", "open_table",
-                   "open_table_source", "open_writer", "open_sink_writer", "signature_of"),
+    ".streaming": ("DEFAULT_CHUNK_ROWS", "TableReader", "TableWriter", "as_text_chunk",
+                   "format_of", "open_table", "open_table_source", "open_writer",
+                   "open_sink_writer", "signature_of"),
+    ".external": ("ManifestEntry", "TableManifest", "check_manifest", "manifest_of",
+                  "table_files"),
     ".errors": ("CatalogError", "ColumnNotFound", "DatasetNotFound", "InvalidUpload",
-                "PayloadCorrupt", "PayloadMissing", "QualityCheckFailed", "UnsupportedFormat",
-                "UploadTooLarge"),
+                "PayloadCorrupt", "PayloadMissing", "QualityCheckFailed", "TableChanged",
+                "UnsupportedFormat", "UploadTooLarge"),
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 _SUBMODULES = frozenset({"formats", "quality", "repository"})
@@ -69,9 +76,11 @@ if TYPE_CHECKING:
         PayloadCorrupt,
         PayloadMissing,
         QualityCheckFailed,
+        TableChanged,
         UnsupportedFormat,
         UploadTooLarge,
     )
+    from .external import ManifestEntry, TableManifest, check_manifest, manifest_of, table_files
     from .formats import (
         FORMATS,
         MAX_FIELD_CHARS,
@@ -89,6 +98,7 @@ if TYPE_CHECKING:
         DEFAULT_CHUNK_ROWS,
         TableReader,
         TableWriter,
+        as_text_chunk,
         format_of,
         open_sink_writer,
         open_table,
@@ -122,6 +132,7 @@ __all__ = [
     "MemoryPayloadStore", "digest_of", "CatalogError", "DatasetNotFound", "ColumnNotFound",
     "InvalidUpload", "UploadTooLarge", "UnsupportedFormat", "QualityCheckFailed",
     "PayloadMissing", "PayloadCorrupt", "DEFAULT_CHUNK_ROWS", "TableReader", "TableWriter",
-    "format_of", "open_table", "open_table_source", "open_writer", "open_sink_writer",
-    "signature_of",
+    "as_text_chunk", "format_of", "open_table", "open_table_source", "open_writer",
+    "open_sink_writer", "signature_of", "TableChanged", "ManifestEntry", "TableManifest",
+    "manifest_of", "check_manifest", "table_files",
 ]

@@ -23,8 +23,8 @@ import pyarrow.compute as pc
 from .errors import InvalidUpload, UploadTooLarge
 
 __all__ = ["MAX_COLUMNS", "MAX_FIELD_CHARS", "CONTROL", "Limits", "NO_LIMITS", "TableReader",
-           "frame_of", "check_names", "check_width", "check_row_limit", "check_byte_limit",
-           "arrow_text", "is_binary"]
+           "frame_of", "check_names", "check_values", "check_width", "check_row_limit",
+           "check_byte_limit", "arrow_text", "is_binary"]
 
 #: The widest table accepted: wider ones cost time and memory with the square of the file
 #: (every row padded to every column) and are no dataset a department shares.
@@ -86,23 +86,12 @@ class TableReader:
         return f"row {row + 1}, column {column!r}"
 
     def _check_values(self, chunk: pa.Table) -> None:
-        for name in chunk.column_names:
-            column = chunk.column(name)
-            too_long = pc.greater(pc.utf8_length(column), MAX_FIELD_CHARS)
-            if pc.any(too_long).as_py():
-                raise self._too_long(self.rows + _first(too_long), name)
-            if self.controls_checked:
-                continue
-            control = pc.match_substring_regex(column, CONTROL.pattern)
-            if pc.any(control).as_py():
-                row = _first(control)
-                code = ord(CONTROL.search(column[row].as_py()).group())
-                raise InvalidUpload(f"{self.where(self.rows + row, name)}: a control character "
-                                    f"(U+{code:04X}) in a value; binary data is not a table")
+        check_values(chunk, lambda row, column: self.where(self.rows + row, column),
+                     controls=not self.controls_checked,
+                     too_long=lambda row, column: self._too_long(self.rows + row, column))
 
     def _too_long(self, row: int, column: str) -> Exception:
-        return UploadTooLarge(f"{self.where(row, column)}: a value longer than "
-                              f"{MAX_FIELD_CHARS:,} characters, the most a field may hold")
+        return _too_long(self.where(row, column))
 
     def close(self) -> None:
         """Release the file (safe to call twice)."""
@@ -116,6 +105,33 @@ class TableReader:
     def empty(self) -> pa.Table:
         """A table of the reader's columns and no rows."""
         return pa.table({name: pa.array([], pa.string()) for name in self.columns})
+
+
+def check_values(chunk: pa.Table, where: Callable[[int, str], str], *, controls: bool = True,
+                 too_long: Callable[[int, str], Exception] | None = None) -> None:
+    """Raises UploadTooLarge for a value of ``chunk`` (text columns) longer than
+    :data:`MAX_FIELD_CHARS` (or what ``too_long(row, column)`` returns), InvalidUpload for one
+    holding a control character (unless ``controls`` is False); ``where(row, column)`` names the
+    cell, ``row`` counted within ``chunk``."""
+    for name in chunk.column_names:
+        column = chunk.column(name)
+        long_values = pc.greater(pc.utf8_length(column), MAX_FIELD_CHARS)
+        if pc.any(long_values).as_py():
+            row = _first(long_values)
+            raise too_long(row, name) if too_long else _too_long(where(row, name))
+        if not controls:
+            continue
+        control = pc.match_substring_regex(column, CONTROL.pattern)
+        if pc.any(control).as_py():
+            row = _first(control)
+            code = ord(CONTROL.search(column[row].as_py()).group())
+            raise InvalidUpload(f"{where(row, name)}: a control character "
+                                f"(U+{code:04X}) in a value; binary data is not a table")
+
+
+def _too_long(where: str) -> UploadTooLarge:
+    return UploadTooLarge(f"{where}: a value longer than {MAX_FIELD_CHARS:,} characters, the "
+                          "most a field may hold")
 
 
 def _first(mask: Any) -> int:

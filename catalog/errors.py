@@ -18,6 +18,7 @@ __all__ = [
     "QualityCheckFailed",
     "PayloadMissing",
     "PayloadCorrupt",
+    "TableChanged",
 ]
 
 
@@ -64,3 +65,8 @@ class PayloadMissing(CatalogError, LookupError):
 
 class PayloadCorrupt(CatalogError):
     """A stored payload cannot be decrypted or does not match its digest (altered, wrong key)."""
+
+
+class TableChanged(CatalogError):
+    """An external table's folder no longer holds the files its version pinned (a file added,
+    removed or altered); like a corrupt payload, not the caller's mistake."""

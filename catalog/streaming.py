@@ -35,17 +35,19 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+import pyarrow as pa
+
 from ._csv import CsvReader
 from ._detect import detect_format, format_of_name
 from ._jsonl import JsonlReader
 from ._parquet import ParquetReader
-from ._readers import Limits, TableReader, check_names
-from ._writers import WRITERS, TableWriter
+from ._readers import Limits, TableReader, check_names, check_values
+from ._writers import WRITERS, TableWriter, text_columns
 from ._xlsx import XlsxReader
 from .errors import UnsupportedFormat
 
-__all__ = ["DEFAULT_CHUNK_ROWS", "TableReader", "TableWriter", "format_of", "open_table",
-           "open_table_source", "open_writer", "open_sink_writer", "signature_of"]
+__all__ = ["DEFAULT_CHUNK_ROWS", "TableReader", "TableWriter", "as_text_chunk", "format_of",
+           "open_table", "open_table_source", "open_writer", "open_sink_writer", "signature_of"]
 
 DEFAULT_CHUNK_ROWS = 100_000
 _READERS: dict[str, type[TableReader]] = {"csv": CsvReader, "parquet": ParquetReader,
@@ -85,6 +87,20 @@ def open_table_source(opener: Callable[[], BinaryIO], *, fmt: str,
     if reader is None:
         raise UnsupportedFormat(f"unknown format {fmt!r}")
     return reader(opener, chunk_rows, Limits(max_rows=max_rows, max_bytes=max_bytes))
+
+
+def as_text_chunk(table: pa.Table) -> pa.Table:
+    """``table`` (rows another engine read, e.g. Spark's Parquet reader) as a reader here yields
+    a chunk: every column cast to text (numbers, dates, timestamps in Arrow's text form), empty
+    cells null, each value checked as the readers check it. A refusal names the column only:
+    where the rows sit in their files is not known here.
+
+    Raises InvalidUpload (a nested or binary column; a control character in a value),
+    UploadTooLarge (a value longer than ``MAX_FIELD_CHARS``).
+    """
+    chunk = text_columns(table, table.column_names)
+    check_values(chunk, lambda row, column: f"column {column!r}")
+    return chunk
 
 
 def open_writer(path: Path, *, fmt: str, columns: Sequence[str]) -> TableWriter:

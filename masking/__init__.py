@@ -13,6 +13,9 @@ in bulk by one operator (keep, mask, redact, hash, generalize, drop, scrub).
 >>> out = mask_table(df, rules, hash_key=recipient_key)  # doctest: +SKIP
 >>> out["姓名"][0], out["备注"][0]                       # doctest: +SKIP
 ('张*', '联系电话138****5678')
+
+A Parquet table beyond one machine is masked by Spark with the same plan and kernels
+(``mask_parquet``, ``spark_session``: :mod:`masking.spark`, which needs ``govex[spark]``).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 # Imported on first use (PEP 562): masking a table by a plan needs neither Presidio nor jieba,
 # which take ~1.3 s to import; they load when something detects.
 _HOMES = {
-    "masking.errors": ("MaskingError", "UnknownOperator", "InvalidMaskingPlan"),
+    "masking.errors": ("MaskingError", "UnknownOperator", "InvalidMaskingPlan", "SparkJobFailed"),
     "masking.recognizers": ("ENTITIES", "default_recognizers"),
     "masking.engine": ("build_analyzer",),
     "masking._jieba": ("configure_jieba",),
@@ -37,6 +40,8 @@ _HOMES = {
     "masking.stream": ("ChunkedMasker", "ColumnReport", "rules_from_policy"),
     "masking.text": ("Span", "detect_spans", "scrub_texts", "star_name_like_words"),
     "masking.log_text": ("loggable_text",),
+    "masking.spark": ("CLUSTER_SECURITY_CONF", "SparkMaskResult", "mask_parquet", "open_spark",
+                      "spark_session"),
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
@@ -52,11 +57,18 @@ if TYPE_CHECKING:
         uscc_check_char,
     )
     from masking.engine import build_analyzer
-    from masking.errors import InvalidMaskingPlan, MaskingError, UnknownOperator
+    from masking.errors import InvalidMaskingPlan, MaskingError, SparkJobFailed, UnknownOperator
     from masking.log_text import loggable_text
     from masking.operators import OPERATORS, MaskContext, Operator, get_operator, operators_for
     from masking.profile import ColumnProfile, profile_table
     from masking.recognizers import ENTITIES, default_recognizers
+    from masking.spark import (
+        CLUSTER_SECURITY_CONF,
+        SparkMaskResult,
+        mask_parquet,
+        open_spark,
+        spark_session,
+    )
     from masking.stream import ChunkedMasker, ColumnReport, rules_from_policy
     from masking.table import ColumnRule, default_rules, mask_table
     from masking.text import Span, detect_spans, scrub_texts, star_name_like_words
@@ -80,6 +92,7 @@ __all__ = [
     "MaskingError",
     "UnknownOperator",
     "InvalidMaskingPlan",
+    "SparkJobFailed",
     "ENTITIES",
     "default_recognizers",
     "build_analyzer",
@@ -109,4 +122,9 @@ __all__ = [
     "scrub_texts",
     "star_name_like_words",
     "loggable_text",
+    "CLUSTER_SECURITY_CONF",
+    "SparkMaskResult",
+    "mask_parquet",
+    "open_spark",
+    "spark_session",
 ]

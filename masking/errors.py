@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["MaskingError", "UnknownOperator", "InvalidMaskingPlan"]
+__all__ = ["MaskingError", "UnknownOperator", "InvalidMaskingPlan", "SparkJobFailed"]
 
 
 class MaskingError(Exception):
@@ -27,3 +27,8 @@ class UnknownOperator(MaskingError, LookupError):
 class InvalidMaskingPlan(MaskingError, ValueError):
     """The masking rules or an operator's parameters are malformed (unknown column, bad
     params...)."""
+
+
+class SparkJobFailed(MaskingError):
+    """A Spark masking job failed (:mod:`masking.spark`). The message is govex's own error from
+    an executor, or only Spark's error condition: Spark's messages may quote a value."""

@@ -194,6 +194,28 @@ class ChunkedMasker:
         """One report per input column, in order, counts so far. Empty before the plan."""
         return list(self._reports.values())
 
+    def counts(self) -> dict[str, tuple[int, int, int | None]]:
+        """Per column, ``(rows, nulls, changed)`` so far (``changed`` None: dropped).
+
+        With :meth:`add_counts`, how copies of one planned masker that ran elsewhere (Spark
+        executors, :mod:`masking.spark`) add up to one report.
+        """
+        return {name: (r.rows, r.nulls, r.changed) for name, r in self._reports.items()}
+
+    def add_counts(self, counts: Mapping[str, tuple[int, int, int | None]]) -> None:
+        """Add ``counts`` (as :meth:`counts` gives them) to this masker's report.
+
+        Raises InvalidMaskingPlan before a plan, or for counts of other columns.
+        """
+        if self.rules is None or set(counts) != set(self._reports):
+            raise InvalidMaskingPlan("counts of other columns than the plan's")
+        for name, (rows, nulls, changed) in counts.items():
+            report = self._reports[name]
+            report.rows += rows
+            report.nulls += nulls
+            if report.changed is not None:
+                report.changed += changed or 0
+
 
 def _check_unique(columns: Sequence[str]) -> None:
     if len(set(columns)) != len(columns):

@@ -189,3 +189,27 @@ def _refusing_inserts(engine, table: str, message: str) -> Iterator[None]:  # no
         with engine.begin() as conn:
             for statement in drop:
                 conn.exec_driver_sql(statement)
+
+
+@pytest.fixture(scope="session")
+def spark_events(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the test Spark session writes its event log."""
+    return tmp_path_factory.mktemp("spark-events")
+
+
+@pytest.fixture(scope="session")
+def spark(spark_events: Path) -> Iterator[object]:
+    """One real ``local[2]`` Spark session for the whole run (the JVM takes seconds to start),
+    as ``govex mask --engine spark`` builds it, with an event log, Arrow batches of 40 rows and
+    small file splits so that a small table still makes several tasks and batches."""
+    from masking import spark_session
+
+    session = spark_session("local[2]", {
+        "spark.eventLog.enabled": "true",
+        "spark.eventLog.dir": spark_events.as_uri(),
+        "spark.eventLog.compress": "false",  # the tests read it
+        "spark.sql.files.maxPartitionBytes": "8k",
+        "spark.sql.files.openCostInBytes": "1k",
+    }, batch_rows=40)
+    yield session
+    session.stop()

@@ -5,12 +5,18 @@ every chunk is masked by the same rules and appended to the output, so memory st
 whatever the file's size. Pseudonyms (``hash``) use the receiving department's key derived from
 the instance's master key exactly as the server's delivery does, so a local mask and a delivery
 to the same department give the same tokens.
+
+``--engine spark`` masks a Parquet file or folder into a Parquet folder with Spark
+(:mod:`masking.spark`): the first chunk (the first rows of the files in name order) is profiled
+here as above, the executors mask with the same kernels and key, the report is the same.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,10 +30,10 @@ PROGRESS_FROM_BYTES = 16 * 1024 * 1024
 
 
 @click.command("mask")
-@click.argument("input_path", metavar="INPUT",
-                type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Masked file to write, same format as INPUT (CSV is written as UTF-8).")
+@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+              help="Masked file to write, same format as INPUT (CSV is written as UTF-8); "
+                   "with --engine spark a new Parquet folder.")
 @click.option("--policy", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help='JSON {column: operator | {"operator", "entity", "params"}}; '
                    "columns it does not name get the profiled defaults.")
@@ -42,23 +48,45 @@ PROGRESS_FROM_BYTES = 16 * 1024 * 1024
               help="Rows masked at a time (bounds memory).")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar (default: on for inputs over 16 MB).")
+@click.option("--engine", type=click.Choice(["local", "spark"]), default="local",
+              show_default=True,
+              help="local: this process, any format. spark: a Spark job over a Parquet file "
+                   "or folder (needs govex[spark] and Java 17+).")
+@click.option("--spark-master", envvar="GOVEX_SPARK_MASTER", default="local[2]",
+              show_default=True, metavar="URL",
+              help="Spark's master (GOVEX_SPARK_MASTER): local[N], spark://host:7077, yarn, "
+                   "k8s://...; a cluster must enable spark.authenticate, "
+                   "spark.network.crypto.enabled and spark.io.encryption.enabled.")
+@click.option("--spark-conf", "spark_conf", multiple=True, metavar="KEY=VALUE",
+              help="A Spark setting passed through (repeatable).")
 def mask_command(input_path: Path, output: Path, policy: Path | None, report: Path | None,
                  recipient: str | None, home: Path, chunk_rows: int,
-                 progress: bool | None) -> None:
+                 progress: bool | None, engine: str, spark_master: str,
+                 spark_conf: tuple[str, ...]) -> None:
     """Mask INPUT (CSV UTF-8/GBK, XLSX, Parquet, JSON Lines) into OUTPUT, locally.
 
     Without --policy every column is profiled: identifiers masked, free text scrubbed, the rest
-    kept. Same columns and row order out, except dropped columns.
+    kept. Same columns and row order out, except dropped columns. With --engine spark, INPUT
+    is a Parquet file or a folder of them, OUTPUT a new folder, and rows keep no order.
     """
     with _readable_errors():
-        _check_paths(input_path, output)
+        conf = _spark_settings(spark_conf)
+        if engine == "spark":
+            sources = _check_spark_paths(input_path, output)
+        else:
+            _check_paths(input_path, output)
         rules = _load_policy(policy) if policy else {}
         key = _recipient_key(recipient, home) if recipient else None
         if key is None and any(rule.operator == "hash" for rule in rules.values()):
             raise click.ClickException("the policy hashes a column: name the receiving "
                                        "department with --recipient DEPT")
-        summary = _run(input_path, output, rules=rules, key=key, home=home,
-                       chunk_rows=chunk_rows, progress=progress)
+        if engine == "spark":
+            summary = _run_spark(input_path, sources, output, rules=rules, key=key, home=home,
+                                 chunk_rows=chunk_rows, master=spark_master,
+                                 conf={**conf, **_progress_conf(progress)})
+        else:
+            summary = _run(input_path, output, rules=rules, key=key, home=home,
+                           chunk_rows=chunk_rows, progress=progress)
         summary["recipient"] = recipient
         if report:
             report.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n",
@@ -79,11 +107,43 @@ def _readable_errors() -> Iterator[None]:
 
 def _check_paths(input_path: Path, output: Path) -> None:
     from catalog import format_of
+    if input_path.is_dir():
+        raise click.ClickException("INPUT is a folder: a folder of Parquet files is masked "
+                                   "with --engine spark")
     if output.resolve() == input_path.resolve():
         raise click.ClickException("OUTPUT must not be INPUT")
     fmt_in, fmt_out = format_of(input_path.name), format_of(output.name)
     if fmt_in != fmt_out:
         raise click.ClickException(f"OUTPUT must be {fmt_in} like INPUT (got .{fmt_out})")
+
+
+def _check_spark_paths(input_path: Path, output: Path) -> list[Path]:
+    """The Parquet files to read; OUTPUT must be a new folder outside INPUT."""
+    from catalog import format_of, table_files
+    if output.exists():
+        raise click.ClickException("OUTPUT exists: --engine spark writes a new folder")
+    if input_path.resolve() in output.resolve().parents:
+        raise click.ClickException("OUTPUT must not be inside INPUT")
+    if input_path.is_dir():
+        return table_files(input_path)
+    fmt = format_of(input_path.name)
+    if fmt != "parquet":
+        raise click.ClickException(f"--engine spark reads Parquet only (INPUT is {fmt})")
+    return [input_path]
+
+
+def _spark_settings(pairs: tuple[str, ...]) -> dict[str, str]:
+    settings = {}
+    for pair in pairs:
+        key, equals, value = pair.partition("=")
+        if not equals or not key.strip():
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--spark-conf")
+        settings[key.strip()] = value
+    return settings
+
+
+def _progress_conf(progress: bool | None) -> dict[str, str]:
+    return {} if progress is None else {"spark.ui.showConsoleProgress": str(progress).lower()}
 
 
 def _load_policy(path: Path) -> dict[str, Any]:
@@ -153,8 +213,57 @@ def _run(input_path: Path, output: Path, *, rules: dict[str, Any], key: bytes | 
                 writer.write(masker.mask(chunk))
                 advance()
         return {"input": input_path.name, "output": output.name, "format": reader.fmt,
-                "encoding": getattr(reader, "encoding", None), "rows": writer.rows,
+                "encoding": getattr(reader, "encoding", None), "engine": "local",
+                "rows": writer.rows,
                 "columns": [c.to_dict() for c in masker.report()]}
+
+
+def _run_spark(input_path: Path, sources: list[Path], output: Path, *, rules: dict[str, Any],
+               key: bytes | None, home: Path, chunk_rows: int, master: str,
+               conf: dict[str, str]) -> dict[str, Any]:
+    """The Spark job; a failed one leaves no OUTPUT folder behind."""
+    from catalog import as_text_chunk
+    from masking import configure_jieba, mask_parquet, open_spark
+
+    configure_jieba(home / "cache" if home.is_dir() else None)
+    first = _first_chunk(sources, chunk_rows)
+    if master.startswith("local"):  # the JVM binds to loopback, without a warning about it
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    try:
+        with open_spark(master, conf, batch_rows=chunk_rows) as spark:
+            result = mask_parquet(spark, sources, output.resolve(), policy=rules, hash_key=key,
+                                  first=first, prepare=as_text_chunk)
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("pyspark", "py4j"):
+            raise
+        raise click.ClickException("--engine spark needs pyspark: pip install "
+                                   "'govex[spark]'") from exc
+    except BaseException:
+        if output.is_dir():
+            shutil.rmtree(output)
+        raise
+    return {"input": input_path.name, "output": output.name, "format": "parquet",
+            "encoding": None, "engine": "spark", "files": len(sources), "rows": result.rows,
+            "columns": [c.to_dict() for c in result.columns]}
+
+
+def _first_chunk(sources: list[Path], chunk_rows: int) -> Any:
+    """The first ``chunk_rows`` rows of the files in order: the chunk the local engine would
+    profile if the files were one."""
+    import pyarrow as pa
+
+    from catalog import open_table
+    chunks: list[Any] = []
+    rows = 0
+    for source in sources:
+        with open_table(source, chunk_rows=chunk_rows) as reader:
+            for chunk in reader:
+                chunks.append(chunk)
+                rows += chunk.num_rows
+                if rows >= chunk_rows:
+                    return pa.concat_tables(chunks).slice(0, chunk_rows)
+            chunks.append(reader.empty())
+    return pa.concat_tables(chunks)
 
 
 def _with_first(first: Any, rest: Iterator[Any]) -> Iterator[Any]:

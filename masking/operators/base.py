@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from masking._columns import Column
@@ -17,11 +17,12 @@ __all__ = ["MaskContext", "Operator", "int_param", "char_param"]
 class MaskContext:
     """What an operator may need beyond the column: the recipient's hash key, the analyzer.
 
-    ``hash_key`` is per receiving department; ``analyzer`` is a Presidio ``AnalyzerEngine``
-    (None: the shared offline one); ``column`` names the column for error messages.
+    ``hash_key`` is per receiving department (left out of ``repr``: a context in a log line or
+    a traceback must not carry it); ``analyzer`` is a Presidio ``AnalyzerEngine`` (None: the
+    shared offline one); ``column`` names the column for error messages.
     """
 
-    hash_key: bytes | None = None
+    hash_key: bytes | None = field(default=None, repr=False)
     analyzer: Any = None
     column: str | None = None
 

@@ -7,8 +7,8 @@ import pyarrow as pa
 import pytest
 
 from catalog import formats
-from catalog.errors import InvalidUpload, UnsupportedFormat
-from catalog.streaming import format_of, open_table, open_writer
+from catalog.errors import InvalidUpload, UnsupportedFormat, UploadTooLarge
+from catalog.streaming import as_text_chunk, format_of, open_table, open_writer
 
 FRAME = pd.DataFrame({
     "姓名": ["张伟", "李娜", None, "欧阳娜娜", "王芳"],
@@ -141,3 +141,13 @@ def test_other_formats_keep_values_as_they_are(tmp_path, fmt):
         writer.write(pa.table({"备注": ["=1+1"]}))
     with open_table(target) as reader:
         assert [v for chunk in reader for v in chunk.column("备注").to_pylist()] == ["=1+1"]
+
+
+def test_rows_read_elsewhere_become_a_chunk_like_the_readers_give():
+    chunk = as_text_chunk(pa.table({"金额": [12.5, None], "备注": ["", "好"]}))
+    assert chunk.column("金额").to_pylist() == ["12.5", None]
+    assert chunk.column("备注").to_pylist() == [None, "好"]
+    with pytest.raises(InvalidUpload, match=r"^column '备注': a control character"):
+        as_text_chunk(pa.table({"备注": ["ok", "bad\x01"]}))
+    with pytest.raises(UploadTooLarge, match=r"^column '备注': a value longer"):
+        as_text_chunk(pa.table({"备注": ["x" * 131_073]}))

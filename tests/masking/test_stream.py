@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 
 import pandas as pd
@@ -78,6 +79,22 @@ def test_report_counts_every_chunk(analyzer):
     assert report["备注"].changed is None and report["备注"].rule_from == "policy"
     assert report["金额"].operator == "keep" and report["金额"].changed == 0
     assert report["身份证号"].to_dict()["entity"] == "CN_RESIDENT_ID"
+
+
+def test_counts_of_copies_that_ran_elsewhere_add_up_to_one_report(analyzer):
+    chunks = _chunks(_table(100), 30)
+    whole = ChunkedMasker(policy=rules_from_policy({"备注": "drop"}), analyzer=analyzer)
+    planned = ChunkedMasker(policy=rules_from_policy({"备注": "drop"}), analyzer=analyzer)
+    planned.plan(chunks[0])
+    shipped = copy.deepcopy(planned)  # the plan as pickled for the executors, no counts yet
+    for chunk in chunks:
+        whole.mask(chunk)
+        elsewhere = copy.deepcopy(shipped)  # what one executor unpickles
+        elsewhere.mask(chunk)
+        planned.add_counts(elsewhere.counts())
+    assert [r.to_dict() for r in planned.report()] == [r.to_dict() for r in whole.report()]
+    with pytest.raises(InvalidMaskingPlan, match="other columns"):
+        planned.add_counts({"姓名": (1, 0, 1)})
 
 
 @pytest.mark.parametrize(("policy", "error", "match"), [
