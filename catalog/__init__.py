@@ -57,8 +57,8 @@ _HOMES = {
     ".streaming": ("DEFAULT_CHUNK_ROWS", "TableReader", "TableWriter", "as_text_chunk",
                    "format_of", "open_table", "open_table_source", "open_writer",
                    "open_sink_writer", "signature_of"),
-    ".external": ("ManifestEntry", "TableManifest", "check_manifest", "manifest_of",
-                  "table_files"),
+    ".external": ("ManifestEntry", "TableManifest", "check_manifest", "first_rows",
+                  "manifest_of", "row_count", "table_files"),
     ".errors": ("CatalogError", "ColumnNotFound", "DatasetNotFound", "InvalidUpload",
                 "PayloadCorrupt", "PayloadMissing", "QualityCheckFailed", "TableChanged",
                 "UnsupportedFormat", "UploadTooLarge"),
@@ -80,7 +80,15 @@ if TYPE_CHECKING:
         UnsupportedFormat,
         UploadTooLarge,
     )
-    from .external import ManifestEntry, TableManifest, check_manifest, manifest_of, table_files
+    from .external import (
+        ManifestEntry,
+        TableManifest,
+        check_manifest,
+        first_rows,
+        manifest_of,
+        row_count,
+        table_files,
+    )
     from .formats import (
         FORMATS,
         MAX_FIELD_CHARS,
@@ -134,5 +142,5 @@ __all__ = [
     "PayloadMissing", "PayloadCorrupt", "DEFAULT_CHUNK_ROWS", "TableReader", "TableWriter",
     "as_text_chunk", "format_of", "open_table", "open_table_source", "open_writer",
     "open_sink_writer", "signature_of", "TableChanged", "ManifestEntry", "TableManifest",
-    "manifest_of", "check_manifest", "table_files",
+    "manifest_of", "check_manifest", "table_files", "first_rows", "row_count",
 ]

@@ -28,14 +28,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from .errors import InvalidUpload, TableChanged
 
-__all__ = ["ManifestEntry", "TableManifest", "check_manifest", "manifest_of", "table_files"]
+__all__ = ["ManifestEntry", "TableManifest", "check_manifest", "manifest_of", "table_files",
+           "first_rows", "row_count"]
 
 _MAGIC = b"PAR1"
 _PANDAS_INDEX = re.compile(r"__index_level_\d+__")
@@ -106,6 +109,32 @@ def table_files(folder: Path) -> list[Path]:
         files.append(path)
     _check_columns(files)
     return files
+
+
+def first_rows(paths: Sequence[Path], rows: int) -> pa.Table:
+    """The first ``rows`` rows of the Parquet files ``paths`` in order, read as the catalog's
+    readers read them (text columns, empty cells null): what one machine profiles of a table
+    it will not read whole. Raises InvalidUpload, OSError."""
+    from .streaming import open_table
+
+    chunks: list[pa.Table] = []
+    count = 0
+    for path in paths:
+        with open_table(path, chunk_rows=rows) as reader:
+            for chunk in reader:
+                chunks.append(chunk)
+                count += chunk.num_rows
+                if count >= rows:
+                    return pa.concat_tables(chunks).slice(0, rows)
+            chunks.append(reader.empty())
+    return pa.concat_tables(chunks)
+
+
+def row_count(paths: Sequence[Path]) -> int:
+    """The rows of the Parquet files ``paths``, from their footers (nothing else is read)."""
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(path).metadata.num_rows for path in paths)
 
 
 def manifest_of(folder: Path) -> TableManifest:

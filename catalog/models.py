@@ -46,6 +46,10 @@ versions_table = sa.Table(
     sa.Column("column_names", sa.Text, nullable=False, default=""),  # for search, one a line
     sa.Column("quality", sa.JSON),
     sa.Column("quality_passed", sa.Boolean, nullable=False),
+    # an external table (a folder of Parquet files read where it lies): the folder, and the
+    # manifest of its files that pins this version (sha256 is the manifest's digest)
+    sa.Column("location", sa.Text),
+    sa.Column("manifest", sa.JSON),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("created_by", sa.String(80), nullable=False),
     sa.PrimaryKeyConstraint("dataset_id", "version", name="pk_catalog_versions"),  # unique
@@ -73,6 +77,8 @@ class DatasetVersion:
     quality_passed: bool
     created_at: dt.datetime
     created_by: str
+    location: str | None = None  # an external table's folder (None: a payload in the store)
+    manifest: dict[str, Any] | None = None  # its files: {"files": [{path, size, sha256}]}
 
     @property
     def column_names(self) -> list[str]:
@@ -86,7 +92,8 @@ class DatasetVersion:
                    format=row["format"], filename=row["filename"], row_count=row["row_count"],
                    byte_size=row["byte_size"], columns=list(row["columns"]),
                    quality=row["quality"], quality_passed=bool(row["quality_passed"]),
-                   created_at=utc(row["created_at"]), created_by=row["created_by"])
+                   created_at=utc(row["created_at"]), created_by=row["created_by"],
+                   location=row.get("location"), manifest=row.get("manifest"))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""

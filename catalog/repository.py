@@ -64,8 +64,12 @@ def _check_metadata(*, department: str, title: str, sharing: str, level: str,
 def add_version(conn: sa.Connection, dataset_id: str, *, sha256: str, format: str,
                 filename: str, row_count: int, byte_size: int,
                 columns: Sequence[Mapping[str, Any]], quality: Mapping[str, Any] | None,
-                quality_passed: bool, created_by: str, now: dt.datetime) -> int:
+                quality_passed: bool, created_by: str, now: dt.datetime,
+                location: str | None = None,
+                manifest: Mapping[str, Any] | None = None) -> int:
     """Record a new version of a dataset and make it current; returns its number (1, 2, ...).
+    An external table's version names its ``location`` and the ``manifest`` of its files
+    (``sha256`` then being the manifest's digest).
 
     Raises DatasetNotFound, InvalidUpload (bad digest, format, counts or columns),
     CatalogError (another version was added concurrently; retry the transaction).
@@ -79,7 +83,8 @@ def add_version(conn: sa.Connection, dataset_id: str, *, sha256: str, format: st
         row_count=row_count, byte_size=byte_size, columns=cols,
         column_names="\n".join(c["name"] for c in cols),
         quality=dict(quality) if quality is not None else None,
-        quality_passed=bool(quality_passed), created_at=now, created_by=created_by))
+        quality_passed=bool(quality_passed), created_at=now, created_by=created_by,
+        location=location, manifest=dict(manifest) if manifest is not None else None))
     moved = conn.execute(_D.update().where(_D.c.id == dataset_id,
                                            _D.c.current_version == current)
                          .values(current_version=number))

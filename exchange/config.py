@@ -28,6 +28,10 @@ class Settings:
     max_upload_rows: int = 50_000_000
     secure_cookies: bool = False
     instance_name: str = "govex"
+    # External tables (Parquet folders masked by Spark): only folders inside these roots may be
+    # registered (none by default); the Spark master that masks them.
+    external_roots: tuple[Path, ...] = ()
+    spark_master: str = "local[2]"
 
     @property
     def db_url(self) -> str:
@@ -53,6 +57,8 @@ _ENV = {
     "max_upload_bytes": "GOVEX_MAX_UPLOAD_BYTES",
     "max_upload_rows": "GOVEX_MAX_UPLOAD_ROWS",
     "secure_cookies": "GOVEX_SECURE_COOKIES",
+    "external_roots": "GOVEX_EXTERNAL_ROOTS",  # folders, separated by os.pathsep (":")
+    "spark_master": "GOVEX_SPARK_MASTER",
 }
 
 
@@ -82,6 +88,11 @@ def _coerce(values: dict[str, Any]) -> dict[str, Any]:
             values[name] = int(values[name])
             if values[name] < 1:
                 raise ValueError(f"{name} must be at least 1")
+    if isinstance(values.get("external_roots"), str):
+        values["external_roots"] = tuple(Path(p) for p in values["external_roots"].split(
+            os.pathsep) if p)
+    elif "external_roots" in values:
+        values["external_roots"] = tuple(Path(p) for p in values["external_roots"])
     if isinstance(values.get("secure_cookies"), str):
         values["secure_cookies"] = values["secure_cookies"].lower() in ("1", "true", "yes")
     return values

@@ -12,7 +12,7 @@ import logging
 import math
 from typing import Any
 
-from catalog import InvalidUpload, UploadTooLarge
+from catalog import InvalidUpload, TableChanged, UploadTooLarge
 from policies import AlreadyDecided
 
 from .messages import Problem
@@ -87,6 +87,7 @@ _EXPLICIT: tuple[tuple[type[BaseException], int, str], ...] = (
     (TooManyAttempts, 429, "too_many_attempts"),
     (Unauthenticated, 401, "unauthenticated"),
     (UploadTooLarge, 413, "too_large"),
+    (TableChanged, 409, "external_table_changed"),
     (InvalidUpload, 422, "invalid_upload"),
     (InvalidInput, 400, "invalid_input"),
     (Conflict, 409, "conflict"),

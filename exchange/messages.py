@@ -48,6 +48,14 @@ MESSAGES: dict[str, str] = {
     "grant_not_found": "There is no such grant.",
     "exchange_not_found": "There is no such delivery.",
     "dataset_not_found": "There is no such dataset.",
+    # external tables
+    "external_tables_off": "This exchange registers no external tables (GOVEX_EXTERNAL_ROOTS "
+                           "names none).",
+    "external_location_outside": "The folder must be an absolute path inside one of the "
+                                 "exchange's external roots.",
+    "external_not_a_folder": "There is no such folder.",
+    "external_table_changed": "The table's files changed since this version was registered: "
+                              "register a new version.",
     # deliveries
     "format_unknown": "The file format must be one of %(formats)s.",
     "bom_only_csv": "A byte-order mark is for CSV files only (true or false).",

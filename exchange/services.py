@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -65,6 +66,7 @@ class Services:
         self.log_reader = AuditLog(origin=settings.log_origin)  # reading needs no key
         self._enforcer: Enforcer | None = None
         self._analyzer: Any = None
+        self._spark: Any = None
         self._lock = threading.Lock()
 
     def sweep_payloads(self, *, older_than: float = 3600.0) -> Any:
@@ -105,6 +107,17 @@ class Services:
                 set_scrub_workers(1)  # threaded server: never fork while other threads run
                 self._analyzer = build_analyzer(cache_dir=self.settings.cache_dir)
             return self._analyzer
+
+    def spark(self) -> Any:
+        """The Spark session that masks external tables (``settings.spark_master``), started
+        on first use and kept for the process (a JVM takes seconds to start)."""
+        with self._lock:
+            if self._spark is None:
+                from masking import spark_session
+                if self.settings.spark_master.startswith("local"):
+                    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+                self._spark = spark_session(self.settings.spark_master)
+            return self._spark
 
     def audit_log(self) -> AuditLog:
         """The audit log, signing checkpoints with the active signing key."""

@@ -62,6 +62,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from masking.errors import InvalidMaskingPlan, SparkJobFailed
+from masking.profile import ColumnProfile
 from masking.stream import ChunkedMasker, ColumnReport
 from masking.table import ColumnRule
 
@@ -171,10 +172,14 @@ def mask_parquet(
     first: pa.Table | None = None,
     prepare: Callable[[pa.Table], pa.Table] | None = None,
     sample_rows: int = 100_000,
+    profiles: Sequence[ColumnProfile] | None = None,
 ) -> SparkMaskResult:
     """Mask the Parquet ``sources`` (files or folders Spark reads) into the Parquet folder
     ``output`` (which must not exist), by the plan made from ``first`` (see the module
-    docstring) and ``policy``; pseudonyms keyed by ``hash_key``. Rows keep no order.
+    docstring) and ``policy``; pseudonyms keyed by ``hash_key``. Rows keep no order. With
+    ``profiles`` (made earlier, e.g. when an external table was registered) nothing is
+    profiled: the policy's rules are adopted over them (:meth:`ChunkedMasker.adopt`), as a
+    delivery on one machine does.
 
     Raises InvalidMaskingPlan (the plan's errors, as :meth:`ChunkedMasker.plan`; every column
     dropped; a planned column missing from the files; a cluster without
@@ -186,12 +191,16 @@ def mask_parquet(
     _check_cluster(spark)
     paths = [str(sources)] if isinstance(sources, str | Path) else [str(s) for s in sources]
     frame = _spark_call(lambda: spark.read.parquet(*paths))
-    if first is None:
-        first = _spark_call(lambda: frame.limit(sample_rows).toArrow())
-        first = prepare(first) if prepare else first
     masker = ChunkedMasker(policy=policy, hash_key=hash_key)
-    rules = masker.plan(first)
-    columns = list(first.column_names)
+    if profiles is not None:
+        rules = masker.adopt(profiles)
+        columns = [p.column for p in profiles]
+    else:
+        if first is None:
+            first = _spark_call(lambda: frame.limit(sample_rows).toArrow())
+            first = prepare(first) if prepare else first
+        rules = masker.plan(first)
+        columns = list(first.column_names)
     delivered = masker.output_columns(columns)
     if not delivered:
         raise InvalidMaskingPlan("the policy drops every column: nothing to write")

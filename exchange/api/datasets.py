@@ -9,7 +9,7 @@ from flask import request
 from ..errors import InvalidInput
 from ..uploads import spooled_path
 from ..usecases import publishing
-from .base import principal, route, services
+from .base import json_body, principal, route, services
 
 __all__: list[str] = []
 
@@ -48,3 +48,17 @@ def publish_dataset():
                                  data=spooled_path(upload), metadata=metadata)
     return created, 201
 
+
+
+@route("/datasets/external", "POST", tag="catalog", status=201,
+       summary="Register a folder of Parquet files read where it lies, masked by Spark on "
+               "delivery (JSON: location, metadata) — steward",
+       body={"application/json": {"type": "object", "required": ["location", "metadata"],
+                                  "properties": {"location": {"type": "string"},
+                                                 "metadata": {"type": "object"}}}})
+def register_external():
+    body = json_body()
+    created = publishing.register_external(services(), principal(),
+                                           location=body.get("location"),
+                                           metadata=body.get("metadata"))
+    return created, 201

@@ -222,11 +222,11 @@ def _run_spark(input_path: Path, sources: list[Path], output: Path, *, rules: di
                key: bytes | None, home: Path, chunk_rows: int, master: str,
                conf: dict[str, str]) -> dict[str, Any]:
     """The Spark job; a failed one leaves no OUTPUT folder behind."""
-    from catalog import as_text_chunk
+    from catalog import as_text_chunk, first_rows
     from masking import configure_jieba, mask_parquet, open_spark
 
     configure_jieba(home / "cache" if home.is_dir() else None)
-    first = _first_chunk(sources, chunk_rows)
+    first = first_rows(sources, chunk_rows)
     if master.startswith("local"):  # the JVM binds to loopback, without a warning about it
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     try:
@@ -245,25 +245,6 @@ def _run_spark(input_path: Path, sources: list[Path], output: Path, *, rules: di
     return {"input": input_path.name, "output": output.name, "format": "parquet",
             "encoding": None, "engine": "spark", "files": len(sources), "rows": result.rows,
             "columns": [c.to_dict() for c in result.columns]}
-
-
-def _first_chunk(sources: list[Path], chunk_rows: int) -> Any:
-    """The first ``chunk_rows`` rows of the files in order: the chunk the local engine would
-    profile if the files were one."""
-    import pyarrow as pa
-
-    from catalog import open_table
-    chunks: list[Any] = []
-    rows = 0
-    for source in sources:
-        with open_table(source, chunk_rows=chunk_rows) as reader:
-            for chunk in reader:
-                chunks.append(chunk)
-                rows += chunk.num_rows
-                if rows >= chunk_rows:
-                    return pa.concat_tables(chunks).slice(0, chunk_rows)
-            chunks.append(reader.empty())
-    return pa.concat_tables(chunks)
 
 
 def _with_first(first: Any, rest: Iterator[Any]) -> Iterator[Any]:

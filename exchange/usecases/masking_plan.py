@@ -7,16 +7,26 @@ previews all ask this module; it asks none of them.
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from catalog import open_table_source, repository
+from catalog import (
+    TableManifest,
+    as_text_chunk,
+    check_manifest,
+    first_rows,
+    open_table_source,
+    repository,
+)
 from masking import (
     OPERATORS,
     ChunkedMasker,
     ColumnProfile,
     ColumnRule,
     default_rules,
+    mask_parquet,
     operators_for,
 )
 from policies import DatasetFacts, rules, workflow
@@ -75,25 +85,71 @@ def check_operators(masking: Any) -> dict[str, str]:
 
 @contextlib.contextmanager
 def masked_chunks(svc: Services, dataset: Any, plan: dict[str, str], *, receiver: str,
-                  chunk_rows: int) -> Iterator[tuple[list[str], Iterator[Any]]]:
+                  chunk_rows: int,
+                  first_only: bool = False) -> Iterator[tuple[list[str], Iterator[Any]]]:
     """The delivered column names and the dataset's rows masked by ``plan`` ({column:
     operator}), chunk by chunk (``pyarrow`` tables of at most ``chunk_rows`` rows), read from
     the encrypted store as they are needed.
 
     Each column's entity is the one in the dataset's profile (a steward's correction
     included), never one guessed from the first chunk; pseudonyms are keyed for ``receiver``.
+    An external table is masked by Spark (the same plan, kernels and key; see
+    ``masking.spark``) into a spool folder read back chunk by chunk, after its folder is
+    checked against the version's manifest; ``first_only`` masks its first ``chunk_rows``
+    rows here instead (a preview, a check of the plan).
     Raises InvalidMaskingPlan, UnknownOperator, PayloadMissing, PayloadCorrupt (also while
-    iterating).
+    iterating), TableChanged, SparkJobFailed.
     """
     columns = list(plan)
-    masker = ChunkedMasker(policy={c: ColumnRule(op) for c, op in plan.items()},
-                           hash_key=svc.master.pseudonym_key(receiver), analyzer=svc.analyzer())
+    policy = {c: ColumnRule(op) for c, op in plan.items()}
+    key = svc.master.pseudonym_key(receiver)
+    if dataset.version.location and not first_only:
+        with _masked_by_spark(svc, dataset, policy, key, columns, chunk_rows) as found:
+            yield found
+        return
+    masker = ChunkedMasker(policy=policy, hash_key=key, analyzer=svc.analyzer())
     masker.adopt(_profiles(dataset, columns))  # the entities as profiled at publication
+    if dataset.version.location:
+        folder, manifest = _external(dataset)
+        first = first_rows(manifest.paths(folder), chunk_rows)
+        yield masker.output_columns(columns), iter([masker.mask(first.select(columns))])
+        return
     digest = dataset.version.sha256
     with open_table_source(lambda: svc.store.open(digest), fmt=dataset.version.format,
                            chunk_rows=chunk_rows) as reader:
         chunks = (masker.mask(chunk.select(columns)) for chunk in reader)
         yield masker.output_columns(columns), chunks
+
+
+@contextlib.contextmanager
+def _masked_by_spark(svc: Services, dataset: Any, policy: dict[str, ColumnRule], key: bytes,
+                     columns: list[str],
+                     chunk_rows: int) -> Iterator[tuple[list[str], Iterator[Any]]]:
+    folder, manifest = _external(dataset)
+    check_manifest(folder, manifest)  # the version it names, or nothing is delivered
+    spool = svc.settings.spool_dir  # on a cluster: a folder its executors share
+    spool.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=spool, prefix="spark-") as work:
+        out = Path(work) / "masked"
+        result = mask_parquet(svc.spark(), manifest.paths(folder), out, policy=policy,
+                              hash_key=key, profiles=_profiles(dataset, columns),
+                              prepare=as_text_chunk)
+        yield result.output_columns, _parquet_chunks(out, result.output_columns, chunk_rows)
+
+
+def _external(dataset: Any) -> tuple[Path, Any]:
+    version = dataset.version
+    return Path(version.location), TableManifest.from_dict(version.manifest)
+
+
+def _parquet_chunks(folder: Path, columns: list[str], rows: int) -> Iterator[Any]:
+    """The Parquet files Spark wrote in ``folder``, as chunks of at most ``rows`` rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for part in sorted(folder.glob("*.parquet")):
+        for batch in pq.ParquetFile(part).iter_batches(batch_size=rows, columns=columns):
+            yield pa.Table.from_batches([batch])
 
 
 def _profiles(dataset: Any, columns: list[str]) -> list[ColumnProfile]:
@@ -109,7 +165,8 @@ def check_plan(svc: Services, dataset: Any, plan: dict[str, str], *, receiver: s
     """Apply ``plan`` to the dataset's first rows, so that a grant is never issued with an
     operator that cannot mask its column (e.g. ``generalize`` on a phone column).
     Raises InvalidMaskingPlan (422) naming what does not fit."""
-    with masked_chunks(svc, dataset, plan, receiver=receiver, chunk_rows=rows) as (_, chunks):
+    with masked_chunks(svc, dataset, plan, receiver=receiver, chunk_rows=rows,
+                       first_only=True) as (_, chunks):
         next(chunks, None)
 
 
@@ -141,8 +198,8 @@ def preview(svc: Services, who: Principal, request_id: str, *, masking: Any = No
         dataset = repository.get_dataset(conn, request.dataset_id)
     svc.require(who, "request", "decide", dom=request.provider, target=request.id)
     plan = planned_masking(svc, who, dataset.id, request.columns, explicit=masking)
-    with masked_chunks(svc, dataset, plan, receiver=request.receiver,
-                       chunk_rows=rows) as (columns, chunks):
+    with masked_chunks(svc, dataset, plan, receiver=request.receiver, chunk_rows=rows,
+                       first_only=True) as (columns, chunks):
         first = next(chunks, None)
     cells = [first.column(c).to_pylist() for c in columns] if first is not None else []
     return {"request": request.to_dict(), "masking": plan, "columns": columns,

@@ -23,10 +23,13 @@ from catalog import (
     InvalidUpload,
     QualityCheckFailed,
     UploadTooLarge,
+    first_rows,
     formats,
+    manifest_of,
     open_table_source,
     quality,
     repository,
+    row_count,
     signature_of,
 )
 from masking import profile_table
@@ -37,8 +40,8 @@ from ..auth import Principal
 from ..errors import InvalidInput
 from ..services import Services
 
-__all__ = ["publish", "get_dataset", "search", "IDENTIFIER_PATTERNS", "dataset_view", "LEVELS",
-           "SHARING_TYPES", "SAMPLE_ROWS"]
+__all__ = ["publish", "register_external", "get_dataset", "search", "IDENTIFIER_PATTERNS",
+           "dataset_view", "LEVELS", "SHARING_TYPES", "SAMPLE_ROWS"]
 
 _PHONE = (r"^(?:(?:\+?86[- ]?)?1[3-9][0-9][- ]?[0-9]{4}[- ]?[0-9]{4}"
           r"|0[1-9][0-9]{1,2}-?[0-9]{7,8})$")
@@ -108,6 +111,82 @@ def publish(svc: Services, who: Principal, *, filename: str, data: bytes | Path,
     return dataset_view(dataset)
 
 
+def register_external(svc: Services, who: Principal, *, location: Any,
+                      metadata: dict[str, Any]) -> dict[str, Any]:
+    """Register a folder of Parquet files (on a file system the exchange and its Spark cluster
+    share) as a new dataset of the steward's department, read where it lies: its version is
+    the manifest of its files (path, size, SHA-256 of each, every file read once), its rows are
+    counted from the files' footers, its first ``SAMPLE_ROWS`` rows profiled for personal data
+    and checked by Great Expectations (the report says how many rows it covers). Deliveries
+    mask it with Spark (``delivery``) and are refused once the folder no longer matches.
+
+    Only a folder inside one of ``settings.external_roots`` may be named (none by default): a
+    steward must not make the exchange read any file of its server.
+    Raises Forbidden, InvalidInput, InvalidUpload (no Parquet files, files whose columns
+    differ), QualityCheckFailed, OSError.
+    """
+    svc.require(who, "dataset", "publish")
+    meta = _check_metadata(metadata)
+    folder = _external_folder(svc, location)
+    manifest = manifest_of(folder)
+    paths = manifest.paths(folder)
+    sample = first_rows(paths, SAMPLE_ROWS)
+    if sample.num_rows == 0:
+        raise InvalidUpload("the table has no data rows")
+    frame = formats.frame_of(sample)
+    missing = [c for c in meta["not_null"] if c not in frame.columns]
+    if missing:
+        raise InvalidInput(f"metadata.not_null names column(s) the table does not have: "
+                           f"{', '.join(missing)}")
+    profiles = profile_table(frame, analyzer=svc.analyzer())
+    patterns = {p.column: IDENTIFIER_PATTERNS[p.entity] for p in profiles
+                if p.kind == "identifier" and p.entity in IDENTIFIER_PATTERNS}
+    report = quality.validate_table(frame, columns=list(frame.columns),
+                                    not_null=meta["not_null"], patterns=patterns)
+    if meta["strict"] and not report.success:
+        raise QualityCheckFailed("quality checks failed on the first rows and strict mode was "
+                                 "asked for: " + _failed_summary(report))
+    columns = [{"name": str(c), "dtype": "string", "profile": p.to_dict()}
+               for c, p in zip(frame.columns, profiles)]
+    rows, now = row_count(paths), svc.clock()
+    with svc.recording() as rec:
+        dataset_id = repository.add_dataset(
+            rec.conn, department=who.department, title=meta["title"],
+            description=meta["description"], sharing=meta["sharing"], level=meta["level"],
+            legal_basis=meta["legal_basis"], keywords=meta["keywords"],
+            created_by=who.username, now=now)
+        repository.add_version(
+            rec.conn, dataset_id, sha256=manifest.digest, format="parquet",
+            filename=folder.name, row_count=rows, byte_size=manifest.size, columns=columns,
+            quality=report.to_dict() | {"rows_checked": sample.num_rows},
+            quality_passed=report.success, created_by=who.username, now=now,
+            location=str(folder), manifest=manifest.to_dict())
+        rec.append(events.Publish(
+            actor=who.username, actor_department=who.department, provider=who.department,
+            dataset_id=dataset_id, dataset_version=1, sha256=manifest.digest, row_count=rows))
+        dataset = repository.get_dataset(rec.conn, dataset_id)
+    return dataset_view(dataset)
+
+
+def _external_folder(svc: Services, location: Any) -> Path:
+    """``location`` resolved (links followed), if it is a folder inside an external root.
+    Raises InvalidInput."""
+    roots = [root.resolve() for root in svc.settings.external_roots]
+    if not roots:
+        raise InvalidInput("no external roots are configured", code="external_tables_off",
+                           field="location")
+    if not isinstance(location, str) or not location or not Path(location).is_absolute():
+        raise InvalidInput("location must be an absolute path", field="location",
+                           code="external_location_outside")
+    folder = Path(location).resolve()
+    if not any(folder == root or folder.is_relative_to(root) for root in roots):
+        raise InvalidInput("the folder is outside the external roots", field="location",
+                           code="external_location_outside")
+    if not folder.is_dir():
+        raise InvalidInput("no such folder", code="external_not_a_folder", field="location")
+    return folder
+
+
 def get_dataset(svc: Services, who: Principal, dataset_id: str) -> dict[str, Any]:
     """A dataset's metadata, columns, profile and quality. Raises Forbidden, DatasetNotFound."""
     svc.require(who, "catalog", "read")
@@ -145,8 +224,12 @@ def dataset_view(dataset: Any, *, brief: bool = False) -> dict[str, Any]:
     }
     if brief or version is None:
         return view
-    return view | {"format": version.format, "sha256": version.sha256,
+    full = view | {"format": version.format, "sha256": version.sha256,
                    "columns": version.columns, "quality": version.quality}
+    if version.location:  # an external table: read where it lies, masked by Spark
+        full["external"] = {"files": len((version.manifest or {}).get("files", [])),
+                            "byte_size": version.byte_size}
+    return full
 
 
 def _check_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
