@@ -7,10 +7,13 @@ previews all ask this module; it asks none of them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import pyarrow as pa
 
 from catalog import (
     TableManifest,
@@ -25,7 +28,9 @@ from masking import (
     ChunkedMasker,
     ColumnProfile,
     ColumnRule,
+    MaskContext,
     default_rules,
+    get_operator,
     mask_parquet,
     operators_for,
 )
@@ -35,8 +40,9 @@ from ..auth import Principal
 from ..errors import InvalidInput
 from ..services import Services
 
-__all__ = ["OPERATOR_NAMES", "check_operators", "check_plan", "dataset_facts", "default_masking",
-           "masked_chunks", "operator_names", "planned_masking", "preview"]
+__all__ = ["OPERATOR_NAMES", "EXAMPLE_VALUES", "example", "check_operators", "check_plan",
+           "dataset_facts", "default_masking", "masked_chunks", "operator_names",
+           "planned_masking", "preview"]
 
 
 #: Every masking operator a grant may name, in the registry's order.
@@ -48,6 +54,35 @@ def operator_names(entity: str | None = None, *, keep: str | None = None) -> lis
     registry's order (``keep``: one already chosen stays listed, so the form shows it)."""
     names = operators_for(entity)
     return [n for n in OPERATORS if n in names or n == keep]
+
+
+#: An invented value of each kind of personal data, to show what an operator makes of it.
+EXAMPLE_VALUES = {
+    "PERSON": "张伟", "CN_MOBILE": "13812345678", "CN_LANDLINE": "028-86123456",
+    "CN_RESIDENT_ID": "11010519491231002X", "CN_USCC": "91510104MA6CXXXX0E",
+    "BANK_CARD": "6222020200112233445", "EMAIL_ADDRESS": "zhang.wei@example.cn",
+    "IP_ADDRESS": "192.168.10.23", "CN_LICENSE_PLATE": "川A12345", "PASSPORT": "E12345678",
+    "LOCATION": "成都市锦江区红星路二段88号3栋2单元501室", "BIRTH_DATE": "1985-03-07",
+    "PHONE_NUMBER": "+44 20 7946 0958",
+}
+_EXAMPLE_KEY = b"govex example key, not a real one"
+
+
+@functools.lru_cache(maxsize=256)
+def example(entity: str | None, operator: str) -> tuple[str, str] | None:
+    """What ``operator`` makes of an invented value of ``entity``, by the real operator:
+    ``(before, after)``; None when there is no such value or the operator does not apply."""
+    value = EXAMPLE_VALUES.get(entity or "")
+    if value is None or operator in ("drop", "scrub") or operator not in OPERATORS:
+        return None
+    try:
+        masked = get_operator(operator).apply(
+            pa.array([value]), entity=entity, params={},
+            context=MaskContext(hash_key=_EXAMPLE_KEY))
+    except Exception:  # noqa: BLE001 - an operator that does not fit this entity: no example
+        return None
+    shown = masked.to_pylist()[0] if hasattr(masked, "to_pylist") else None
+    return (value, "" if shown is None else str(shown))
 
 
 def dataset_facts(dataset: Any) -> DatasetFacts:

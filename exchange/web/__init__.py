@@ -25,6 +25,7 @@ from flask import Blueprint, Flask
 from flask_wtf.csrf import CSRFProtect
 
 from ..services import Services
+from ..usecases import masking_plan
 from . import account, auditor, catalog, dashboard, i18n, requester, steward
 from .base import bp
 
@@ -59,4 +60,6 @@ def init_app(app: Flask, svc: Services, *, exempt: Iterable[Blueprint] = ()) -> 
     for blueprint in exempt:
         csrf.exempt(blueprint)
     i18n.init_app(app, svc)
+    # the pages' one glossary of what operators do, shown on invented values
+    app.jinja_env.globals.update(masking_example=masking_plan.example)
     app.register_blueprint(bp)

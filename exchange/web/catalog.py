@@ -30,5 +30,7 @@ def dataset(dataset_id: str):
     svc, who = services(), principal()
     shown = publishing.get_dataset(svc, who, dataset_id)
     can_request = may("request", "create") and shown["department"] != who.department
-    plan = planned_masking(svc, who, dataset_id) if can_request else {}
+    # a not-shareable dataset delivers nothing: no column "arrives" in any form
+    plan = planned_masking(svc, who, dataset_id) if can_request \
+        and shown["sharing"] != "none" else {}
     return render_template("web/dataset.html", ds=shown, plan=plan, can_request=can_request)

@@ -479,3 +479,13 @@ def test_a_request_that_cannot_succeed_is_said_before_the_form(browse, datasets,
                                                                dataset, says):
     page = text(browse(username).get(f"/request/{datasets[dataset]['id']}"))
     assert says in page and 'name="purpose"' not in page
+
+
+def test_the_catalog_shows_what_each_column_becomes_by_its_kind(browse, datasets):
+    page = text(browse("civil-requester", lang="zh-CN").get(
+        f"/catalog/{datasets['hotline_tickets']['id']}"))
+    assert "例如 13812345678 → 138****5678" in page   # the phone column
+    assert "例如 张伟 → 张*" in page                    # the caller's name, masked as a name
+    none = text(browse("civil-requester", lang="zh-CN").get(
+        f"/catalog/{datasets['case_files']['id']}"))
+    assert "保留原值" not in none  # a not-shareable dataset delivers no column at all

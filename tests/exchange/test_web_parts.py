@@ -108,3 +108,22 @@ def test_planned_masking_never_keeps_personal_columns_at_l3_by_default(app, data
     who = Principal("civil-requester", "", "civil", "requester")
     plan = planned_masking(svc, who, datasets["hotline_tickets"]["id"])
     assert plan["联系电话"] == "mask" and plan["诉求内容"] == "scrub" and plan["受理时间"] == "keep"
+
+
+@pytest.mark.parametrize("entity, operator, after", [
+    ("CN_MOBILE", "mask", "138****5678"),
+    ("PERSON", "mask", "张*"),          # a name is masked to its surname, not like a phone
+    ("CN_RESIDENT_ID", "generalize", "1949"),
+    ("LOCATION", "generalize", "成都市锦江区"),
+    ("BIRTH_DATE", "generalize", "1985"),
+])
+def test_the_examples_on_the_pages_come_from_the_real_operators(entity, operator, after):
+    from exchange.usecases.masking_plan import EXAMPLE_VALUES, example
+    assert example(entity, operator) == (EXAMPLE_VALUES[entity], after)
+
+
+@pytest.mark.parametrize("entity, operator", [("PERSON", "generalize"), (None, "mask"),
+                                              ("CN_MOBILE", "drop"), ("CN_MOBILE", "teleport")])
+def test_no_example_where_there_is_nothing_to_show(entity, operator):
+    from exchange.usecases.masking_plan import example
+    assert example(entity, operator) is None
