@@ -48,6 +48,18 @@ MESSAGES: dict[str, str] = {
     "grant_not_found": "There is no such grant.",
     "exchange_not_found": "There is no such delivery.",
     "dataset_not_found": "There is no such dataset.",
+    # publishing
+    "metadata_not_an_object": "The metadata must be a JSON object.",
+    "metadata_unknown_fields": "Unknown metadata fields: %(fields)s.",
+    "metadata_not_text": "%(field)s must be text.",
+    "strict_not_a_flag": "Strict must be true or false.",
+    "not_null_not_a_list": "The columns that must not be empty must be a list of column names.",
+    "title_required": "Give the dataset a title.",
+    "sharing_unknown": "Choose how the dataset is shared: unconditional, conditional or not "
+                       "shareable.",
+    "level_unknown": "Choose the classification level: L1, L2, L3 or L4.",
+    "legal_basis_required": "A dataset that is not shareable needs its legal basis.",
+    "file_required": "Choose a file to publish.",
     # external tables
     "external_tables_off": "This exchange registers no external tables (GOVEX_EXTERNAL_ROOTS "
                            "names none).",

@@ -38,10 +38,11 @@ from policies import rules
 from .. import events
 from ..auth import Principal
 from ..errors import InvalidInput
+from ..messages import Problem
 from ..services import Services
 
-__all__ = ["publish", "register_external", "get_dataset", "search", "IDENTIFIER_PATTERNS",
-           "dataset_view", "LEVELS", "SHARING_TYPES", "SAMPLE_ROWS"]
+__all__ = ["publish", "register_external", "check_metadata", "get_dataset", "search",
+           "IDENTIFIER_PATTERNS", "dataset_view", "LEVELS", "SHARING_TYPES", "SAMPLE_ROWS"]
 
 _PHONE = (r"^(?:(?:\+?86[- ]?)?1[3-9][0-9][- ]?[0-9]{4}[- ]?[0-9]{4}"
           r"|0[1-9][0-9]{1,2}-?[0-9]{7,8})$")
@@ -77,7 +78,7 @@ def publish(svc: Services, who: Principal, *, filename: str, data: bytes | Path,
     settings allow), QualityCheckFailed, OSError.
     """
     svc.require(who, "dataset", "publish")
-    meta = _check_metadata(metadata)
+    meta = check_metadata(metadata)
     upload = _Upload.of(data, max_bytes=svc.settings.max_upload_bytes)
     fmt = upload.format(filename)
     # the table as read: columns, profiles and quality over every row (no rows kept)
@@ -126,7 +127,7 @@ def register_external(svc: Services, who: Principal, *, location: Any,
     differ), QualityCheckFailed, OSError.
     """
     svc.require(who, "dataset", "publish")
-    meta = _check_metadata(metadata)
+    meta = check_metadata(metadata)
     folder = _external_folder(svc, location)
     manifest = manifest_of(folder)
     paths = manifest.paths(folder)
@@ -232,31 +233,40 @@ def dataset_view(dataset: Any, *, brief: bool = False) -> dict[str, Any]:
     return full
 
 
-def _check_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+def check_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    """The metadata checked, every problem at once (a form shows them all). Raises
+    InvalidInput (400)."""
     if not isinstance(metadata, dict):
-        raise InvalidInput("metadata must be a JSON object")
-    unknown = set(metadata) - _META_KEYS
+        raise InvalidInput("metadata must be a JSON object", code="metadata_not_an_object")
+    unknown = sorted(set(metadata) - _META_KEYS)
     if unknown:
-        raise InvalidInput(f"unknown metadata field(s): {', '.join(sorted(unknown))}")
-    for key in ("title", "description", "sharing", "level", "legal_basis", "keywords"):
-        if metadata.get(key) is not None and not isinstance(metadata[key], str):
-            raise InvalidInput(f"metadata.{key} must be text")
+        raise InvalidInput(f"unknown metadata field(s): {', '.join(unknown)}",
+                           code="metadata_unknown_fields", fields=unknown)
+    malformed = [Problem("metadata_not_text", key, {"field": key})
+                 for key in ("title", "description", "sharing", "level", "legal_basis",
+                             "keywords")
+                 if metadata.get(key) is not None and not isinstance(metadata[key], str)]
     if not isinstance(metadata.get("strict", False), bool):
-        raise InvalidInput("metadata.strict must be true or false")
-    title = str(metadata.get("title") or "").strip()
-    if not title:
-        raise InvalidInput("metadata.title is required")
-    sharing, level = metadata.get("sharing"), metadata.get("level")
-    if sharing not in rules.SHARING_TYPES:
-        raise InvalidInput("metadata.sharing must be unconditional, conditional or none")
-    if level not in rules.LEVELS:
-        raise InvalidInput("metadata.level must be L1, L2, L3 or L4")
-    basis = str(metadata.get("legal_basis") or "").strip() or None
-    if sharing == "none" and not basis:
-        raise InvalidInput("metadata.legal_basis is required when sharing is none")
+        malformed.append(Problem("strict_not_a_flag", "strict"))
     not_null = metadata.get("not_null") or []
     if not isinstance(not_null, list) or not all(isinstance(c, str) for c in not_null):
-        raise InvalidInput("metadata.not_null must be a list of column names")
+        malformed.append(Problem("not_null_not_a_list", "not_null"))
+    if malformed:
+        raise InvalidInput.of(malformed)
+    title = str(metadata.get("title") or "").strip()
+    sharing, level = metadata.get("sharing"), metadata.get("level")
+    basis = str(metadata.get("legal_basis") or "").strip() or None
+    refused = []
+    if not title:
+        refused.append(Problem("title_required", "title"))
+    if sharing not in rules.SHARING_TYPES:
+        refused.append(Problem("sharing_unknown", "sharing"))
+    if level not in rules.LEVELS:
+        refused.append(Problem("level_unknown", "level"))
+    if sharing == "none" and not basis:
+        refused.append(Problem("legal_basis_required", "legal_basis"))
+    if refused:
+        raise InvalidInput.of(refused)  # 400, as a publish has always answered
     return {"title": title, "description": str(metadata.get("description") or ""),
             "sharing": sharing, "level": level, "legal_basis": basis,
             "keywords": str(metadata.get("keywords") or ""),

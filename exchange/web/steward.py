@@ -6,6 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..errors import InvalidInput
+from ..messages import Problem, problems_of
 from ..uploads import spooled_path
 from ..usecases import access, masking_plan, publishing
 from ..usecases.masking_plan import operator_names
@@ -143,9 +144,15 @@ _PUBLISH_FIELDS = ("title", "description", "sharing", "level", "legal_basis", "k
 
 
 def _publish(upload: object, form: dict[str, str]) -> dict:
-    if upload is None or not getattr(upload, "filename", ""):
-        raise InvalidInput(_("Choose a file to publish."), field="file")
     metadata = {k: v for k, v in form.items() if v}
+    problems = [] if upload is not None and getattr(upload, "filename", "") else [
+        Problem("file_required", "file")]
+    try:
+        publishing.check_metadata(metadata)
+    except InvalidInput as exc:  # every problem of the form at once
+        problems += problems_of(exc)
+    if problems:
+        raise InvalidInput.of(problems)
     return publishing.publish(services(), principal(), filename=upload.filename,
                               data=spooled_path(upload), metadata=metadata)
 

@@ -74,10 +74,10 @@ GOOD_CSV = "姓名,手机号\n张伟,13812345678\n李娜,13987654321\n".encode()
     ("market-steward", "姓名,手机号\n".encode(), GOOD_META, 422, "no data rows"),
     ("market-steward", b"\xff\xfe\x00\x01\x9c\x80\xff" * 20, GOOD_META, 422, "UTF-8 or GBK"),
     ("market-steward", GOOD_CSV, {**GOOD_META, "title": ""}, 400, "title"),
-    ("market-steward", GOOD_CSV, {**GOOD_META, "sharing": "maybe"}, 400, "sharing"),
+    ("market-steward", GOOD_CSV, {**GOOD_META, "sharing": "maybe"}, 400, "is shared"),
     ("market-steward", GOOD_CSV, {**GOOD_META, "level": "L9"}, 400, "level"),
-    ("market-steward", GOOD_CSV, {**GOOD_META, "sharing": "none"}, 400, "legal_basis"),
-    ("market-steward", GOOD_CSV, {**GOOD_META, "colour": "red"}, 400, "unknown metadata"),
+    ("market-steward", GOOD_CSV, {**GOOD_META, "sharing": "none"}, 400, "legal basis"),
+    ("market-steward", GOOD_CSV, {**GOOD_META, "colour": "red"}, 400, "Unknown metadata fields"),
 ])
 def test_bad_uploads_are_refused_and_leave_nothing(as_role, user, data, meta, status,
                                                    message):
@@ -504,7 +504,7 @@ def test_wrongly_typed_bodies_get_400(as_role, path, body, message):
 
 @pytest.mark.parametrize(("meta", "message"), [
     ({**GOOD_META, "sharing": ["conditional"]}, "sharing must be text"),
-    ({**GOOD_META, "strict": "false"}, "strict must be true or false"),
+    ({**GOOD_META, "strict": "false"}, "Strict must be true or false"),
     ({**GOOD_META, "not_null": ["nope"]}, "does not have"),
 ])
 def test_wrongly_typed_metadata_gets_400(as_role, meta, message):

@@ -489,3 +489,16 @@ def test_the_catalog_shows_what_each_column_becomes_by_its_kind(browse, datasets
     none = text(browse("civil-requester", lang="zh-CN").get(
         f"/catalog/{datasets['case_files']['id']}"))
     assert "保留原值" not in none  # a not-shareable dataset delivers no column at all
+
+
+def test_the_publish_form_names_every_missing_field_in_chinese(browse):
+    steward = browse("civil-steward", lang="zh-CN")
+    r = steward.submit("/steward/publish", "/steward/publish",
+                       {"title": "", "sharing": "none", "level": "L2"},
+                       content_type="multipart/form-data")
+    page = text(r)
+    assert r.status_code == 422 and "<title>错误：" in page
+    assert '<a href="#file">请选择要发布的文件。</a>' in page
+    assert '<a href="#title">请填写数据集名称。</a>' in page
+    assert '<a href="#legal_basis">不予共享的数据集须填写法律依据。</a>' in page
+    assert 'id="title" name="title" type="text" value="" aria-invalid="true"' in page
