@@ -311,3 +311,29 @@ def test_every_page_fits_a_phone_and_chinese_headings_are_bold(chromium, server,
         return [ink(400), ink(700)];
     }""", family)
     assert bold > regular * 1.12, f"{family}: bold draws {bold / regular:.2f}x the ink"
+
+
+@pytest.mark.postgresql_pass
+def test_axe_finds_nothing_serious_on_any_page(chromium, server, person):
+    """axe-core (the accessibility engine browsers' own tools use, bundled by
+    axe-playwright-python) on every page of each role: no serious or critical finding."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    found: list[str] = []
+    rules_passed = 0
+    for username, paths in _pages_of(person, server).items():
+        who = person(username)
+        for path in paths:
+            who.goto(path)
+            results = axe.run(who.page).response
+            rules_passed += len(results["passes"])
+            for violation in results["violations"]:
+                if violation["impact"] in ("serious", "critical"):
+                    targets = [n["target"] for n in violation["nodes"][:2]]
+                    found.append(f"{path}: {violation['id']} ({violation['impact']}) {targets}")
+    assert found == [], "\n".join(found)
+    assert rules_passed > 100  # axe really ran (each page passes dozens of its rules)
+    who.page.set_content('<html lang="zh-CN"><body><img src="x.png"></body></html>')
+    broken = axe.run(who.page).response["violations"]
+    assert "image-alt" in {v["id"] for v in broken}  # and would have said so
