@@ -94,11 +94,7 @@ def publish(svc: Services, who: Principal, *, filename: str, data: bytes | Path,
         upload.copy_to(out)
         digest = out.finish()
         with svc.recording() as rec:
-            dataset_id = repository.add_dataset(
-                rec.conn, department=who.department, title=meta["title"],
-                description=meta["description"], sharing=meta["sharing"], level=meta["level"],
-                legal_basis=meta["legal_basis"], keywords=meta["keywords"],
-                created_by=who.username, now=now)
+            dataset_id = _add_dataset(rec.conn, who, meta, now)
             repository.add_version(
                 rec.conn, dataset_id, sha256=digest, format=fmt, filename=filename,
                 row_count=len(frame), byte_size=upload.size, columns=columns,
@@ -151,11 +147,7 @@ def register_external(svc: Services, who: Principal, *, location: Any,
                for c, p in zip(frame.columns, profiles)]
     rows, now = row_count(paths), svc.clock()
     with svc.recording() as rec:
-        dataset_id = repository.add_dataset(
-            rec.conn, department=who.department, title=meta["title"],
-            description=meta["description"], sharing=meta["sharing"], level=meta["level"],
-            legal_basis=meta["legal_basis"], keywords=meta["keywords"],
-            created_by=who.username, now=now)
+        dataset_id = _add_dataset(rec.conn, who, meta, now)
         repository.add_version(
             rec.conn, dataset_id, sha256=manifest.digest, format="parquet",
             filename=folder.name, row_count=rows, byte_size=manifest.size, columns=columns,
@@ -167,6 +159,15 @@ def register_external(svc: Services, who: Principal, *, location: Any,
             dataset_id=dataset_id, dataset_version=1, sha256=manifest.digest, row_count=rows))
         dataset = repository.get_dataset(rec.conn, dataset_id)
     return dataset_view(dataset)
+
+
+def _add_dataset(conn: Any, who: Principal, meta: dict[str, Any], now: Any) -> str:
+    """The dataset's record, in the steward's department, from checked metadata; its id."""
+    return repository.add_dataset(
+        conn, department=who.department, title=meta["title"],
+        description=meta["description"], sharing=meta["sharing"], level=meta["level"],
+        legal_basis=meta["legal_basis"], keywords=meta["keywords"], created_by=who.username,
+        now=now)
 
 
 def _external_folder(svc: Services, location: Any) -> Path:
