@@ -67,7 +67,11 @@ class Services:
         self._enforcer: Enforcer | None = None
         self._analyzer: Any = None
         self._spark: Any = None
+        # one lock per lazily built part: building the analyzer or starting Spark takes seconds,
+        # and no decision (the enforcer) may wait for them
         self._lock = threading.Lock()
+        self._analyzer_lock = threading.Lock()
+        self._spark_lock = threading.Lock()
 
     def sweep_payloads(self, *, older_than: float = 3600.0) -> Any:
         """Remove payload files a crash left behind (see ``EncryptedFileStore.sweep``): those
@@ -101,7 +105,7 @@ class Services:
 
     def analyzer(self) -> Any:
         """The offline Presidio analyzer (imported and built on first use: it is slow)."""
-        with self._lock:
+        with self._analyzer_lock:
             if self._analyzer is None:
                 from masking import build_analyzer, set_scrub_workers
                 set_scrub_workers(1)  # threaded server: never fork while other threads run
@@ -111,7 +115,7 @@ class Services:
     def spark(self) -> Any:
         """The Spark session that masks external tables (``settings.spark_master``), started
         on first use and kept for the process (a JVM takes seconds to start)."""
-        with self._lock:
+        with self._spark_lock:
             if self._spark is None:
                 from masking import spark_session
                 if self.settings.spark_master.startswith("local"):
