@@ -166,18 +166,21 @@ def _b64(data: bytes) -> str:
 def check_inclusion(svc: Services, who: Principal, index: int,
                     record: Mapping[str, Any]) -> dict[str, Any]:
     """Check entry ``index`` (``record``) against the current signed checkpoint with an
-    inclusion proof: ``ok``, the checkpoint's ``size``, the ``problem`` if any and the number
-    of proof ``hashes``. Raises Forbidden."""
+    inclusion proof: ``ok``, the checkpoint's ``size``, the ``problem`` if any, the number
+    of proof ``hashes``, the ``proof`` itself (hex, leaf side first) and the checkpoint's
+    ``root`` (hex). Raises Forbidden."""
     key = verifier_key(svc)
     signed = open_checkpoint(checkpoint(svc, who), NoteVerifier.from_vkey(key["vkey"]))
     proof = inclusion(svc, who, index=index, size=signed.size)
     hashes = [base64.b64decode(h) for h in proof["hashes"]]
+    shown = {"size": signed.size, "hashes": len(hashes), "proof": [h.hex() for h in hashes],
+             "root": signed.root_hash.hex()}
     try:
         verify_inclusion(index=index, size=signed.size, proof=hashes, root=signed.root_hash,
                          leaf_hash=leaf_hash(canonical_bytes(dict(record))))
     except AuditError as exc:
-        return {"ok": False, "size": signed.size, "problem": str(exc), "hashes": len(hashes)}
-    return {"ok": True, "size": signed.size, "problem": None, "hashes": len(hashes)}
+        return shown | {"ok": False, "problem": str(exc)}
+    return shown | {"ok": True, "problem": None}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -502,3 +502,17 @@ def test_the_publish_form_names_every_missing_field_in_chinese(browse):
     assert '<a href="#title">请填写数据集名称。</a>' in page
     assert '<a href="#legal_basis">不予共享的数据集须填写法律依据。</a>' in page
     assert 'id="title" name="title" type="text" value="" aria-invalid="true"' in page
+
+
+def test_an_audit_entry_reads_in_one_language_and_one_time_with_its_proof(browse, datasets):
+    auditor = browse("audit-auditor", lang="zh-CN")
+    log = text(auditor.get("/audit/log?type=publish"))
+    index = re.search(r'href="/audit/log/(\d+)"', log).group(1)
+    page = text(auditor.get(f"/audit/log/{index}"))
+    assert "北京时间" in page and "日志原文" in page   # the local time, and the logged UTC text
+    assert "提供部门" in page and "操作人" in page       # labels, not field names alone
+    assert re.search(r'href="/audit/log\?actor=[\w-]+"', page)
+    assert re.search(r'href="/audit/log\?dataset_id=ds_\w+"', page)
+    proof = re.findall(r"<li><code class=\"break\">([0-9a-f]{64})</code></li>", page)
+    root = re.search(r'根哈希：\s*<code class="break">([0-9a-f]{64})</code>', page)
+    assert proof and root  # the hashes themselves, up to the signed root
