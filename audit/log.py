@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
+    func,
     insert,
     or_,
     select,
@@ -256,22 +257,33 @@ class AuditLog:
                 type: str | None = None, since: datetime | str | None = None,
                 until: datetime | str | None = None, department: str | None = None,
                 dataset_id: str | int | None = None, actor: str | None = None,
-                logged: bool = False) -> list[tuple[int, Any]]:
-        """Entries in log order as ``(index, entry)``, filtered: ``since`` ≤ time < ``until``
-        (datetimes or RFC 3339 strings; naive means UTC); ``department`` matches the provider,
-        the receiver or the actor's department. With ``logged`` the entry is the exact text the
-        log hashed, not parsed. Raises InvalidRange for a negative offset, a limit below 1 or
-        a malformed time.
+                logged: bool = False, newest_first: bool = False) -> list[tuple[int, Any]]:
+        """Entries in log order as ``(index, entry)`` (``newest_first``: the other way),
+        filtered: ``since`` ≤ time < ``until`` (datetimes or RFC 3339 strings; naive means
+        UTC); ``department`` matches the provider, the receiver or the actor's department.
+        With ``logged`` the entry is the exact text the log hashed, not parsed. Raises
+        InvalidRange for a negative offset, a limit below 1 or a malformed time.
         """
         if offset < 0 or limit < 1:
             raise InvalidRange("offset must be 0 or more and limit 1 or more")
         query = select(entries_table.c.idx, entries_table.c.entry).where(
             *_filters(type=type, since=since, until=until, department=department,
                       dataset_id=dataset_id, actor=actor))
-        rows = conn.execute(query.order_by(entries_table.c.idx).offset(offset).limit(limit))
+        order = entries_table.c.idx.desc() if newest_first else entries_table.c.idx
+        rows = conn.execute(query.order_by(order).offset(offset).limit(limit))
         if logged:
             return [(int(idx), text) for idx, text in rows]
         return [(int(idx), json.loads(text)) for idx, text in rows]
+
+    def count(self, conn: Connection, *, type: str | None = None,
+              since: datetime | str | None = None, until: datetime | str | None = None,
+              department: str | None = None, dataset_id: str | int | None = None,
+              actor: str | None = None) -> int:
+        """How many entries the filters of :meth:`entries` select."""
+        query = select(func.count()).select_from(entries_table).where(
+            *_filters(type=type, since=since, until=until, department=department,
+                      dataset_id=dataset_id, actor=actor))
+        return int(conn.execute(query).scalar() or 0)
 
     def evidence(self, conn: Connection) -> EvidenceBundle:
         """Every entry covered by the latest checkpoint, with that checkpoint and the signer's

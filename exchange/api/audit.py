@@ -11,7 +11,7 @@ __all__: list[str] = []
 
 
 @route("/audit/entries", "GET", summary="Log entries, filtered and paged — auditor",
-       tag="audit", params=("offset", "limit", "form") + auditing.FILTERS)
+       tag="audit", params=("offset", "limit", "form", "order") + auditing.FILTERS)
 def entries():
     return auditing.entries(services(), principal(), auditing.EntryQuery.from_args(request.args))
 

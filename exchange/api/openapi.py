@@ -48,6 +48,7 @@ _QUERY = {
     "level": {"type": "string", "enum": list(rules.LEVELS)},
     "sharing": {"type": "string", "enum": list(rules.SHARING_TYPES)},
     "form": {"type": "string", "enum": list(ENTRY_FORMS), "default": "object"},
+    "order": {"type": "string", "enum": ["asc", "desc"], "default": "asc"},
 }
 # The errors every operation may answer with, and those that only some can.
 _ERRORS = {

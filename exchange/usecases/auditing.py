@@ -63,6 +63,7 @@ class EntryQuery:
     offset: int = 0
     limit: int = 100
     logged: bool = False
+    newest_first: bool = False
     type: str | None = None
     since: str | None = None
     until: str | None = None
@@ -89,7 +90,8 @@ class EntryQuery:
         return cls(offset=whole_number(args.get("offset"), "offset", default=0),
                    limit=whole_number(args.get("limit"), "limit", default=100, low=1,
                                       high=MAX_PAGE),
-                   logged=form == "logged", **{k: args[k] for k in FILTERS if args.get(k)})
+                   logged=form == "logged", newest_first=_order(args.get("order")),
+                   **{k: args[k] for k in FILTERS if args.get(k)})
 
     def filters(self) -> dict[str, str]:
         """The filters that are set."""
@@ -97,16 +99,28 @@ class EntryQuery:
 
 
 def entries(svc: Services, who: Principal, query: EntryQuery = EntryQuery()) -> dict[str, Any]:
-    """A page of entries. Raises Forbidden."""
+    """A page of entries: ``size`` of the log, ``total`` the filters select, the page.
+    Raises Forbidden."""
     svc.require(who, "audit", "read")
     key = "logged" if query.logged else "entry"
     with svc.reader.connect() as conn:
         log = svc.log_reader
         rows = log.entries(conn, offset=query.offset, limit=query.limit, logged=query.logged,
-                           **query.filters())
+                           newest_first=query.newest_first, **query.filters())
         size = log.size(conn)
-    return {"size": size, "offset": query.offset, "limit": query.limit,
+        total = log.count(conn, **query.filters()) if query.filters() else size
+    return {"size": size, "total": total, "offset": query.offset, "limit": query.limit,
+            "order": "desc" if query.newest_first else "asc",
             "entries": [{"index": i, key: e} for i, e in rows]}
+
+
+def _order(value: Any) -> bool:
+    """``order``: asc (log order, what verifiers read) or desc (newest first, for pages)."""
+    if value in (None, "", "asc"):
+        return False
+    if value == "desc":
+        return True
+    raise InvalidInput("order must be asc or desc", field="order")
 
 
 def checkpoint(svc: Services, who: Principal) -> str:

@@ -34,7 +34,8 @@ def log():
     offset = max(0, _int(request.args.get("offset"), 0))
     filters = {k: chosen[k] or None for k in _TEXT_FILTERS}
     page = auditing.entries(svc, principal(), auditing.EntryQuery(
-        offset=offset, limit=PAGE, **filters, **_time_range(chosen["from"], chosen["to"])))
+        offset=offset, limit=PAGE, newest_first=True, **filters,
+        **_time_range(chosen["from"], chosen["to"])))
     return render_template("web/audit_log.html", page=page, chosen=chosen, offset=offset,
                            size=PAGE, event_types=auditing.EVENT_TYPES,
                            query={k: v for k, v in chosen.items() if v})

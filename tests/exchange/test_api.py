@@ -585,3 +585,15 @@ def test_a_delivered_csv_runs_no_formula_a_citizen_wrote(as_role):
     rows = list(csv.DictReader(io.StringIO(
         requester.get(done["data_url"]).get_data(as_text=True))))
     assert [r["备注"] for r in rows] == ["'" + formula, "'+1+1", "-12.5"]
+
+
+def test_the_log_pages_newest_first_with_the_total_the_filters_select(as_role):
+    auditor = as_role("audit-auditor")
+    oldest = auditor.get("/api/v1/audit/entries?type=publish&limit=2").get_json()
+    newest = auditor.get("/api/v1/audit/entries?type=publish&limit=2&order=desc").get_json()
+    every = auditor.get("/api/v1/audit/entries?type=publish&limit=1000").get_json()
+    indexes = [e["index"] for e in every["entries"]]
+    assert oldest["total"] == newest["total"] == len(indexes) < every["size"]
+    assert [e["index"] for e in oldest["entries"]] == indexes[:2]
+    assert [e["index"] for e in newest["entries"]] == indexes[::-1][:2]
+    assert auditor.get("/api/v1/audit/entries?order=sideways").status_code == 400
