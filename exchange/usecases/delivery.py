@@ -68,8 +68,9 @@ def deliver(svc: Services, who: Principal, grant_id: str, *, fmt: Any = "csv",
 
     Raises Forbidden (not the grant's department; revoked or expired, also while the data
     was being masked), GrantNotFound, InvalidInput (format; a grant that drops every column),
-    InvalidMaskingPlan, PayloadMissing, PayloadCorrupt; after any of them nothing is
-    delivered or stored.
+    InvalidMaskingPlan, PayloadMissing, PayloadCorrupt, and for an external table
+    TableChanged (its folder no longer matches the version: 409) and SparkJobFailed; after any
+    of them nothing is delivered or stored.
     """
     if fmt not in DELIVERY_FORMATS:
         raise InvalidInput(f"format must be one of {', '.join(DELIVERY_FORMATS)}",
