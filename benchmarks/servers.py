@@ -22,6 +22,7 @@ same exchange id), and ``govex audit verify`` must pass. Not a test: figures to 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -111,28 +112,13 @@ def _grants(url: str, users: dict) -> list[str]:
 
 @contextmanager
 def _servers(instance: dict, count: int) -> Iterator[tuple[list[str], list[subprocess.Popen]]]:
-    from tests.e2e.conftest import free_port, wait_until_up
+    from tests.e2e.conftest import serving
 
-    procs, urls, logs = [], [], []
-    try:
-        for n in range(count):
-            port = free_port()
-            log = (instance["home"] / f"server-{n}.log").open("ab")
-            logs.append(log)
-            proc = subprocess.Popen([GOVEX, "serve", "--port", str(port)], env=instance["env"],
-                                    stdout=log, stderr=subprocess.STDOUT)
-            procs.append(proc)
-            urls.append(f"http://127.0.0.1:{port}")
-        for proc, url in zip(procs, urls):
-            wait_until_up(url, proc)
-        yield urls, procs
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.terminate()
-            proc.wait(timeout=60)
-        for log in logs:
-            log.close()
+    with contextlib.ExitStack() as stack:
+        started = [stack.enter_context(serving(instance["env"],
+                                               instance["home"] / f"server-{n}.log"))
+                   for n in range(count)]
+        yield [url for url, _, _ in started], [proc for _, _, proc in started]
 
 
 # -- the load ------------------------------------------------------------------------------

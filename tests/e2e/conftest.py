@@ -10,6 +10,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,19 +32,27 @@ def server(tmp_path_factory, database_url):
     env = {**os.environ, "GOVEX_HOME": str(home), "GOVEX_DATABASE_URL": database_url(home)}
     subprocess.run([GOVEX, "demo", "--no-serve", "--rows", "300"], env=env, check=True,
                    capture_output=True, timeout=600)
-    port = free_port()
-    log = (home / "server.log").open("wb")
-    proc = subprocess.Popen([GOVEX, "serve", "--port", str(port)], env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url, proc)
+    with serving(env, home / "server.log") as (url, _port, _proc):
         users = {u["username"]: u for u in json.loads((home / "demo-users.json").read_text())}
         yield {"url": url, "home": home, "users": users, "log": home / "server.log"}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
+
+
+@contextmanager
+def serving(env: dict[str, str], log_path: Path) -> Iterator[tuple[str, int, subprocess.Popen]]:
+    """``govex serve`` with ``env`` on a free port, its output appended to ``log_path``, once
+    it answers: ``(url, port, process)``. Stopped on leaving (if it still runs)."""
+    port = free_port()
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen([GOVEX, "serve", "--port", str(port)], env=env, stdout=log,
+                                stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_up(url, proc)
+            yield url, port, proc
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+            proc.wait(timeout=60)
 
 
 def wait_until_up(url: str, proc: subprocess.Popen) -> None:

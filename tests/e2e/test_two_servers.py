@@ -8,6 +8,7 @@ alone.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 import requests
 
-from .conftest import GOVEX, free_port, wait_until_up
+from .conftest import GOVEX, serving
 
 pytestmark = pytest.mark.postgresql_pass
 
@@ -33,30 +34,14 @@ def two(tmp_path_factory, database_url) -> Iterator[dict[str, Any]]:
     env = {**os.environ, "GOVEX_HOME": str(home), "GOVEX_DATABASE_URL": database_url(home)}
     subprocess.run([GOVEX, "demo", "--no-serve", "--rows", "60"], env=env, check=True,
                    capture_output=True, timeout=600)
-    servers, logs = [], []
-    try:
-        for name in ("a", "b"):
-            port = free_port()
-            log = (home / f"server-{name}.log").open("wb")
-            logs.append(log)
-            proc = subprocess.Popen([GOVEX, "serve", "--port", str(port)], env=env,
-                                    stdout=log, stderr=subprocess.STDOUT)
-            servers.append((proc, f"http://127.0.0.1:{port}"))
-        for proc, url in servers:
-            wait_until_up(url, proc)
+    with contextlib.ExitStack() as stack:
+        a, b = (stack.enter_context(serving(env, home / f"server-{name}.log"))[0]
+                for name in ("a", "b"))
         users = {u["username"]: u for u in json.loads((home / "demo-users.json").read_text())}
         residents = next(d["id"] for d in requests.get(
-            servers[0][1] + "/api/v1/datasets",
-            headers=_auth(users, "health-requester")).json()["datasets"]
+            a + "/api/v1/datasets", headers=_auth(users, "health-requester")).json()["datasets"]
             if d["department"] == "civil")
-        yield {"a": servers[0][1], "b": servers[1][1], "users": users, "env": env,
-               "residents": residents}
-    finally:
-        for proc, _ in servers:
-            proc.terminate()
-            proc.wait(timeout=30)
-        for log in logs:
-            log.close()
+        yield {"a": a, "b": b, "users": users, "env": env, "residents": residents}
 
 
 def _auth(users: dict, username: str) -> dict[str, str]:

@@ -17,7 +17,6 @@ import os
 import re
 import select
 import socket
-import subprocess
 import time
 from dataclasses import dataclass
 
@@ -30,7 +29,7 @@ from exchange.services import Services
 from exchange.serving import LINGER_BYTES
 from exchange.usecases.admin import create_user, ensure_department, init_instance
 
-from .conftest import GOVEX, free_port, wait_until_up
+from .conftest import serving
 
 LIMIT = 1 << 20  # GOVEX_MAX_UPLOAD_BYTES; the body may be 1 MiB more (the multipart wrapping)
 DECLARED = 200 * 1024 * 1024
@@ -52,18 +51,8 @@ def server(tmp_path_factory, database_url):
     token = create_user(svc, username="civil-steward", password="pw-" * 5, role="steward",
                         department="civil")
     svc.engine.dispose()
-    port = free_port()
-    log = (home / "server.log").open("wb")
-    proc = subprocess.Popen([GOVEX, "serve", "--port", str(port)], env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url, proc)
+    with serving(env, home / "server.log") as (url, port, _proc):
         yield {"url": url, "port": port, "token": token, "log": home / "server.log"}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
 
 
 @dataclass

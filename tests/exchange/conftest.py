@@ -15,6 +15,22 @@ from exchange.demo import build_demo
 ROWS = 120
 
 
+def new_instance(settings, *people) -> tuple:
+    """A fresh instance for ``settings`` with the departments of ``people`` (Principals) and a
+    user for each: ``(services, {username: API token})``."""
+    from exchange.services import Services
+    from exchange.usecases.admin import create_user, ensure_department, init_instance
+
+    init_instance(settings)
+    svc = Services(settings)
+    for code in dict.fromkeys(who.department for who in people):
+        ensure_department(svc, code, code, code)
+    tokens = {who.username: create_user(svc, username=who.username, password="pw-" * 5,
+                                        role=who.role, department=who.department)
+              for who in people}
+    return svc, tokens
+
+
 @pytest.fixture(scope="session")
 def settings_for(database_url):
     """``settings_for(home, **settings)``: the settings of the test instance at ``home``, its

@@ -22,9 +22,10 @@ from exchange.config import load_settings
 from exchange.errors import Forbidden
 from exchange.services import Services
 from exchange.usecases import access, delivery
-from exchange.usecases.admin import create_user, ensure_department, init_instance
 from exchange.usecases.publishing import publish
 from policies import models as policy_models
+
+from .conftest import new_instance
 
 STEWARD = Principal("civil-steward", "", "civil", "steward")
 TAX = Principal("tax-requester", "", "tax", "requester")
@@ -38,13 +39,7 @@ PLAN = {"姓名": "mask", "身份证号": "hash", "联系电话": "mask", "金�
 @pytest.fixture(scope="module")
 def instance(tmp_path_factory: pytest.TempPathFactory, settings_for) -> SimpleNamespace:
     settings = load_settings(settings_for(tmp_path_factory.mktemp("path-home")), environ={})
-    init_instance(settings)
-    svc = Services(settings)
-    for code in ("civil", "tax"):
-        ensure_department(svc, code, code, code)
-    for who in (STEWARD, TAX):
-        create_user(svc, username=who.username, password="pw-" * 5, role=who.role,
-                    department=who.department)
+    svc, _ = new_instance(settings, STEWARD, TAX)
     data = "\n".join(",".join(row) for row in ROWS).encode()
     dataset = publish(svc, STEWARD, filename="名单.csv", data=data,
                       metadata={"title": "名单", "sharing": "conditional", "level": "L2"})

@@ -26,7 +26,8 @@ from exchange.demo.data import mobile_number, resident_id
 from exchange.errors import InvalidInput
 from exchange.services import Services
 from exchange.usecases import access, delivery, publishing
-from exchange.usecases.admin import create_user, ensure_department, init_instance
+
+from .conftest import new_instance
 
 pytestmark = pytest.mark.postgresql_pass
 
@@ -57,13 +58,7 @@ def instance(tmp_path_factory, settings_for, spark) -> SimpleNamespace:
     home = tmp_path_factory.mktemp("external-home")
     shared = tmp_path_factory.mktemp("shared")
     settings = load_settings(settings_for(home) | {"external_roots": [shared]}, environ={})
-    init_instance(settings)
-    svc = Services(settings)
-    for code in ("civil", "tax"):
-        ensure_department(svc, code, code, code)
-    for who in (STEWARD, TAX):
-        create_user(svc, username=who.username, password="pw-" * 5, role=who.role,
-                    department=who.department)
+    svc, _ = new_instance(settings, STEWARD, TAX)
     rows = _rows(300, seed=3)
     _write_folder(shared / "residents", rows, parts=3)
     return SimpleNamespace(svc=svc, shared=shared, rows=rows, home=home)
@@ -140,11 +135,7 @@ def test_only_a_folder_inside_the_roots_may_be_registered(instance, tmp_path, wh
 
 def test_an_exchange_without_roots_registers_no_external_table(tmp_path, settings_for):
     settings = load_settings(settings_for(tmp_path / "home"), environ={})
-    init_instance(settings)
-    svc = Services(settings)
-    ensure_department(svc, "civil", "civil", "civil")
-    create_user(svc, username=STEWARD.username, password="pw-" * 5, role="steward",
-                department="civil")
+    svc, _ = new_instance(settings, STEWARD)
     with pytest.raises(InvalidInput) as refused:
         publishing.register_external(svc, STEWARD, location=str(tmp_path), metadata=META)
     assert refused.value.code == "external_tables_off"
