@@ -10,13 +10,17 @@ from typing import Any
 from audit import (
     AuditError,
     AuditLog,
+    Checkpoint,
     EvidenceBundle,
+    InvalidFormat,
     NoteVerifier,
+    SignatureInvalid,
     SignedCheckpoint,
     canonical_bytes,
     leaf_hash,
     open_checkpoint,
     parse_bound,
+    pick_verifier,
     verify_inclusion,
 )
 
@@ -28,7 +32,7 @@ from ..services import Services
 __all__ = ["entries", "checkpoint", "inclusion", "consistency", "verifier_key",
            "inclusion_evidence", "check_inclusion", "evidence_bundle", "verify_bundle",
            "LogCheck", "EVENT_TYPES", "FILTERS", "EntryQuery", "whole_number", "ENTRY_FORMS",
-           "MAX_PAGE"]
+           "MAX_PAGE", "SavedCheck", "check_saved_checkpoint", "MAX_CHECKPOINT_BYTES"]
 
 #: The kinds of entry the log holds (one builder each in :mod:`exchange.events`).
 EVENT_TYPES = events.EVENT_TYPES
@@ -235,3 +239,85 @@ def verify_bundle(bundle: EvidenceBundle, *, log_size: int | None = None) -> Log
         return LogCheck(size=len(bundle), root_hex="", uncovered=uncovered, problem=str(exc))
     return LogCheck(size=done.size, root_hex=done.root_hash.hex(), uncovered=uncovered,
                     problem=None)
+
+
+#: A signed checkpoint is a few hundred bytes; anything much larger is not one.
+MAX_CHECKPOINT_BYTES = 16 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class SavedCheck:
+    """What checking a checkpoint saved earlier found. ``outcome``: ``consistent`` (signed by
+    one of the exchange's keys, and today's log holds exactly what it covered and only grew
+    since), or the problem: ``not_a_checkpoint``, ``other_log`` (another exchange's),
+    ``unknown_signer`` (none of the keys this exchange has ever signed with),
+    ``rolled_back`` (the log is now shorter than it was), ``rewritten`` (entries it covered
+    changed), ``log_fails`` (today's log does not verify at all)."""
+
+    outcome: str
+    saved_size: int | None = None
+    saved_root: str = ""
+    signer_kid: str = ""
+    signer_status: str = ""
+    size: int = 0
+    root: str = ""
+    proof: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "consistent"
+
+
+def check_saved_checkpoint(svc: Services, who: Principal, note: bytes) -> SavedCheck:
+    """Check a checkpoint an auditor saved earlier (``note``: the signed note's bytes) against
+    today's log: its signature against every key the exchange has signed with (retired ones
+    too), then that the log only grew since — the first ``saved_size`` entries of today's log
+    hash to the saved root, and the consistency proof from the saved tree to today's signed
+    tree verifies (its hashes are returned, hex). Nothing is kept. Raises Forbidden."""
+    svc.require(who, "audit", "read")
+    origin = svc.settings.log_origin
+    if len(note) > MAX_CHECKPOINT_BYTES:
+        return SavedCheck("not_a_checkpoint")
+    try:
+        text = note.decode("utf-8")
+        claimed = Checkpoint.unverified(text)
+    except (UnicodeDecodeError, InvalidFormat, SignatureInvalid):
+        return SavedCheck("not_a_checkpoint")
+    if claimed.origin != origin:
+        return SavedCheck("other_log", saved_size=claimed.size)
+    with svc.reader.connect() as conn:
+        published = {k.kid: (NoteVerifier.from_public_bytes(origin, k.raw), k.status)
+                     for k in svc.keys.public_keys(conn)}
+    try:
+        signer = pick_verifier(text, [v for v, _ in published.values()])
+        saved = open_checkpoint(text, signer, origin=origin)
+    except (SignatureInvalid, InvalidFormat):
+        return SavedCheck("unknown_signer", saved_size=claimed.size)
+    kid, status = next((k, s) for k, (v, s) in published.items()
+                       if v.key_id == signer.key_id)
+    current = evidence_bundle(svc, who)
+    active = NoteVerifier.from_vkey(current.vkey)
+    now = open_checkpoint(current.checkpoint, active, origin=origin)
+    found = dict(saved_size=saved.size, saved_root=saved.root_hash.hex(), signer_kid=kid,
+                 signer_status=status, size=now.size, root=now.root_hash.hex())
+    if saved.size > now.size:
+        return SavedCheck("rolled_back", **found)
+    proof: list[bytes] = []
+    if 0 < saved.size < now.size:
+        with svc.reader.connect() as conn:
+            proof = svc.log_reader.consistency_proof(conn, saved.size, now.size)
+    try:
+        current.verify(verifier=active, old_checkpoint=text, old_consistency_proof=proof,
+                       old_verifier=signer)
+    except AuditError:
+        return SavedCheck("rewritten" if _verifies(current, active) else "log_fails", **found)
+    return SavedCheck("consistent", proof=tuple(h.hex() for h in proof), **found)
+
+
+def _verifies(bundle: EvidenceBundle, verifier: NoteVerifier) -> bool:
+    """Whether the log verifies on its own (to tell a rewritten past from a broken log)."""
+    try:
+        bundle.verify(verifier=verifier)
+    except AuditError:
+        return False
+    return True

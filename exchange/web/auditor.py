@@ -1,17 +1,19 @@
 """Auditor pages: the log with filters, one entry with its inclusion proof, the signed
-checkpoint with the result of verifying the whole log, and the evidence bundle."""
+checkpoint with the result of verifying the whole log, a saved checkpoint checked against
+today's log, and the evidence bundle."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from flask import Blueprint, Response, render_template, request
+from flask_babel import gettext as _
 
 from policies import rfc3339
 
 from ..errors import InvalidInput, NotFound
 from ..usecases import auditing
-from .base import principal, services
+from .base import FormError, principal, services
 from .i18n import TIMEZONE
 
 __all__ = ["bp"]
@@ -83,6 +85,33 @@ def checkpoint():
     return render_template("web/audit_checkpoint.html", bundle=bundle,
                            check=auditing.verify_bundle(bundle, log_size=size),
                            origin=bundle.origin)
+
+
+@bp.get("/checkpoint.txt")
+def checkpoint_file():
+    """The current signed checkpoint as a file to keep, named by its size and day."""
+    svc = services()
+    note = auditing.checkpoint(svc, principal())
+    size = note.split("\n", 2)[1]
+    stamp = svc.clock().strftime("%Y%m%d")
+    return Response(note, mimetype="text/plain; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="govex-checkpoint-{size}-{stamp}.txt"',
+        "Cache-Control": "no-store"})
+
+
+@bp.route("/checkpoint/check", methods=["GET", "POST"])
+def check_checkpoint():
+    """Check a checkpoint saved earlier against today's log (on the server; nothing kept)."""
+    result, errors = None, []
+    if request.method == "POST":
+        upload = request.files.get("checkpoint")
+        if upload is None or not upload.filename:
+            errors = [FormError("checkpoint", _("Choose the checkpoint file you saved."))]
+        else:
+            note = upload.stream.read(auditing.MAX_CHECKPOINT_BYTES + 1)
+            result = auditing.check_saved_checkpoint(services(), principal(), note)
+    page = render_template("web/audit_checkpoint_check.html", result=result, errors=errors)
+    return page, (422 if errors else 200)
 
 
 @bp.get("/evidence.jsonl")

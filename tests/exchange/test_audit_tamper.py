@@ -19,10 +19,11 @@ import pytest
 from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from audit import NoteSigner, NoteVerifier, open_checkpoint, verify_entry
+from audit import Checkpoint, NoteSigner, NoteVerifier, open_checkpoint, verify_entry
 from audit.errors import ProofInvalid
 from audit.merkle import verify_consistency
 from exchange.app import create_app
+from exchange.auth import Principal
 from exchange.cli import Context, cli
 from exchange.client import ApiError, Client
 from exchange.config import load_settings
@@ -328,6 +329,119 @@ def test_a_checkpoint_signed_by_a_foreign_key_is_refused(instances, govex, tmp_p
     forged.write_text(forger.sign(real.to_text()))
     _failed(govex(instance, "audit-auditor", "audit", "verify", "--key", instance.vkey(),
                   "--checkpoint", str(forged)), "signed by none of the keys")
+
+
+# -- the auditor's page: a saved checkpoint checked against today's log -----------------------
+
+AUDITOR = Principal("audit-auditor", "审计员", "audit", "auditor")
+
+
+def _saved(instance: Instance) -> bytes:
+    """The checkpoint as an auditor saves it from the checkpoint page."""
+    return instance.client("audit-auditor").checkpoint().encode()
+
+
+def _rolled_back(instances) -> tuple[Instance, bytes]:
+    live = instances()
+    backup = instances(copy_of=live)
+    live.log_events(4, "after-backup")
+    return backup, _saved(live)
+
+
+def _forked(instances) -> tuple[Instance, bytes]:
+    first = instances()
+    second = instances(copy_of=first)
+    first.log_events(3, "first")
+    second.log_events(5, "second")
+    return second, _saved(first)
+
+
+def _grown(instances) -> tuple[Instance, bytes]:
+    instance = instances()
+    saved = _saved(instance)
+    instance.log_events(3, "later")
+    return instance, saved
+
+
+def _rotated(instances) -> tuple[Instance, bytes]:
+    instance = instances()
+    saved = _saved(instance)
+    rotate_keys(instance.svc)
+    instance.log_events(2, "after-rotation")
+    return instance, saved
+
+
+def _edited(instances) -> tuple[Instance, bytes]:
+    instance, saved = _grown(instances)
+    instance.sql(*EDITS["edit"][0])
+    return instance, saved
+
+
+def _foreign(instances) -> tuple[Instance, bytes]:
+    instance = instances()
+    real = Checkpoint.unverified(_saved(instance).decode())
+    forger = NoteSigner(instance.svc.settings.log_origin, Ed25519PrivateKey.generate())
+    return instance, forger.sign(real.to_text()).encode()
+
+
+def _other_log(instances) -> tuple[Instance, bytes]:
+    instance = instances()
+    real = Checkpoint.unverified(_saved(instance).decode())
+    other = dataclasses.replace(real, origin="other.example/audit")
+    return instance, NoteSigner(other.origin, Ed25519PrivateKey.generate()).sign(
+        other.to_text()).encode()
+
+
+def _flipped(instances) -> tuple[Instance, bytes]:
+    instance = instances()
+    note = bytearray(_saved(instance))
+    note[len(note) // 2] ^= 0x01  # one bit of the root or the signature
+    return instance, bytes(note)
+
+
+SAVED = {
+    "grown since": (_grown, "consistent", "active"),
+    "saved before a key rotation": (_rotated, "consistent", "retired"),
+    "rolled back to a backup": (_rolled_back, "rolled_back", "active"),
+    "forked history": (_forked, "rewritten", "active"),
+    "entry edited in the database": (_edited, "log_fails", "active"),
+    "signed by a foreign key": (_foreign, "unknown_signer", ""),
+    "another exchange's log": (_other_log, "other_log", ""),
+    "one bit flipped": (_flipped, None, ""),
+    "not a checkpoint": (lambda make: (make(), "剪贴板里的一段话\n".encode()),
+                         "not_a_checkpoint", ""),
+    "binary": (lambda make: (make(), bytes(range(256))), "not_a_checkpoint", ""),
+    "too large": (lambda make: (make(), b"x\n" * 20_000), "not_a_checkpoint", ""),
+}
+
+
+@pytest.mark.parametrize("case", list(SAVED))
+def test_a_saved_checkpoint_checked_on_the_page_finds_what_changed(instances, case):
+    from exchange.usecases import auditing
+    build, expected, signer = SAVED[case]
+    instance, note = build(instances)
+    found = auditing.check_saved_checkpoint(instance.svc, AUDITOR, note)
+    if expected is None:  # a flipped bit breaks the note or its signature: never consistent
+        assert found.outcome in ("not_a_checkpoint", "unknown_signer"), found
+        return
+    assert found.outcome == expected, found
+    assert found.ok == (expected == "consistent")
+    assert found.signer_status == signer
+    if expected == "consistent":
+        assert found.size > found.saved_size and found.proof  # the proof that links them
+        old = Checkpoint.unverified(note.decode())
+        verify_consistency(old_size=old.size, new_size=found.size, old_root=old.root_hash,
+                           new_root=bytes.fromhex(found.root),
+                           proof=[bytes.fromhex(h) for h in found.proof])
+
+
+def test_only_auditors_check_a_saved_checkpoint(instances):
+    from exchange.errors import Forbidden
+    from exchange.usecases import auditing
+    instance = instances()
+    steward = Principal("civil-steward", "民政", "civil", "steward")
+    with pytest.raises(Forbidden):
+        auditing.check_saved_checkpoint(instance.svc, steward, _saved(instance))
 
 
 # -- deliveries: evidence, and nothing delivered without its entry -----------------------------

@@ -335,6 +335,24 @@ def test_auditor_sees_the_log_verified_and_exports_evidence(browse):
     assert "inclusion proof" in entry and "verifies" in entry
 
 
+def test_auditor_saves_the_checkpoint_and_checks_it_later_by_upload(browse):
+    b = browse("audit-auditor", "zh")
+    saved = b.get("/audit/checkpoint.txt")
+    assert re.search(r'filename="govex-checkpoint-\d+-\d{8}\.txt"',
+                     saved.headers["Content-Disposition"])
+    page = "/audit/checkpoint/check"
+    missing = b.submit(page, page, {})
+    assert missing.status_code == 422
+    assert "<title>错误：" in text(missing) and 'href="#checkpoint"' in text(missing)
+    checked = b.submit(page, page, {"checkpoint": (io.BytesIO(saved.get_data()), "cp.txt")},
+                       content_type="multipart/form-data")
+    assert checked.status_code == 200 and "日志只有新增、没有改动" in text(checked)
+    garbage = b.submit(page, page, {"checkpoint": (io.BytesIO(b"not signed"), "cp.txt")},
+                       content_type="multipart/form-data")
+    assert "该文件不是签名检查点" in text(garbage) and "日志只有新增" not in text(garbage)
+    assert browse("civil-steward").get(page).status_code == 403
+
+
 def test_audit_log_filters_by_type_and_date(browse):
     b = browse("audit-auditor")
     page = text(b.get("/audit/log?type=publish"))
