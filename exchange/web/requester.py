@@ -46,7 +46,7 @@ def new_request(dataset_id: str):
         if not errors:
             return redirect(url_for(".requests", made=created["id"]), code=303)
     page = render_template("web/request_form.html", ds=shown, plan=plan, errors=errors,
-                           purpose=purpose[:access.MAX_PURPOSE], picked=picked,
+                           purpose=purpose[:4 * access.MAX_PURPOSE], picked=picked,  # as typed
                            max_purpose=access.MAX_PURPOSE)
     return page, (422 if errors else 200)
 

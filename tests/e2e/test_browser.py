@@ -120,6 +120,7 @@ def _ask_for_hotline_tickets(requester: Person) -> str:
     requester.shot("02-requester-dataset")
     page.click("a[href^='/request/']")
     page.fill("#purpose", "核查低保申请人近一年的诉求记录")
+    assert page.inner_text("#purpose-count") == "还可输入 1,985 个字符"  # 2,000 less 15
     for box in page.locator("input[name=columns]").all():
         box.set_checked(box.get_attribute("value") in COLUMNS)
     requester.shot("03-requester-request-form")
@@ -219,6 +220,22 @@ def test_requester_cannot_open_steward_or_auditor_pages(person, path):
     assert requester.page.locator("h1").inner_text() == "您无权访问此页面"
     if path == "/audit/log":
         requester.shot("15-requester-forbidden")
+
+
+def test_the_purpose_counts_down_and_says_when_it_is_too_long(person, server):
+    requester = person("civil-requester", locale="en-GB")
+    requester.goto("/catalog?q=热线")  # the hotline's tickets: another department's
+    found = requester.page.locator("table a[href^='/catalog/ds_']").first.get_attribute("href")
+    requester.goto("/request/" + found.rsplit("/", 1)[1])
+    page = requester.page
+    assert page.inner_text("#purpose-count") == "You have 2,000 characters left"
+    page.fill("#purpose", "核" * 2003)  # what a paste does: nothing cut off
+    assert page.inner_text("#purpose-count") == "You have 3 characters too many"
+    assert page.get_attribute("#purpose-count", "class") == "error-message"
+    page.locator("input[name=columns]").first.check()
+    page.click("main form button[type=submit]")
+    assert page.title().startswith("Error:")
+    assert len(page.input_value("#purpose")) == 2003  # still all there, to shorten
 
 
 def test_form_post_without_csrf_token_is_refused(person, server):
