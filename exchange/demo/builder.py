@@ -1,5 +1,6 @@
-"""A demo instance: the city's departments, one requester and one steward each, an auditor,
-an admin, and deterministic datasets generated with Faker's zh_CN locale."""
+"""A demo instance: the city's departments, one requester and one steward each (invented
+staff names), an auditor, an admin, and deterministic datasets generated with Faker's zh_CN
+locale."""
 
 from __future__ import annotations
 
@@ -41,7 +42,11 @@ def build_demo(settings: Settings, *, rows: int = 3000,
 
 
 def _departments_and_users(svc: Services) -> list[dict[str, Any]]:
+    from faker import Faker
+
     from .data import DEPARTMENTS
+    people = Faker("zh_CN")
+    people.seed_instance(20261207)  # the same invented staff in every demo
     made = []
     for code, name, name_en in DEPARTMENTS:
         ensure_department(svc, code, name, name_en)
@@ -50,13 +55,10 @@ def _departments_and_users(svc: Services) -> list[dict[str, Any]]:
             username = f"{code}-{role}"
             password = secrets.token_urlsafe(12)
             token = create_user(svc, username=username, password=password, role=role,
-                                department=code, display_name=f"{name} {_ROLE_ZH[role]}")
+                                department=code, display_name=people.name())
             made.append({"username": username, "password": password, "token": token,
                          "department": code, "role": role})
     return made
-
-
-_ROLE_ZH = {"requester": "数据申请人", "steward": "数据管理员", "auditor": "审计员"}
 
 
 def _publish_datasets(svc: Services, *, rows: int, echo: Callable[[str], Any]) -> None:

@@ -46,7 +46,7 @@ def init_instance(settings: Settings, *, admin_password: str | None = None) -> d
     if not has_admin:
         password = admin_password or secrets.token_urlsafe(12)
         token = create_user(svc, username="admin", password=password, role="admin",
-                            department=None, display_name="Administrator")
+                            department=None, display_name="admin")
         result |= {"created_admin": True, "admin_password": password, "admin_token": token}
         svc.record(events.Init(actor="admin"))
     svc.engine.dispose()

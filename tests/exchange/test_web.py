@@ -60,6 +60,18 @@ def text(response) -> str:
 
 # -- signing in ---------------------------------------------------------------------------
 
+@pytest.mark.parametrize("lang,role_and_department,other", [
+    ("zh", "数据管理员 · 市民政局", "Data steward"),
+    ("en", "Data steward · Civil Affairs Bureau", "数据管理员")])
+def test_the_header_names_the_person_and_their_role_in_the_pages_language(
+        browse, users, lang, role_and_department, other):
+    page = text(browse("civil-steward", lang).get("/steward/inbox"))
+    header = page.split('class="header-user"', 1)[1].split("</div>", 1)[0]
+    assert role_and_department in header and other not in header
+    name = re.search(r"<span>([^<]+)</span>", header).group(1)
+    assert 2 <= len(name) <= 4 and "管理员" not in name  # a person's name, the same in both
+
+
 def test_pages_need_sign_in(browse):
     r = browse(None).get("/catalog?q=x")
     assert r.status_code == 302 and r.headers["Location"].startswith("/sign-in?next=")
@@ -457,7 +469,7 @@ def test_the_request_form_shows_every_problem_at_once_the_govuk_way(browse, data
     assert '<a href="#purpose">请说明申请用途。</a>' in summary
     assert '<a href="#columns">请至少选择一列：只申请所需的列。</a>' in summary
     assert 'id="purpose-error"' in page and 'id="columns-error"' in page
-    assert 'aria-invalid="true" aria-describedby="purpose-hint purpose-error"' in page
+    assert 'aria-invalid="true" aria-describedby="purpose-hint purpose-count purpose-error"' in page
     assert re.search(r'id="columns" name="columns"[^>]*aria-invalid="true"', page)
 
     long = requester.submit(f"/request/{ds}", f"/request/{ds}",
