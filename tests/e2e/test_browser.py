@@ -206,6 +206,19 @@ def _audit_finds_delivery(auditor: Person, exchange_id: str) -> None:
         page.click("a[href$='/evidence.jsonl']")
     header = Path(bundle.value.path()).read_text().split("\n", 1)[0]
     assert json.loads(header)["format"] == "govex-evidence/2"
+    with page.expect_download() as saved:
+        page.click("a[href$='/checkpoint.txt']")
+    page.click("a[href$='/checkpoint/check']")
+    page.set_input_files("#checkpoint", saved.value.path())
+    page.click("form[enctype] button[type=submit]")
+    assert page.locator("#checkpoint-result h2").inner_text() == (
+        "The log only grew since this checkpoint")
+    auditor.shot("13b-auditor-checkpoint-check")
+    forged = Path(saved.value.path()).read_text().replace("\n", "\n\n", 1)  # one more line
+    Path(saved.value.path()).write_text(forged)
+    page.set_input_files("#checkpoint", saved.value.path())
+    page.click("form[enctype] button[type=submit]")
+    assert page.locator("#checkpoint-result h2").inner_text() == "This file cannot be checked"
     auditor.goto("/dashboard")
     assert page.locator("svg[role=img] rect").count() > 3
     auditor.shot("14-auditor-dashboard")
@@ -281,7 +294,8 @@ def _pages_of(person, server) -> dict[str, list[str]]:
         "hotline-steward": ["/steward/inbox", "/steward/grants", "/steward/publish"]
                            + [f"/steward/requests/{r['id']}" for r in requests_[:1]]
                            + [f"/steward/grants/{g}/revoke" for g in active[:1]],
-        "audit-auditor": ["/audit/log", "/audit/log/0", "/audit/checkpoint", "/dashboard"],
+        "audit-auditor": ["/audit/log", "/audit/log/0", "/audit/checkpoint",
+                          "/audit/checkpoint/check", "/dashboard"],
     }
     if exchanges:
         entry = exchanges[0]["entry"]
