@@ -1,12 +1,21 @@
-"""The auditors' flags: each rule on its own with tables of cases (negatives too)."""
+"""The auditors' flags: each rule on its own with tables of cases (negatives too), then the
+dashboard of a small instance of its own, in which the situations are recorded at chosen
+times, showing the flags with working links and charts whose bars open the filtered log."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
+from types import SimpleNamespace
 
 import pytest
 
+from exchange import events
+from exchange.app import create_app
+from exchange.auth import Principal
+from exchange.config import load_settings
+from exchange.usecases import access, oversight
 from exchange.usecases.oversight import (
     day_bounds,
     in_working_hours,
@@ -19,6 +28,10 @@ from exchange.usecases.oversight import (
     repeated_downloads,
     working_days_after,
 )
+from exchange.usecases.publishing import publish
+
+from .conftest import new_instance
+from .test_web import Browser, text
 
 CST = dt.timezone(dt.timedelta(hours=8))
 
@@ -209,3 +222,127 @@ def test_a_decided_request_is_never_overdue():
     decided = [{"request_id": "r1", "time": cst("2026-10-01 09:00"), "dataset_id": "d1",
                 "provider": "civil", "receiver": "tax", "actor": "li", "outcome": "granted"}]
     assert overdue_requests(decided, today=dt.date(2026, 11, 20)) == []
+
+
+# -- the dashboard of an instance of its own -------------------------------------------------
+
+AUDITOR = Principal("auditor", "", "audit", "auditor")
+STEWARD = Principal("civil-steward", "", "civil", "steward")
+TAX = Principal("tax-requester", "", "tax", "requester")
+NOW = cst("2026-11-20 10:00")  # a Friday
+
+
+def _deliver(svc, at: str, index_of: dict, name: str, **kw) -> None:
+    svc.clock = lambda: cst(at).astimezone(dt.timezone.utc)
+    fields = {"actor": TAX.username, "actor_department": "tax", "provider": "civil",
+              "receiver": "tax", "dataset_id": "ds-1", "dataset_version": 1,
+              "request_id": "r-1", "grant_id": "g-1", "exchange_id": name, "purpose": "核查",
+              "columns": {"金额": "keep"}, "row_count": 2, "sha256": "0" * 64} | kw
+    index_of[name] = svc.record(events.Exchange(**fields))
+
+
+@pytest.fixture(scope="module")
+def instance(tmp_path_factory, settings_for) -> SimpleNamespace:
+    settings = load_settings(settings_for(tmp_path_factory.mktemp("oversight-home")), environ={})
+    svc, _ = new_instance(settings, AUDITOR, STEWARD, TAX)
+    at = {}
+    svc.clock = lambda: cst("2026-11-09 09:00").astimezone(dt.timezone.utc)
+    dataset = publish(svc, STEWARD, filename="名单.csv", data="机构,金额\n甲,1\n乙,2\n".encode(),
+                      metadata={"title": "名单", "sharing": "conditional", "level": "L2"})["id"]
+    for name, made in (("old", "2026-11-10 09:00"), ("recent", "2026-11-16 09:00")):
+        svc.clock = lambda made=made: cst(made).astimezone(dt.timezone.utc)
+        at[name] = access.create_request(svc, TAX, dataset_id=dataset, purpose="核查",
+                                         columns=["金额"])["id"]
+    _deliver(svc, "2026-11-18 10:00", at, "day")
+    _deliver(svc, "2026-11-18 22:00", at, "night")
+    for hour in (9, 10, 11):
+        _deliver(svc, f"2026-11-19 {hour:02d}:00", at, f"again-{hour}", dataset_id="ds-2")
+    svc.clock = lambda: cst("2026-11-19 15:00").astimezone(dt.timezone.utc)
+    for _ in range(6):
+        svc.record(events.AuthzDenied(actor=TAX.username, actor_department="tax",
+                                      object="grant", target=None, action="read",
+                                      provider="civil"))
+    svc.clock = lambda: NOW.astimezone(dt.timezone.utc)
+    app = create_app(services=svc)
+    app.config["TESTING"] = True
+    return SimpleNamespace(svc=svc, app=app, at=at, dataset=dataset)
+
+
+@pytest.fixture(scope="module")
+def page(instance) -> SimpleNamespace:
+    b = Browser(instance.app.test_client())
+    assert b.sign_in(AUDITOR.username, "pw-" * 5).status_code == 303
+    r = b.get("/dashboard")
+    assert r.status_code == 200
+    return SimpleNamespace(browser=b, html=text(r))
+
+
+def _section(html: str, anchor: str) -> str:
+    start = html.index(f'id="{anchor}"')
+    return html[start:re.compile("<h[23]").search(html, start).start()]
+
+
+def test_the_flags_the_use_case_finds(instance):
+    found = oversight.flags(instance.svc, AUDITOR)
+    assert (found.first, found.today) == (dt.date(2026, 11, 7), dt.date(2026, 11, 20))
+    assert [o.index for o in found.off_hours] == [instance.at["night"]]
+    assert found.off_hours_total == 1
+    [repeat] = found.repeats
+    assert (repeat.receiver, repeat.dataset_id, repeat.count) == ("tax", "ds-2", 3)
+    assert [(s.day, s.department, s.count) for s in found.spikes] == [
+        (dt.date(2026, 11, 19), "tax", 6)]
+    assert [o.request_id for o in found.overdue] == [instance.at["old"]]
+    assert found.overdue_total == 1 and found.overdue[0].index is not None
+
+
+def test_flags_are_for_auditors_only(instance):
+    from exchange.errors import Forbidden
+    with pytest.raises(Forbidden):
+        oversight.flags(instance.svc, TAX)
+
+
+def test_the_page_lists_each_flag_with_links_that_work(instance, page):
+    html, b = page.html, page.browser
+    night = _section(html, "flag-off-hours")
+    assert f'href="/audit/log/{instance.at["night"]}"' in night
+    assert f'href="/audit/log/{instance.at["day"]}"' not in night
+    entry = text(b.get(f'/audit/log/{instance.at["night"]}'))
+    assert "ds-1" in entry and "tax-requester" in entry
+
+    repeats = _section(html, "flag-repeats")
+    link = re.search(r'href="(/audit/log\?type=exchange[^"]*dataset_id=ds-2[^"]*)"', repeats)
+    listed = text(b.get(link.group(1).replace("&amp;", "&")))
+    assert "3 entries match" in listed
+
+    spikes = _section(html, "flag-spikes")
+    assert "2026-11-19" in spikes and ">6<" in spikes
+    link = re.search(r'href="(/audit/log\?type=authz_denied[^"]*)"', spikes).group(1)
+    assert "from=2026-11-19" in link and "to=2026-11-19" in link
+    assert "6 entries match" in text(b.get(link.replace("&amp;", "&")))
+
+    overdue = _section(html, "flag-overdue")
+    index = re.search(r'href="/audit/log/(\d+)"', overdue).group(1)
+    assert instance.at["old"] in text(b.get(f"/audit/log/{index}"))
+    assert overdue.count("<tr>") == 2  # the header and the old request; the recent one waits
+
+
+def test_a_chart_bar_opens_the_filtered_log(page):
+    html, b = page.html, page.browser
+    chart = html[html.index('id="chart-deliveries-title"'):]
+    chart = chart[:chart.index("</svg>")]
+    link = re.search(r'<a href="([^"]*from=2026-11-18[^"]*)" class="chart-link" '
+                     r'aria-label="([^"]+)"', chart)
+    day = "/audit/log?type=exchange&amp;from=2026-11-18&amp;to=2026-11-18"
+    assert link and link.group(1) == day
+    assert link.group(2).startswith("11-18: 2")  # named by its day and value
+    assert "2 entries match" in text(b.get(link.group(1).replace("&amp;", "&")))
+    status = html[html.index('id="chart-status-title"'):]
+    assert '/audit/log?type=request&amp;from=2026-11-07&amp;to=2026-11-20' in status
+
+
+def test_the_page_in_chinese(instance, page):
+    b = Browser(instance.app.test_client(), lang="zh-CN")
+    assert b.sign_in(AUDITOR.username, "pw-" * 5).status_code == 303
+    html = text(b.get("/dashboard"))
+    for words in ("非工作时间交付", "重复下载", "拒绝激增", "逾期未处理"):
+        assert words in html
