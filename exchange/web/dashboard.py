@@ -1,29 +1,30 @@
-"""The dashboard: deliveries per day, requests by status, median time to decision per
-department — computed from the audit log, so it shows what an auditor may see."""
+"""The dashboard: the risks the audit log flags (off-hours deliveries, repeated downloads,
+refusal spikes, overdue requests), then deliveries per day, requests by status and median time
+to decision per department — all over the last two weeks (see
+:mod:`exchange.usecases.oversight`), so it shows what an auditor may see. Every flag, bar and
+figure links to its entry or to the audit log filtered to the entries it counts."""
 
 from __future__ import annotations
 
 import datetime as dt
-import statistics
-from collections import Counter
-from collections.abc import Iterable
-from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, url_for
 from flask_babel import format_timedelta
 from flask_babel import gettext as _
 
-from ..usecases import access, auditing
+from ..usecases import oversight
+from ..usecases.oversight import decision_hours, requests_by_status
 from .base import department_label, principal, services
 from .charts import bar_chart, column_chart
 from .i18n import number
 
-__all__ = ["bp", "deliveries_per_day", "requests_by_status", "decision_hours"]
+__all__ = ["bp", "log_url", "requests_by_status", "decision_hours", "STATUS_TYPES"]
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
-DAYS = 14
-CST = dt.timezone(dt.timedelta(hours=8))
+#: The entry type that records each status of a request (what its bar links to).
+STATUS_TYPES = {"pending": "request", "granted": "approve", "denied": "deny",
+                "refused": "request"}
 
 
 @bp.before_request
@@ -31,21 +32,43 @@ def _auditors_only() -> None:
     services().require(principal(), "audit", "read")
 
 
+def log_url(*, type: str | None = None, department: str | None = None,
+            dataset_id: str | None = None, actor: str | None = None,
+            start: dt.date | None = None, end: dt.date | None = None) -> str:
+    """The auditor's log page with these filters (dates in China Standard Time, inclusive)."""
+    args = {"type": type, "department": department, "dataset_id": dataset_id, "actor": actor,
+            "from": start.isoformat() if start else None, "to": end.isoformat() if end else None}
+    return url_for("web.auditor.log", **{k: v for k, v in args.items() if v})
+
+
+def cst_date(moment: dt.datetime) -> dt.date:
+    """The day of ``moment`` in China Standard Time."""
+    return moment.astimezone(oversight.CST).date()
+
+
 @bp.get("")
 def index():
-    svc = services()
-    entries = auditing.evidence_bundle(svc, principal()).events()
-    today = svc.clock().astimezone(CST).date()
-    per_day = deliveries_per_day(entries, today=today)
-    by_status = requests_by_status(entries)
-    hours = decision_hours(entries)
+    svc, who = services(), principal()
+    found = oversight.flags(svc, who)
+    fig = oversight.figures(svc, who)
+    window = {"start": fig.first, "end": fig.today}
+    day_links = [log_url(type="exchange", start=d, end=d) for d, _n in fig.per_day]
+    status_links = [log_url(type=STATUS_TYPES[s], **window) for s in fig.by_status]
+    hour_links = [log_url(department=d, **window) for d in fig.hours]
     return render_template(
-        "web/dashboard.html",
-        per_day=column_chart([(d.strftime("%m-%d"), n, number(n)) for d, n in per_day]),
-        by_status=bar_chart([(_status_label(s), n, number(n)) for s, n in by_status.items()]),
-        hours=bar_chart([(department_label(dept), h, _duration(h)) for dept, h in hours.items()],
-                        label_width=260),
-        per_day_rows=per_day, status_rows=by_status, hour_rows=hours)
+        "web/dashboard.html", flags=found, fig=fig, log_url=log_url, cst_date=cst_date,
+        status_types=STATUS_TYPES, window=window, repeat_at_least=oversight.REPEAT_AT_LEAST,
+        spike_at_least=oversight.SPIKE_AT_LEAST, spike_factor=oversight.SPIKE_FACTOR,
+        overdue_days=oversight.OVERDUE_WORKING_DAYS,
+        work_starts=oversight.WORK_STARTS.strftime("%H:%M"),
+        work_ends=oversight.WORK_ENDS.strftime("%H:%M"),
+        per_day=column_chart([(d.strftime("%m-%d"), n, number(n)) for d, n in fig.per_day],
+                             links=day_links),
+        by_status=bar_chart([(_status_label(s), n, number(n)) for s, n in fig.by_status.items()],
+                            links=status_links),
+        hours=bar_chart([(department_label(dept), h, _duration(h))
+                         for dept, h in fig.hours.items()], label_width=260, links=hour_links),
+        status_label=_status_label)
 
 
 def _duration(hours: float) -> str:
@@ -55,54 +78,3 @@ def _duration(hours: float) -> str:
 def _status_label(status: str) -> str:
     return {"pending": _("Pending"), "granted": _("Granted"), "denied": _("Denied"),
             "refused": _("Refused")}.get(status, status)
-
-
-def _time(entry: dict[str, Any]) -> dt.datetime:
-    return dt.datetime.fromisoformat(entry["time"].replace("Z", "+00:00"))
-
-
-def deliveries_per_day(entries: Iterable[dict[str, Any]], *, today: dt.date,
-                       days: int = DAYS) -> list[tuple[dt.date, int]]:
-    """Deliveries on each of the last ``days`` days (China Standard Time), oldest first."""
-    counts = Counter(_time(e).astimezone(CST).date() for e in entries
-                     if e.get("type") == "exchange")
-    first = today - dt.timedelta(days=days - 1)
-    return [(first + dt.timedelta(days=i), counts[first + dt.timedelta(days=i)])
-            for i in range(days)]
-
-
-def _final_status(entries: Iterable[dict[str, Any]]) -> dict[str, str]:
-    status: dict[str, str] = {}
-    for e in entries:
-        rid = e.get("request_id")
-        if not rid:
-            continue
-        if e.get("type") == "request":
-            status[rid] = e.get("outcome", "pending")
-        elif e.get("type") == "approve" and e.get("outcome") == "granted":
-            status[rid] = "granted"
-        elif e.get("type") == "deny":
-            status[rid] = "denied"
-    return status
-
-
-def requests_by_status(entries: Iterable[dict[str, Any]]) -> dict[str, int]:
-    """How many requests are pending, granted, denied (by a steward) or refused (by rule)."""
-    counts = Counter(_final_status(entries).values())
-    return {s: counts.get(s, 0) for s in access.REQUEST_STATUSES}
-
-
-def decision_hours(entries: Iterable[dict[str, Any]]) -> dict[str, float]:
-    """Median hours from request to a steward's decision, per providing department (requests
-    decided by rule at once are left out)."""
-    asked: dict[str, dt.datetime] = {}
-    waits: dict[str, list[float]] = {}
-    for e in entries:
-        rid = e.get("request_id")
-        if e.get("type") == "request" and e.get("outcome") == "pending":
-            asked[rid] = _time(e)
-        elif rid in asked and (e.get("type") == "deny" or (
-                e.get("type") == "approve" and e.get("outcome") == "granted")):
-            hours = (_time(e) - asked.pop(rid)).total_seconds() / 3600
-            waits.setdefault(e.get("provider", "?"), []).append(hours)
-    return {dept: statistics.median(v) for dept, v in sorted(waits.items())}

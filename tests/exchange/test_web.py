@@ -436,7 +436,8 @@ def test_a_refusal_page_in_chinese_says_why_in_chinese(browse):
 
 def test_dashboard_draws_svg_charts(browse):
     page = text(browse("audit-auditor").get("/dashboard"))
-    assert page.count("<svg") >= 2 and 'role="img"' in page and "<rect" in page
+    assert page.count("<svg") >= 2 and 'role="group"' in page and "<rect" in page
+    assert '<a href="/audit/log?type=exchange&amp;from=' in page  # each day to its deliveries
 
 
 def test_steward_publishes_through_the_form(browse):

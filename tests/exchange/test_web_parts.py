@@ -15,9 +15,9 @@ import exchange.web
 from exchange.auth import Principal
 from exchange.errors import Forbidden
 from exchange.usecases.masking_plan import planned_masking, preview
+from exchange.usecases.oversight import day_bounds, decision_hours, requests_by_status
 from exchange.web.base import safe_next
 from exchange.web.charts import bar_chart, column_chart
-from exchange.web.dashboard import decision_hours, deliveries_per_day, requests_by_status
 
 WEB = Path(exchange.web.__file__).parent
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
@@ -60,13 +60,19 @@ LOG = [
 
 
 def test_deliveries_per_day_in_china_standard_time():
-    days = dict(deliveries_per_day(LOG, today=dt.date(2026, 11, 2), days=3))
-    assert days == {dt.date(2026, 10, 31): 0, dt.date(2026, 11, 1): 1, dt.date(2026, 11, 2): 1}
+    """The dashboard counts each day's deliveries in these bounds: 15:59:59 UTC is still the
+    day, 16:00 UTC the next (midnight in Beijing)."""
+    start, end = day_bounds(dt.date(2026, 11, 1))
+    times = [dt.datetime.fromisoformat(e["time"]) for e in LOG if e["type"] == "exchange"]
+    assert [start <= t < end for t in times] == [True, False, False]
 
 
 def test_requests_by_status_follows_each_request_to_its_decision():
     assert requests_by_status(LOG) == {"pending": 0, "granted": 2, "denied": 1, "refused": 1}
     assert requests_by_status(LOG[:2])["pending"] == 2
+    # a decision on a request made before the window is not one of the window's requests
+    assert requests_by_status(LOG[4:]) == {"pending": 0, "granted": 0, "denied": 0,
+                                           "refused": 0}
 
 
 def test_median_time_to_decision_leaves_out_automatic_decisions():
