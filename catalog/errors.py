@@ -43,6 +43,10 @@ class ColumnNotFound(CatalogError, LookupError):
     """The dataset version has no column of that name."""
 
 
+class DatasetWithdrawn(CatalogError):
+    """The dataset was withdrawn from the catalog: it takes no new version, edit or request."""
+
+
 class InvalidUpload(CatalogError, ValueError):
     """The file or the metadata given with it cannot be accepted; the message says why."""
 

@@ -30,6 +30,11 @@ datasets_table = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("created_by", sa.String(80), nullable=False),
     sa.Column("current_version", sa.Integer, nullable=False, default=0),
+    sa.Column("updated_at", sa.DateTime(timezone=True)),  # metadata last edited
+    # withdrawn from the catalog: out of search, no new requests, its grants ended; kept
+    sa.Column("withdrawn_at", sa.DateTime(timezone=True)),
+    sa.Column("withdrawn_by", sa.String(80)),
+    sa.Column("withdraw_reason", sa.Text),
 )
 
 versions_table = sa.Table(
@@ -116,6 +121,14 @@ class Dataset:
     created_by: str
     current_version: int  # 0 until a first version is added
     version: DatasetVersion | None = None
+    updated_at: dt.datetime | None = None
+    withdrawn_at: dt.datetime | None = None
+    withdrawn_by: str | None = None
+    withdraw_reason: str | None = None
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
 
     @classmethod
     def from_mapping(cls, row: Mapping[str, Any], version: DatasetVersion | None) -> Dataset:
@@ -124,10 +137,24 @@ class Dataset:
                    description=row["description"], sharing=row["sharing"], level=row["level"],
                    legal_basis=row["legal_basis"], keywords=row["keywords"],
                    created_at=utc(row["created_at"]), created_by=row["created_by"],
-                   current_version=row["current_version"], version=version)
+                   current_version=row["current_version"], version=version,
+                   updated_at=_utc_or_none(row.get("updated_at")),
+                   withdrawn_at=_utc_or_none(row.get("withdrawn_at")),
+                   withdrawn_by=row.get("withdrawn_by"),
+                   withdraw_reason=row.get("withdraw_reason"))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the version nested, or None)."""
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         return fields | {"created_at": self.created_at.isoformat(),
+                         "updated_at": _iso(self.updated_at),
+                         "withdrawn_at": _iso(self.withdrawn_at),
                          "version": self.version.to_dict() if self.version else None}
+
+
+def _utc_or_none(moment: dt.datetime | None) -> dt.datetime | None:
+    return utc(moment) if moment is not None else None
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None

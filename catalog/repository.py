@@ -15,11 +15,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .errors import CatalogError, ColumnNotFound, DatasetNotFound, InvalidUpload
+from .errors import (
+    CatalogError,
+    ColumnNotFound,
+    DatasetNotFound,
+    DatasetWithdrawn,
+    InvalidUpload,
+)
 from .formats import FORMATS
 from .models import LEVELS, SHARING_TYPES, Dataset, DatasetVersion, datasets_table, versions_table
 
-__all__ = ["add_dataset", "add_version", "get_dataset", "get_version", "search_datasets",
+__all__ = ["add_dataset", "add_version", "get_dataset", "get_version", "list_versions",
+           "search_datasets", "update_metadata", "withdraw_dataset", "EDITABLE",
            "update_column_profile", "list_departments_datasets", "payload_digests",
            "payload_in_use"]
 
@@ -71,8 +78,8 @@ def add_version(conn: sa.Connection, dataset_id: str, *, sha256: str, format: st
     An external table's version names its ``location`` and the ``manifest`` of its files
     (``sha256`` then being the manifest's digest).
 
-    Raises DatasetNotFound, InvalidUpload (bad digest, format, counts or columns),
-    CatalogError (another version was added concurrently; retry the transaction).
+    Raises DatasetNotFound, DatasetWithdrawn, InvalidUpload (bad digest, format, counts or
+    columns), CatalogError (another version was added concurrently; retry the transaction).
     """
     cols = _check_version(sha256=sha256, format=format, row_count=row_count,
                           byte_size=byte_size, columns=columns)
@@ -115,9 +122,12 @@ def _check_columns(columns: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
 
 
 def _current_version(conn: sa.Connection, dataset_id: str) -> int:
-    found = conn.execute(sa.select(_D.c.current_version).where(_D.c.id == dataset_id)).first()
+    found = conn.execute(sa.select(_D.c.current_version, _D.c.withdrawn_at)
+                         .where(_D.c.id == dataset_id)).first()
     if found is None:
         raise DatasetNotFound(f"no dataset {dataset_id}", code="dataset_not_found")
+    if found.withdrawn_at is not None:
+        raise DatasetWithdrawn(f"dataset {dataset_id} is withdrawn", code="dataset_withdrawn")
     return int(found.current_version)
 
 
@@ -127,6 +137,60 @@ def get_dataset(conn: sa.Connection, dataset_id: str) -> Dataset:
     if not found:
         raise DatasetNotFound(f"no dataset {dataset_id}", code="dataset_not_found")
     return found[0]
+
+
+#: The metadata a steward may edit after publication.
+EDITABLE = ("title", "description", "sharing", "level", "legal_basis", "keywords")
+
+
+def update_metadata(conn: sa.Connection, dataset_id: str, changes: Mapping[str, Any], *,
+                    now: dt.datetime) -> list[str]:
+    """Edit a dataset's metadata (the fields of :data:`EDITABLE`); returns the names of the
+    fields that changed (none: nothing written). Raises DatasetNotFound, InvalidUpload (an
+    unknown field, or metadata a dataset cannot have, e.g. not shareable without a legal
+    basis), DatasetWithdrawn."""
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise InvalidUpload(f"metadata that cannot be edited: {', '.join(unknown)}")
+    current = get_dataset(conn, dataset_id)
+    if current.withdrawn:
+        raise DatasetWithdrawn(f"dataset {dataset_id} is withdrawn", code="dataset_withdrawn")
+    merged = {name: getattr(current, name) for name in EDITABLE} | dict(changes)
+    _check_metadata(department=current.department, title=merged["title"],
+                    sharing=merged["sharing"], level=merged["level"],
+                    legal_basis=merged["legal_basis"])
+    merged = merged | {"title": merged["title"].strip(),
+                       "description": merged["description"] or "",
+                       "keywords": merged["keywords"] or "",
+                       "legal_basis": (merged["legal_basis"] or "").strip() or None}
+    changed = [name for name in EDITABLE if merged[name] != getattr(current, name)]
+    if changed:
+        conn.execute(_D.update().where(_D.c.id == dataset_id).values(
+            updated_at=now, **{name: merged[name] for name in changed}))
+    return changed
+
+
+def withdraw_dataset(conn: sa.Connection, dataset_id: str, *, by: str, reason: str,
+                     now: dt.datetime) -> Dataset:
+    """Take a dataset out of the catalog: out of search, no new versions or requests; its
+    record and versions stay for the history. Raises DatasetNotFound, DatasetWithdrawn
+    (already)."""
+    moved = conn.execute(_D.update().where(_D.c.id == dataset_id, _D.c.withdrawn_at.is_(None))
+                         .values(withdrawn_at=now, withdrawn_by=by, withdraw_reason=reason))
+    if moved.rowcount != 1:
+        get_dataset(conn, dataset_id)  # DatasetNotFound if there is none
+        raise DatasetWithdrawn(f"dataset {dataset_id} is already withdrawn",
+                               code="dataset_withdrawn")
+    return get_dataset(conn, dataset_id)
+
+
+def list_versions(conn: sa.Connection, dataset_id: str) -> list[DatasetVersion]:
+    """Every version of a dataset, newest first. Raises DatasetNotFound."""
+    rows = conn.execute(sa.select(*_VERSION_COLUMNS).where(_V.c.dataset_id == dataset_id)
+                        .order_by(_V.c.version.desc())).all()
+    if not rows:
+        get_dataset(conn, dataset_id)
+    return [DatasetVersion.from_mapping(row._mapping) for row in rows]
 
 
 def get_version(conn: sa.Connection, dataset_id: str, version: int) -> DatasetVersion:
@@ -142,13 +206,14 @@ def get_version(conn: sa.Connection, dataset_id: str, version: int) -> DatasetVe
 def search_datasets(conn: sa.Connection, *, q: str | None = None, department: str | None = None,
                     sharing: str | None = None, level: str | None = None,
                     limit: int = 100) -> list[Dataset]:
-    """Datasets matching every filter, newest first.
+    """Datasets in the catalog (not withdrawn) matching every filter, newest first.
 
     ``q`` is split on white space; each word must occur (case-insensitively, as a substring, so
     Chinese words work without segmentation) in the title, description, keywords or a column
     name of the current version. Raises nothing.
     """
-    conditions = [_word_matches(word) for word in (q or "").split()]
+    conditions = [_D.c.withdrawn_at.is_(None)]
+    conditions += [_word_matches(word) for word in (q or "").split()]
     for column, value in ((_D.c.department, department), (_D.c.sharing, sharing),
                           (_D.c.level, level)):
         if value is not None:

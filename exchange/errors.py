@@ -12,7 +12,7 @@ import logging
 import math
 from typing import Any
 
-from catalog import InvalidUpload, TableChanged, UploadTooLarge
+from catalog import DatasetWithdrawn, InvalidUpload, TableChanged, UploadTooLarge
 from policies import AlreadyDecided
 
 from .messages import Problem
@@ -88,6 +88,7 @@ _EXPLICIT: tuple[tuple[type[BaseException], int, str], ...] = (
     (Unauthenticated, 401, "unauthenticated"),
     (UploadTooLarge, 413, "too_large"),
     (TableChanged, 409, "external_table_changed"),
+    (DatasetWithdrawn, 409, "dataset_withdrawn"),
     (InvalidUpload, 422, "invalid_upload"),
     (InvalidInput, 400, "invalid_input"),
     (Conflict, 409, "conflict"),

@@ -17,9 +17,10 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-__all__ = ["Event", "Publish", "Request", "Approve", "FirstApproval", "Deny", "Revoke",
-           "Exchange", "AuthzDenied", "AuthzThrottled", "SignInFailed", "SignInLocked",
-           "UserAdd", "UserChange", "KeyRotate", "Init", "EVENTS", "EVENT_TYPES"]
+__all__ = ["Event", "Publish", "DatasetChange", "Withdraw", "Request", "Approve",
+           "FirstApproval", "Deny", "Revoke", "Exchange", "AuthzDenied", "AuthzThrottled",
+           "SignInFailed", "SignInLocked", "UserAdd", "UserChange", "KeyRotate", "Init",
+           "EVENTS", "EVENT_TYPES"]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -56,6 +57,34 @@ class Publish(Event):
     sha256: str
     row_count: int
     outcome: str = "published"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DatasetChange(Event):
+    """A steward edited a dataset's metadata; ``fields`` names what changed (the values are
+    the catalog's, public to every department)."""
+
+    TYPE = "dataset_change"
+    actor: str
+    actor_department: str
+    provider: str
+    dataset_id: str
+    fields: Sequence[str]
+    outcome: str = "changed"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Withdraw(Event):
+    """A steward withdrew a dataset from the catalog; ``grants_ended`` active grants ended
+    with it (each its own revoke entry)."""
+
+    TYPE = "withdraw"
+    actor: str
+    actor_department: str
+    provider: str
+    dataset_id: str
+    grants_ended: int
+    outcome: str = "withdrawn"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -255,7 +284,8 @@ class Init(Event):
 
 
 #: Every kind of event, and the entry types the log holds (in the order auditors read them).
-EVENTS: tuple[type[Event], ...] = (Publish, Request, Approve, FirstApproval, Deny, Revoke,
-                                   Exchange, AuthzDenied, AuthzThrottled, SignInFailed,
-                                   SignInLocked, UserAdd, UserChange, KeyRotate, Init)
+EVENTS: tuple[type[Event], ...] = (Publish, DatasetChange, Withdraw, Request, Approve,
+                                   FirstApproval, Deny, Revoke, Exchange, AuthzDenied,
+                                   AuthzThrottled, SignInFailed, SignInLocked, UserAdd,
+                                   UserChange, KeyRotate, Init)
 EVENT_TYPES: tuple[str, ...] = tuple(dict.fromkeys(e.TYPE for e in EVENTS))

@@ -48,6 +48,13 @@ MESSAGES: dict[str, str] = {
     "grant_not_found": "There is no such grant.",
     "exchange_not_found": "There is no such delivery.",
     "dataset_not_found": "There is no such dataset.",
+    "dataset_withdrawn": "This dataset was withdrawn from the catalog.",
+    "not_your_dataset": "Only a data steward of the dataset's department may change it.",
+    "withdraw_reason_required": "Give the reason for withdrawing: the receiving departments "
+                                "read it.",
+    "follows_unknown": "Choose whether the grant follows the latest version or stays on "
+                       "this one.",
+    "unknown_field": "Unknown fields: %(fields)s.",
     # publishing
     "metadata_not_an_object": "The metadata must be a JSON object.",
     "metadata_unknown_fields": "Unknown metadata fields: %(fields)s.",

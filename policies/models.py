@@ -61,6 +61,9 @@ grants_table = sa.Table(
     sa.Column("revoked_at", sa.DateTime(timezone=True)),
     sa.Column("revoked_by", sa.String(80)),
     sa.Column("revoke_reason", sa.Text),
+    # "latest": deliveries read the newest version the grant's conditions still fit; "pinned":
+    # always dataset_version
+    sa.Column("follows", sa.String(8), nullable=False, server_default="latest"),
 )
 
 
@@ -147,6 +150,9 @@ class Grant:
     revoke_reason: str | None
     #: the purpose as the audit log shows it; None for grants made before it was stored
     logged_purpose: str | None = None
+    #: ``latest`` (the newest version the grant's conditions still fit) or ``pinned``
+    #: (exactly ``dataset_version``)
+    follows: str = "latest"
 
     def status(self, now: dt.datetime) -> str:
         """"active", "revoked" or "expired" at ``now``."""

@@ -26,10 +26,15 @@ from .models import (
 
 __all__ = ["check_purpose", "create_request", "approve", "deny", "revoke", "get_request",
            "list_requests", "get_grant", "list_grants", "active_grant", "check_active",
-           "first_conditions", "Decision", "AUTO_APPROVER"]
+           "first_conditions", "Decision", "AUTO_APPROVER", "FOLLOWS", "check_follows",
+           "revoke_all", "refuse_pending"]
 
 AUTO_APPROVER = "system:auto"
 MAX_PURPOSE = 2000
+#: What a grant delivers once the dataset has newer versions: ``latest`` the newest one its
+#: conditions still fit (the default: a grant is for the data, kept current), ``pinned``
+#: exactly the version approved.
+FOLLOWS = ("latest", "pinned")
 
 
 class Decision:
@@ -51,6 +56,16 @@ def check_purpose(purpose: str | None) -> str:
         raise InvalidRequest(f"purpose is longer than {MAX_PURPOSE} characters",
                              code="purpose_too_long", field="purpose", max=MAX_PURPOSE)
     return purpose
+
+
+def check_follows(follows: str | None) -> str:
+    """``follows`` (``latest`` when not given). Raises InvalidRequest."""
+    if follows is None:
+        return "latest"
+    if follows not in FOLLOWS:
+        raise InvalidRequest(f"follows must be one of {', '.join(FOLLOWS)}",
+                             code="follows_unknown", field="follows")
+    return follows
 
 
 def create_request(conn: sa.Connection, *, facts: DatasetFacts, requester: str, receiver: str,
@@ -87,7 +102,7 @@ def create_request(conn: sa.Connection, *, facts: DatasetFacts, requester: str, 
 def approve(conn: sa.Connection, request_id: str, *, steward: str, facts: DatasetFacts,
             default_masking: Mapping[str, str], columns: Sequence[str] | None = None,
             masking: Mapping[str, str] | None = None, expires_in_days: int | None = None,
-            now: dt.datetime) -> Decision:
+            follows: str | None = None, now: dt.datetime) -> Decision:
     """Approve with conditions. The caller has checked that ``steward`` may decide for the
     provider. L4 needs two distinct stewards: the first approval is recorded and the request
     stays pending; the second issues the grant with the first approval's conditions.
@@ -105,18 +120,21 @@ def approve(conn: sa.Connection, request_id: str, *, steward: str, facts: Datase
     plan = rules.resolve_masking(cols, defaults=default_masking, explicit=masking or {},
                                  facts=facts)
     days = rules.check_expiry(expires_in_days)
-    conditions = {"columns": cols, "masking": plan, "expires_in_days": days}
+    conditions = {"columns": cols, "masking": plan, "expires_in_days": days,
+                  "follows": check_follows(follows)}
     first = first_conditions(conn, request_id)
     if first is not None:
         _check_confirms(first, columns=cols if columns is not None else None,
-                        masking=plan if masking else None, days=expires_in_days)
+                        masking=plan if masking else None, days=expires_in_days,
+                        follows=follows)
     _record_approval(conn, request, steward=steward, conditions=first or conditions, now=now)
     if len(request.approvals) + 1 < rules.approvals_needed(request.level):
         return Decision(get_request(conn, request_id), None)
     agreed = first or conditions
     grant = _issue_grant(conn, request, columns=agreed["columns"], masking=agreed["masking"],
                          approvers=[*request.approvals, steward],
-                         days=agreed["expires_in_days"], now=now)
+                         days=agreed["expires_in_days"], now=now,
+                         follows=agreed.get("follows", "latest"))
     return Decision(get_request(conn, request_id), grant)
 
 
@@ -142,6 +160,29 @@ def revoke(conn: sa.Connection, grant_id: str, *, by: str, reason: str | None,
     conn.execute(grants_table.update().where(grants_table.c.id == grant_id).values(
         revoked_at=now, revoked_by=by, revoke_reason=(reason or "").strip() or None))
     return get_grant(conn, grant_id)
+
+
+def revoke_all(conn: sa.Connection, dataset_id: str, *, by: str, reason: str,
+               now: dt.datetime) -> list[Grant]:
+    """Revoke every grant of a dataset that is still active at ``now`` (the dataset is
+    withdrawn); returns them as revoked."""
+    query = sa.select(grants_table.c.id).where(
+        grants_table.c.dataset_id == dataset_id, grants_table.c.revoked_at.is_(None),
+        grants_table.c.expires_at > now)
+    return [revoke(conn, grant_id, by=by, reason=reason, now=now)
+            for grant_id in conn.execute(query).scalars().all()]
+
+
+def refuse_pending(conn: sa.Connection, dataset_id: str, *, by: str, reason: str,
+                   now: dt.datetime) -> list[AccessRequest]:
+    """Refuse every pending request for a dataset (it was withdrawn), with ``reason``."""
+    query = sa.select(requests_table.c.id).where(requests_table.c.dataset_id == dataset_id,
+                                                 requests_table.c.status == "pending")
+    refused = []
+    for request_id in conn.execute(query).scalars().all():
+        _set_status(conn, request_id, status="refused", reason=reason, by=by, now=now)
+        refused.append(get_request(conn, request_id))
+    return refused
 
 
 def active_grant(conn: sa.Connection, grant_id: str, *, now: dt.datetime,
@@ -220,11 +261,12 @@ def first_conditions(conn: sa.Connection, request_id: str) -> dict | None:
 
 
 def _check_confirms(first: dict, *, columns: list[str] | None, masking: dict | None,
-                    days: int | None) -> None:
+                    days: int | None, follows: str | None) -> None:
     """A second approval confirms the first: anything it states must be the same."""
     for name, given, agreed in (("columns", columns, first["columns"]),
                                 ("masking", masking, first["masking"]),
-                                ("expires_in_days", days, first["expires_in_days"])):
+                                ("expires_in_days", days, first["expires_in_days"]),
+                                ("follows", follows, first.get("follows", "latest"))):
         if given is not None and given != agreed:
             raise InvalidRequest(f"the second approval must confirm the first one's {name}: "
                                  f"{agreed}", code="second_approval_differs", field=name,
@@ -243,14 +285,15 @@ def _record_approval(conn: sa.Connection, request: AccessRequest, *, steward: st
 
 def _issue_grant(conn: sa.Connection, request: AccessRequest, *, columns: list[str],
                  masking: dict[str, str], approvers: list[str], days: int,
-                 now: dt.datetime) -> Grant:
+                 now: dt.datetime, follows: str = "latest") -> Grant:
     grant_id = "gr_" + secrets.token_hex(8)
     conn.execute(grants_table.insert().values(
         id=grant_id, request_id=request.id, dataset_id=request.dataset_id,
         dataset_version=request.dataset_version, provider=request.provider,
         receiver=request.receiver, purpose=request.purpose,
         logged_purpose=request.logged_purpose, columns=columns, masking=masking,
-        approved_by=approvers, created_at=now, expires_at=now + dt.timedelta(days=days)))
+        approved_by=approvers, created_at=now, expires_at=now + dt.timedelta(days=days),
+        follows=follows))
     _set_status(conn, request.id, status="granted", reason=None, by=approvers[-1], now=now)
     return get_grant(conn, grant_id)
 

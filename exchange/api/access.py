@@ -20,7 +20,8 @@ _APPROVE = {"application/json": {"type": "object", "properties": {
     "columns": {"type": "array", "items": {"type": "string"}},
     "masking": {"type": "object", "additionalProperties": {"type": "string",
                                                            "enum": list(OPERATOR_NAMES)}},
-    "expires_in_days": {"type": "integer", "minimum": 1, "maximum": 365}}}}
+    "expires_in_days": {"type": "integer", "minimum": 1, "maximum": 365},
+    "follows": {"type": "string", "enum": ["latest", "pinned"]}}}}
 _REASON = {"application/json": {"type": "object", "properties": {"reason": {"type": "string"}}}}
 
 
@@ -46,7 +47,8 @@ def approve(request_id: str):
     body = json_body(optional=True)
     return access.approve(services(), principal(), request_id, columns=body.get("columns"),
                           masking=body.get("masking"),
-                          expires_in_days=body.get("expires_in_days"))
+                          expires_in_days=body.get("expires_in_days"),
+                          follows=body.get("follows"))
 
 
 @route("/requests/{request_id}/deny", "POST", summary="Refuse with a reason — steward",

@@ -88,4 +88,19 @@ def json_body(*, optional: bool = False) -> dict[str, Any]:
         raise InvalidInput("the JSON body is nested too deeply") from None
     if not isinstance(data, dict):
         raise InvalidInput("send a JSON object with Content-Type: application/json")
+    unknown = sorted(set(data) - declared) if (declared := _declared_fields()) else []
+    if unknown:  # a misspelt condition must not be dropped silently
+        raise InvalidInput(f"unknown field(s): {', '.join(unknown)}", code="unknown_field",
+                           fields=unknown)
     return data
+
+
+def _declared_fields() -> set[str] | None:
+    """The fields the current operation's JSON body declares (None: it declares none)."""
+    endpoint = (request.endpoint or "").rsplit(".", 1)[-1]
+    for doc in ROUTES:
+        if doc.view is not None and doc.endpoint == endpoint and doc.body:
+            schema = doc.body.get("application/json") or {}
+            if "properties" in schema and schema.get("additionalProperties") is not True:
+                return set(schema["properties"])
+    return None

@@ -37,16 +37,66 @@ def get_dataset(dataset_id: str):
                                                              "format": "binary"},
                                                     "metadata": {"type": "string"}}}})
 def publish_dataset():
+    upload = _uploaded_file()
+    created = publishing.publish(services(), principal(), filename=upload.filename,
+                                 data=spooled_path(upload), metadata=_form_json("metadata"))
+    return created, 201
+
+
+@route("/datasets/{dataset_id}/versions", "POST", tag="catalog", status=201,
+       summary="Publish a new version (multipart: file, optional metadata JSON with strict "
+               "and not_null) — steward of the dataset's department",
+       body={"multipart/form-data": {"type": "object", "required": ["file"],
+                                     "properties": {"file": {"type": "string",
+                                                             "format": "binary"},
+                                                    "metadata": {"type": "string"}}}})
+def add_version(dataset_id: str):
+    upload = _uploaded_file()
+    options = _form_json("metadata") if request.form.get("metadata") else {}
+    created = publishing.add_version(services(), principal(), dataset_id,
+                                     filename=upload.filename, data=spooled_path(upload),
+                                     options=options)
+    return created, 201
+
+
+@route("/datasets/{dataset_id}/versions", "GET", tag="catalog",
+       summary="Every version of a dataset, newest first")
+def list_versions(dataset_id: str):
+    return publishing.list_versions(services(), principal(), dataset_id)
+
+
+_EDIT = {"application/json": {"type": "object", "properties": {
+    name: {"type": ["string", "null"]} for name in publishing.EDITABLE}}}
+
+
+@route("/datasets/{dataset_id}", "PATCH", tag="catalog", body=_EDIT,
+       summary="Edit a dataset's metadata — steward of its department")
+def edit_dataset(dataset_id: str):
+    return publishing.edit_metadata(services(), principal(), dataset_id, json_body())
+
+
+@route("/datasets/{dataset_id}/withdraw", "POST", tag="catalog",
+       body={"application/json": {"type": "object", "required": ["reason"],
+                                  "properties": {"reason": {"type": "string"}}}},
+       summary="Withdraw a dataset from the catalog: its grants end, its history stays — "
+               "steward of its department")
+def withdraw_dataset(dataset_id: str):
+    body = json_body()
+    return publishing.withdraw(services(), principal(), dataset_id, reason=body.get("reason"))
+
+
+def _uploaded_file():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise InvalidInput("send the file as multipart field 'file'")
+    return upload
+
+
+def _form_json(field: str):
     try:
-        metadata = json.loads(request.form.get("metadata") or "")
+        return json.loads(request.form.get(field) or "")
     except (json.JSONDecodeError, RecursionError):
-        raise InvalidInput("field 'metadata' must be a JSON object") from None
-    created = publishing.publish(services(), principal(), filename=upload.filename,
-                                 data=spooled_path(upload), metadata=metadata)
-    return created, 201
+        raise InvalidInput(f"field '{field}' must be a JSON object") from None
 
 
 

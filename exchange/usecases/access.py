@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from catalog import repository
+from catalog import DatasetWithdrawn, repository
 from masking import loggable_text
 from policies import InvalidRequest, rules, workflow
 
@@ -35,6 +35,8 @@ def create_request(svc: Services, who: Principal, *, dataset_id: str, purpose: A
     now = svc.clock()
     with svc.recording() as rec:
         dataset = repository.get_dataset(rec.conn, dataset_id)
+        if dataset.withdrawn:
+            raise DatasetWithdrawn(f"dataset {dataset_id} is withdrawn", code="dataset_withdrawn")
         if dataset.department == who.department:
             raise InvalidInput("your department owns this dataset; no request is needed",
                                code="own_dataset")
@@ -140,10 +142,16 @@ def _decider(svc: Services, who: Principal, request_id: str) -> tuple[Any, Any]:
 
 
 def approve(svc: Services, who: Principal, request_id: str, *, columns: Any = None,
-            masking: Any = None, expires_in_days: Any = None) -> dict[str, Any]:
-    """A steward of the owning department approves with conditions. Raises Forbidden,
-    RequestNotFound, AlreadyDecided, InvalidRequest."""
+            masking: Any = None, expires_in_days: Any = None,
+            follows: Any = None) -> dict[str, Any]:
+    """A steward of the owning department approves with conditions; ``follows``: whether the
+    grant delivers the newest version its conditions still fit (``latest``, the default) or
+    exactly the version requested (``pinned``). Raises Forbidden, RequestNotFound,
+    AlreadyDecided, InvalidRequest, InvalidInput."""
     request, dataset = _decider(svc, who, request_id)
+    if follows is not None and follows not in workflow.FOLLOWS:
+        raise InvalidInput(f"follows must be one of {', '.join(workflow.FOLLOWS)}",
+                           code="follows_unknown", field="follows")
     plan = check_operators(masking)
     if expires_in_days is not None:
         try:
@@ -167,7 +175,7 @@ def approve(svc: Services, who: Principal, request_id: str, *, columns: Any = No
         decision = workflow.approve(
             rec.conn, request_id, steward=who.username, facts=dataset_facts(dataset),
             default_masking=default_masking(dataset), columns=columns, masking=plan,
-            expires_in_days=expires_in_days, now=svc.clock())
+            expires_in_days=expires_in_days, follows=follows, now=svc.clock())
         grant = decision.grant
         if grant is not None:
             rec.append(_granted(dataclasses.replace(grant, logged_purpose=purpose),

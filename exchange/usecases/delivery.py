@@ -10,6 +10,7 @@ nothing is delivered and nothing is left behind.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from typing import Any, BinaryIO, NoReturn
 
 import sqlalchemy as sa
 
-from catalog import XLSX_MAX_ROWS, formats, open_sink_writer, repository
+from catalog import XLSX_MAX_ROWS, DatasetVersion, formats, open_sink_writer, repository
 from policies import Grant, GrantInactive, rfc3339, workflow
 
 from .. import events, files, models
@@ -30,7 +31,7 @@ from .access import logged_purpose
 from .masking_plan import masked_chunks
 
 __all__ = ["deliver", "exchange_data", "DELIVERY_FORMATS", "exchange_receipt", "download_name",
-           "signed_manifest", "check_file"]
+           "signed_manifest", "check_file", "version_for", "fits"]
 
 #: What a delivery may be written as; a CSV may start with a byte-order mark (``bom``) for
 #: Excel. XLSX holds at most ``XLSX_MAX_ROWS - 1`` rows: larger deliveries take another format.
@@ -52,6 +53,44 @@ def _authorize(svc: Services, who: Principal, grant_id: str) -> Grant:
 def _refuse(svc: Services, who: Principal, grant: Grant) -> NoReturn:
     svc.refuse(who, obj=f"grant:{grant.id}", act="receive", dom=grant.provider)
     raise Forbidden("no active grant of your department covers this", code="no_active_grant")
+
+
+def version_for(conn: Any, grant: Grant) -> DatasetVersion:
+    """The version a delivery under ``grant`` reads: a pinned grant's own; for a grant that
+    follows the latest, the newest version its conditions still :func:`fits` (the approved one
+    if none does — a version that makes a granted column personal waits for a steward)."""
+    approved = repository.get_version(conn, grant.dataset_id, grant.dataset_version)
+    if grant.follows == "pinned":
+        return approved
+    for newer in repository.list_versions(conn, grant.dataset_id):  # newest first
+        if newer.version <= approved.version:
+            break
+        if fits(grant, approved, newer):
+            return newer
+    return approved
+
+
+def fits(grant: Grant, approved: DatasetVersion, newer: DatasetVersion) -> bool:
+    """Whether ``newer`` can be delivered under ``grant`` approved on ``approved``: every
+    delivered column is still there and holds no personal data it did not hold then (the
+    same kind and entity, or none at all) — what the steward's masking was decided for."""
+    before = {c["name"]: _personal(c) for c in approved.columns}
+    after = {c["name"]: _personal(c) for c in newer.columns}
+    for column in grant.columns:
+        if grant.masking.get(column) == "drop":
+            continue
+        if column not in after:
+            return False
+        if after[column] is not None and after[column] != before.get(column):
+            return False
+    return True
+
+
+def _personal(column: dict[str, Any]) -> tuple[str, str | None] | None:
+    """What personal data a column holds as profiled: ``(kind, entity)``, or None."""
+    profile = column.get("profile") or {}
+    kind = profile.get("kind") or "none"
+    return None if kind == "none" else (kind, profile.get("entity"))
 
 
 def deliver(svc: Services, who: Principal, grant_id: str, *, fmt: Any = "csv",
@@ -80,8 +119,10 @@ def deliver(svc: Services, who: Principal, grant_id: str, *, fmt: Any = "csv",
                            field="bom")
     grant = _authorize(svc, who, grant_id)
     with svc.reader.connect() as conn:
-        dataset = repository.get_dataset(conn, grant.dataset_id)
-    rows_held = dataset.version.row_count if dataset.version else 0
+        version = version_for(conn, grant)  # what the receipt and the entry name
+        dataset = dataclasses.replace(repository.get_dataset(conn, grant.dataset_id),
+                                      version=version)
+    rows_held = version.row_count
     if fmt == "xlsx" and rows_held > XLSX_MAX_ROWS - 1:
         raise InvalidInput(f"an XLSX sheet holds at most {XLSX_MAX_ROWS - 1:,} rows and this "
                            f"dataset has {rows_held:,}: choose CSV, Parquet or JSON Lines",
@@ -100,17 +141,18 @@ def deliver(svc: Services, who: Principal, grant_id: str, *, fmt: Any = "csv",
                 index = rec.append(events.Exchange(
                     actor=who.username, actor_department=who.department,
                     provider=grant.provider, receiver=grant.receiver,
-                    dataset_id=grant.dataset_id, dataset_version=grant.dataset_version,
+                    dataset_id=grant.dataset_id, dataset_version=version.version,
                     request_id=grant.request_id, grant_id=grant.id, exchange_id=exchange_id,
                     purpose=purpose, columns=grant.masking, row_count=rows, sha256=digest))
-                manifest = _manifest(svc, who, grant, exchange_id, fmt, rows, digest, index)
+                manifest = _manifest(svc, who, grant, exchange_id, fmt, rows, digest, index,
+                                     version=version.version)
                 if bom:
                     manifest["bom"] = True  # the bytes start with EF BB BF, hashed with them
                 receipt = sign_receipt(manifest, kid=rec.key.kid,
                                        private_key=rec.key.private_key)
                 rec.conn.execute(models.exchanges.insert().values(
                     id=exchange_id, grant_id=grant.id, dataset_id=grant.dataset_id,
-                    dataset_version=grant.dataset_version, provider=grant.provider,
+                    dataset_version=version.version, provider=grant.provider,
                     receiver=grant.receiver, format=fmt, sha256=digest, row_count=rows,
                     byte_size=out.size, receipt=receipt, audit_index=index,
                     created_by=who.username, created_at=svc.clock()))
@@ -141,9 +183,9 @@ def _write_masked(svc: Services, grant: Grant, dataset: Any, out: BinaryIO, *,
 
 
 def _manifest(svc: Services, who: Principal, grant: Grant, exchange_id: str, fmt: str,
-              rows: int, digest: str, index: int) -> dict[str, Any]:
+              rows: int, digest: str, index: int, *, version: int) -> dict[str, Any]:
     return {"exchange_id": exchange_id, "dataset_id": grant.dataset_id,
-            "dataset_version": grant.dataset_version, "grant_id": grant.id,
+            "dataset_version": version, "grant_id": grant.id,
             "provider": grant.provider, "receiver": grant.receiver, "recipient": who.username,
             "columns": [{"name": c, "operator": grant.masking[c]} for c in grant.columns],
             "format": fmt, "row_count": rows, "sha256": digest,

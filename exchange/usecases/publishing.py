@@ -33,16 +33,21 @@ from catalog import (
     signature_of,
 )
 from masking import profile_table
-from policies import rules
+from policies import rules, workflow
 
 from .. import events
 from ..auth import Principal
-from ..errors import InvalidInput
+from ..errors import Forbidden, InvalidInput
 from ..messages import Problem
 from ..services import Services
 
-__all__ = ["publish", "register_external", "check_metadata", "get_dataset", "search",
-           "IDENTIFIER_PATTERNS", "dataset_view", "LEVELS", "SHARING_TYPES", "SAMPLE_ROWS"]
+__all__ = ["publish", "add_version", "edit_metadata", "withdraw", "list_versions",
+           "register_external", "check_metadata", "get_dataset", "search",
+           "IDENTIFIER_PATTERNS", "dataset_view", "LEVELS", "SHARING_TYPES", "SAMPLE_ROWS",
+           "EDITABLE"]
+
+#: The metadata a steward may edit after publication.
+EDITABLE = repository.EDITABLE
 
 _PHONE = (r"^(?:(?:\+?86[- ]?)?1[3-9][0-9][- ]?[0-9]{4}[- ]?[0-9]{4}"
           r"|0[1-9][0-9]{1,2}-?[0-9]{7,8})$")
@@ -79,12 +84,37 @@ def publish(svc: Services, who: Principal, *, filename: str, data: bytes | Path,
     """
     svc.require(who, "dataset", "publish")
     meta = check_metadata(metadata)
+    return _store_version(svc, who, filename=filename, data=data, strict=meta["strict"],
+                          not_null=meta["not_null"],
+                          dataset_of=lambda conn, now: _add_dataset(conn, who, meta, now))
+
+
+def add_version(svc: Services, who: Principal, dataset_id: str, *, filename: str,
+                data: bytes | Path, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Publish a new version of a dataset of the steward's department, profiled and
+    quality-checked like the first (``options``: ``strict``, ``not_null``). Grants that
+    follow the latest version deliver it from now on, unless it makes a granted column more
+    personal than the version they were approved for (:func:`delivery.version_for`).
+    Raises Forbidden (another department's), DatasetNotFound, DatasetWithdrawn, InvalidInput,
+    InvalidUpload, UploadTooLarge, QualityCheckFailed, OSError."""
+    _own_dataset(svc, who, dataset_id)
+    meta = _version_options(options or {})
+    return _store_version(svc, who, filename=filename, data=data, strict=meta["strict"],
+                          not_null=meta["not_null"], dataset_of=lambda _conn, _now: dataset_id)
+
+
+def _store_version(svc: Services, who: Principal, *, filename: str, data: bytes | Path,
+                   strict: bool, not_null: list[str],
+                   dataset_of: Callable[[Any, Any], str]) -> dict[str, Any]:
+    """Examine ``data`` and store it as the next version of the dataset ``dataset_of`` names
+    (creating it for a first publication), with its audit entry; nothing is stored or
+    recorded if anything fails."""
     upload = _Upload.of(data, max_bytes=svc.settings.max_upload_bytes)
     fmt = upload.format(filename)
     # the table as read: columns, profiles and quality over every row (no rows kept)
-    frame = _examine(svc, upload, fmt, not_null=meta["not_null"])
+    frame = _examine(svc, upload, fmt, not_null=not_null)
     profiles, report = frame.profiles, frame.report
-    if meta["strict"] and not report.success:
+    if strict and not report.success:
         raise QualityCheckFailed("quality checks failed and strict mode was asked for: "
                                  + _failed_summary(report))
     columns = [{"name": str(c), "dtype": "string", "profile": p.to_dict()}
@@ -94,18 +124,122 @@ def publish(svc: Services, who: Principal, *, filename: str, data: bytes | Path,
         upload.copy_to(out)
         digest = out.finish()
         with svc.recording() as rec:
-            dataset_id = _add_dataset(rec.conn, who, meta, now)
-            repository.add_version(
+            dataset_id = dataset_of(rec.conn, now)
+            number = repository.add_version(
                 rec.conn, dataset_id, sha256=digest, format=fmt, filename=filename,
                 row_count=len(frame), byte_size=upload.size, columns=columns,
                 quality=report.to_dict(), quality_passed=report.success,
                 created_by=who.username, now=now)
             rec.append(events.Publish(
                 actor=who.username, actor_department=who.department, provider=who.department,
-                dataset_id=dataset_id, dataset_version=1, sha256=digest, row_count=len(frame)))
+                dataset_id=dataset_id, dataset_version=number, sha256=digest,
+                row_count=len(frame)))
             dataset = repository.get_dataset(rec.conn, dataset_id)
             out.commit()
     return dataset_view(dataset)
+
+
+def _own_dataset(svc: Services, who: Principal, dataset_id: str) -> Any:
+    """The dataset, if ``who`` is a steward of its department. Raises Forbidden,
+    DatasetNotFound."""
+    svc.require(who, "dataset", "publish")
+    with svc.reader.connect() as conn:
+        dataset = repository.get_dataset(conn, dataset_id)
+    if dataset.department != who.department:
+        raise Forbidden("only a steward of the dataset's department may change it",
+                        code="not_your_dataset")
+    return dataset
+
+
+def _version_options(options: dict[str, Any]) -> dict[str, Any]:
+    """``strict`` and ``not_null`` of a new version. Raises InvalidInput."""
+    if not isinstance(options, dict):
+        raise InvalidInput("metadata must be a JSON object", code="metadata_not_an_object")
+    unknown = sorted(set(options) - {"strict", "not_null"})
+    if unknown:
+        raise InvalidInput(f"unknown field(s): {', '.join(unknown)}", code="unknown_field",
+                           fields=unknown)
+    problems = []
+    if not isinstance(options.get("strict", False), bool):
+        problems.append(Problem("strict_not_a_flag", "strict"))
+    not_null = options.get("not_null") or []
+    if not isinstance(not_null, list) or not all(isinstance(c, str) for c in not_null):
+        problems.append(Problem("not_null_not_a_list", "not_null"))
+    if problems:
+        raise InvalidInput.of(problems)
+    return {"strict": bool(options.get("strict", False)), "not_null": not_null}
+
+
+def edit_metadata(svc: Services, who: Principal, dataset_id: str,
+                  changes: dict[str, Any]) -> dict[str, Any]:
+    """Edit a dataset's metadata (title, description, sharing, level, legal basis, keywords);
+    the audit entry names the fields that changed. Raises Forbidden, DatasetNotFound,
+    DatasetWithdrawn, InvalidInput (unknown fields, metadata a dataset cannot have)."""
+    current = _own_dataset(svc, who, dataset_id)
+    if not isinstance(changes, dict):
+        raise InvalidInput("the body must be a JSON object", code="metadata_not_an_object")
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise InvalidInput(f"unknown field(s): {', '.join(unknown)}", code="unknown_field",
+                           fields=unknown)
+    whole = {name: getattr(current, name) for name in EDITABLE} | changes
+    checked = check_metadata(whole)  # every problem at once, as a publish answers
+    with svc.recording() as rec:
+        changed = repository.update_metadata(
+            rec.conn, dataset_id, {k: checked[k] for k in changes}, now=svc.clock())
+        if changed:
+            rec.append(events.DatasetChange(
+                actor=who.username, actor_department=who.department,
+                provider=current.department, dataset_id=dataset_id, fields=changed))
+        dataset = repository.get_dataset(rec.conn, dataset_id)
+    return dataset_view(dataset) | {"changed": changed}
+
+
+def withdraw(svc: Services, who: Principal, dataset_id: str, *, reason: Any) -> dict[str, Any]:
+    """Take a dataset out of the catalog: no longer found, requested or versioned; every
+    active grant ends and every pending request is refused with the reason (permissions
+    removed on every server), each an audit entry; the dataset, its versions and deliveries
+    stay for the history.
+    Raises Forbidden, DatasetNotFound, DatasetWithdrawn, InvalidInput (no reason)."""
+    current = _own_dataset(svc, who, dataset_id)
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput("give the reason for withdrawing", code="withdraw_reason_required",
+                           field="reason")
+    now = svc.clock()
+    with svc.recording() as rec:
+        dataset = repository.withdraw_dataset(rec.conn, dataset_id, by=who.username,
+                                              reason=reason.strip(), now=now)
+        ended = workflow.revoke_all(rec.conn, dataset_id, by=who.username,
+                                    reason=reason.strip(), now=now)
+        for grant in ended:
+            svc.enforcer.revoke_grant(grant.id, conn=rec.conn)
+            rec.append(events.Revoke(
+                actor=who.username, actor_department=who.department, provider=grant.provider,
+                receiver=grant.receiver, grant_id=grant.id, dataset_id=dataset_id))
+        for request in workflow.refuse_pending(rec.conn, dataset_id, by=who.username,
+                                               reason=reason.strip(), now=now):
+            rec.append(events.Deny(
+                actor=who.username, actor_department=who.department,
+                provider=request.provider, receiver=request.receiver, request_id=request.id,
+                dataset_id=dataset_id, outcome="refused"))
+        rec.append(events.Withdraw(
+            actor=who.username, actor_department=who.department, provider=current.department,
+            dataset_id=dataset_id, grants_ended=len(ended)))
+    return dataset_view(dataset) | {"grants_ended": [g.id for g in ended]}
+
+
+def list_versions(svc: Services, who: Principal, dataset_id: str) -> dict[str, Any]:
+    """Every version of a dataset, newest first: number, rows, bytes, SHA-256, quality,
+    columns with their personal data, who published it and when. Raises Forbidden,
+    DatasetNotFound."""
+    svc.require(who, "catalog", "read")
+    with svc.reader.connect() as conn:
+        versions = repository.list_versions(conn, dataset_id)
+    return {"versions": [{"version": v.version, "row_count": v.row_count,
+                          "byte_size": v.byte_size, "sha256": v.sha256, "format": v.format,
+                          "quality_passed": v.quality_passed, "columns": v.columns,
+                          "created_at": v.created_at.isoformat(), "created_by": v.created_by}
+                         for v in versions]}
 
 
 def register_external(svc: Services, who: Principal, *, location: Any,
@@ -221,6 +355,8 @@ def dataset_view(dataset: Any, *, brief: bool = False) -> dict[str, Any]:
         "sharing_label": rules.SHARING_TYPES.get(dataset.sharing), "level": dataset.level,
         "legal_basis": dataset.legal_basis, "keywords": dataset.keywords,
         "created_at": dataset.created_at.isoformat(), "version": dataset.current_version,
+        "updated_at": _iso(dataset.updated_at), "withdrawn_at": _iso(dataset.withdrawn_at),
+        "withdraw_reason": dataset.withdraw_reason,
         "row_count": version.row_count if version else None,
         "quality_passed": version.quality_passed if version else None,
     }
@@ -232,6 +368,10 @@ def dataset_view(dataset: Any, *, brief: bool = False) -> dict[str, Any]:
         full["external"] = {"files": len((version.manifest or {}).get("files", [])),
                             "byte_size": version.byte_size}
     return full
+
+
+def _iso(moment: Any) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 def check_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
