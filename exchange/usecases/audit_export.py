@@ -31,9 +31,10 @@ from ..services import Services
 from . import auditing
 from .admin import department_names
 
-__all__ = ["EXPORT_FORMATS", "HEADERS", "Export", "export", "CHINA"]
+__all__ = ["EXPORT_FORMATS", "HEADERS", "Export", "export", "CHINA", "XLSX_MEDIA_TYPE"]
 
 EXPORT_FORMATS = ("csv", "xlsx")
+XLSX_MEDIA_TYPE = formats.media_type("xlsx")
 #: The columns, in English (the pages pass them in the reader's language).
 HEADERS = ("Index", "Time (China Standard Time, UTC+8)", "Event", "User", "User's department",
            "Provider", "Receiver", "Dataset", "Outcome", "Rows", "SHA-256",
@@ -54,6 +55,18 @@ class Export:
     media_type: str
     length: int | None
     selection: auditing.Selection
+
+    def headers(self) -> dict[str, str]:
+        """The HTTP headers that offer it for download: its name, its length when known, how
+        many entries it holds (``X-Govex-Entries``) of the ``X-Govex-Selected``."""
+        headers = {"Content-Disposition": files.content_disposition(self.filename,
+                                                                    fallback=self.filename),
+                   "Cache-Control": "no-store",
+                   "X-Govex-Entries": str(self.selection.exported),
+                   "X-Govex-Selected": str(self.selection.total)}
+        if self.length is not None:
+            headers["Content-Length"] = str(self.length)
+        return headers
 
 
 def export(svc: Services, who: Principal, query: auditing.EntryQuery, *, fmt: str,

@@ -11,7 +11,6 @@ from flask_babel import get_locale, gettext
 from policies import rfc3339
 
 from ..errors import InvalidInput, NotFound
-from ..files import content_disposition
 from ..usecases import audit_export, auditing
 from .base import principal, services
 from .i18n import TIMEZONE
@@ -47,19 +46,10 @@ def export(fmt: str):
     ``order=asc``: in log order), as a CSV for Excel or an XLSX."""
     chosen = _chosen()
     query = _query(chosen, newest_first=request.args.get("order") != "asc")
-    names = _event_labels()
-    made = audit_export.export(
-        services(), principal(), query, fmt=fmt, events=names,
-        headers=_export_headers(),
-        english=str(get_locale()) != "zh")
-    headers = {"Content-Disposition": content_disposition(made.filename,
-                                                          fallback=made.filename),
-               "Cache-Control": "no-store",
-               "X-Govex-Entries": str(made.selection.exported),
-               "X-Govex-Selected": str(made.selection.total)}
-    if made.length is not None:
-        headers["Content-Length"] = str(made.length)
-    return Response(made.blocks, content_type=made.media_type, headers=headers)
+    made = audit_export.export(services(), principal(), query, fmt=fmt,
+                               events=_event_labels(), headers=_export_headers(),
+                               english=str(get_locale()) != "zh")
+    return Response(made.blocks, content_type=made.media_type, headers=made.headers())
 
 
 def _chosen() -> dict[str, str]:

@@ -260,3 +260,26 @@ def test_only_auditors_export(browse, user, fmt):
 
 def test_other_formats_are_not_offered(browse):
     assert browse("audit-auditor").get("/audit/log.jsonl").status_code == 404
+
+
+@pytest.mark.parametrize(("query", "order"), [("department=市民政局", "desc"),
+                                              ("actor=steward&type=publish", "asc"),
+                                              ("dataset_id=xyz", "asc")])
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_api_exports_the_same_selection(as_role, query, order, fmt):
+    wanted = _expected(as_role, query, order)
+    r = as_role("audit-auditor").get(f"/api/v1/audit/entries.{fmt}?{query}&order={order}")
+    assert r.status_code == 200 and r.headers["X-Govex-Selected"] == str(len(wanted))
+    header, *body = (_csv_rows if fmt == "csv" else _xlsx_rows)(r.data)
+    assert header[1] == "Time (China Standard Time, UTC+8)"  # the API answers in English
+    assert [(int(row[0]), row[-1]) for row in body] == [(e["index"], e["logged"])
+                                                        for e in wanted]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_api_export_is_for_auditors_and_documented(client, as_role, fmt):
+    assert as_role("civil-steward").get(f"/api/v1/audit/entries.{fmt}").status_code == 403
+    assert as_role(None).get(f"/api/v1/audit/entries.{fmt}").status_code == 401
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert {p["name"] for p in paths[f"/audit/entries.{fmt}"]["get"]["parameters"]} >= {
+        "department", "actor", "dataset_id", "order"}
