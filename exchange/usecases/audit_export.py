@@ -40,6 +40,8 @@ HEADERS = ("Index", "Time (China Standard Time, UTC+8)", "Event", "User", "User'
            "Provider", "Receiver", "Dataset", "Outcome", "Rows", "SHA-256",
            "Entry as logged (RFC 8785 JSON)")
 CHINA = dt.timezone(dt.timedelta(hours=8), "CST")
+#: The most characters an XLSX cell holds (Excel's limit; longer text makes a "damaged" file).
+XLSX_MAX_CELL = 32_767
 _ROWS_PER_CHUNK = 1000
 _BLOCK = 1 << 16
 assert auditing.EXPORT_MAX < XLSX_MAX_ROWS  # the header row and every entry fit on one sheet
@@ -85,7 +87,8 @@ def export(svc: Services, who: Principal, query: auditing.EntryQuery, *, fmt: st
         raise ValueError(f"an export has {len(HEADERS)} columns")
     chosen = auditing.selection(svc, who, query)
     names = {code: en if english else zh for code, (zh, en) in department_names(svc).items()}
-    row = _row_maker(dict(events or {}), names)
+    row = _row_maker(dict(events or {}), names,
+                     cell_limit=XLSX_MAX_CELL if fmt == "xlsx" else None)
     chunks = _chunks(auditing.selected_entries(svc, chosen), list(headers), row)
     filename = files.dated_name("govex-audit", svc.clock(), fmt)
     if fmt == "csv":
@@ -95,8 +98,11 @@ def export(svc: Services, who: Principal, query: auditing.EntryQuery, *, fmt: st
     return Export(_read(sink), filename, formats.media_type("xlsx"), length, chosen)
 
 
-def _row_maker(events: dict[str, str],
-               names: Mapping[str, str]) -> Callable[[int, str], list[str | None]]:
+def _row_maker(events: dict[str, str], names: Mapping[str, str], *,
+               cell_limit: int | None = None) -> Callable[[int, str], list[str | None]]:
+    """The row of one entry. With a ``cell_limit``, an entry longer than it (a grant of
+    hundreds of columns) is cut, and says so and where the whole of it is: the CSV, the API
+    and the entry's page hold it whole."""
     def department(code: Any) -> str | None:
         if not code:
             return None
@@ -110,8 +116,16 @@ def _row_maker(events: dict[str, str],
                 _text(entry.get("actor")), department(entry.get("actor_department")),
                 department(entry.get("provider")), department(entry.get("receiver")),
                 _text(entry.get("dataset_id")), _text(entry.get("outcome")),
-                _text(entry.get("row_count")), _text(entry.get("sha256")), logged]
+                _text(entry.get("row_count")), _text(entry.get("sha256")),
+                _cut(logged, index, cell_limit)]
     return row
+
+
+def _cut(logged: str, index: int, limit: int | None) -> str:
+    if limit is None or len(logged) <= limit:
+        return logged
+    note = f" … [cut: {len(logged)} characters; the whole entry: CSV, or entry #{index}]"
+    return logged[:limit - len(note)] + note
 
 
 def _text(value: Any) -> str | None:

@@ -283,3 +283,18 @@ def test_the_api_export_is_for_auditors_and_documented(client, as_role, fmt):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert {p["name"] for p in paths[f"/audit/entries.{fmt}"]["get"]["parameters"]} >= {
         "department", "actor", "dataset_id", "order"}
+
+
+@pytest.mark.parametrize(("length", "limit", "cut"), [
+    (100, None, False), (40_000, None, False), (32_767, 32_767, False), (32_768, 32_767, True),
+    (200_000, 32_767, True)])
+def test_an_entry_too_long_for_a_cell_is_cut_and_says_so(length, limit, cut):
+    from exchange.usecases import audit_export
+    empty = '{"columns":"","type":"approve"}'
+    logged = empty.replace('""', '"' + "x" * (length - len(empty)) + '"', 1)
+    assert len(logged) == length
+    row = audit_export._row_maker({}, {}, cell_limit=limit)(7, logged)
+    assert (row[-1] != logged) is cut and row[2] == "approve"
+    assert len(row[-1]) <= (limit or length)
+    if cut:
+        assert row[-1].endswith(f"[cut: {length} characters; the whole entry: CSV, or entry #7]")
