@@ -298,3 +298,26 @@ def test_an_entry_too_long_for_a_cell_is_cut_and_says_so(length, limit, cut):
     assert len(row[-1]) <= (limit or length)
     if cut:
         assert row[-1].endswith(f"[cut: {length} characters; the whole entry: CSV, or entry #7]")
+
+
+@pytest.mark.parametrize(("args", "says", "absent"), [
+    (["--department", "xyz"], "no department matches 'xyz'", "#"),
+    (["--actor", "nobody", "--department", "民政"], "no user matches 'nobody'", "#"),
+    (["--department", "民政", "--type", "publish"], "publish", "matches"),
+])
+def test_the_cli_filters_by_name_and_says_what_found_nothing(as_role, monkeypatch, args, says,
+                                                           absent):
+    from click.testing import CliRunner
+
+    from exchange.cli import cli
+    from exchange.cli._root import Context
+
+    class ThroughTheApi:  # the CLI's client, answered by the test app
+        def audit_entries(self, **params):
+            query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
+            return as_role("audit-auditor").get(f"/api/v1/audit/entries?{query}").get_json()
+
+    monkeypatch.setattr(Context, "client", lambda self: ThroughTheApi())
+    done = CliRunner().invoke(cli, ["audit", "log", *args])
+    assert done.exit_code == 0, done.output
+    assert says in done.output and absent not in done.output
