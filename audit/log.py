@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
+    false,
     func,
     insert,
     or_,
@@ -51,6 +52,8 @@ __all__ = ["metadata", "AuditLog", "Appended", "SignedCheckpoint", "entries_tabl
 metadata = MetaData()
 _BigInt = BigInteger().with_variant(Integer, "sqlite")
 _HEAD_ID = 1
+#: A filter of :meth:`AuditLog.entries`: one value, or a sequence of values any of which matches.
+Values = str | Sequence[str] | None
 
 entries_table = Table(
     "audit_entries", metadata,
@@ -255,12 +258,16 @@ class AuditLog:
 
     def entries(self, conn: Connection, *, offset: int = 0, limit: int = 100,
                 type: str | None = None, since: datetime | str | None = None,
-                until: datetime | str | None = None, department: str | None = None,
-                dataset_id: str | int | None = None, actor: str | None = None,
-                logged: bool = False, newest_first: bool = False) -> list[tuple[int, Any]]:
+                until: datetime | str | None = None, department: Values = None,
+                dataset_id: Values | int = None, actor: Values = None,
+                logged: bool = False, newest_first: bool = False, after: int | None = None,
+                before: int | None = None) -> list[tuple[int, Any]]:
         """Entries in log order as ``(index, entry)`` (``newest_first``: the other way),
         filtered: ``since`` ≤ time < ``until`` (datetimes or RFC 3339 strings; naive means
         UTC); ``department`` matches the provider, the receiver or the actor's department.
+        ``department``, ``dataset_id`` and ``actor`` are one value or a sequence of values,
+        any of which matches (an empty sequence matches nothing); ``after`` < index <
+        ``before`` reads the log in stretches without an ever larger ``offset``.
         With ``logged`` the entry is the exact text the log hashed, not parsed. Raises
         InvalidRange for a negative offset, a limit below 1 or a malformed time.
         """
@@ -269,6 +276,10 @@ class AuditLog:
         query = select(entries_table.c.idx, entries_table.c.entry).where(
             *_filters(type=type, since=since, until=until, department=department,
                       dataset_id=dataset_id, actor=actor))
+        if after is not None:
+            query = query.where(entries_table.c.idx > after)
+        if before is not None:
+            query = query.where(entries_table.c.idx < before)
         order = entries_table.c.idx.desc() if newest_first else entries_table.c.idx
         rows = conn.execute(query.order_by(order).offset(offset).limit(limit))
         if logged:
@@ -277,12 +288,14 @@ class AuditLog:
 
     def count(self, conn: Connection, *, type: str | None = None,
               since: datetime | str | None = None, until: datetime | str | None = None,
-              department: str | None = None, dataset_id: str | int | None = None,
-              actor: str | None = None) -> int:
-        """How many entries the filters of :meth:`entries` select."""
+              department: Values = None, dataset_id: Values | int = None,
+              actor: Values = None, before: int | None = None) -> int:
+        """How many entries the filters of :meth:`entries` select (below index ``before``)."""
         query = select(func.count()).select_from(entries_table).where(
             *_filters(type=type, since=since, until=until, department=department,
                       dataset_id=dataset_id, actor=actor))
+        if before is not None:
+            query = query.where(entries_table.c.idx < before)
         return int(conn.execute(query).scalar() or 0)
 
     def evidence(self, conn: Connection) -> EvidenceBundle:
@@ -435,9 +448,9 @@ def _fold(hashes: Sequence[bytes]) -> bytes:
 
 
 def _filters(*, type: str | None, since: datetime | str | None, until: datetime | str | None,
-             department: str | None, dataset_id: str | int | None,
-             actor: str | None) -> list[Any]:
-    """WHERE clauses for :meth:`AuditLog.entries`. Raises InvalidRange for a bad time."""
+             department: Values, dataset_id: Values | int, actor: Values) -> list[Any]:
+    """WHERE clauses for :meth:`AuditLog.entries`, each on an indexed column (equality or
+    ``IN``: never a scan of the log). Raises InvalidRange for a bad time."""
     c = entries_table.c
     start, end = parse_bound(since, "since"), parse_bound(until, "until")
     clauses: list[Any] = []
@@ -447,12 +460,25 @@ def _filters(*, type: str | None, since: datetime | str | None, until: datetime 
         clauses.append(c.time >= start)
     if end is not None:
         clauses.append(c.time < end)
-    if department:
-        clauses.append(or_(c.provider == department, c.receiver == department,
-                           c.actor_department == department))
-    if dataset_id is not None and dataset_id != "":
-        clauses.append(c.dataset_id == str(dataset_id))
-    if actor:
-        clauses.append(c.actor == actor)
+    if _given(department):
+        clauses.append(or_(*(_matches(column, department)
+                             for column in (c.provider, c.receiver, c.actor_department))))
+    if _given(dataset_id):
+        clauses.append(_matches(c.dataset_id, dataset_id))
+    if _given(actor):
+        clauses.append(_matches(c.actor, actor))
     return clauses
+
+
+def _given(value: Values | int) -> bool:
+    """Whether a filter is set: a value other than "", or any sequence (even empty)."""
+    return value is not None and value != ""
+
+
+def _matches(column: Any, value: Values | int) -> Any:
+    """``column`` equal to ``value``, or to any of a sequence of values (none: false)."""
+    if isinstance(value, (str, int)):
+        return column == str(value)
+    values = sorted({str(v) for v in value})
+    return column.in_(values) if values else false()
 

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from urllib.parse import quote
 
-__all__ = ["download_name", "content_disposition", "EXTENSIONS"]
+__all__ = ["download_name", "dated_name", "content_disposition", "EXTENSIONS"]
 
 #: The file extension of each delivery format.
 EXTENSIONS = {"csv": "csv", "xlsx": "xlsx", "jsonl": "jsonl", "parquet": "parquet"}
@@ -30,6 +30,15 @@ def download_name(title: str, receiver: str, moment: dt.datetime, fmt: str) -> s
     safe = _UNSAFE.sub("_", unicodedata.normalize("NFC", title)).strip("_ ")[:_MAX_TITLE]
     day = moment.astimezone(_CHINA)
     return f"{safe or 'data'}-{receiver}-{day:%Y%m%d}.{EXTENSIONS.get(fmt, fmt)}"
+
+
+def dated_name(stem: str, moment: dt.datetime, fmt: str) -> str:
+    """``<stem>-<YYYYMMDD>.<ext>`` (the day in China Standard Time; a naive ``moment`` is UTC),
+    e.g. ``govex-audit-20261207.csv``, safe on every file system."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    safe = _UNSAFE.sub("_", unicodedata.normalize("NFC", stem)).strip("_ ")[:_MAX_TITLE]
+    return f"{safe or 'data'}-{moment.astimezone(_CHINA):%Y%m%d}.{EXTENSIONS.get(fmt, fmt)}"
 
 
 def content_disposition(filename: str, *, fallback: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, request
 
-from ..usecases import auditing
+from ..usecases import audit_export, auditing
 from .base import principal, route, services
 
 __all__: list[str] = []
@@ -14,6 +14,28 @@ __all__: list[str] = []
        tag="audit", params=("offset", "limit", "form", "order") + auditing.FILTERS)
 def entries():
     return auditing.entries(services(), principal(), auditing.EntryQuery.from_args(request.args))
+
+
+@route("/audit/entries.csv", "GET", tag="audit", params=("order",) + auditing.FILTERS,
+       summary="The entries the filters select as CSV (UTF-8 with a byte-order mark, for "
+               "Excel), at most 100,000 — auditor", produces="text/csv")
+def entries_csv():
+    return _export("csv")
+
+
+@route("/audit/entries.xlsx", "GET", tag="audit", params=("order",) + auditing.FILTERS,
+       summary="The entries the filters select as an XLSX sheet, at most 100,000 — auditor",
+       produces=audit_export.XLSX_MEDIA_TYPE)
+def entries_xlsx():
+    return _export("xlsx")
+
+
+def _export(fmt: str) -> Response:
+    """The export of the filtered entries (in English; ``X-Govex-Selected`` counts every entry
+    the filters select, ``X-Govex-Entries`` those the file holds)."""
+    made = audit_export.export(services(), principal(),
+                               auditing.EntryQuery.from_args(request.args), fmt=fmt)
+    return Response(made.blocks, content_type=made.media_type, headers=made.headers())
 
 
 @route("/audit/checkpoint", "GET", summary="The latest signed checkpoint (C2SP signed note)",

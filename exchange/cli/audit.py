@@ -21,9 +21,10 @@ def audit() -> None:
 @audit.command("log")
 @click.option("--type", "type_", help="Event type: publish, request, approve, deny, revoke, "
                                       "exchange, authz_denied...")
-@click.option("--department", help="As provider, receiver or actor.")
-@click.option("--dataset", "dataset_id")
-@click.option("--actor")
+@click.option("--department", help="As provider, receiver or actor's department: a code, a "
+                                   "name or part of one (民政, civil).")
+@click.option("--dataset", "dataset_id", help="A dataset id, or part of its title.")
+@click.option("--actor", help="A username or a name, or part of one.")
 @click.option("--since", help="RFC 3339 time, e.g. 2026-11-01T00:00:00Z")
 @click.option("--until")
 @click.option("--offset", type=int, default=0)
@@ -37,7 +38,12 @@ def log_(ctx: Context, type_: str | None, department: str | None, dataset_id: st
                                       actor=actor, since=since, until=until, offset=offset,
                                       limit=limit)
     lines = [_line(e["index"], e["entry"]) for e in page["entries"]]
+    lines += [f"no {_KINDS.get(name, name)} matches {m['text']!r}"
+              for name, m in page.get("matched", {}).items() if not m["values"]]
     ctx.emit(page, "\n".join(lines) or "no entries")
+
+
+_KINDS = {"department": "department", "actor": "user", "dataset_id": "dataset"}
 
 
 def _line(index: int, e: dict[str, Any]) -> str:

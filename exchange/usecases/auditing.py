@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
+
+import sqlalchemy as sa
 
 from audit import (
     AuditError,
@@ -23,16 +25,21 @@ from audit import (
     pick_verifier,
     verify_inclusion,
 )
+from catalog.models import datasets_table
+from policies import workflow
 
 from .. import events
 from ..auth import Principal
 from ..errors import InvalidInput
+from ..models import departments, users
 from ..services import Services
 
 __all__ = ["entries", "checkpoint", "inclusion", "consistency", "verifier_key",
            "inclusion_evidence", "check_inclusion", "evidence_bundle", "verify_bundle",
            "LogCheck", "EVENT_TYPES", "FILTERS", "EntryQuery", "whole_number", "ENTRY_FORMS",
-           "MAX_PAGE", "SavedCheck", "check_saved_checkpoint", "MAX_CHECKPOINT_BYTES"]
+           "MAX_PAGE", "SavedCheck", "check_saved_checkpoint", "MAX_CHECKPOINT_BYTES", "Match",
+           "MAX_MATCHES", "SYSTEM_ACTORS", "resolve", "Selection", "selection",
+           "selected_entries", "EXPORT_MAX"]
 
 #: The kinds of entry the log holds (one builder each in :mod:`exchange.events`).
 EVENT_TYPES = events.EVENT_TYPES
@@ -42,6 +49,13 @@ FILTERS = ("type", "since", "until", "department", "dataset_id", "actor")
 #: a verifier hashes as it is instead of canonicalizing it again.
 ENTRY_FORMS = ("object", "logged")
 MAX_PAGE = 1000
+#: The most departments, users or datasets the text of one filter stands for.
+MAX_MATCHES = 200
+#: Actors the log names that are no user: the exchange itself, granting unconditional data.
+SYSTEM_ACTORS = (workflow.AUTO_APPROVER,)
+#: The most entries one export holds (an XLSX sheet holds 1,048,575).
+EXPORT_MAX = 100_000
+_EXPORT_BATCH = 1000
 MAX_INT = 2**62  # what every database stores in an integer column
 
 
@@ -102,20 +116,134 @@ class EntryQuery:
         return {k: getattr(self, k) for k in FILTERS if getattr(self, k)}
 
 
+@dataclasses.dataclass(frozen=True)
+class Match:
+    """What the ``text`` of a filter stands for: the ``values`` the log holds (department
+    codes, usernames, dataset ids), ``exact`` when the text is one of them, ``more`` when
+    more than :data:`MAX_MATCHES` matched (only the first, in order, are searched)."""
+
+    text: str
+    values: tuple[str, ...]
+    exact: bool = False
+    more: bool = False
+
+    def as_filter(self) -> str | tuple[str, ...]:
+        """What the log's filter takes: the text itself when exact, else the values and the
+        text itself — a code the log holds that no table knows any more (a department
+        renamed away, a user removed, a test's own id) is still found by its exact value."""
+        return self.text if self.exact else tuple(dict.fromkeys((*self.values, self.text)))
+
+    def as_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self) | {"values": list(self.values)}
+
+
+def resolve(conn: sa.Connection, query: EntryQuery) -> dict[str, Match]:
+    """What the text of the ``department``, ``actor`` and ``dataset_id`` filters that are set
+    stands for. An exact code, username or dataset id is itself; any other text stands for
+    every department whose code, Chinese or English name contains it, every user whose
+    username or display name contains it (and the system actors that do), every dataset
+    whose id or title contains it — case-insensitively. Only the small tables are searched;
+    the log is then filtered on its indexed columns. Raises nothing."""
+    found: dict[str, Match] = {}
+    d, u, ds = departments.c, users.c, datasets_table.c
+    if query.department:
+        found["department"] = _lookup(conn, query.department, d.code, (d.name, d.name_en))
+    if query.actor:
+        found["actor"] = _lookup(conn, query.actor, u.username, (u.display_name,),
+                                 extra=SYSTEM_ACTORS)
+    if query.dataset_id:
+        found["dataset_id"] = _lookup(conn, query.dataset_id, ds.id, (ds.title,))
+    return found
+
+
+def _lookup(conn: sa.Connection, text: str, key: Any, names: tuple[Any, ...], *,
+            extra: tuple[str, ...] = ()) -> Match:
+    """The ``key`` values of the rows whose key is ``text`` (exact), else whose key or one
+    of ``names`` contains it, plus the ``extra`` values that do."""
+    if text in extra or conn.execute(sa.select(key).where(key == text)).first() is not None:
+        return Match(text, (text,), exact=True)
+    contains = sa.or_(*(column.icontains(text, autoescape=True) for column in (key, *names)))
+    values = list(conn.execute(sa.select(key).where(contains).order_by(key)
+                               .limit(MAX_MATCHES + 1)).scalars())
+    values += [v for v in extra if text.casefold() in v.casefold()]
+    values = sorted(dict.fromkeys(values))
+    return Match(text, tuple(values[:MAX_MATCHES]), more=len(values) > MAX_MATCHES)
+
+
+def _log_filters(query: EntryQuery, matched: Mapping[str, Match]) -> dict[str, Any]:
+    """The log's filters for ``query`` with the text resolved (:meth:`Match.as_filter`)."""
+    return query.filters() | {name: m.as_filter() for name, m in matched.items()}
+
+
 def entries(svc: Services, who: Principal, query: EntryQuery = EntryQuery()) -> dict[str, Any]:
-    """A page of entries: ``size`` of the log, ``total`` the filters select, the page.
-    Raises Forbidden."""
+    """A page of entries: ``size`` of the log, ``total`` the filters select, the page, and
+    in ``matched`` what the text of each name filter stood for (:func:`resolve`; no value:
+    no table knows it, and only entries holding exactly that text match). Raises Forbidden."""
     svc.require(who, "audit", "read")
     key = "logged" if query.logged else "entry"
     with svc.reader.connect() as conn:
         log = svc.log_reader
+        matched = resolve(conn, query)
+        filters = _log_filters(query, matched)
         rows = log.entries(conn, offset=query.offset, limit=query.limit, logged=query.logged,
-                           newest_first=query.newest_first, **query.filters())
+                           newest_first=query.newest_first, **filters)
         size = log.size(conn)
-        total = log.count(conn, **query.filters()) if query.filters() else size
+        total = log.count(conn, **filters) if filters else size
     return {"size": size, "total": total, "offset": query.offset, "limit": query.limit,
             "order": "desc" if query.newest_first else "asc",
+            "matched": {name: m.as_json() for name, m in matched.items()},
             "entries": [{"index": i, key: e} for i, e in rows]}
+
+
+@dataclasses.dataclass(frozen=True)
+class Selection:
+    """The entries a query's filters select from the log as it stood (its first ``size``
+    entries): ``total`` of them, of which an export holds the first ``exported`` in the
+    query's order; ``matched`` as in :func:`entries`."""
+
+    query: EntryQuery
+    size: int
+    total: int
+    matched: Mapping[str, Match]
+    filters: Mapping[str, Any]
+
+    @property
+    def exported(self) -> int:
+        return min(self.total, EXPORT_MAX)
+
+
+def selection(svc: Services, who: Principal, query: EntryQuery) -> Selection:
+    """What an export of ``query`` (its filters and order; not its page) holds: the entries
+    of the log as it stands now, so that entries appended while it is read are left out.
+    Raises Forbidden."""
+    svc.require(who, "audit", "read")
+    with svc.reader.connect() as conn:
+        matched = resolve(conn, query)
+        filters = _log_filters(query, matched)
+        size = svc.log_reader.size(conn)
+        total = svc.log_reader.count(conn, before=size, **filters)
+    return Selection(query=query, size=size, total=total, matched=matched, filters=filters)
+
+
+def selected_entries(svc: Services, chosen: Selection) -> Iterator[tuple[int, str]]:
+    """The first :attr:`Selection.exported` entries of ``chosen`` in its order, each as
+    ``(index, the exact text logged)``, read a batch at a time (each batch on a connection
+    of its own, and by index rather than by offset: a long export holds no connection while
+    it is sent and never re-reads what it skipped)."""
+    newest_first, left = chosen.query.newest_first, chosen.exported
+    bound: int | None = chosen.size if newest_first else -1
+    while left > 0:
+        stretch = {"before": bound} if newest_first else {"after": bound,
+                                                          "before": chosen.size}
+        with svc.reader.connect() as conn:
+            batch = svc.log_reader.entries(conn, limit=min(_EXPORT_BATCH, left), logged=True,
+                                           newest_first=newest_first, **stretch,
+                                           **chosen.filters)
+        if not batch:
+            return
+        yield from batch
+        left -= len(batch)
+        bound = batch[-1][0]
 
 
 def _order(value: Any) -> bool:

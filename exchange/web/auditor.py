@@ -7,12 +7,12 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, Response, render_template, request
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext
 
 from policies import rfc3339
 
 from ..errors import InvalidInput, NotFound
-from ..usecases import auditing
+from ..usecases import audit_export, auditing
 from .base import FormError, principal, services
 from .i18n import TIMEZONE
 
@@ -32,15 +32,58 @@ def _auditors_only() -> None:
 @bp.get("/log")
 def log():
     svc = services()
-    chosen = {k: request.args.get(k, "").strip()[:100] for k in _TEXT_FILTERS + ("from", "to")}
+    chosen = _chosen()
     offset = max(0, _int(request.args.get("offset"), 0))
-    filters = {k: chosen[k] or None for k in _TEXT_FILTERS}
-    page = auditing.entries(svc, principal(), auditing.EntryQuery(
-        offset=offset, limit=PAGE, newest_first=True, **filters,
-        **_time_range(chosen["from"], chosen["to"])))
+    page = auditing.entries(svc, principal(), _query(chosen, offset=offset, limit=PAGE))
     return render_template("web/audit_log.html", page=page, chosen=chosen, offset=offset,
                            size=PAGE, event_types=auditing.EVENT_TYPES,
-                           query={k: v for k, v in chosen.items() if v})
+                           query={k: v for k, v in chosen.items() if v},
+                           max_matches=auditing.MAX_MATCHES, export_max=auditing.EXPORT_MAX)
+
+
+@bp.get("/log.<any(csv, xlsx):fmt>")
+def export(fmt: str):
+    """The entries the log page's filters select, newest first as the page shows them (or
+    ``order=asc``: in log order), as a CSV for Excel or an XLSX."""
+    chosen = _chosen()
+    query = _query(chosen, newest_first=request.args.get("order") != "asc")
+    made = audit_export.export(services(), principal(), query, fmt=fmt,
+                               events=_event_labels(), headers=_export_headers(),
+                               english=str(get_locale()) != "zh")
+    return Response(made.blocks, content_type=made.media_type, headers=made.headers())
+
+
+def _chosen() -> dict[str, str]:
+    """The log page's filters as typed (each at most 100 characters)."""
+    return {k: request.args.get(k, "").strip()[:100] for k in _TEXT_FILTERS + ("from", "to")}
+
+
+def _query(chosen: dict[str, str], *, offset: int = 0, limit: int = 1,
+           newest_first: bool = True) -> auditing.EntryQuery:
+    return auditing.EntryQuery(
+        offset=offset, limit=limit, newest_first=newest_first,
+        **{k: chosen[k] or None for k in _TEXT_FILTERS},
+        **_time_range(chosen["from"], chosen["to"]))
+
+
+def _export_headers() -> list[str]:
+    """The columns of :data:`audit_export.HEADERS` in the page's language."""
+    return [gettext("Index"), gettext("Time (China Standard Time, UTC+8)"), gettext("Event"),
+            gettext("User"), gettext("User's department"), gettext("Provider"),
+            gettext("Receiver"), gettext("Dataset"), gettext("Outcome"), gettext("Rows"),
+            gettext("SHA-256"), gettext("Entry as logged (RFC 8785 JSON)")]
+
+
+def _event_labels() -> dict[str, str]:
+    """Each event type's name in the page's language (as the ``event_name`` macro names it)."""
+    return {"publish": gettext("Publish"), "request": gettext("Request"),
+            "approve": gettext("Approve"), "deny": gettext("Deny"),
+            "revoke": gettext("Revoke"), "exchange": gettext("Delivery"),
+            "authz_denied": gettext("Refused access"), "user_add": gettext("User added"),
+            "user_change": gettext("User change"), "key_rotate": gettext("Key change"),
+            "init": gettext("Instance created"), "sign_in_failed": gettext("Failed sign-in"),
+            "sign_in_locked": gettext("Sign-in locked"),
+            "authz_throttled": gettext("Throttled after refusals")}
 
 
 def _int(text: str | None, default: int) -> int:
@@ -106,7 +149,7 @@ def check_checkpoint():
     if request.method == "POST":
         upload = request.files.get("checkpoint")
         if upload is None or not upload.filename:
-            errors = [FormError("checkpoint", _("Choose the checkpoint file you saved."))]
+            errors = [FormError("checkpoint", gettext("Choose the checkpoint file you saved."))]
         else:
             note = upload.stream.read(auditing.MAX_CHECKPOINT_BYTES + 1)
             result = auditing.check_saved_checkpoint(services(), principal(), note)

@@ -310,6 +310,17 @@ FILTERS: list[tuple[dict[str, Any], list[int]]] = [
     ({"offset": 2, "limit": 3}, [2, 3, 4]),
     ({"type": "approve", "offset": 1}, [6, 10]),
     ({"type": "revoke"}, []),
+    # a sequence of values: any of them matches; an empty one matches nothing
+    ({"department": ["hotline"]}, [0, 2, 3, 5, 6, 8, 9, 11]),
+    ({"actor": ["user0", "user2"]}, [0, 2, 3, 5, 6, 8, 9, 11]),
+    ({"dataset_id": ("ds-2", "ds-3")}, [2, 3, 7, 8]),
+    ({"department": []}, []),
+    ({"actor": [], "type": "publish"}, []),
+    ({"dataset_id": ["ds-9"]}, []),
+    # stretches of the log by index, either way
+    ({"after": 3, "before": 7}, [4, 5, 6]),
+    ({"after": 8, "newest_first": True}, [11, 10, 9]),
+    ({"before": 4, "newest_first": True, "type": "publish"}, [0]),
 ]
 
 
@@ -322,6 +333,19 @@ def test_entries_filters(engine: Engine, log: AuditLog, make_event: MakeEvent,
         found = log.entries(conn, **filters)
     assert [index for index, _ in found] == expected
     assert all(entry == make_event(index) for index, entry in found)
+
+
+@pytest.mark.parametrize(("filters", "expected"), [
+    ({"department": ["civil", "police"], "type": "request"}, 3),
+    ({"actor": ("user1",), "before": 7}, 2),
+    ({"dataset_id": [], "before": 12}, 0),
+    ({"department": "", "actor": None}, 12),
+], ids=["departments", "actors below", "no dataset", "unset"])
+def test_count_takes_the_same_filters(engine: Engine, log: AuditLog, make_event: MakeEvent,
+                                      filters: dict[str, Any], expected: int) -> None:
+    _fill(engine, log, make_event, 12)
+    with engine.connect() as conn:
+        assert log.count(conn, **filters) == expected
 
 
 @pytest.mark.parametrize("filters", [
