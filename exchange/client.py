@@ -78,16 +78,30 @@ class Client:
         """One dataset with its columns, profile and quality report."""
         return self._json("GET", f"/api/v1/datasets/{dataset_id}")
 
-    def publish(self, filename: str, data: bytes | Path, metadata: dict) -> dict:
+    def publish(self, filename: str, data: bytes | Path, metadata: dict, *,
+                new_version_of: str | None = None) -> dict:
         """Publish a file (steward): its bytes, or a file on disk, sent as it is read (a
-        register of millions of rows never sits in the client's memory)."""
+        register of millions of rows never sits in the client's memory) — as a new dataset,
+        or as the next version of the dataset ``new_version_of`` (``metadata`` then holds
+        only ``strict`` and ``not_null``)."""
+        path = (f"/api/v1/datasets/{new_version_of}/versions" if new_version_of
+                else "/api/v1/datasets")
         meta = json.dumps(metadata, ensure_ascii=False)
         if not isinstance(data, Path):
-            return self._json("POST", "/api/v1/datasets", files={"file": (filename, data)},
+            return self._json("POST", path, files={"file": (filename, data)},
                               data={"metadata": meta})
         with MultipartUpload(data, filename=filename, metadata=meta) as body:
-            return self._json("POST", "/api/v1/datasets", data=body, headers={
+            return self._json("POST", path, data=body, headers={
                 "Content-Type": body.content_type, "Content-Length": str(len(body))})
+
+    def withdraw(self, dataset_id: str, *, reason: str) -> dict:
+        """Withdraw a dataset from the catalog (steward): its grants end."""
+        return self._json("POST", f"/api/v1/datasets/{dataset_id}/withdraw",
+                          json={"reason": reason})
+
+    def edit_dataset(self, dataset_id: str, **changes: Any) -> dict:
+        """Edit a dataset's metadata (steward)."""
+        return self._json("PATCH", f"/api/v1/datasets/{dataset_id}", json=changes)
 
     # access
     def request(self, dataset_id: str, *, purpose: str, columns: list[str]) -> dict:
@@ -101,7 +115,7 @@ class Client:
         return self._json("GET", "/api/v1/requests", params=params)["requests"]
 
     def approve(self, request_id: str, **conditions: Any) -> dict:
-        """Approve with conditions: columns, masking, expires_in_days."""
+        """Approve with conditions: columns, masking, expires_in_days, follows."""
         body = {k: v for k, v in conditions.items() if v is not None}
         return self._json("POST", f"/api/v1/requests/{request_id}/approve", json=body)
 

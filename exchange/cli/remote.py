@@ -64,22 +64,72 @@ def _quality(report: dict) -> str:
 
 @click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--title", required=True)
-@click.option("--sharing", required=True, type=click.Choice(["unconditional", "conditional",
-                                                              "none"]))
-@click.option("--level", required=True, type=click.Choice(["L1", "L2", "L3", "L4"]))
+@click.option("--new-version", "dataset_id", metavar="DATASET",
+              help="Publish FILE as the next version of this dataset of your department "
+                   "(its metadata stays; --title, --sharing and --level are not given).")
+@click.option("--title")
+@click.option("--sharing", type=click.Choice(["unconditional", "conditional", "none"]))
+@click.option("--level", type=click.Choice(["L1", "L2", "L3", "L4"]))
 @click.option("--description", default="")
 @click.option("--legal-basis", help="Required when --sharing none.")
 @click.option("--strict", is_flag=True, help="Refuse the file if a quality check fails.")
 @pass_ctx
-def publish(ctx: Context, file: Path, title: str, sharing: str, level: str, description: str,
+def publish(ctx: Context, file: Path, dataset_id: str | None, title: str | None,
+            sharing: str | None, level: str | None, description: str,
             legal_basis: str | None, strict: bool) -> None:
-    """Publish FILE (CSV, XLSX, Parquet, JSON Lines) as a dataset of your department."""
+    """Publish FILE (CSV, XLSX, Parquet, JSON Lines) as a dataset of your department
+    (--title, --sharing and --level), or as a new version of one (--new-version DATASET)."""
+    described = {"--title": title, "--sharing": sharing, "--level": level,
+                 "--description": description or None, "--legal-basis": legal_basis}
+    if dataset_id:
+        given = [name for name, value in described.items() if value]
+        if given:
+            raise click.UsageError(f"{', '.join(given)}: a new version keeps the dataset's "
+                                   f"metadata (change it with govex edit)")
+        d = ctx.client().publish(file.name, file, {"strict": strict}, new_version_of=dataset_id)
+        ctx.emit(d, f"published {d['id']} version {d['version']} ({d['row_count']} rows, "
+                    f"quality {'passed' if d['quality_passed'] else 'FAILED'})")
+        return
+    missing = [name for name in ("--title", "--sharing", "--level") if not described[name]]
+    if missing:
+        raise click.UsageError(f"a new dataset needs {', '.join(missing)}")
     meta = {"title": title, "sharing": sharing, "level": level, "description": description,
             "legal_basis": legal_basis, "strict": strict}
     d = ctx.client().publish(file.name, file, meta)
     ctx.emit(d, f"published {d['id']} ({d['row_count']} rows, quality "
                 f"{'passed' if d['quality_passed'] else 'FAILED — see govex dataset'})")
+
+
+@click.command()
+@click.argument("dataset_id")
+@click.option("--title")
+@click.option("--description")
+@click.option("--sharing", type=click.Choice(["unconditional", "conditional", "none"]))
+@click.option("--level", type=click.Choice(["L1", "L2", "L3", "L4"]))
+@click.option("--legal-basis")
+@click.option("--keywords")
+@pass_ctx
+def edit(ctx: Context, dataset_id: str, **given: str | None) -> None:
+    """Edit the metadata of DATASET, a dataset of your department (stewards)."""
+    changes = {name: value for name, value in given.items() if value is not None}
+    if not changes:
+        raise click.UsageError("say what to change (--title, --description, --sharing, "
+                               "--level, --legal-basis, --keywords)")
+    d = ctx.client().edit_dataset(dataset_id, **changes)
+    ctx.emit(d, f"{d['id']}: changed {', '.join(d['changed']) or 'nothing'}")
+
+
+@click.command()
+@click.argument("dataset_id")
+@click.option("--reason", required=True, help="Why: the receiving departments read it.")
+@pass_ctx
+def withdraw(ctx: Context, dataset_id: str, reason: str) -> None:
+    """Withdraw DATASET from the catalog (stewards): its grants end, pending requests are
+    refused, its history stays."""
+    d = ctx.client().withdraw(dataset_id, reason=reason)
+    ended = d["grants_ended"]
+    ctx.emit(d, f"withdrew {d['id']}; {len(ended)} grant(s) ended"
+                + (f": {', '.join(ended)}" if ended else ""))
 
 
 @click.command("request")
@@ -121,9 +171,12 @@ def requests(ctx: Context, status: str | None, ids: bool) -> None:
 @click.option("--columns", help="Approve only these columns (comma-separated).")
 @click.option("--expires-in-days", type=click.IntRange(1, 365), metavar="1-365",
               help="Days the grant stays active (default 90).")
+@click.option("--follows", type=click.Choice(["latest", "pinned"]),
+              help="latest (default): deliveries read the newest version the grant still "
+                   "fits; pinned: always the version requested.")
 @pass_ctx
 def approve(ctx: Context, request_id: str, masks: tuple[str, ...], columns: str | None,
-            expires_in_days: int | None) -> None:
+            expires_in_days: int | None, follows: str | None) -> None:
     """Approve a request with conditions (stewards)."""
     masking = {}
     for item in masks:
@@ -133,7 +186,7 @@ def approve(ctx: Context, request_id: str, masks: tuple[str, ...], columns: str 
         masking[column.strip()] = op.strip()
     cols = [c.strip() for c in columns.split(",")] if columns else None
     r = ctx.client().approve(request_id, masking=masking or None, columns=cols,
-                             expires_in_days=expires_in_days)
+                             expires_in_days=expires_in_days, follows=follows)
     human = (f"granted {r['grant_id']} until {r['grant']['expires_at']}" if r["grant_id"]
              else "approval recorded; a second steward must confirm (L4)")
     ctx.emit(r, human)
@@ -262,5 +315,5 @@ def _json_file(path: Path, what: str) -> Any:
 
 
 #: The commands this module adds to ``govex`` (see :mod:`exchange.cli`).
-COMMANDS: tuple[click.Command, ...] = (datasets, dataset, publish, request_, requests, approve,
-                                       deny, grants, revoke, pull, verify)
+COMMANDS: tuple[click.Command, ...] = (datasets, dataset, publish, edit, withdraw, request_,
+                                       requests, approve, deny, grants, revoke, pull, verify)

@@ -150,3 +150,45 @@ def test_server_log_has_no_personal_data_or_tokens(server):
     text = server["log"].read_text(encoding="utf-8", errors="replace")
     assert not MOBILE.search(text) and not RESIDENT_ID.search(text)
     assert "gvx_" not in text
+
+
+def test_a_new_version_reaches_a_following_grant_not_a_pinned_one(server, tmp_path):
+    """The steward's commands for a dataset's life: publish, --new-version, edit, withdraw."""
+    first, second = tmp_path / "stations.csv", tmp_path / "stations-2.csv"
+    first.write_text("街道,服务次数\n" + "".join(f"街道{i},{i}\n" for i in range(8)),
+                     encoding="utf-8")
+    second.write_text("街道,服务次数\n" + "".join(f"新街道{i},{i}\n" for i in range(11)),
+                      encoding="utf-8")
+    made = json.loads(govex(server, "civil-steward", "--json", "publish", str(first), "--title",
+                            "社区服务站台账", "--sharing", "conditional", "--level",
+                            "L2").stdout)
+    grants = {}
+    for follows in ("pinned", "latest"):
+        asked = json.loads(govex(server, "hotline-requester", "--json", "request", made["id"],
+                                 "--purpose", "统计服务量", "--columns", "街道,服务次数").stdout)
+        grants[follows] = json.loads(govex(server, "civil-steward", "--json", "approve",
+                                           asked["id"], "--follows", follows).stdout)["grant_id"]
+    mixed = govex(server, "civil-steward", "publish", str(second), "--new-version", made["id"],
+                  "--title", "x", ok=False)
+    assert mixed.returncode == 2 and "--title" in mixed.stderr
+    added = govex(server, "civil-steward", "publish", str(second), "--new-version", made["id"])
+    assert f"published {made['id']} version 2 (11 rows" in added.stdout
+
+    for follows, version, rows in (("pinned", 1, 8), ("latest", 2, 11)):
+        out = tmp_path / f"{follows}.csv"
+        govex(server, "hotline-requester", "pull", grants[follows], "-o", str(out))
+        manifest = json.loads(base64url(Path(f"{out}.receipt.jws").read_text().split(".")[1]))
+        assert (manifest["dataset_version"], manifest["row_count"]) == (version, rows)
+
+    edited = govex(server, "civil-steward", "edit", made["id"], "--level", "L3")
+    assert edited.stdout.strip() == f"{made['id']}: changed level"
+    done = govex(server, "civil-steward", "withdraw", made["id"], "--reason", "并入新系统")
+    assert "2 grant(s) ended" in done.stdout
+    late = govex(server, "hotline-requester", "pull", grants["latest"], "-o",
+                 str(tmp_path / "late.csv"), ok=False)
+    assert late.returncode == 1
+
+
+def base64url(text: str) -> bytes:
+    import base64
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from exchange.usecases import access, delivery
-from policies import rules
+from policies import rules, workflow
 
 GOVEX = str(Path(sys.executable).with_name("govex"))
 
@@ -53,6 +53,9 @@ def test_verify_with_files_that_are_not_what_they_should_be(tmp_path, receipt, j
     ("publish", "level", rules.LEVELS),
     ("requests", "status", access.REQUEST_STATUSES),
     ("pull", "fmt", delivery.DELIVERY_FORMATS),
+    ("edit", "sharing", tuple(rules.SHARING_TYPES)),
+    ("edit", "level", rules.LEVELS),
+    ("approve", "follows", workflow.FOLLOWS),
 ])
 def test_the_clients_choices_are_the_exchanges_vocabularies(command, option, vocabulary):
     """The client restates a few vocabularies, so that `govex --help` starts without loading
