@@ -26,7 +26,8 @@ from .formats import FORMATS
 from .models import LEVELS, SHARING_TYPES, Dataset, DatasetVersion, datasets_table, versions_table
 
 __all__ = ["add_dataset", "add_version", "get_dataset", "get_version", "list_versions",
-           "search_datasets", "update_metadata", "withdraw_dataset", "EDITABLE",
+           "search_datasets", "count_datasets", "FACETS", "update_metadata", "withdraw_dataset",
+           "EDITABLE", "titles",
            "update_column_profile", "list_departments_datasets", "payload_digests",
            "payload_in_use"]
 
@@ -205,20 +206,66 @@ def get_version(conn: sa.Connection, dataset_id: str, version: int) -> DatasetVe
 
 def search_datasets(conn: sa.Connection, *, q: str | None = None, department: str | None = None,
                     sharing: str | None = None, level: str | None = None,
-                    limit: int = 100) -> list[Dataset]:
-    """Datasets in the catalog (not withdrawn) matching every filter, newest first.
+                    limit: int | None = 100,
+                    after: tuple[dt.datetime, str] | None = None) -> list[Dataset]:
+    """Datasets in the catalog (not withdrawn) matching every filter, newest first, at most
+    ``limit`` of them after the one published at ``after`` (its time and id: keyset paging).
 
     ``q`` is split on white space; each word must occur (case-insensitively, as a substring, so
     Chinese words work without segmentation) in the title, description, keywords or a column
     name of the current version. Raises nothing.
     """
+    conditions = _search_conditions(q=q, department=department, sharing=sharing, level=level)
+    if after is not None:
+        moment, ident = after
+        conditions.append(sa.or_(_D.c.created_at < moment,
+                                 sa.and_(_D.c.created_at == moment, _D.c.id > ident)))
+    return _select_datasets(conn, *conditions, limit=limit)
+
+
+#: What the catalog counts its datasets by (facets).
+FACETS = ("department", "sharing", "level")
+
+
+def count_datasets(conn: sa.Connection, *, q: str | None = None, department: str | None = None,
+                   sharing: str | None = None, level: str | None = None
+                   ) -> tuple[int, dict[str, dict[str, int]]]:
+    """How many datasets :func:`search_datasets` selects, and per facet (department, sharing
+    type, level) how many each value would select with that facet's own filter left out —
+    what a reader choosing another value would find. Raises nothing."""
+    chosen = {"department": department, "sharing": sharing, "level": level}
+    joined = _joined()
+    total = conn.execute(sa.select(sa.func.count()).select_from(joined).where(
+        *_search_conditions(q=q, **chosen))).scalar_one()
+    facets: dict[str, dict[str, int]] = {}
+    for facet in FACETS:
+        column = _D.c[facet]
+        others = chosen | {facet: None}
+        rows = conn.execute(sa.select(column, sa.func.count()).select_from(joined).where(
+            *_search_conditions(q=q, **others)).group_by(column).order_by(column))
+        facets[facet] = {value: int(n) for value, n in rows}
+    return int(total), facets
+
+
+def _search_conditions(*, q: str | None, department: str | None, sharing: str | None,
+                       level: str | None) -> list[Any]:
     conditions = [_D.c.withdrawn_at.is_(None)]
     conditions += [_word_matches(word) for word in (q or "").split()]
     for column, value in ((_D.c.department, department), (_D.c.sharing, sharing),
                           (_D.c.level, level)):
         if value is not None:
             conditions.append(column == value)
-    return _select_datasets(conn, *conditions, limit=limit)
+    return conditions
+
+
+def titles(conn: sa.Connection, dataset_ids: Any) -> dict[str, str]:
+    """The title of each of ``dataset_ids`` that exists (withdrawn ones too)."""
+    wanted = sorted(set(dataset_ids))
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):  # bounded IN lists
+        query = sa.select(_D.c.id, _D.c.title).where(_D.c.id.in_(wanted[start:start + 500]))
+        found.update({ident: title for ident, title in conn.execute(query)})
+    return found
 
 
 def list_departments_datasets(conn: sa.Connection, department: str) -> list[Dataset]:
@@ -231,9 +278,14 @@ def _word_matches(word: str) -> sa.ColumnElement[bool]:
     return sa.or_(*(sa.func.coalesce(f, "").icontains(word, autoescape=True) for f in fields))
 
 
+def _joined() -> Any:
+    """Each dataset with its current version."""
+    return _D.outerjoin(_V, sa.and_(_V.c.dataset_id == _D.c.id,
+                                    _V.c.version == _D.c.current_version))
+
+
 def _select_datasets(conn: sa.Connection, *conditions: Any, limit: int | None) -> list[Dataset]:
-    joined = _D.outerjoin(_V, sa.and_(_V.c.dataset_id == _D.c.id,
-                                      _V.c.version == _D.c.current_version))
+    joined = _joined()
     labelled = [c.label(f"v_{c.name}") for c in _VERSION_COLUMNS]
     query = (sa.select(_D, *labelled).select_from(joined).where(*conditions)
              .order_by(_D.c.created_at.desc(), _D.c.id).limit(limit))

@@ -72,7 +72,7 @@ class Client:
     def datasets(self, **filters: str | None) -> list[dict]:
         """Search the catalog."""
         params = {k: v for k, v in filters.items() if v}
-        return self._json("GET", "/api/v1/datasets", params=params)["datasets"]
+        return self._every("/api/v1/datasets", "datasets", params)
 
     def dataset(self, dataset_id: str) -> dict:
         """One dataset with its columns, profile and quality report."""
@@ -112,7 +112,7 @@ class Client:
     def requests(self, status: str | None = None) -> list[dict]:
         """My department's requests (requester) or those for its datasets (steward)."""
         params = {"status": status} if status else {}
-        return self._json("GET", "/api/v1/requests", params=params)["requests"]
+        return self._every("/api/v1/requests", "requests", params)
 
     def approve(self, request_id: str, **conditions: Any) -> dict:
         """Approve with conditions: columns, masking, expires_in_days, follows."""
@@ -125,7 +125,19 @@ class Client:
 
     def grants(self) -> list[dict]:
         """Grants received or given."""
-        return self._json("GET", "/api/v1/grants")["grants"]
+        return self._every("/api/v1/grants", "grants", {})
+
+    def _every(self, path: str, key: str, params: dict[str, Any]) -> list[dict]:
+        """Every item of a paged list, page after page (1,000 at a time)."""
+        found: list[dict] = []
+        token = None
+        while True:
+            page = self._json("GET", path, params=params | {"page_size": 1000} | (
+                {"page_token": token} if token else {}))
+            found += page[key]
+            token = page.get("next_page_token")
+            if not token:
+                return found
 
     def revoke(self, grant_id: str, *, reason: str | None = None) -> dict:
         """Revoke a grant."""

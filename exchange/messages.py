@@ -55,6 +55,9 @@ MESSAGES: dict[str, str] = {
     "follows_unknown": "Choose whether the grant follows the latest version or stays on "
                        "this one.",
     "unknown_field": "Unknown fields: %(fields)s.",
+    "page_size_range": "The page size must be a whole number from 1 to %(max)s.",
+    "page_token_invalid": "This page link has expired or was changed: start again from the "
+                          "first page.",
     # publishing
     "metadata_not_an_object": "The metadata must be a JSON object.",
     "metadata_unknown_fields": "Unknown metadata fields: %(fields)s.",

@@ -27,7 +27,7 @@ from .models import (
 __all__ = ["check_purpose", "create_request", "approve", "deny", "revoke", "get_request",
            "list_requests", "get_grant", "list_grants", "active_grant", "check_active",
            "first_conditions", "Decision", "AUTO_APPROVER", "FOLLOWS", "check_follows",
-           "revoke_all", "refuse_pending"]
+           "revoke_all", "refuse_pending", "count_requests", "count_grants"]
 
 AUTO_APPROVER = "system:auto"
 MAX_PURPOSE = 2000
@@ -214,13 +214,43 @@ def get_request(conn: sa.Connection, request_id: str) -> AccessRequest:
 
 def list_requests(conn: sa.Connection, *, receiver: str | None = None,
                   provider: str | None = None, status: str | None = None,
-                  limit: int = 200) -> list[AccessRequest]:
-    """Requests made by ``receiver`` and/or addressed to ``provider``, oldest first."""
-    query = sa.select(requests_table).order_by(requests_table.c.created_at).limit(limit)
+                  limit: int | None = 200, newest_first: bool = False,
+                  after: tuple[dt.datetime, str] | None = None) -> list[AccessRequest]:
+    """Requests made by ``receiver`` and/or addressed to ``provider``, oldest first (or
+    ``newest_first``), at most ``limit`` after the one made at ``after`` (its time and id:
+    keyset paging)."""
+    query = _listed(requests_table, newest_first=newest_first, after=after, limit=limit)
     for column, value in (("receiver", receiver), ("provider", provider), ("status", status)):
         if value is not None:
             query = query.where(requests_table.c[column] == value)
     return [_request_from_row(conn, row) for row in conn.execute(query)]
+
+
+def count_requests(conn: sa.Connection, *, receiver: str | None = None,
+                   provider: str | None = None, status: str | None = None) -> int:
+    """How many requests :func:`list_requests` selects (every page)."""
+    query = sa.select(sa.func.count()).select_from(requests_table)
+    for column, value in (("receiver", receiver), ("provider", provider), ("status", status)):
+        if value is not None:
+            query = query.where(requests_table.c[column] == value)
+    return int(conn.execute(query).scalar_one())
+
+
+def _listed(table: sa.Table, *, newest_first: bool, after: tuple[dt.datetime, str] | None,
+            limit: int | None) -> sa.Select:
+    """Rows of ``table`` by creation time then id, after the keyset ``after``."""
+    created, ident = table.c.created_at, table.c.id
+    query = sa.select(table)
+    if after is not None:
+        moment, last = after
+        if newest_first:
+            query = query.where(sa.or_(created < moment, sa.and_(created == moment,
+                                                                   ident > last)))
+        else:
+            query = query.where(sa.or_(created > moment, sa.and_(created == moment,
+                                                                   ident > last)))
+    order = created.desc() if newest_first else created
+    return query.order_by(order, ident).limit(limit)
 
 
 def get_grant(conn: sa.Connection, grant_id: str, *, lock: bool = False) -> Grant:
@@ -233,14 +263,27 @@ def get_grant(conn: sa.Connection, grant_id: str, *, lock: bool = False) -> Gran
 
 
 def list_grants(conn: sa.Connection, *, receiver: str | None = None,
-                provider: str | None = None, limit: int = 500) -> list[Grant]:
-    """Grants received by ``receiver`` and/or given by ``provider``, newest first."""
-    query = sa.select(grants_table).order_by(grants_table.c.created_at.desc()).limit(limit)
+                provider: str | None = None, limit: int | None = 500,
+                after: tuple[dt.datetime, str] | None = None) -> list[Grant]:
+    """Grants received by ``receiver`` and/or given by ``provider``, newest first, at most
+    ``limit`` after the one issued at ``after`` (keyset paging)."""
+    query = _listed(grants_table, newest_first=True, after=after, limit=limit)
     if receiver is not None:
         query = query.where(grants_table.c.receiver == receiver)
     if provider is not None:
         query = query.where(grants_table.c.provider == provider)
     return [_grant_from_row(row) for row in conn.execute(query)]
+
+
+def count_grants(conn: sa.Connection, *, receiver: str | None = None,
+                 provider: str | None = None) -> int:
+    """How many grants :func:`list_grants` selects (every page)."""
+    query = sa.select(sa.func.count()).select_from(grants_table)
+    if receiver is not None:
+        query = query.where(grants_table.c.receiver == receiver)
+    if provider is not None:
+        query = query.where(grants_table.c.provider == provider)
+    return int(conn.execute(query).scalar_one())
 
 
 # -- internals -----------------------------------------------------------------------------

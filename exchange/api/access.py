@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import request
 
+from ..paging import PageRequest
 from ..usecases import access
 from ..usecases.masking_plan import OPERATOR_NAMES
 from .base import json_body, principal, route, services
@@ -35,10 +36,11 @@ def create_request():
 
 
 @route("/requests", "GET", summary="Requests of my department (requester) or for its datasets"
-       " (steward)", tag="access", params=("status",))
+       " (steward), a page at a time", tag="access",
+       params=("status", "page_size", "page_token"))
 def list_requests():
-    return {"requests": access.list_requests(services(), principal(),
-                                             status=request.args.get("status"))}
+    return access.list_requests(services(), principal(), status=request.args.get("status"),
+                                page=PageRequest.from_args(request.args))
 
 
 @route("/requests/{request_id}/approve", "POST", tag="access", body=_APPROVE,
@@ -57,9 +59,10 @@ def deny(request_id: str):
     return access.deny(services(), principal(), request_id, reason=json_body().get("reason"))
 
 
-@route("/grants", "GET", summary="Grants my department received or gave", tag="access")
+@route("/grants", "GET", summary="Grants my department received or gave, a page at a time",
+       tag="access", params=("page_size", "page_token"))
 def list_grants():
-    return {"grants": access.list_grants(services(), principal())}
+    return access.list_grants(services(), principal(), page=PageRequest.from_args(request.args))
 
 
 @route("/grants/{grant_id}/revoke", "POST", summary="Revoke a grant — steward", tag="access",

@@ -7,6 +7,7 @@ import json
 from flask import request
 
 from ..errors import InvalidInput
+from ..paging import PageRequest
 from ..uploads import spooled_path
 from ..usecases import publishing
 from .base import json_body, principal, route, services
@@ -14,14 +15,13 @@ from .base import json_body, principal, route, services
 __all__: list[str] = []
 
 
-@route("/datasets", "GET", summary="Search the catalog", tag="catalog",
-       params=("q", "department", "sharing", "level"))
+@route("/datasets", "GET", summary="Search the catalog, a page at a time, with facet counts",
+       tag="catalog", params=("q", "department", "sharing", "level", "page_size", "page_token"))
 def list_datasets():
     args = request.args
-    found = publishing.search(services(), principal(), q=args.get("q"),
-                              department=args.get("department"), sharing=args.get("sharing"),
-                              level=args.get("level"))
-    return {"datasets": found}
+    return publishing.search(services(), principal(), q=args.get("q"),
+                             department=args.get("department"), sharing=args.get("sharing"),
+                             level=args.get("level"), page=PageRequest.from_args(args))
 
 
 @route("/datasets/{dataset_id}", "GET", tag="catalog",

@@ -13,6 +13,7 @@ from .. import events
 from ..auth import Principal
 from ..errors import InvalidInput
 from ..messages import Problem, problems_of
+from ..paging import PageRequest, page_of
 from ..services import Services
 from .masking_plan import check_operators, check_plan, dataset_facts, default_masking
 
@@ -120,17 +121,26 @@ def _allow(svc: Services, conn: Any, grant: Any) -> None:
     svc.enforcer.allow_grant(grant.id, grant.receiver, until=grant.expires_at, conn=conn)
 
 
-def list_requests(svc: Services, who: Principal, *, status: str | None = None) -> list[dict]:
-    """A requester sees its department's requests; a steward those for its datasets.
-    Raises Forbidden; InvalidInput for a status that does not exist."""
+def list_requests(svc: Services, who: Principal, *, status: str | None = None,
+                  page: PageRequest = PageRequest()) -> dict[str, Any]:
+    """A page of requests: a requester sees its department's, a steward those for its
+    datasets — newest first, except a steward's pending ones, oldest (soonest due) first:
+    ``requests``, ``next_page_token``, ``total``. Raises Forbidden; InvalidInput for a
+    status that does not exist."""
     svc.require(who, "request", "list")
     if status and status not in REQUEST_STATUSES:
         raise InvalidInput(f"status must be one of {', '.join(REQUEST_STATUSES)}",
                            field="status")
     side = {"receiver": who.department} if who.role == "requester" else {
         "provider": who.department}
+    inbox = who.role != "requester" and status == "pending"
     with svc.reader.connect() as conn:
-        return [r.to_dict() for r in workflow.list_requests(conn, status=status or None, **side)]
+        found = workflow.list_requests(conn, status=status or None, limit=page.size + 1,
+                                       newest_first=not inbox, after=page.after, **side)
+        total = workflow.count_requests(conn, status=status or None, **side)
+    shown, token = page_of(found, page, key=lambda r: (r.created_at, r.id))
+    return {"requests": [r.to_dict() for r in shown], "next_page_token": token,
+            "total": total}
 
 
 def _decider(svc: Services, who: Principal, request_id: str) -> tuple[Any, Any]:
@@ -213,14 +223,20 @@ def deny(svc: Services, who: Principal, request_id: str, *, reason: Any) -> dict
     return denied.to_dict()
 
 
-def list_grants(svc: Services, who: Principal) -> list[dict[str, Any]]:
-    """Grants the department received (requester) or gave (steward)."""
+def list_grants(svc: Services, who: Principal, *,
+                page: PageRequest = PageRequest()) -> dict[str, Any]:
+    """A page of the grants the department received (requester) or gave (steward), newest
+    first: ``grants``, ``next_page_token``, ``total``."""
     svc.require(who, "grant", "list")
     side = {"receiver": who.department} if who.role == "requester" else {
         "provider": who.department}
     now = svc.clock()
     with svc.reader.connect() as conn:
-        return [g.to_dict(now=now) for g in workflow.list_grants(conn, **side)]
+        found = workflow.list_grants(conn, limit=page.size + 1, after=page.after, **side)
+        total = workflow.count_grants(conn, **side)
+    shown, token = page_of(found, page, key=lambda g: (g.created_at, g.id))
+    return {"grants": [g.to_dict(now=now) for g in shown], "next_page_token": token,
+            "total": total}
 
 
 def grant_to_revoke(svc: Services, who: Principal, grant_id: str) -> dict[str, Any]:

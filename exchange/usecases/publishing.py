@@ -39,9 +39,10 @@ from .. import events
 from ..auth import Principal
 from ..errors import Forbidden, InvalidInput
 from ..messages import Problem
+from ..paging import PageRequest, page_of
 from ..services import Services
 
-__all__ = ["publish", "add_version", "edit_metadata", "withdraw", "list_versions",
+__all__ = ["publish", "add_version", "titles", "edit_metadata", "withdraw", "list_versions",
            "register_external", "check_metadata", "get_dataset", "search",
            "IDENTIFIER_PATTERNS", "dataset_view", "LEVELS", "SHARING_TYPES", "SAMPLE_ROWS",
            "EDITABLE"]
@@ -332,18 +333,34 @@ def get_dataset(svc: Services, who: Principal, dataset_id: str) -> dict[str, Any
 
 def search(svc: Services, who: Principal, *, q: str | None = None,
            department: str | None = None, sharing: str | None = None,
-           level: str | None = None) -> list[dict[str, Any]]:
-    """Datasets matching the filters (metadata only). Raises Forbidden; InvalidInput for a
-    sharing type or level that does not exist (a typo is not "no results")."""
+           level: str | None = None, page: PageRequest = PageRequest()) -> dict[str, Any]:
+    """A page of the datasets matching the filters (metadata only), newest first:
+    ``datasets``, ``next_page_token`` (None at the end), ``total`` and ``facets`` (per
+    department, sharing type and level, how many each value would find). Raises Forbidden;
+    InvalidInput for a sharing type or level that does not exist (a typo is not "no
+    results") or a bad page."""
     svc.require(who, "catalog", "read")
     if sharing and sharing not in rules.SHARING_TYPES:
         raise InvalidInput(f"sharing must be one of {', '.join(rules.SHARING_TYPES)}")
     if level and level not in rules.LEVELS:
         raise InvalidInput(f"level must be one of {', '.join(rules.LEVELS)}")
+    filters = {"q": q or None, "department": department or None, "sharing": sharing or None,
+               "level": level or None}
     with svc.reader.connect() as conn:
-        found = repository.search_datasets(conn, q=q or None, department=department or None,
-                                           sharing=sharing or None, level=level or None)
-    return [dataset_view(d, brief=True) for d in found]
+        found = repository.search_datasets(conn, limit=page.size + 1, after=page.after,
+                                           **filters)
+        total, facets = repository.count_datasets(conn, **filters)
+    shown, token = page_of(found, page, key=lambda d: (d.created_at, d.id))
+    return {"datasets": [dataset_view(d, brief=True) for d in shown],
+            "next_page_token": token, "total": total, "facets": facets}
+
+
+def titles(svc: Services, who: Principal, dataset_ids: Any) -> dict[str, str]:
+    """The title of each dataset named (withdrawn ones too: a page of old grants names
+    them). Raises Forbidden."""
+    svc.require(who, "catalog", "read")
+    with svc.reader.connect() as conn:
+        return repository.titles(conn, dataset_ids)
 
 
 def dataset_view(dataset: Any, *, brief: bool = False) -> dict[str, Any]:

@@ -199,6 +199,20 @@ def form_errors(exc: BaseException) -> list[FormError]:
     return [FormError(p.field, text_of(p, gettext)) for p in problems]
 
 
+class DatasetTitles:
+    """Dataset titles for a page, looked up as the page names them (``titles.get(id,
+    default)``, as a dict would answer) and kept for the request."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, str] = {}
+
+    def get(self, dataset_id: str, default: str | None = None) -> str | None:
+        if dataset_id not in self._known:
+            from ..usecases import publishing
+            self._known.update(publishing.titles(services(), principal(), [dataset_id]))
+        return self._known.get(dataset_id, default)
+
+
 def department_label(code: str | None) -> str:
     """A department's name in the page's language (its code when unknown)."""
     if not code:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
+from ..paging import PageRequest
 from ..usecases import publishing
 from ..usecases.admin import department_names
 from ..usecases.masking_plan import planned_masking
@@ -19,8 +20,10 @@ FILTERS = ("q", "department", "sharing", "level")
 @bp.get("")
 def index():
     chosen = {k: request.args.get(k, "").strip()[:200] for k in FILTERS}
-    found = publishing.search(services(), principal(), **chosen)
-    return render_template("web/catalog.html", datasets=found, chosen=chosen,
+    found = publishing.search(services(), principal(), **chosen,
+                              page=PageRequest.from_args(request.args))
+    return render_template("web/catalog.html", datasets=found["datasets"], found=found,
+                           chosen=chosen,
                            departments=department_names(services()),
                            sharing_types=publishing.SHARING_TYPES, levels=publishing.LEVELS)
 

@@ -8,8 +8,9 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 
 from ..files import content_disposition
+from ..paging import PageRequest
 from ..usecases import access, delivery, masking_plan, publishing
-from .base import FormError, attempt, principal, services
+from .base import DatasetTitles, FormError, attempt, principal, services
 
 __all__ = ["bp"]
 
@@ -23,7 +24,7 @@ def _requesters_only() -> None:
 
 
 def _titles() -> dict[str, str]:
-    return {d["id"]: d["title"] for d in publishing.search(services(), principal())}
+    return DatasetTitles()
 
 
 @bp.route("/request/<dataset_id>", methods=["GET", "POST"])
@@ -54,14 +55,16 @@ def new_request(dataset_id: str):
 @bp.get("/my/requests")
 def requests():
     svc, who = services(), principal()
-    return render_template("web/my_requests.html", requests=access.list_requests(svc, who),
+    listed = access.list_requests(svc, who, page=PageRequest.from_args(request.args))
+    return render_template("web/my_requests.html", requests=listed["requests"], listed=listed,
                            titles=_titles(), made=request.args.get("made"))
 
 
 @bp.get("/my/grants")
 def grants():
     svc, who = services(), principal()
-    return render_template("web/my_grants.html", grants=access.list_grants(svc, who),
+    listed = access.list_grants(svc, who, page=PageRequest.from_args(request.args))
+    return render_template("web/my_grants.html", grants=listed["grants"], listed=listed,
                            titles=_titles())
 
 

@@ -7,10 +7,11 @@ from flask_babel import gettext as _
 
 from ..errors import InvalidInput
 from ..messages import Problem, problems_of
+from ..paging import PageRequest
 from ..uploads import spooled_path
 from ..usecases import access, masking_plan, publishing
 from ..usecases.masking_plan import operator_names
-from .base import attempt, department_label, principal, services
+from .base import DatasetTitles, attempt, department_label, principal, services
 
 __all__ = ["bp"]
 
@@ -26,15 +27,16 @@ def _stewards_only() -> None:
 
 
 def _titles() -> dict[str, str]:
-    return {d["id"]: d["title"] for d in publishing.search(services(), principal())}
+    return DatasetTitles()
 
 
 @bp.get("/inbox")
 def inbox():
     svc = services()
-    pending = access.list_requests(svc, principal(), status="pending")
-    return render_template("web/inbox.html", requests=pending, titles=_titles(),
-                           now=svc.clock())
+    listed = access.list_requests(svc, principal(), status="pending",
+                                  page=PageRequest.from_args(request.args))
+    return render_template("web/inbox.html", requests=listed["requests"], listed=listed,
+                           titles=_titles(), now=svc.clock())
 
 
 @bp.route("/requests/<request_id>", methods=["GET", "POST"])
@@ -102,7 +104,8 @@ def deny(request_id: str):
 @bp.get("/grants")
 def grants():
     svc = services()
-    return render_template("web/steward_grants.html", grants=access.list_grants(svc, principal()),
+    listed = access.list_grants(svc, principal(), page=PageRequest.from_args(request.args))
+    return render_template("web/steward_grants.html", grants=listed["grants"], listed=listed,
                            titles=_titles())
 
 
