@@ -73,12 +73,20 @@ def test_sign_in_page_is_accessible_markup(browse):
 
 
 @pytest.mark.parametrize("username,password", [
-    ("civil-requester", "wrong-password-123"), ("nobody-here", "whatever-123"),
-    ("civil-requester", ""), ("", "")])
+    ("civil-requester", "wrong-password-123"), ("nobody-here", "whatever-123")])
 def test_wrong_credentials_are_refused_with_one_message(browse, username, password):
     r = browse(None).sign_in(username, password)
     assert r.status_code == 401
     assert "Enter a correct username and password" in text(r)
+
+
+@pytest.mark.parametrize("username,password,said", [
+    ("civil-requester", "", ["Enter your password."]),
+    ("", "", ["Enter your username.", "Enter your password."])])
+def test_an_empty_field_is_named(browse, username, password, said):
+    r = browse(None).sign_in(username, password)
+    assert r.status_code == 401 and "Enter a correct username" not in text(r)
+    assert all(s in text(r) for s in said)
 
 
 def test_session_cookie_flags(app, users, home, settings_for):
