@@ -60,6 +60,10 @@ MESSAGES: dict[str, str] = {
     "level_unknown": "Choose the classification level: L1, L2, L3 or L4.",
     "legal_basis_required": "A dataset that is not shareable needs its legal basis.",
     "file_required": "Choose a file to publish.",
+    "file_empty": "The chosen file is empty.",
+    "file_no_rows": "The file has a header but no data rows.",
+    "file_unreadable": "The file cannot be read as a table: it must be one of the formats "
+                       "listed, with a header row and the same number of fields on every row.",
     # external tables
     "external_tables_off": "This exchange registers no external tables (GOVEX_EXTERNAL_ROOTS "
                            "names none).",

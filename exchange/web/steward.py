@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+
+from catalog import InvalidUpload, UploadTooLarge
 
 from ..errors import InvalidInput
 from ..messages import Problem, problems_of
@@ -13,6 +17,8 @@ from ..usecases.masking_plan import operator_names
 from .base import attempt, department_label, principal, services
 
 __all__ = ["bp"]
+
+log = logging.getLogger("govex")
 
 bp = Blueprint("steward", __name__, url_prefix="/steward")
 
@@ -153,6 +159,13 @@ def _publish(upload: object, form: dict[str, str]) -> dict:
         problems += problems_of(exc)
     if problems:
         raise InvalidInput.of(problems)
-    return publishing.publish(services(), principal(), filename=upload.filename,
-                              data=spooled_path(upload), metadata=metadata)
+    try:
+        return publishing.publish(services(), principal(), filename=upload.filename,
+                                  data=spooled_path(upload), metadata=metadata)
+    except InvalidUpload as exc:  # said beside the file, in the page's language
+        if problems_of(exc):
+            raise
+        log.info("publish: %s refused: %s", upload.filename, exc)  # the details, in English
+        code = "too_large" if isinstance(exc, UploadTooLarge) else "file_unreadable"
+        raise InvalidInput.of([Problem(code, "file")], malformed=False) from exc
 

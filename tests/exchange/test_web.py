@@ -512,6 +512,24 @@ def test_the_publish_form_names_every_missing_field_in_chinese(browse):
     assert 'id="title" name="title" type="text" value="" aria-invalid="true"' in page
 
 
+@pytest.mark.parametrize("data, said", [
+    (b"", "所选文件是空的。"),
+    ("姓名,手机号\n".encode(), "文件只有表头，没有数据行。"),
+    (b"\x00\x01\x02\xff" * 40,
+     "无法将文件读取为表格：文件须为所列格式之一，首行为表头，且每行字段数相同。"),
+])
+def test_a_file_that_cannot_be_published_is_said_beside_the_file_in_chinese(browse, data,
+                                                                           said):
+    steward = browse("civil-steward", lang="zh-CN")
+    r = steward.submit("/steward/publish", "/steward/publish",
+                       [("file", (io.BytesIO(data), "x.csv")), ("title", "测试"),
+                        ("sharing", "conditional"), ("level", "L2")],
+                       content_type="multipart/form-data")
+    page = text(r)
+    assert r.status_code == 422 and "<title>错误：" in page
+    assert f'<a href="#file">{said}</a>' in page and 'id="file-error"' in page
+
+
 def test_an_audit_entry_reads_in_one_language_and_one_time_with_its_proof(browse, datasets):
     auditor = browse("audit-auditor", lang="zh-CN")
     log = text(auditor.get("/audit/log?type=publish"))
