@@ -32,6 +32,8 @@ MESSAGES: dict[str, str] = {
     "masking_outside_grant": "Masking names columns outside the grant: %(columns)s.",
     "masking_not_a_mapping": "Masking must map column names to operator names.",
     "operator_unknown": "Unknown masking operator: %(operators)s.",
+    "masking_drops_every_column": "Every column is left out: choose another operator for at "
+                                  "least one, or refuse the request.",
     "expiry_range": "The validity must be a whole number of days from 1 to %(max)s.",
     "reason_required": "Give the reason for the refusal.",
     "revoke_reason_required": "Give the reason for revoking: the receiving department reads it.",
