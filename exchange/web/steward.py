@@ -14,7 +14,7 @@ from ..messages import Problem, problems_of
 from ..uploads import spooled_path
 from ..usecases import access, masking_plan, publishing
 from ..usecases.masking_plan import operator_names
-from .base import attempt, department_label, principal, services
+from .base import FormError, attempt, department_label, form_errors, principal, services
 
 __all__ = ["bp"]
 
@@ -79,7 +79,7 @@ def _review_page(request_id: str, shown: dict | None, *, chosen: dict | None, ex
     page = render_template(
         "web/review.html", req=shown["request"], preview=shown, chosen=chosen or {},
         operators=operators, expiry=expiry, errors=errors, now=svc.clock(), ds=ds,
-        profiles=profiles, reason=reason)
+        profiles=profiles, reason=reason, max_reason=MAX_TEXT)
     return page, (422 if errors else 200)
 
 
@@ -96,13 +96,23 @@ def _days(text: str) -> int | str:
 @bp.post("/requests/<request_id>/deny")
 def deny(request_id: str):
     svc, who = services(), principal()
-    reason = request.form.get("reason", "")[:MAX_TEXT]
-    done, errors = attempt(lambda: access.deny(svc, who, request_id, reason=reason))
+    reason = request.form.get("reason", "")
+    errors = _too_long(reason)
+    if not errors:
+        done, errors = attempt(lambda: access.deny(svc, who, request_id, reason=reason))
     if errors:  # the review page again, the reason's problem beside it
         return _review_page(request_id, None, chosen=None, expiry="90", errors=errors,
                             reason=reason)
     flash(_("Request %(id)s was refused.", id=request_id))
     return redirect(url_for(".inbox"), code=303)
+
+
+def _too_long(reason: str) -> list[FormError]:
+    """A reason longer than the pages take is refused beside its field, never cut short."""
+    if len(reason) <= MAX_TEXT:
+        return []
+    return form_errors(InvalidInput.of([Problem("reason_too_long", "reason", {"max": MAX_TEXT})],
+                                       malformed=False))
 
 
 @bp.get("/grants")
@@ -117,9 +127,11 @@ def revoke(grant_id: str):
     """GET: what revoking the grant stops, and the reason to give. POST: revoke it."""
     svc, who = services(), principal()
     grant = access.grant_to_revoke(svc, who, grant_id)
-    reason, errors = request.form.get("reason", "")[:MAX_TEXT], []
+    reason, errors = request.form.get("reason", ""), []
     if request.method == "POST":
-        done, errors = attempt(lambda: access.revoke(svc, who, grant_id, reason=reason))
+        errors = _too_long(reason)
+        if not errors:
+            done, errors = attempt(lambda: access.revoke(svc, who, grant_id, reason=reason))
         if not errors:
             flash(_("The grant of %(title)s to %(dept)s was revoked; they can no longer "
                     "download it and can read your reason.",
@@ -127,7 +139,7 @@ def revoke(grant_id: str):
                     dept=department_label(grant["receiver"])))
             return redirect(url_for(".grants"), code=303)
     page = render_template("web/revoke.html", grant=grant, reason=reason, errors=errors,
-                           titles=_titles())
+                           titles=_titles(), max_reason=MAX_TEXT)
     return page, (422 if errors else 200)
 
 

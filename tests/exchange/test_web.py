@@ -294,6 +294,9 @@ def test_deny_needs_a_reason_then_refuses(browse, datasets):
     assert "<title>Error: " in page and '<a href="#reason">Give the reason for the refusal.' in page
     assert 'id="reason" name="reason" rows="3" aria-invalid="true"' in page
     assert 'id="reason-error"' in page
+    long = steward.submit(review, f"{review}/deny", {"reason": "无关" * 1001})
+    assert long.status_code == 422 and "2,000 characters or fewer" in text(long)
+    assert "无关" * 1001 + "</textarea>" in text(long)  # given back whole, not cut short
     denied = steward.submit(review, f"{review}/deny", {"reason": "用途与职责无关"})
     assert denied.status_code == 303
     page = text(browse("jinjiang-requester").get("/my/requests"))
