@@ -107,7 +107,7 @@ def _scan(opener: Opener, encoding: str, *, exact: bool) -> CsvLayout:
     if sample:
         sample.check()
     if rows.header is None:
-        raise InvalidUpload("the file is empty")
+        raise InvalidUpload("the file is empty", code="file_empty", field="file")
     return CsvLayout("utf8" if encoding.startswith("utf") else encoding, rows.header)
 
 

@@ -26,7 +26,7 @@ def detect_format(filename: str, data: bytes) -> str:
     """
     fmt = format_of_name(filename)
     if not data:
-        raise InvalidUpload("the file is empty")
+        raise InvalidUpload("the file is empty", code="file_empty", field="file")
     problem = _content_problem(fmt, data)
     if problem:
         raise InvalidUpload(f"{filename!r} is named .{_extension(filename)} but {problem}")

@@ -32,10 +32,13 @@ MESSAGES: dict[str, str] = {
     "masking_outside_grant": "Masking names columns outside the grant: %(columns)s.",
     "masking_not_a_mapping": "Masking must map column names to operator names.",
     "operator_unknown": "Unknown masking operator: %(operators)s.",
+    "masking_drops_every_column": "Every column is left out: choose another operator for at "
+                                  "least one, or refuse the request.",
     "expiry_range": "The validity must be a whole number of days from 1 to %(max)s.",
     "reason_required": "Give the reason for the refusal.",
     "revoke_reason_required": "Give the reason for revoking: the receiving department reads it.",
     "reason_not_text": "The reason must be text.",
+    "reason_too_long": "The reason must be %(max)s characters or fewer.",
     "dataset_id_required": "Name the dataset.",
     "own_dataset": "Your department owns this dataset: no request is needed.",
     "second_approval_differs": "The second approval must confirm the first one's %(name)s.",
@@ -70,6 +73,10 @@ MESSAGES: dict[str, str] = {
     "level_unknown": "Choose the classification level: L1, L2, L3 or L4.",
     "legal_basis_required": "A dataset that is not shareable needs its legal basis.",
     "file_required": "Choose a file to publish.",
+    "file_empty": "The chosen file is empty.",
+    "file_no_rows": "The file has a header but no data rows.",
+    "file_unreadable": "The file cannot be read as a table: it must be one of the formats "
+                       "listed, with a header row and the same number of fields on every row.",
     # external tables
     "external_tables_off": "This exchange registers no external tables (GOVEX_EXTERNAL_ROOTS "
                            "names none).",

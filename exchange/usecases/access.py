@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from catalog import DatasetWithdrawn, repository
-from masking import loggable_text
+from masking import get_operator, loggable_text
 from policies import InvalidRequest, rules, workflow
 
 from .. import events
@@ -177,9 +177,12 @@ def approve(svc: Services, who: Principal, request_id: str, *, columns: Any = No
     if plan:
         facts = dataset_facts(dataset)
         wanted = rules.check_columns(columns if columns is not None else request.columns, facts)
-        check_plan(svc, dataset, rules.resolve_masking(
-            wanted, defaults=default_masking(dataset), explicit=plan, facts=facts),
-            receiver=request.receiver)
+        resolved = rules.resolve_masking(wanted, defaults=default_masking(dataset),
+                                         explicit=plan, facts=facts)
+        if all(get_operator(op).drops_column for op in resolved.values()):  # nothing to deliver
+            raise InvalidInput.of([Problem("masking_drops_every_column", "masking")],
+                                  malformed=False)
+        check_plan(svc, dataset, resolved, receiver=request.receiver)
     purpose = logged_purpose(svc, request)
     with svc.recording() as rec:
         decision = workflow.approve(

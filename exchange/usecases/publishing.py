@@ -448,7 +448,7 @@ class _Upload:
         if upload.size > max_bytes:
             raise UploadTooLarge(f"file is larger than {max_bytes} bytes")
         if not upload.size:
-            raise InvalidUpload("the file is empty")
+            raise InvalidUpload("the file is empty", code="file_empty", field="file")
         return upload
 
     def format(self, filename: str) -> str:
@@ -492,7 +492,7 @@ def _examine(svc: Services, upload: _Upload, fmt: str, *, not_null: list[str]) -
         chunks = iter(reader)
         held, sample = _first_rows(chunks, SAMPLE_ROWS)
         if sample.num_rows == 0:
-            raise InvalidUpload("the file has no data rows")
+            raise InvalidUpload("the file has no data rows", code="file_no_rows", field="file")
         frame = formats.frame_of(sample)
         profiles = profile_table(frame, analyzer=svc.analyzer())
         patterns = {p.column: IDENTIFIER_PATTERNS[p.entity] for p in profiles

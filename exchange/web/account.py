@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from ..auth import Principal
 from ..errors import TooManyAttempts, Unauthenticated, retry_after
 from ..usecases.signin import sign_in as open_session
 from ..usecases.signin import sign_out as end_session
-from .base import may, safe_next, services, sign_in_as
+from .base import FormError, may, safe_next, services, sign_in_as
 from .i18n import LANGUAGES
 
 __all__ = ["bp", "landing_page"]
@@ -38,19 +40,31 @@ def start():
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
+    """The sign-in form. A failure says the same whichever of the two was wrong; an empty
+    field is named (that reveals nothing)."""
     form = {"next": request.values.get("next"), "username": ""}
     if request.method == "GET":
-        return render_template("web/sign_in.html", **form, error=None)
+        return render_template("web/sign_in.html", **form, errors=[], wrong=False)
     form["username"] = username = request.form.get("username", "").strip()[:MAX_FIELD]
     password = request.form.get("password", "")[:MAX_FIELD]
+    missing = ([FormError("username", _("Enter your username."))] if not username else []) + (
+        [FormError("password", _("Enter your password."))] if not password else [])
+    if missing:
+        return render_template("web/sign_in.html", **form, errors=missing, wrong=False), 401
     try:
         who, session_id = _check(username, password)
     except TooManyAttempts as exc:
         headers = retry_after(exc, services().clock())
-        return render_template("web/sign_in.html", **form, error="locked",
-                               minutes=math.ceil(int(headers["Retry-After"]) / 60)), 429, headers
-    except Unauthenticated:
-        return render_template("web/sign_in.html", **form, error="wrong"), 401
+        minutes = math.ceil(int(headers["Retry-After"]) / 60)
+        locked = ngettext("Too many failed sign-ins for this username or from this computer. "
+                          "Try again in %(num)d minute.",
+                          "Too many failed sign-ins for this username or from this computer. "
+                          "Try again in %(num)d minutes.", minutes)
+        return render_template("web/sign_in.html", **form, errors=locked,
+                               wrong=False), 429, headers
+    except Unauthenticated:  # the summary links to the first field; both are marked
+        wrong = [FormError("username", _("Enter a correct username and password."))]
+        return render_template("web/sign_in.html", **form, errors=wrong, wrong=True), 401
     lang = session.get("lang")
     sign_in_as(session_id)
     if lang:
@@ -61,8 +75,6 @@ def sign_in():
 
 def _check(username: str, password: str) -> tuple[Principal, str]:
     """The user and a new session id. Raises TooManyAttempts, Unauthenticated."""
-    if not username or not password:
-        raise Unauthenticated("enter a username and a password")
     return open_session(services(), username=username, password=password,
                         address=request.remote_addr or "",
                         lifetime=current_app.permanent_session_lifetime)

@@ -39,6 +39,8 @@ def new_request(dataset_id: str):
     plan = masking_plan.planned_masking(svc, who, dataset_id)
     errors: list = []
     purpose, picked = "", []  # nothing ticked: the requester asks only for what it needs
+    # no maxlength on the field: a browser would cut a pasted text short without a word; the
+    # rules refuse a long one and the page gives it back whole, to be shortened
     if request.method == "POST":
         purpose = request.form.get("purpose", "")
         picked = request.form.getlist("columns")
@@ -47,7 +49,7 @@ def new_request(dataset_id: str):
         if not errors:
             return redirect(url_for(".requests", made=created["id"]), code=303)
     page = render_template("web/request_form.html", ds=shown, plan=plan, errors=errors,
-                           purpose=purpose[:4 * access.MAX_PURPOSE], picked=picked,  # as typed
+                           purpose=purpose, picked=picked,  # as typed, to be shortened
                            max_purpose=access.MAX_PURPOSE)
     return page, (422 if errors else 200)
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+
+from catalog import InvalidUpload, UploadTooLarge
 
 from ..errors import InvalidInput
 from ..messages import Problem, problems_of
@@ -11,9 +15,19 @@ from ..paging import PageRequest
 from ..uploads import spooled_path
 from ..usecases import access, masking_plan, publishing
 from ..usecases.masking_plan import operator_names
-from .base import DatasetTitles, attempt, department_label, principal, services
+from .base import (
+    DatasetTitles,
+    FormError,
+    attempt,
+    department_label,
+    form_errors,
+    principal,
+    services,
+)
 
 __all__ = ["bp"]
+
+log = logging.getLogger("govex")
 
 bp = Blueprint("steward", __name__, url_prefix="/steward")
 
@@ -75,7 +89,7 @@ def _review_page(request_id: str, shown: dict | None, *, chosen: dict | None, ex
     page = render_template(
         "web/review.html", req=shown["request"], preview=shown, chosen=chosen or {},
         operators=operators, expiry=expiry, errors=errors, now=svc.clock(), ds=ds,
-        profiles=profiles, reason=reason)
+        profiles=profiles, reason=reason, max_reason=MAX_TEXT)
     return page, (422 if errors else 200)
 
 
@@ -92,13 +106,23 @@ def _days(text: str) -> int | str:
 @bp.post("/requests/<request_id>/deny")
 def deny(request_id: str):
     svc, who = services(), principal()
-    reason = request.form.get("reason", "")[:MAX_TEXT]
-    done, errors = attempt(lambda: access.deny(svc, who, request_id, reason=reason))
+    reason = request.form.get("reason", "")
+    errors = _too_long(reason)
+    if not errors:
+        done, errors = attempt(lambda: access.deny(svc, who, request_id, reason=reason))
     if errors:  # the review page again, the reason's problem beside it
         return _review_page(request_id, None, chosen=None, expiry="90", errors=errors,
                             reason=reason)
     flash(_("Request %(id)s was refused.", id=request_id))
     return redirect(url_for(".inbox"), code=303)
+
+
+def _too_long(reason: str) -> list[FormError]:
+    """A reason longer than the pages take is refused beside its field, never cut short."""
+    if len(reason) <= MAX_TEXT:
+        return []
+    return form_errors(InvalidInput.of([Problem("reason_too_long", "reason", {"max": MAX_TEXT})],
+                                       malformed=False))
 
 
 @bp.get("/grants")
@@ -114,9 +138,11 @@ def revoke(grant_id: str):
     """GET: what revoking the grant stops, and the reason to give. POST: revoke it."""
     svc, who = services(), principal()
     grant = access.grant_to_revoke(svc, who, grant_id)
-    reason, errors = request.form.get("reason", "")[:MAX_TEXT], []
+    reason, errors = request.form.get("reason", ""), []
     if request.method == "POST":
-        done, errors = attempt(lambda: access.revoke(svc, who, grant_id, reason=reason))
+        errors = _too_long(reason)
+        if not errors:
+            done, errors = attempt(lambda: access.revoke(svc, who, grant_id, reason=reason))
         if not errors:
             flash(_("The grant of %(title)s to %(dept)s was revoked; they can no longer "
                     "download it and can read your reason.",
@@ -124,7 +150,7 @@ def revoke(grant_id: str):
                     dept=department_label(grant["receiver"])))
             return redirect(url_for(".grants"), code=303)
     page = render_template("web/revoke.html", grant=grant, reason=reason, errors=errors,
-                           titles=_titles())
+                           titles=_titles(), max_reason=MAX_TEXT)
     return page, (422 if errors else 200)
 
 
@@ -156,6 +182,13 @@ def _publish(upload: object, form: dict[str, str]) -> dict:
         problems += problems_of(exc)
     if problems:
         raise InvalidInput.of(problems)
-    return publishing.publish(services(), principal(), filename=upload.filename,
-                              data=spooled_path(upload), metadata=metadata)
+    try:
+        return publishing.publish(services(), principal(), filename=upload.filename,
+                                  data=spooled_path(upload), metadata=metadata)
+    except InvalidUpload as exc:  # said beside the file, in the page's language
+        if problems_of(exc):
+            raise
+        log.info("publish: %s refused: %s", upload.filename, exc)  # the details, in English
+        code = "too_large" if isinstance(exc, UploadTooLarge) else "file_unreadable"
+        raise InvalidInput.of([Problem(code, "file")], malformed=False) from exc
 

@@ -1,6 +1,7 @@
 """The real server for end-to-end tests: a demo instance built with ``govex demo`` and served
 by ``govex serve`` (waitress) on a free port, one per test module; its database is SQLite in
-its home, or PostgreSQL under ``--database postgresql``."""
+its home, or PostgreSQL under ``--database postgresql``. And the browser the page tests drive
+(``chromium``, ``person``; see ``browser.py``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from .browser import ARGS, CHROMIUM, SHOTS, Person
 
 GOVEX = str(Path(sys.executable).with_name("govex"))
 
@@ -66,3 +69,35 @@ def wait_until_up(url: str, proc: subprocess.Popen) -> None:
         except requests.ConnectionError:
             time.sleep(0.2)
     raise RuntimeError("server did not start")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium, headless, driven by Playwright (never a downloaded browser)."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's package "
+                    f"(apt-get install -y chromium) or set GOVEX_CHROMIUM", pytrace=False)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("Playwright for Python is not installed (pip install playwright; "
+                    "never 'playwright install': the system Chromium is used)", pytrace=False)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def person(chromium, server):
+    """``person(username, locale=...)``: that user signed in, in a browser context of their
+    own (``person(None)``: nobody signed in yet); closed after the test."""
+    opened: list[Person] = []
+
+    def open_as(username: str | None, **kw) -> Person:
+        opened.append(Person(chromium, server, username, **kw))
+        return opened[-1]
+    yield open_as
+    for p in opened:
+        p.close()

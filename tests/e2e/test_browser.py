@@ -10,74 +10,16 @@ is saved as a screenshot under ``test-artifacts/browser/``.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
 import pytest
 import requests
 
-CHROMIUM = Path(os.environ.get("GOVEX_CHROMIUM", "/usr/bin/chromium"))
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+from .browser import SHOTS, Person
+
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 COLUMNS = ("受理时间", "来电人", "联系电话", "诉求内容")
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    if not CHROMIUM.exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's package "
-                    f"(apt-get install -y chromium) or set GOVEX_CHROMIUM", pytrace=False)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("Playwright for Python is not installed (pip install playwright; "
-                    "never 'playwright install': the system Chromium is used)", pytrace=False)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield browser
-        browser.close()
-
-
-class Person:
-    """One user in their own browser context (own cookies), signed in through the form."""
-
-    def __init__(self, chromium, server, username: str, *, locale: str = "zh-CN") -> None:
-        self.server, self.username = server, username
-        self.context = chromium.new_context(locale=locale, accept_downloads=True,
-                                            viewport={"width": 1280, "height": 900})
-        self.page = self.context.new_page()
-        self.page.goto(server["url"] + "/sign-in")
-        self.page.fill("#username", username)
-        self.page.fill("#password", server["users"][username]["password"])
-        self.page.click("main button[type=submit]")
-        self.page.wait_for_url(lambda url: "/sign-in" not in url)
-
-    def goto(self, path: str):
-        return self.page.goto(self.server["url"] + path)
-
-    def shot(self, name: str) -> Path:
-        path = SHOTS / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        return path
-
-    def close(self) -> None:
-        self.context.close()
-
-
-@pytest.fixture
-def person(chromium, server):
-    opened: list[Person] = []
-
-    def open_as(username: str, **kw) -> Person:
-        opened.append(Person(chromium, server, username, **kw))
-        return opened[-1]
-    yield open_as
-    for p in opened:
-        p.close()
 
 
 def test_sign_in_page_is_keyboard_usable(chromium, server):

@@ -153,6 +153,8 @@ def test_full_flow_masks_signs_and_logs(as_role, datasets, app):
             ({"expires_in_days": 0}, 400, "from 1 to 365"),                  # out of its range
             ({"expires_in_days": "30"}, 400, "whole number"),                # not a number
             ({"masking": {"不存在": "hash"}}, 422, "不存在"),                 # no such column
+            ({"masking": {c: "drop" for c in ("工单编号", "来电人", "联系电话", "诉求内容")}},
+             422, "Every column is left out"),                            # nothing to deliver
     ]:
         bad = steward.post(f"/api/v1/requests/{rid}/approve", json=body)
         assert bad.status_code == status and says in bad.get_json()["error"]["message"], body

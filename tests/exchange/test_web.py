@@ -85,12 +85,20 @@ def test_sign_in_page_is_accessible_markup(browse):
 
 
 @pytest.mark.parametrize("username,password", [
-    ("civil-requester", "wrong-password-123"), ("nobody-here", "whatever-123"),
-    ("civil-requester", ""), ("", "")])
+    ("civil-requester", "wrong-password-123"), ("nobody-here", "whatever-123")])
 def test_wrong_credentials_are_refused_with_one_message(browse, username, password):
     r = browse(None).sign_in(username, password)
     assert r.status_code == 401
     assert "Enter a correct username and password" in text(r)
+
+
+@pytest.mark.parametrize("username,password,said", [
+    ("civil-requester", "", ["Enter your password."]),
+    ("", "", ["Enter your username.", "Enter your password."])])
+def test_an_empty_field_is_named(browse, username, password, said):
+    r = browse(None).sign_in(username, password)
+    assert r.status_code == 401 and "Enter a correct username" not in text(r)
+    assert all(s in text(r) for s in said)
 
 
 def test_session_cookie_flags(app, users, home, settings_for):
@@ -298,6 +306,9 @@ def test_deny_needs_a_reason_then_refuses(browse, datasets):
     assert "<title>Error: " in page and '<a href="#reason">Give the reason for the refusal.' in page
     assert 'id="reason" name="reason" rows="3" aria-invalid="true"' in page
     assert 'id="reason-error"' in page
+    long = steward.submit(review, f"{review}/deny", {"reason": "无关" * 1001})
+    assert long.status_code == 422 and "2,000 characters or fewer" in text(long)
+    assert "无关" * 1001 + "</textarea>" in text(long)  # given back whole, not cut short
     denied = steward.submit(review, f"{review}/deny", {"reason": "用途与职责无关"})
     assert denied.status_code == 303
     page = text(browse("jinjiang-requester").get("/my/requests"))
@@ -533,6 +544,24 @@ def test_the_publish_form_names_every_missing_field_in_chinese(browse):
     assert '<a href="#title">请填写数据集名称。</a>' in page
     assert '<a href="#legal_basis">不予共享的数据集须填写法律依据。</a>' in page
     assert 'id="title" name="title" type="text" value="" aria-invalid="true"' in page
+
+
+@pytest.mark.parametrize("data, said", [
+    (b"", "所选文件是空的。"),
+    ("姓名,手机号\n".encode(), "文件只有表头，没有数据行。"),
+    (b"\x00\x01\x02\xff" * 40,
+     "无法将文件读取为表格：文件须为所列格式之一，首行为表头，且每行字段数相同。"),
+])
+def test_a_file_that_cannot_be_published_is_said_beside_the_file_in_chinese(browse, data,
+                                                                           said):
+    steward = browse("civil-steward", lang="zh-CN")
+    r = steward.submit("/steward/publish", "/steward/publish",
+                       [("file", (io.BytesIO(data), "x.csv")), ("title", "测试"),
+                        ("sharing", "conditional"), ("level", "L2")],
+                       content_type="multipart/form-data")
+    page = text(r)
+    assert r.status_code == 422 and "<title>错误：" in page
+    assert f'<a href="#file">{said}</a>' in page and 'id="file-error"' in page
 
 
 def test_an_audit_entry_reads_in_one_language_and_one_time_with_its_proof(browse, datasets):
