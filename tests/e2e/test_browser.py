@@ -9,6 +9,7 @@ is saved as a screenshot under ``test-artifacts/browser/``.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
@@ -49,6 +50,13 @@ def test_request_approve_with_hash_download_and_audit(person, server):
     jwks = requests.get(server["url"] + "/.well-known/jwks.json", timeout=10).json()
     manifest = verify_receipt(receipt, jwks=jwks, data=data)
     assert {c["name"]: c["operator"] for c in manifest["columns"]}["联系电话"] == "hash"
+    _, workbook, xlsx_receipt = _download(requester, "xlsx")  # Excel's own format, signed too
+    assert verify_receipt(xlsx_receipt, jwks=jwks, data=workbook)["format"] == "xlsx"
+    import openpyxl
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook), read_only=True).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == COLUMNS and len(rows) == text.count("\n")  # the header and every row
+    assert not any(MOBILE.search(str(cell)) for row in rows for cell in row if cell)
     _audit_finds_delivery(person("audit-auditor", locale="en-GB"), exchange_id)
 
 
@@ -94,12 +102,12 @@ def _approve_with_hash(steward: Person, request_id: str) -> None:
     steward.shot("08-steward-grants")
 
 
-def _download(requester: Person) -> tuple[str, bytes, str]:
+def _download(requester: Person, fmt: str = "csv-excel") -> tuple[str, bytes, str]:
     page = requester.page
     requester.goto("/my/grants")
     requester.shot("09-requester-grants")
     form = page.locator("form[action*='/deliver']").first
-    form.locator("select[name=format]").select_option("csv-excel")  # what Excel reads as UTF-8
+    form.locator("select[name=format]").select_option(fmt)  # csv-excel: what Excel reads
     form.locator("button[type=submit]").click()
     page.wait_for_url(re.compile(r"/ex_[0-9a-f]+$"))
     requester.shot("10-requester-delivery")
@@ -108,7 +116,8 @@ def _download(requester: Person) -> tuple[str, bytes, str]:
         page.click("a[href$='/data']")
     with page.expect_download() as receipt:
         page.click("a[href$='/receipt']")
-    assert re.fullmatch(r"12345热线工单-civil-\d{8}\.csv", file.value.suggested_filename)
+    extension = "xlsx" if fmt == "xlsx" else "csv"
+    assert re.fullmatch(rf"12345热线工单-civil-\d{{8}}\.{extension}", file.value.suggested_filename)
     data = Path(file.value.path()).read_bytes()
     _check_in_the_browser(requester, exchange_id, Path(file.value.path()))
     return exchange_id, data, Path(receipt.value.path()).read_text().strip()
