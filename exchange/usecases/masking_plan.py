@@ -40,8 +40,8 @@ from ..auth import Principal
 from ..errors import InvalidInput
 from ..services import Services
 
-__all__ = ["OPERATOR_NAMES", "EXAMPLE_VALUES", "example", "check_operators", "check_plan",
-           "dataset_facts", "default_masking", "masked_chunks", "operator_names",
+__all__ = ["sample", "OPERATOR_NAMES", "EXAMPLE_VALUES", "example", "check_operators",
+           "check_plan", "dataset_facts", "default_masking", "masked_chunks", "operator_names",
            "planned_masking", "preview"]
 
 
@@ -238,4 +238,26 @@ def preview(svc: Services, who: Principal, request_id: str, *, masking: Any = No
         first = next(chunks, None)
     cells = [first.column(c).to_pylist() for c in columns] if first is not None else []
     return {"request": request.to_dict(), "masking": plan, "columns": columns,
+            "rows": [["" if v is None else str(v) for v in row] for row in zip(*cells)]}
+
+
+def sample(svc: Services, who: Principal, dataset_id: str, *,
+           rows: int = 5) -> dict[str, Any] | None:
+    """The first ``rows`` rows of an unconditionally shared dataset exactly as ``who``'s
+    department would receive them with the default masking (its own pseudonym key) — what a
+    request would be granted at once anyway. None for any other dataset: a conditional one
+    waits for a steward's decision and shows per-column examples instead, one of one's own
+    department needs no sample. Raises Forbidden, DatasetNotFound."""
+    svc.require(who, "catalog", "read")
+    with svc.reader.connect() as conn:
+        dataset = repository.get_dataset(conn, dataset_id)
+    if (dataset.sharing != "unconditional" or dataset.withdrawn or dataset.version is None
+            or dataset.department == who.department or not who.department):
+        return None
+    plan = planned_masking(svc, who, dataset_id)
+    with masked_chunks(svc, dataset, plan, receiver=who.department, chunk_rows=rows,
+                       first_only=True) as (columns, chunks):
+        first = next(chunks, None)
+    cells = [first.column(c).to_pylist() for c in columns] if first is not None else []
+    return {"columns": columns,
             "rows": [["" if v is None else str(v) for v in row] for row in zip(*cells)]}

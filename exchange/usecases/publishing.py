@@ -37,14 +37,15 @@ from catalog import (
 from masking import profile_table
 from policies import rules, workflow
 
-from .. import events
+from .. import events, files
 from ..auth import Principal
 from ..errors import Forbidden, InvalidInput
 from ..messages import Problem
 from ..paging import PageRequest, page_of
 from ..services import Services
 
-__all__ = ["publish", "add_version", "titles", "edit_metadata", "withdraw", "list_versions",
+__all__ = ["publish", "add_version", "titles", "data_dictionary", "edit_metadata", "withdraw",
+           "list_versions", "data_dictionary_file", "VOCABULARIES",
            "register_external", "check_metadata", "get_dataset", "search",
            "IDENTIFIER_PATTERNS", "dataset_view", "LEVELS", "SHARING_TYPES", "SAMPLE_ROWS",
            "EDITABLE"]
@@ -662,3 +663,38 @@ def _failed_summary(report: Any) -> str:
     failed = [r for r in report.results if not r["success"]]
     return "; ".join(f"{r['expectation']} on {r.get('column') or 'table'}"
                      f" ({r.get('unexpected_count') or 0} rows)" for r in failed[:5])
+
+
+def data_dictionary(svc: Services, who: Principal, dataset_id: str) -> list[dict[str, Any]]:
+    """The dataset's 信息项 (one per column of its current version): 信息项名称, 数据类型, 长度,
+    描述, and what personal data the column was found to hold (its kind and entity, no
+    value). Raises Forbidden, DatasetNotFound."""
+    shown = get_dataset(svc, who, dataset_id)
+    return [{"信息项名称": c["name"],
+             "数据类型": dictionary.TYPE_NAMES.get(c["dtype"], c["dtype"]),
+             "type": c["dtype"], "长度": c["length"], "描述": c["description"] or "",
+             "personal": ((c.get("profile") or {}).get("entity")
+                          or ((c.get("profile") or {}).get("kind") != "none"
+                              and (c.get("profile") or {}).get("kind")) or "")}
+            for c in shown.get("columns", [])]
+
+
+def data_dictionary_file(svc: Services, who: Principal, dataset_id: str,
+                         fmt: str) -> tuple[bytes, str, str]:
+    """:func:`data_dictionary` as a file: CSV for Excel (byte-order mark) or XLSX; its bytes,
+    media type and a readable name. Raises Forbidden, DatasetNotFound, UnsupportedFormat."""
+    import pandas as pd
+    items = data_dictionary(svc, who, dataset_id)
+    frame = pd.DataFrame(items, columns=["信息项名称", "数据类型", "长度", "描述", "personal"])
+    data = formats.write_table(frame.rename(columns={"personal": "个人信息"}), fmt=fmt)
+    if fmt == "csv":
+        data = b"\xef\xbb\xbf" + data  # Excel reads it as UTF-8
+    title = get_dataset(svc, who, dataset_id)["title"]
+    return data, formats.media_type(fmt), files.dated_name(f"{title}-数据字典", svc.clock(), fmt)
+
+
+#: The directory's vocabularies, for the pages (code → its Chinese name).
+VOCABULARIES = {"category": dictionary.CATEGORIES, "theme": dictionary.THEMES,
+                "share_method": dictionary.SHARE_METHODS, "open_type": dictionary.OPEN_TYPES,
+                "update_frequency": dictionary.UPDATE_FREQUENCIES,
+                "type": dictionary.TYPE_NAMES}

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, render_template, request
 
+from ..errors import NotFound
+from ..files import content_disposition
 from ..paging import PageRequest
 from ..usecases import publishing
 from ..usecases.admin import department_names
-from ..usecases.masking_plan import planned_masking
+from ..usecases.masking_plan import planned_masking, sample
 from .base import may, principal, services
 
 __all__ = ["bp", "FILTERS"]
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
 
-FILTERS = ("q", "department", "sharing", "level")
+FILTERS = ("q", "department", "sharing", "level", "theme")
 
 
 @bp.get("")
@@ -25,7 +27,8 @@ def index():
     return render_template("web/catalog.html", datasets=found["datasets"], found=found,
                            chosen=chosen,
                            departments=department_names(services()),
-                           sharing_types=publishing.SHARING_TYPES, levels=publishing.LEVELS)
+                           sharing_types=publishing.SHARING_TYPES, levels=publishing.LEVELS,
+                           themes=publishing.VOCABULARIES["theme"])
 
 
 @bp.get("/<dataset_id>")
@@ -36,4 +39,23 @@ def dataset(dataset_id: str):
     # a not-shareable dataset delivers nothing: no column "arrives" in any form
     plan = planned_masking(svc, who, dataset_id) if can_request \
         and shown["sharing"] != "none" else {}
-    return render_template("web/dataset.html", ds=shown, plan=plan, can_request=can_request)
+    own = may("dataset", "publish") and shown["department"] == who.department
+    return render_template(
+        "web/dataset.html", ds=shown, plan=plan, can_request=can_request, own=own,
+        sample=sample(svc, who, dataset_id) if can_request else None,
+        versions=publishing.list_versions(svc, who, dataset_id)["versions"],
+        vocab=publishing.VOCABULARIES,
+        api_url=request.host_url.rstrip("/") + f"/api/v1/datasets/{dataset_id}")
+
+
+@bp.get("/<dataset_id>/dictionary.<fmt>")
+def data_dictionary(dataset_id: str, fmt: str):
+    """The data dictionary (信息项) as CSV for Excel or XLSX: names, types, lengths,
+    descriptions, what personal data each column holds (never a value)."""
+    if fmt not in ("csv", "xlsx"):
+        raise NotFound("no such format")
+    data, media_type, name = publishing.data_dictionary_file(services(), principal(),
+                                                             dataset_id, fmt)
+    return Response(data, content_type=media_type, headers={
+        "Content-Disposition": content_disposition(
+            name, fallback=f"{dataset_id}-dictionary.{fmt}"), "Cache-Control": "no-store"})

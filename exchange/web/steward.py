@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from catalog import InvalidUpload, UploadTooLarge
 
-from ..errors import InvalidInput
+from ..errors import Forbidden, InvalidInput
 from ..messages import Problem, problems_of
 from ..paging import PageRequest
 from ..uploads import spooled_path
@@ -60,24 +61,28 @@ def review(request_id: str):
     svc, who = services(), principal()
     chosen = _chosen_masking() if request.method == "POST" else None
     expiry = request.form.get("expires_in_days", "90").strip()[:10]
+    follows = request.form.get("follows") or "latest"
     agreed = access.first_approval(svc, who, request_id)
     if agreed is not None:  # L4: the second steward confirms the first one's conditions
         chosen, expiry = dict(agreed["masking"]), str(agreed["expires_in_days"])
+        follows = agreed.get("follows", "latest")
     shown, errors = attempt(lambda: masking_plan.preview(svc, who, request_id, masking=chosen,
                                                      rows=PREVIEW_ROWS))
     if not errors and request.form.get("action") == "approve":
         done, errors = attempt(lambda: access.approve(
-            svc, who, request_id, masking=chosen, expires_in_days=_days(expiry)))
+            svc, who, request_id, masking=chosen, expires_in_days=_days(expiry),
+            follows=follows))
         if not errors:
             flash(_("Approved. Grant %(grant)s was issued.", grant=done["grant_id"])
                   if done["grant_id"] else
                   _("Your approval is recorded. A second steward must approve as well."))
             return redirect(url_for(".inbox"), code=303)
-    return _review_page(request_id, shown, chosen=chosen, expiry=expiry, errors=errors)
+    return _review_page(request_id, shown, chosen=chosen, expiry=expiry, errors=errors,
+                        follows=follows)
 
 
 def _review_page(request_id: str, shown: dict | None, *, chosen: dict | None, expiry: str,
-                 errors: list, reason: str = "") -> tuple[str, int]:
+                 errors: list, reason: str = "", follows: str = "latest") -> tuple[str, int]:
     svc, who = services(), principal()
     if shown is None:  # the chosen operators do not fit: show the defaults and say why
         shown = masking_plan.preview(svc, who, request_id, rows=PREVIEW_ROWS)
@@ -89,7 +94,7 @@ def _review_page(request_id: str, shown: dict | None, *, chosen: dict | None, ex
     page = render_template(
         "web/review.html", req=shown["request"], preview=shown, chosen=chosen or {},
         operators=operators, expiry=expiry, errors=errors, now=svc.clock(), ds=ds,
-        profiles=profiles, reason=reason, max_reason=MAX_TEXT)
+        profiles=profiles, reason=reason, max_reason=MAX_TEXT, follows=follows)
     return page, (422 if errors else 200)
 
 
@@ -182,13 +187,68 @@ def _publish(upload: object, form: dict[str, str]) -> dict:
         problems += problems_of(exc)
     if problems:
         raise InvalidInput.of(problems)
+    return _stored(upload, lambda: publishing.publish(
+        services(), principal(), filename=upload.filename, data=spooled_path(upload),
+        metadata=metadata))
+
+
+def _stored(upload: object, store: Callable[[], dict]) -> dict:
+    """``store()`` the uploaded file; a file that cannot be published is said beside the
+    file field, in the page's language (the reader's English details go to the log)."""
     try:
-        return publishing.publish(services(), principal(), filename=upload.filename,
-                                  data=spooled_path(upload), metadata=metadata)
-    except InvalidUpload as exc:  # said beside the file, in the page's language
+        return store()
+    except InvalidUpload as exc:
         if problems_of(exc):
             raise
-        log.info("publish: %s refused: %s", upload.filename, exc)  # the details, in English
+        log.info("publish: %s refused: %s", getattr(upload, "filename", ""), exc)
         code = "too_large" if isinstance(exc, UploadTooLarge) else "file_unreadable"
         raise InvalidInput.of([Problem(code, "file")], malformed=False) from exc
+
+
+@bp.route("/datasets/<dataset_id>/versions", methods=["GET", "POST"])
+def new_version(dataset_id: str):
+    """A new version of a dataset of the steward's department: the file, profiled and
+    checked like the first; grants that follow the latest version receive it."""
+    svc, who = services(), principal()
+    shown = publishing.get_dataset(svc, who, dataset_id)
+    if shown["department"] != who.department:  # said before the form is filled in
+        raise Forbidden("only a steward of the dataset's department may change it",
+                        code="not_your_dataset")
+    errors: list = []
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            errors = [FormError("file", _("Choose the file of the new version."))]
+        else:
+            created, errors = attempt(lambda: _stored(upload, lambda: publishing.add_version(
+                svc, who, dataset_id, filename=upload.filename, data=spooled_path(upload))))
+        if not errors:
+            flash(_("Published version %(n)s of %(title)s.", n=created["version"],
+                    title=created["title"]))
+            return redirect(url_for("web.catalog.dataset", dataset_id=dataset_id), code=303)
+    page = render_template("web/new_version.html", ds=shown, errors=errors)
+    return page, (422 if errors else 200)
+
+
+@bp.route("/datasets/<dataset_id>/withdraw", methods=["GET", "POST"])
+def withdraw(dataset_id: str):
+    """GET: what withdrawing ends, and the reason to give. POST: withdraw."""
+    svc, who = services(), principal()
+    shown = publishing.get_dataset(svc, who, dataset_id)
+    if shown["department"] != who.department:  # said before the form is filled in
+        raise Forbidden("only a steward of the dataset's department may change it",
+                        code="not_your_dataset")
+    reason, errors = request.form.get("reason", ""), []
+    if request.method == "POST":
+        errors = _too_long(reason)
+        if not errors:
+            done, errors = attempt(lambda: publishing.withdraw(svc, who, dataset_id,
+                                                               reason=reason))
+        if not errors:
+            flash(_("%(title)s was withdrawn from the catalog; %(n)s grants ended.",
+                    title=shown["title"], n=len(done["grants_ended"])))
+            return redirect(url_for("web.catalog.dataset", dataset_id=dataset_id), code=303)
+    page = render_template("web/withdraw.html", ds=shown, reason=reason, errors=errors,
+                           max_reason=MAX_TEXT)
+    return page, (422 if errors else 200)
 

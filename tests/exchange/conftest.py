@@ -4,9 +4,11 @@ the Flask test client, and ``as_role`` to act as one demo user."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
+from werkzeug.datastructures import MultiDict
 
 from exchange.app import create_app
 from exchange.config import load_settings
@@ -95,3 +97,48 @@ def datasets(app, users) -> dict[str, dict]:
     return {"residents": by_dept["civil"], "hotline_tickets": by_dept["hotline"],
             "market_entities": by_dept["market"], "case_files": by_dept["police"],
             "health_clinics": by_dept["health"]}
+
+
+# -- the pages, as a browser without JavaScript uses them -------------------------------
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class Browser:
+    """A test client signed in through the sign-in form, posting forms with their token."""
+
+    def __init__(self, client, lang: str = "en") -> None:
+        self.client = client
+        self.headers = {"Accept-Language": lang}
+
+    def get(self, path: str, **kw):
+        return self.client.get(path, headers=self.headers, **kw)
+
+    def token(self, path: str) -> str:
+        page = self.get(path)
+        return CSRF.search(page.get_data(as_text=True)).group(1)
+
+    def submit(self, form_page: str, action: str, data: dict | list, **kw):
+        token = self.token(form_page)
+        if isinstance(data, dict):
+            data = list(data.items())
+        return self.client.post(action, data=MultiDict([("csrf_token", token), *data]),
+                                headers=self.headers, **kw)
+
+    def sign_in(self, username: str, password: str):
+        return self.submit("/sign-in", "/sign-in",
+                           {"username": username, "password": password})
+
+
+@pytest.fixture
+def browse(app, users):
+    def open_as(username: str | None, lang: str = "en") -> Browser:
+        b = Browser(app.test_client(), lang)
+        if username:
+            assert b.sign_in(username, users[username]["password"]).status_code == 303
+        return b
+    return open_as
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)

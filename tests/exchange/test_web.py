@@ -8,56 +8,14 @@ import io
 import re
 
 import pytest
-from werkzeug.datastructures import MultiDict
 
 from audit import EvidenceBundle
 from exchange.app import create_app
 from exchange.receipts import verify_receipt
 
+from .conftest import CSRF, Browser, text  # noqa: F401  (the page helpers)
+
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-class Browser:
-    """A test client signed in through the sign-in form, posting forms with their token."""
-
-    def __init__(self, client, lang: str = "en") -> None:
-        self.client = client
-        self.headers = {"Accept-Language": lang}
-
-    def get(self, path: str, **kw):
-        return self.client.get(path, headers=self.headers, **kw)
-
-    def token(self, path: str) -> str:
-        page = self.get(path)
-        return CSRF.search(page.get_data(as_text=True)).group(1)
-
-    def submit(self, form_page: str, action: str, data: dict | list, **kw):
-        token = self.token(form_page)
-        if isinstance(data, dict):
-            data = list(data.items())
-        return self.client.post(action, data=MultiDict([("csrf_token", token), *data]),
-                                headers=self.headers, **kw)
-
-    def sign_in(self, username: str, password: str):
-        return self.submit("/sign-in", "/sign-in",
-                           {"username": username, "password": password})
-
-
-@pytest.fixture
-def browse(app, users):
-    def open_as(username: str | None, lang: str = "en") -> Browser:
-        b = Browser(app.test_client(), lang)
-        if username:
-            assert b.sign_in(username, users[username]["password"]).status_code == 303
-        return b
-    return open_as
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
-
-
 # -- signing in ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("lang,role_and_department,other", [

@@ -1,0 +1,110 @@
+"""The catalog's pages for issue 14: a dataset's directory fields, data dictionary (shown and
+downloaded), versions, a masked sample of unconditional data and the API example; the
+steward's new-version and withdrawal pages; the review page's choice of versions."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import openpyxl
+import pytest
+
+from .conftest import Browser, text
+from .test_versions import _csv, city  # noqa: F401  (the fixture)
+
+MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+def _signed_in(app, username: str, lang: str = "zh") -> Browser:
+    b = Browser(app.test_client(), lang)
+    assert b.sign_in(username, "pw-" * 5).status_code == 303
+    return b
+
+
+def test_the_dataset_page_shows_the_dictionary_versions_and_api(browse, datasets):
+    ds = datasets["residents"]["id"]
+    page = text(browse("hotline-requester", "zh").get(f"/catalog/{ds}"))
+    for words in ("信息资源代码", f"civil/{ds[3:]}", "部门信息资源", "更新周期", "不定期",
+                  "数据字典", "字符型", "版本", f"/api/v1/datasets/{ds}", f"govex request {ds}"):
+        assert words in page, words
+    assert "贵部门将收到的前 5 行" not in page  # conditional: no rows before a decision
+
+
+def test_unconditional_data_shows_five_rows_masked_as_they_would_arrive(browse, datasets):
+    ds = datasets["market_entities"]["id"]
+    page = text(browse("civil-requester", "zh").get(f"/catalog/{ds}"))
+    sample = page.split('id="sample"', 1)[1].split("</table>", 1)[0]
+    assert sample.count("<tr>") == 6  # the header and five rows
+    assert not MOBILE.search(sample)
+    own = text(browse("market-steward", "zh").get(f"/catalog/{ds}"))
+    assert 'id="sample"' not in own
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_data_dictionary_downloads_for_excel(browse, datasets, fmt):
+    ds = datasets["hotline_tickets"]["id"]
+    got = browse("civil-requester").get(f"/catalog/{ds}/dictionary.{fmt}")
+    assert got.status_code == 200
+    assert "数据字典" in got.headers["Content-Disposition"].encode("latin-1").decode("utf-8") \
+        or "%E6%95%B0%E6%8D%AE%E5%AD%97%E5%85%B8" in got.headers["Content-Disposition"]
+    if fmt == "csv":
+        assert got.data.startswith(b"\xef\xbb\xbf")
+        rows = got.data.decode("utf-8-sig").splitlines()
+    else:
+        sheet = openpyxl.load_workbook(io.BytesIO(got.data), read_only=True).active
+        rows = [",".join(str(v or "") for v in r) for r in sheet.iter_rows(values_only=True)]
+    assert rows[0].startswith("信息项名称,数据类型,长度,描述,个人信息")
+    assert any(r.startswith("联系电话,字符型,") and "CN_MOBILE" in r for r in rows[1:]), rows
+    assert browse("civil-requester").get(f"/catalog/{ds}/dictionary.pdf").status_code == 404
+
+
+def test_a_steward_publishes_a_version_and_withdraws_from_the_pages(city):  # noqa: F811
+    call, dataset_id, app = city
+    steward = _signed_in(app, "civil-steward")
+    other = _signed_in(app, "health-steward")
+    page = f"/steward/datasets/{dataset_id}/versions"
+    assert other.get(page).status_code == 403
+    empty = steward.submit(page, page, {})
+    assert empty.status_code == 422 and "请选择新版本的文件" in text(empty)
+    done = steward.submit(page, page, {"file": (io.BytesIO(_csv(4)), "v2.csv")},
+                          content_type="multipart/form-data")
+    assert done.status_code == 303
+    shown = text(steward.get(f"/catalog/{dataset_id}"))
+    assert "已发布“社区服务站台账”第 2 版" in shown
+    versions = shown.split('id="versions"', 1)[1].split("</table>", 1)[0]
+    assert versions.count("<tr>") == 3
+
+    withdraw = f"/steward/datasets/{dataset_id}/withdraw"
+    assert other.get(withdraw).status_code == 403
+    no_reason = steward.submit(withdraw, withdraw, {"reason": ""})
+    assert no_reason.status_code == 422 and "<title>错误：" in text(no_reason)
+    gone = steward.submit(withdraw, withdraw, {"reason": "并入新系统"})
+    assert gone.status_code == 303
+    assert call(*_requester_get(f"/datasets/{dataset_id}")).get_json()["withdrawn_at"]
+
+
+def _requester_get(path: str):
+    from .test_versions import REQUESTER
+    return REQUESTER, "GET", path
+
+
+def test_the_review_page_pins_a_grant_to_the_version_requested(city):  # noqa: F811
+    call, dataset_id, app = city
+    from .test_versions import REQUESTER
+    asked = call(REQUESTER, "POST", "/requests", json={
+        "dataset_id": dataset_id, "purpose": "统计", "columns": ["街道"]}).get_json()["id"]
+    steward = _signed_in(app, "civil-steward")
+    review = f"/steward/requests/{asked}"
+    assert "只交付申请时的第 1 版" in text(steward.get(review))
+    done = steward.submit(review, review, {"action": "approve", "expires_in_days": "30",
+                                           "follows": "pinned", "op:街道": "keep"})
+    assert done.status_code == 303
+    grants = call(REQUESTER, "GET", "/grants").get_json()["grants"]
+    assert [g["follows"] for g in grants] == ["pinned"]
+    bad = call(REQUESTER, "POST", "/requests", json={
+        "dataset_id": dataset_id, "purpose": "统计", "columns": ["街道"]}).get_json()["id"]
+    page = f"/steward/requests/{bad}"
+    refused = steward.submit(page, page, {"action": "approve", "expires_in_days": "30",
+                                          "follows": "sometimes", "op:街道": "keep"})
+    assert refused.status_code == 422 and 'href="#follows"' in text(refused)
