@@ -123,6 +123,7 @@ DATA_TYPES = {"string": "字符型C", "large_string": "字符型C", "int64": "�
 
 _EU = "http://publications.europa.eu/resource/authority/"
 _IANA = "https://www.iana.org/assignments/media-types/"
+_ZHO = _EU + "language/ZHO"  # Chinese
 #: The inline ``@context``: prefixes only (no remote context is ever needed).
 CONTEXT = {"dcat": "http://www.w3.org/ns/dcat#", "dct": "http://purl.org/dc/terms/",
            "foaf": "http://xmlns.com/foaf/0.1/", "vcard": "http://www.w3.org/2006/vcard/ns#",
@@ -297,6 +298,7 @@ def _fixed_nodes(svc: Services, names: Mapping[str, tuple[str, str]],
                _lit(f"The catalog of the {instance} data-sharing exchange (metadata only).",
                     "en")],
            "dct:publisher": {"@id": f"{base}#publisher"},
+           "dct:language": {"@id": _ZHO},
            "foaf:homepage": {"@id": f"{base}catalog"},
            "dct:modified": _typed(svc.clock().isoformat(), "xsd:dateTime"),
            "dct:conformsTo": {"@id": DCAT_AP, "@type": "dct:Standard"},
@@ -305,6 +307,7 @@ def _fixed_nodes(svc: Services, names: Mapping[str, tuple[str, str]],
     yield {"@id": f"{base}#publisher", "@type": "foaf:Agent",
            "foaf:name": _lit(instance, "zh")}
     yield {"@id": f"{base}catalog", "@type": "foaf:Document"}
+    yield {"@id": _ZHO, "@type": "dct:LinguisticSystem"}
     for code, (zh, en) in sorted(names.items()):
         yield {"@id": _agent_iri(base, code), "@type": "foaf:Agent",
                "foaf:name": [_lit(zh), _lit(en, "en")], "dct:identifier": code}
@@ -341,7 +344,8 @@ def dataset_node(entry: _Entry, names: Mapping[str, tuple[str, str]],
         "@reverse": {"dcat:dataset": {"@id": _catalog_iri(base)}},
         "dct:identifier": entry.code,
         "dct:title": _lit(d.title),
-        "dct:description": _lit(d.description or d.title),
+        "dct:description": _lit(d.description or _no_summary(entry, names)),
+        "dct:language": {"@id": _ZHO},
         "dct:publisher": {"@id": _agent_iri(base, d.department)},
         "dct:issued": _typed(_issued(entry), "xsd:dateTime"),
         "dct:modified": _typed(_modified(entry), "xsd:dateTime"),
@@ -382,6 +386,13 @@ def dataset_node(entry: _Entry, names: Mapping[str, tuple[str, str]],
     if d.version is not None:
         node["dcat:distribution"] = _distribution(entry, page)
     return {key: value for key, value in node.items() if value is not None}
+
+
+def _no_summary(entry: _Entry, names: Mapping[str, tuple[str, str]]) -> str:
+    """What a dataset without a description says (the shapes require one): facts only."""
+    d = entry.dataset
+    provider = names.get(d.department, (d.department,))[0]
+    return f"{provider}提供的政务信息资源“{d.title}”，{len(entry.columns)} 个信息项；暂无摘要。"
 
 
 def _distribution(entry: _Entry, page: str) -> dict[str, Any]:

@@ -372,3 +372,14 @@ def test_govex_catalog_export_writes_the_file(app, users, monkeypatch, tmp_path,
         assert json.loads(data)["信息资源"]
     else:
         assert len(_xlsx_sheets(data)["信息项"]) > 1
+
+
+def test_the_catalog_is_published_by_the_instance_named_in_the_settings(instance) -> None:
+    assert load_settings(environ={"GOVEX_INSTANCE_NAME": "成都市"}).instance_name == "成都市"
+    graph = _graph(_export(instance, "jsonld"))
+    catalog = next(graph.subjects(RDF.type, DCAT.Catalog))
+    publisher = graph.value(catalog, DCTERMS.publisher)
+    assert str(graph.value(publisher, rdflib.FOAF.name)) == \
+        instance.svc.settings.instance_name
+    secret = _datasets(graph)[instance.ids["secret"]]  # published without a description
+    assert "暂无摘要" in str(graph.value(secret, DCTERMS.description))
