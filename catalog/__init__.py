@@ -60,15 +60,15 @@ _HOMES = {
     ".external": ("ManifestEntry", "TableManifest", "check_manifest", "first_rows",
                   "manifest_of", "row_count", "table_files"),
     ".errors": ("CatalogError", "ColumnNotFound", "DatasetNotFound", "DatasetWithdrawn",
-                "InvalidUpload",
+                "InvalidUpload", "ResourceCodeTaken",
                 "PayloadCorrupt", "PayloadMissing", "QualityCheckFailed", "TableChanged",
                 "UnsupportedFormat", "UploadTooLarge"),
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
-_SUBMODULES = frozenset({"formats", "quality", "repository"})
+_SUBMODULES = frozenset({"formats", "quality", "repository", "dictionary"})
 
 if TYPE_CHECKING:
-    from . import formats, quality, repository
+    from . import dictionary, formats, quality, repository
     from .errors import (
         CatalogError,
         ColumnNotFound,
@@ -78,6 +78,7 @@ if TYPE_CHECKING:
         PayloadCorrupt,
         PayloadMissing,
         QualityCheckFailed,
+        ResourceCodeTaken,
         TableChanged,
         UnsupportedFormat,
         UploadTooLarge,
@@ -140,7 +141,7 @@ __all__ = [
     "read_table", "write_table", "frame_of", "media_type", "ColumnCounts", "QualityReport",
     "validate_table", "PayloadStore", "EncryptedFileStore",
     "MemoryPayloadStore", "digest_of", "CatalogError", "DatasetNotFound", "ColumnNotFound",
-    "DatasetWithdrawn",
+    "DatasetWithdrawn", "ResourceCodeTaken", "dictionary",
     "InvalidUpload", "UploadTooLarge", "UnsupportedFormat", "QualityCheckFailed",
     "PayloadMissing", "PayloadCorrupt", "DEFAULT_CHUNK_ROWS", "TableReader", "TableWriter",
     "as_text_chunk", "format_of", "open_table", "open_table_source", "open_writer",

@@ -47,6 +47,10 @@ class DatasetWithdrawn(CatalogError):
     """The dataset was withdrawn from the catalog: it takes no new version, edit or request."""
 
 
+class ResourceCodeTaken(CatalogError):
+    """Another dataset already has that resource code (信息资源代码)."""
+
+
 class InvalidUpload(CatalogError, ValueError):
     """The file or the metadata given with it cannot be accepted; the message says why."""
 

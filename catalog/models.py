@@ -31,6 +31,13 @@ datasets_table = sa.Table(
     sa.Column("created_by", sa.String(80), nullable=False),
     sa.Column("current_version", sa.Integer, nullable=False, default=0),
     sa.Column("updated_at", sa.DateTime(timezone=True)),  # metadata last edited
+    # the national directory (政务信息资源目录): 信息资源代码, the theme (a facet), the other
+    # directory fields (分类, 共享条件/方式, 开放属性, 更新周期, 关联资源, contact, licence,
+    # coverage) and each column's description (信息项描述), kept across versions
+    sa.Column("resource_code", sa.String(64), unique=True),
+    sa.Column("theme", sa.String(40), index=True),
+    sa.Column("details", sa.JSON),
+    sa.Column("column_notes", sa.JSON),
     # withdrawn from the catalog: out of search, no new requests, its grants ended; kept
     sa.Column("withdrawn_at", sa.DateTime(timezone=True)),
     sa.Column("withdrawn_by", sa.String(80)),
@@ -125,6 +132,10 @@ class Dataset:
     withdrawn_at: dt.datetime | None = None
     withdrawn_by: str | None = None
     withdraw_reason: str | None = None
+    resource_code: str | None = None
+    theme: str | None = None
+    details: dict[str, Any] | None = None
+    column_notes: dict[str, str] | None = None
 
     @property
     def withdrawn(self) -> bool:
@@ -141,7 +152,9 @@ class Dataset:
                    updated_at=_utc_or_none(row.get("updated_at")),
                    withdrawn_at=_utc_or_none(row.get("withdrawn_at")),
                    withdrawn_by=row.get("withdrawn_by"),
-                   withdraw_reason=row.get("withdraw_reason"))
+                   withdraw_reason=row.get("withdraw_reason"),
+                   resource_code=row.get("resource_code"), theme=row.get("theme"),
+                   details=row.get("details"), column_notes=row.get("column_notes"))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the version nested, or None)."""

@@ -21,6 +21,7 @@ from .errors import (
     DatasetNotFound,
     DatasetWithdrawn,
     InvalidUpload,
+    ResourceCodeTaken,
 )
 from .formats import FORMATS
 from .models import LEVELS, SHARING_TYPES, Dataset, DatasetVersion, datasets_table, versions_table
@@ -38,21 +39,38 @@ _VERSION_COLUMNS = [c for c in _V.c if c.name != "column_names"]
 
 def add_dataset(conn: sa.Connection, *, department: str, title: str, description: str,
                 sharing: str, level: str, legal_basis: str | None, keywords: str,
-                created_by: str, now: dt.datetime) -> str:
+                created_by: str, now: dt.datetime, resource_code: str | None = None,
+                theme: str | None = None, details: Mapping[str, Any] | None = None,
+                column_notes: Mapping[str, str] | None = None) -> str:
     """Record a new dataset (no version yet); returns its id, ``"ds_"`` + 12 hex characters.
+    Without a ``resource_code`` (信息资源代码) it gets ``DEPARTMENT/`` + its id's hex part.
 
     Raises InvalidUpload (no department or title, unknown sharing type or level, no legal
-    basis for a dataset that is not shareable).
+    basis for a dataset that is not shareable), ResourceCodeTaken.
     """
     _check_metadata(department=department, title=title, sharing=sharing, level=level,
                     legal_basis=legal_basis)
     dataset_id = "ds_" + secrets.token_hex(6)
+    code = resource_code or f"{department}/{dataset_id[3:]}"
+    _check_code_free(conn, code)
     conn.execute(_D.insert().values(
         id=dataset_id, department=department, title=title.strip(),
         description=description or "", sharing=sharing, level=level,
         legal_basis=(legal_basis or "").strip() or None, keywords=keywords or "",
-        created_at=now, created_by=created_by, current_version=0))
+        created_at=now, created_by=created_by, current_version=0, resource_code=code,
+        theme=theme, details=dict(details) if details is not None else None,
+        column_notes=dict(column_notes) if column_notes else None))
     return dataset_id
+
+
+def _check_code_free(conn: sa.Connection, code: str, *, other_than: str | None = None) -> None:
+    """Raises ResourceCodeTaken if another dataset has the resource code ``code``."""
+    query = sa.select(_D.c.id).where(_D.c.resource_code == code)
+    if other_than is not None:
+        query = query.where(_D.c.id != other_than)
+    if conn.execute(query.limit(1)).first() is not None:
+        raise ResourceCodeTaken(f"another dataset has the resource code {code}",
+                                code="resource_code_taken", field="resource_code")
 
 
 def _check_metadata(*, department: str, title: str, sharing: str, level: str,
@@ -118,7 +136,7 @@ def _check_columns(columns: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
         raise InvalidUpload("columns must be a non-empty list of {name, dtype, profile}")
     if len(set(names)) != len(names):
         raise InvalidUpload("column names must be distinct")
-    return [{"name": c["name"], "dtype": c.get("dtype") or "string",
+    return [{"name": c["name"], "dtype": c.get("dtype") or "string", "length": c.get("length"),
              "profile": copy.deepcopy(c.get("profile"))} for c in columns]
 
 
@@ -141,7 +159,8 @@ def get_dataset(conn: sa.Connection, dataset_id: str) -> Dataset:
 
 
 #: The metadata a steward may edit after publication.
-EDITABLE = ("title", "description", "sharing", "level", "legal_basis", "keywords")
+EDITABLE = ("title", "description", "sharing", "level", "legal_basis", "keywords",
+            "resource_code", "theme", "details", "column_notes")
 
 
 def update_metadata(conn: sa.Connection, dataset_id: str, changes: Mapping[str, Any], *,
@@ -160,6 +179,8 @@ def update_metadata(conn: sa.Connection, dataset_id: str, changes: Mapping[str, 
     _check_metadata(department=current.department, title=merged["title"],
                     sharing=merged["sharing"], level=merged["level"],
                     legal_basis=merged["legal_basis"])
+    if merged["resource_code"] and merged["resource_code"] != current.resource_code:
+        _check_code_free(conn, merged["resource_code"], other_than=dataset_id)
     merged = merged | {"title": merged["title"].strip(),
                        "description": merged["description"] or "",
                        "keywords": merged["keywords"] or "",
@@ -206,7 +227,7 @@ def get_version(conn: sa.Connection, dataset_id: str, version: int) -> DatasetVe
 
 def search_datasets(conn: sa.Connection, *, q: str | None = None, department: str | None = None,
                     sharing: str | None = None, level: str | None = None,
-                    limit: int | None = 100,
+                    theme: str | None = None, limit: int | None = 100,
                     after: tuple[dt.datetime, str] | None = None) -> list[Dataset]:
     """Datasets in the catalog (not withdrawn) matching every filter, newest first, at most
     ``limit`` of them after the one published at ``after`` (its time and id: keyset paging).
@@ -215,7 +236,8 @@ def search_datasets(conn: sa.Connection, *, q: str | None = None, department: st
     Chinese words work without segmentation) in the title, description, keywords or a column
     name of the current version. Raises nothing.
     """
-    conditions = _search_conditions(q=q, department=department, sharing=sharing, level=level)
+    conditions = _search_conditions(q=q, department=department, sharing=sharing, level=level,
+                                    theme=theme)
     if after is not None:
         moment, ident = after
         conditions.append(sa.or_(_D.c.created_at < moment,
@@ -224,16 +246,16 @@ def search_datasets(conn: sa.Connection, *, q: str | None = None, department: st
 
 
 #: What the catalog counts its datasets by (facets).
-FACETS = ("department", "sharing", "level")
+FACETS = ("department", "sharing", "level", "theme")
 
 
 def count_datasets(conn: sa.Connection, *, q: str | None = None, department: str | None = None,
-                   sharing: str | None = None, level: str | None = None
-                   ) -> tuple[int, dict[str, dict[str, int]]]:
+                   sharing: str | None = None, level: str | None = None,
+                   theme: str | None = None) -> tuple[int, dict[str, dict[str, int]]]:
     """How many datasets :func:`search_datasets` selects, and per facet (department, sharing
-    type, level) how many each value would select with that facet's own filter left out —
+    type, level, theme) how many each value would select with that facet's own filter left out —
     what a reader choosing another value would find. Raises nothing."""
-    chosen = {"department": department, "sharing": sharing, "level": level}
+    chosen = {"department": department, "sharing": sharing, "level": level, "theme": theme}
     joined = _joined()
     total = conn.execute(sa.select(sa.func.count()).select_from(joined).where(
         *_search_conditions(q=q, **chosen))).scalar_one()
@@ -243,16 +265,16 @@ def count_datasets(conn: sa.Connection, *, q: str | None = None, department: str
         others = chosen | {facet: None}
         rows = conn.execute(sa.select(column, sa.func.count()).select_from(joined).where(
             *_search_conditions(q=q, **others)).group_by(column).order_by(column))
-        facets[facet] = {value: int(n) for value, n in rows}
+        facets[facet] = {value: int(n) for value, n in rows if value is not None}
     return int(total), facets
 
 
 def _search_conditions(*, q: str | None, department: str | None, sharing: str | None,
-                       level: str | None) -> list[Any]:
+                       level: str | None, theme: str | None = None) -> list[Any]:
     conditions = [_D.c.withdrawn_at.is_(None)]
     conditions += [_word_matches(word) for word in (q or "").split()]
     for column, value in ((_D.c.department, department), (_D.c.sharing, sharing),
-                          (_D.c.level, level)):
+                          (_D.c.level, level), (_D.c.theme, theme)):
         if value is not None:
             conditions.append(column == value)
     return conditions

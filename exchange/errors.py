@@ -12,7 +12,13 @@ import logging
 import math
 from typing import Any
 
-from catalog import DatasetWithdrawn, InvalidUpload, TableChanged, UploadTooLarge
+from catalog import (
+    DatasetWithdrawn,
+    InvalidUpload,
+    ResourceCodeTaken,
+    TableChanged,
+    UploadTooLarge,
+)
 from policies import AlreadyDecided
 
 from .messages import Problem
@@ -89,6 +95,7 @@ _EXPLICIT: tuple[tuple[type[BaseException], int, str], ...] = (
     (UploadTooLarge, 413, "too_large"),
     (TableChanged, 409, "external_table_changed"),
     (DatasetWithdrawn, 409, "dataset_withdrawn"),
+    (ResourceCodeTaken, 409, "resource_code_taken"),
     (InvalidUpload, 422, "invalid_upload"),
     (InvalidInput, 400, "invalid_input"),
     (Conflict, 409, "conflict"),

@@ -58,6 +58,23 @@ MESSAGES: dict[str, str] = {
     "follows_unknown": "Choose whether the grant follows the latest version or stays on "
                        "this one.",
     "unknown_field": "Unknown fields: %(fields)s.",
+    "resource_code_malformed": "The resource code is letters, digits and / . _ - (at most "
+                               "64).",
+    "resource_code_taken": "Another dataset already has this resource code.",
+    "category_unknown": "Choose the resource class: basic, theme or department.",
+    "theme_unknown": "Choose a theme from the directory's list.",
+    "open_type_unknown": "Choose whether the data is open to the public: no, on conditions "
+                         "or unconditionally.",
+    "update_frequency_unknown": "Choose how often the data is updated.",
+    "share_method_unknown": "Choose how the data is shared: interface, table or file.",
+    "related_resources_malformed": "Related resources are a list of resource codes.",
+    "contact_malformed": "The contact point needs a name (and may have an e-mail address "
+                         "and a telephone number).",
+    "temporal_malformed": "The time covered is a start and an end date, such as 2026-01-01.",
+    "spatial_malformed": "The area covered is a list of six-digit region codes (GB/T 2260), "
+                         "such as 510104.",
+    "column_descriptions_malformed": "Column descriptions map each column's name to text of "
+                                     "at most 2,000 characters.",
     "page_size_range": "The page size must be a whole number from 1 to %(max)s.",
     "page_token_invalid": "This page link has expired or was changed: start again from the "
                           "first page.",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -23,6 +24,7 @@ from catalog import (
     InvalidUpload,
     QualityCheckFailed,
     UploadTooLarge,
+    dictionary,
     first_rows,
     formats,
     manifest_of,
@@ -47,8 +49,6 @@ __all__ = ["publish", "add_version", "titles", "edit_metadata", "withdraw", "lis
            "IDENTIFIER_PATTERNS", "dataset_view", "LEVELS", "SHARING_TYPES", "SAMPLE_ROWS",
            "EDITABLE"]
 
-#: The metadata a steward may edit after publication.
-EDITABLE = repository.EDITABLE
 
 _PHONE = (r"^(?:(?:\+?86[- ]?)?1[3-9][0-9][- ]?[0-9]{4}[- ]?[0-9]{4}"
           r"|0[1-9][0-9]{1,2}-?[0-9]{7,8})$")
@@ -67,8 +67,21 @@ EXPANSION_LIMIT = 4  # decoded data may be at most this many times the upload li
 #: every row is counted for the quality report. A file of no more rows is profiled whole.
 SAMPLE_ROWS = 100_000
 _COPY_BLOCK = 1 << 20
+#: The national directory's fields a steward gives with a dataset (see :func:`_directory`).
+DIRECTORY_KEYS = ("resource_code", "category", "theme", "share_condition", "share_method",
+                  "open_type", "update_frequency", "related_resources", "contact", "license",
+                  "temporal", "spatial", "column_descriptions")
 _META_KEYS = {"title", "description", "sharing", "level", "legal_basis", "keywords", "strict",
-              "not_null"}
+              "not_null", *DIRECTORY_KEYS}
+_DETAILS = ("category", "share_condition", "share_method", "open_type", "update_frequency",
+            "related_resources", "contact", "license", "temporal", "spatial")
+_CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z/._-]{0,63}")
+_REGION = re.compile(r"\d{6}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+MAX_NOTE = 2000
+_BASICS = ("title", "description", "sharing", "level", "legal_basis", "keywords")
+#: The metadata a steward may edit after publication.
+EDITABLE = _BASICS + DIRECTORY_KEYS
 
 
 def publish(svc: Services, who: Principal, *, filename: str, data: bytes | Path,
@@ -86,7 +99,7 @@ def publish(svc: Services, who: Principal, *, filename: str, data: bytes | Path,
     svc.require(who, "dataset", "publish")
     meta = check_metadata(metadata)
     return _store_version(svc, who, filename=filename, data=data, strict=meta["strict"],
-                          not_null=meta["not_null"],
+                          not_null=meta["not_null"], notes=meta["column_notes"],
                           dataset_of=lambda conn, now: _add_dataset(conn, who, meta, now))
 
 
@@ -104,9 +117,25 @@ def add_version(svc: Services, who: Principal, dataset_id: str, *, filename: str
                           not_null=meta["not_null"], dataset_of=lambda _conn, _now: dataset_id)
 
 
+def _described(types: list[dict[str, Any]], profiles: list[Any]) -> list[dict[str, Any]]:
+    """Each column's entry of the data dictionary: name, type and length as read, profile."""
+    return [{"name": t["name"], "dtype": t["dtype"], "length": t["length"],
+             "profile": p.to_dict()} for t, p in zip(types, profiles)]
+
+
+def _check_notes(notes: dict[str, str], columns: list[str]) -> None:
+    """Raises InvalidInput if a column description names a column the table lacks."""
+    unknown = sorted(set(notes) - set(columns))
+    if unknown:
+        raise InvalidInput(f"column_descriptions names columns the table does not have: "
+                           f"{', '.join(unknown)}", code="columns_unknown",
+                           field="column_descriptions", columns="、".join(unknown))
+
+
 def _store_version(svc: Services, who: Principal, *, filename: str, data: bytes | Path,
                    strict: bool, not_null: list[str],
-                   dataset_of: Callable[[Any, Any], str]) -> dict[str, Any]:
+                   dataset_of: Callable[[Any, Any], str],
+                   notes: dict[str, str] | None = None) -> dict[str, Any]:
     """Examine ``data`` and store it as the next version of the dataset ``dataset_of`` names
     (creating it for a first publication), with its audit entry; nothing is stored or
     recorded if anything fails."""
@@ -118,8 +147,8 @@ def _store_version(svc: Services, who: Principal, *, filename: str, data: bytes 
     if strict and not report.success:
         raise QualityCheckFailed("quality checks failed and strict mode was asked for: "
                                  + _failed_summary(report))
-    columns = [{"name": str(c), "dtype": "string", "profile": p.to_dict()}
-               for c, p in zip(frame.columns, profiles)]
+    columns = _described(frame.types, profiles)
+    _check_notes(notes or {}, frame.columns)
     now = svc.clock()
     with svc.store.create() as out:  # stored only if the dataset and its entry commit
         upload.copy_to(out)
@@ -183,11 +212,20 @@ def edit_metadata(svc: Services, who: Principal, dataset_id: str,
     if unknown:
         raise InvalidInput(f"unknown field(s): {', '.join(unknown)}", code="unknown_field",
                            fields=unknown)
-    whole = {name: getattr(current, name) for name in EDITABLE} | changes
+    given = directory_of(current)
+    given.pop("published_at")
+    whole = {name: getattr(current, name) for name in _BASICS} | given | {
+        "column_descriptions": current.column_notes or {}} | changes
     checked = check_metadata(whole)  # every problem at once, as a publish answers
+    if "column_descriptions" in changes and current.version is not None:
+        _check_notes(checked["column_notes"], current.version.column_names)
+    stored = {name: checked[name] for name in _BASICS + ("resource_code", "theme", "details",
+                                                          "column_notes")}
+    stored["column_notes"] = stored["column_notes"] or None
+    if current.details is None and stored["details"] == _directory({})[0]["details"]:
+        stored["details"] = None  # still the defaults: nothing to record
     with svc.recording() as rec:
-        changed = repository.update_metadata(
-            rec.conn, dataset_id, {k: checked[k] for k in changes}, now=svc.clock())
+        changed = repository.update_metadata(rec.conn, dataset_id, stored, now=svc.clock())
         if changed:
             rec.append(events.DatasetChange(
                 actor=who.username, actor_department=who.department,
@@ -278,8 +316,8 @@ def register_external(svc: Services, who: Principal, *, location: Any,
     if meta["strict"] and not report.success:
         raise QualityCheckFailed("quality checks failed on the first rows and strict mode was "
                                  "asked for: " + _failed_summary(report))
-    columns = [{"name": str(c), "dtype": "string", "profile": p.to_dict()}
-               for c, p in zip(frame.columns, profiles)]
+    columns = _described(dictionary.infer_columns(sample), profiles)
+    _check_notes(meta["column_notes"], list(frame.columns))
     rows, now = row_count(paths), svc.clock()
     with svc.recording() as rec:
         dataset_id = _add_dataset(rec.conn, who, meta, now)
@@ -302,7 +340,8 @@ def _add_dataset(conn: Any, who: Principal, meta: dict[str, Any], now: Any) -> s
         conn, department=who.department, title=meta["title"],
         description=meta["description"], sharing=meta["sharing"], level=meta["level"],
         legal_basis=meta["legal_basis"], keywords=meta["keywords"], created_by=who.username,
-        now=now)
+        now=now, resource_code=meta["resource_code"], theme=meta["theme"],
+        details=meta["details"], column_notes=meta["column_notes"])
 
 
 def _external_folder(svc: Services, location: Any) -> Path:
@@ -333,10 +372,11 @@ def get_dataset(svc: Services, who: Principal, dataset_id: str) -> dict[str, Any
 
 def search(svc: Services, who: Principal, *, q: str | None = None,
            department: str | None = None, sharing: str | None = None,
-           level: str | None = None, page: PageRequest = PageRequest()) -> dict[str, Any]:
+           level: str | None = None, theme: str | None = None,
+           page: PageRequest = PageRequest()) -> dict[str, Any]:
     """A page of the datasets matching the filters (metadata only), newest first:
     ``datasets``, ``next_page_token`` (None at the end), ``total`` and ``facets`` (per
-    department, sharing type and level, how many each value would find). Raises Forbidden;
+    department, sharing type, level and theme, how many each value would find). Raises Forbidden;
     InvalidInput for a sharing type or level that does not exist (a typo is not "no
     results") or a bad page."""
     svc.require(who, "catalog", "read")
@@ -344,8 +384,11 @@ def search(svc: Services, who: Principal, *, q: str | None = None,
         raise InvalidInput(f"sharing must be one of {', '.join(rules.SHARING_TYPES)}")
     if level and level not in rules.LEVELS:
         raise InvalidInput(f"level must be one of {', '.join(rules.LEVELS)}")
+    if theme and theme not in dictionary.THEMES:
+        raise InvalidInput("theme must be one of the directory's themes", code="theme_unknown",
+                           field="theme")
     filters = {"q": q or None, "department": department or None, "sharing": sharing or None,
-               "level": level or None}
+               "level": level or None, "theme": theme or None}
     with svc.reader.connect() as conn:
         found = repository.search_datasets(conn, limit=page.size + 1, after=page.after,
                                            **filters)
@@ -377,14 +420,35 @@ def dataset_view(dataset: Any, *, brief: bool = False) -> dict[str, Any]:
         "row_count": version.row_count if version else None,
         "quality_passed": version.quality_passed if version else None,
     }
+    view["theme"] = dataset.theme
     if brief or version is None:
         return view
+    notes = dataset.column_notes or {}
     full = view | {"format": version.format, "sha256": version.sha256,
-                   "columns": version.columns, "quality": version.quality}
+                   "columns": [c | {"description": notes.get(c["name"]),
+                                    "dtype": c.get("dtype") or "string",
+                                    "length": c.get("length")} for c in version.columns],
+                   "quality": version.quality, "directory": directory_of(dataset)}
     if version.location:  # an external table: read where it lies, masked by Spark
         full["external"] = {"files": len((version.manifest or {}).get("files", [])),
                             "byte_size": version.byte_size}
     return full
+
+
+def directory_of(dataset: Any) -> dict[str, Any]:
+    """The national directory's fields of a dataset (see :func:`_directory`), as the API
+    shows them; ``published_at`` is its first publication (发布日期)."""
+    details = dataset.details or {}
+    return {"resource_code": dataset.resource_code, "theme": dataset.theme,
+            "category": details.get("category", "department"),
+            "share_condition": details.get("share_condition"),
+            "share_method": details.get("share_method", ["file"]),
+            "open_type": details.get("open_type", "none"),
+            "update_frequency": details.get("update_frequency", "irregular"),
+            "related_resources": details.get("related_resources", []),
+            "contact": details.get("contact"), "license": details.get("license"),
+            "temporal": details.get("temporal"), "spatial": details.get("spatial", []),
+            "published_at": _iso(dataset.created_at)}
 
 
 def _iso(moment: Any) -> str | None:
@@ -423,12 +487,78 @@ def check_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
         refused.append(Problem("level_unknown", "level"))
     if sharing == "none" and not basis:
         refused.append(Problem("legal_basis_required", "legal_basis"))
+    directory, wrong = _directory(metadata)
+    refused += wrong
     if refused:
         raise InvalidInput.of(refused)  # 400, as a publish has always answered
     return {"title": title, "description": str(metadata.get("description") or ""),
             "sharing": sharing, "level": level, "legal_basis": basis,
             "keywords": str(metadata.get("keywords") or ""),
-            "strict": bool(metadata.get("strict", False)), "not_null": not_null}
+            "strict": bool(metadata.get("strict", False)), "not_null": not_null} | directory
+
+
+def _directory(metadata: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
+    """The directory's fields (政务信息资源目录, 2017 guide) as stored — ``resource_code``,
+    ``theme``, ``details`` (the rest), ``column_notes`` — with defaults where none is given
+    (部门信息资源, shared as a file, 不予开放, 不定期), and the problems found."""
+    vocab = dictionary
+    problems: list[Problem] = []
+
+    def pick(key: str, vocabulary: dict[str, str], default: str | None) -> str | None:
+        value = metadata.get(key) or default
+        if value is not None and value not in vocabulary:
+            problems.append(Problem(f"{key}_unknown", key))
+        return value
+
+    code = metadata.get("resource_code")
+    if code is not None and (not isinstance(code, str) or not _CODE.fullmatch(code)):
+        problems.append(Problem("resource_code_malformed", "resource_code"))
+    details: dict[str, Any] = {
+        "category": pick("category", vocab.CATEGORIES, "department"),
+        "open_type": pick("open_type", vocab.OPEN_TYPES, "none"),
+        "update_frequency": pick("update_frequency", vocab.UPDATE_FREQUENCIES, "irregular"),
+    }
+    theme = pick("theme", vocab.THEMES, None)
+    methods = metadata.get("share_method") or ["file"]
+    if not isinstance(methods, list) or not methods or not all(
+            m in vocab.SHARE_METHODS for m in methods):
+        problems.append(Problem("share_method_unknown", "share_method"))
+    details["share_method"] = methods
+    for key in ("share_condition", "license"):
+        value = metadata.get(key)
+        if value is not None and (not isinstance(value, str) or len(value) > MAX_NOTE):
+            problems.append(Problem("metadata_not_text", key, {"field": key}))
+        details[key] = (value or "").strip() or None if isinstance(value, str) else None
+    related = metadata.get("related_resources") or []
+    if not isinstance(related, list) or not all(isinstance(r, str) for r in related):
+        problems.append(Problem("related_resources_malformed", "related_resources"))
+    details["related_resources"] = related
+    contact = metadata.get("contact")
+    if contact is not None and not (isinstance(contact, dict) and isinstance(
+            contact.get("name"), str) and contact["name"].strip() and set(contact) <= {
+            "name", "email", "phone"} and all(isinstance(v, str) or v is None
+                                               for v in contact.values())):
+        problems.append(Problem("contact_malformed", "contact"))
+    details["contact"] = contact
+    temporal = metadata.get("temporal")
+    if temporal is not None and not (isinstance(temporal, dict) and set(temporal) <= {
+            "start", "end"} and all(v is None or (isinstance(v, str) and _DATE.fullmatch(v))
+                                    for v in temporal.values())):
+        problems.append(Problem("temporal_malformed", "temporal"))
+    details["temporal"] = temporal
+    spatial = metadata.get("spatial") or []
+    if not isinstance(spatial, list) or not all(
+            isinstance(r, str) and _REGION.fullmatch(r) for r in spatial):
+        problems.append(Problem("spatial_malformed", "spatial"))
+    details["spatial"] = spatial
+    notes = metadata.get("column_descriptions") or {}
+    if not isinstance(notes, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and len(v) <= MAX_NOTE
+            for k, v in notes.items()):
+        problems.append(Problem("column_descriptions_malformed", "column_descriptions"))
+        notes = {}
+    return {"resource_code": code, "theme": theme, "details": details,
+            "column_notes": {k: v.strip() for k, v in notes.items() if v.strip()}}, problems
 
 
 @dataclasses.dataclass(frozen=True)
@@ -472,6 +602,7 @@ class _Examined:
     profiles: list[Any]
     report: quality.QualityReport
     rows: int
+    types: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # name, dtype, length
 
     def __len__(self) -> int:
         return self.rows
@@ -503,7 +634,7 @@ def _examine(svc: Services, upload: _Upload, fmt: str, *, not_null: list[str]) -
     report = quality.validate_table(frame, columns=list(frame.columns), not_null=not_null,
                                     patterns=patterns, counts=counts)
     return _Examined(columns=list(frame.columns), profiles=profiles, report=report,
-                     rows=counts.rows)
+                     rows=counts.rows, types=dictionary.infer_columns(sample))
 
 
 def _first_rows(chunks: Iterator[pa.Table], rows: int) -> tuple[list[pa.Table], pa.Table]:
