@@ -21,7 +21,7 @@ names are the guide's Chinese names; a ``govex`` object beside them holds the En
 keys. The resource code (信息资源代码) is 前段码/后段码: 类 (1 digit: 1 基础, 2 主题, 3 部门),
 项 (2 digits), 目 (3 digits), 细目 (variable), then ``/`` and the sequence number; its 项, 目
 and 细目 are read back from it into 信息资源分类. Data types are the guide's (字符型C, 整型I,
-浮点型F, 日期型D, 日期时间型T, 逻辑型L). The XLSX holds two sheets: 信息资源 (one row per
+数值型N, 日期型D, 日期时间型T, 逻辑型L). The XLSX holds two sheets: 信息资源 (one row per
 resource) and 信息项 (one row per column of each resource).
 
 Usage::
@@ -42,7 +42,7 @@ from typing import Any, BinaryIO
 
 import pyarrow as pa
 
-from catalog import formats, open_sink_writer, repository
+from catalog import dictionary, formats, open_sink_writer, repository
 
 from .. import files
 from ..auth import Principal
@@ -52,8 +52,7 @@ from .admin import department_names
 from .publishing import dataset_view
 
 __all__ = ["EXPORT_FORMATS", "Export", "export", "EDITION", "DCAT_AP", "CONTEXT",
-           "RESOURCE_COLUMNS", "ITEM_COLUMNS", "directory_of", "dataset_node",
-           "directory_entry"]
+           "RESOURCE_COLUMNS", "ITEM_COLUMNS", "dataset_node", "directory_entry"]
 
 EDITION = ("《政务信息资源目录编制指南（试行）》（发改高技〔2017〕1272号）；"
            "GB/T 21063.3-2007 政务信息资源目录体系 第3部分：核心元数据")
@@ -76,49 +75,53 @@ _DEFAULTS: dict[str, Any] = {
     "contact": None, "license": None, "temporal": None, "spatial": [], "published_at": None,
 }
 
-#: The guide's 主题信息资源 (its 项, in the guide's order) → (Chinese, English, EU data theme).
-THEMES: dict[str, tuple[str, str, str]] = {
-    "public_service": ("公共服务", "Public services", "GOVE"),
-    "health": ("健康保障", "Health", "HEAL"),
-    "social_security": ("社会保障", "Social security", "SOCI"),
-    "food_drug_safety": ("食品药品安全", "Food and drug safety", "HEAL"),
-    "work_safety": ("安全生产", "Work safety", "JUST"),
-    "price_supervision": ("价格监管", "Price supervision", "ECON"),
-    "energy_security": ("能源安全", "Energy security", "ENER"),
-    "credit": ("信用体系", "Social credit", "ECON"),
-    "urban_rural_construction": ("城乡建设", "Urban and rural construction", "REGI"),
-    "community_governance": ("社区治理", "Community governance", "SOCI"),
-    "ecology_environment": ("生态环保", "Ecology and environment", "ENVI"),
-    "emergency": ("应急维稳", "Emergencies and public safety", "JUST"),
+#: The guide's 主题信息资源 (its 项 numbered in the guide's order, as ``catalog.dictionary``
+#: lists them) → (Chinese, English, EU data theme).
+_THEMES_EU = {
+    "public_service": ("Public services", "GOVE"), "health": ("Health", "HEAL"),
+    "social_security": ("Social security", "SOCI"),
+    "food_drug_safety": ("Food and drug safety", "HEAL"),
+    "work_safety": ("Work safety", "JUST"), "price_supervision": ("Price supervision", "ECON"),
+    "energy_security": ("Energy security", "ENER"), "credit": ("Social credit", "ECON"),
+    "urban_rural_construction": ("Urban and rural construction", "REGI"),
+    "community_governance": ("Community governance", "SOCI"),
+    "ecology_environment": ("Ecology and environment", "ENVI"),
+    "emergency": ("Emergencies and public safety", "JUST"),
 }
+THEMES: dict[str, tuple[str, str, str]] = {
+    key: (zh, *_THEMES_EU[key]) for key, zh in dictionary.THEMES.items()}
 _EU_THEMES = {"GOVE": "Government and public sector", "HEAL": "Health",
               "SOCI": "Population and society", "JUST": "Justice, legal system and public safety",
               "ECON": "Economy and finance", "ENER": "Energy",
               "REGI": "Regions and cities", "ENVI": "Environment"}
 #: 信息资源分类's 类: category → (code, Chinese, English).
-CATEGORIES = {"basic": ("1", "基础信息资源", "Basic information resources"),
-              "theme": ("2", "主题信息资源", "Thematic information resources"),
-              "department": ("3", "部门信息资源", "Departmental information resources")}
+_CATEGORIES_EN = {"basic": ("1", "Basic information resources"),
+                  "theme": ("2", "Thematic information resources"),
+                  "department": ("3", "Departmental information resources")}
+CATEGORIES = {key: (_CATEGORIES_EN[key][0], zh, _CATEGORIES_EN[key][1])
+              for key, zh in dictionary.CATEGORIES.items()}
 #: 更新周期 → (Chinese, EU frequency).
-FREQUENCIES = {"realtime": ("实时", "UPDATE_CONT"), "daily": ("每日", "DAILY"),
-               "weekly": ("每周", "WEEKLY"), "monthly": ("每月", "MONTHLY"),
-               "quarterly": ("每季度", "QUARTERLY"), "semiannual": ("每半年", "BIANNUAL"),
-               "annual": ("每年", "ANNUAL"), "irregular": ("不定期", "IRREG")}
+_FREQUENCIES_EU = {"realtime": "UPDATE_CONT", "daily": "DAILY", "weekly": "WEEKLY",
+                   "monthly": "MONTHLY", "quarterly": "QUARTERLY", "semiannual": "BIANNUAL",
+                   "annual": "ANNUAL", "irregular": "IRREG"}
+FREQUENCIES = {key: (zh, _FREQUENCIES_EU[key])
+               for key, zh in dictionary.UPDATE_FREQUENCIES.items()}
 #: 共享类型 → (Chinese, EU access right). Access here is access by other government
 #: departments through the exchange (共享), not publication to the public (开放).
 SHARING = {"unconditional": ("无条件共享", "PUBLIC"), "conditional": ("有条件共享", "RESTRICTED"),
            "none": ("不予共享", "NON_PUBLIC")}
-SHARE_METHODS = {"interface": "接口", "table": "库表", "file": "文件"}
-OPEN_TYPES = {"none": "不予开放", "conditional": "有条件开放", "unconditional": "无条件开放"}
+SHARE_METHODS = dictionary.SHARE_METHODS
+OPEN_TYPES = dictionary.OPEN_TYPES
 #: A file format → (信息资源格式's kind, EU file type or None, IANA media type or None).
 FILE_FORMATS = {"csv": ("电子表格", "CSV", "text/csv"),
                 "xlsx": ("电子表格", "XLSX", "application/vnd.openxmlformats-officedocument."
                                             "spreadsheetml.sheet"),
                 "parquet": ("其他", "PARQUET", None),
                 "jsonl": ("自描述格式", None, None)}
-#: Arrow type names → the guide's data types.
+#: Arrow type names → the guide's data types (with their one-letter codes: 字符型C, 数值型N,
+#: 整型I, 日期型D, 日期时间型T, 逻辑型L), what a provincial platform's import expects.
 DATA_TYPES = {"string": "字符型C", "large_string": "字符型C", "int64": "整型I", "int32": "整型I",
-              "double": "浮点型F", "float": "浮点型F", "date32": "日期型D",
+              "double": "数值型N", "float": "数值型N", "date32": "日期型D",
               "timestamp": "日期时间型T", "bool": "逻辑型L"}
 
 _EU = "http://publications.europa.eu/resource/authority/"
@@ -210,7 +213,7 @@ def _datasets(svc: Services) -> Iterator[Any]:
 def _entries(svc: Services) -> Iterator[_Entry]:
     for dataset in _datasets(svc):
         view = dataset_view(dataset)
-        directory = directory_of(view)
+        directory = _directory_of(view)
         columns = [{"name": str(c.get("name", "")), "dtype": c.get("dtype"),
                     "length": c.get("length"), "description": c.get("description")}
                    for c in view.get("columns") or []]  # never the profile
@@ -218,7 +221,7 @@ def _entries(svc: Services) -> Iterator[_Entry]:
                      directory["resource_code"] or dataset.id)
 
 
-def directory_of(view: Mapping[str, Any]) -> dict[str, Any]:
+def _directory_of(view: Mapping[str, Any]) -> dict[str, Any]:
     """A dataset view's directory metadata, every key present (the default where missing)."""
     given = view.get("directory") or {}
     return {key: given.get(key) if given.get(key) is not None else default
