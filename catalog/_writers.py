@@ -177,14 +177,25 @@ class _JsonlWriter(TableWriter):
 
 
 class _XlsxWriter(TableWriter):
-    def __init__(self, sink: BinaryIO, columns: list[str], **kw: Any) -> None:
+    """One sheet (named ``sheet``, else Excel's default); :meth:`add_sheet` adds more to the
+    same workbook."""
+
+    def __init__(self, sink: BinaryIO, columns: list[str], *, sheet: str | None = None,
+                 book: Any = None, **kw: Any) -> None:
         import openpyxl
 
         super().__init__(sink, columns, **kw)
-        self._book = openpyxl.Workbook(write_only=True)
-        self._sheet = self._book.create_sheet()
+        self._owner = book is None  # the first sheet's writer saves the workbook
+        self._book = openpyxl.Workbook(write_only=True) if book is None else book
+        self._sheet = self._book.create_sheet(sheet)
         self._sheet.append([self._cell(name) for name in columns])
         self._saved = False
+
+    def add_sheet(self, sheet: str, columns: Sequence[str]) -> TableWriter:
+        """A writer of another sheet of this workbook, named ``sheet`` (at most 31 characters),
+        with its own ``columns``: rows may be written to either sheet in any order. This
+        writer saves the workbook when it closes; closing the other does nothing."""
+        return _XlsxWriter(self.sink, list(columns), sheet=sheet, book=self._book)
 
     def _cell(self, value: Any) -> Any:
         from openpyxl.cell import WriteOnlyCell
@@ -208,7 +219,7 @@ class _XlsxWriter(TableWriter):
             raise CatalogError("a value holds a control character that XLSX cannot store") from exc
 
     def _finish(self) -> None:
-        if not self._saved:
+        if self._owner and not self._saved:
             self._saved = True
             self._book.save(self.sink)
 

@@ -114,15 +114,20 @@ def open_writer(path: Path, *, fmt: str, columns: Sequence[str]) -> TableWriter:
 
 
 def open_sink_writer(sink: BinaryIO, *, fmt: str, columns: Sequence[str],
-                     bom: bool = False) -> TableWriter:
+                     bom: bool = False, sheet: str | None = None) -> TableWriter:
     """A writer of ``columns`` in ``fmt`` to the writable binary file ``sink``: closing the
     writer completes the table (a Parquet footer, an XLSX archive) and leaves ``sink`` open.
-    ``bom``: a CSV starts with a UTF-8 byte-order mark (for Excel).
+    ``bom``: a CSV starts with a UTF-8 byte-order mark (for Excel). ``sheet``: XLSX only, the
+    sheet's name (the writer's ``add_sheet`` adds another sheet to the same workbook).
 
     Raises UnsupportedFormat (unknown ``fmt``; ``bom`` with another format than CSV),
     InvalidUpload (no or duplicate columns), OSError.
     """
     writer = _writer_of(fmt, columns)
+    if sheet is not None:
+        if fmt != "xlsx":
+            raise UnsupportedFormat("a sheet name is for XLSX only")
+        return writer(sink, list(columns), sheet=sheet)
     if not bom:
         return writer(sink, list(columns))
     if fmt != "csv":

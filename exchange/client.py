@@ -143,6 +143,28 @@ class Client:
         """Revoke a grant."""
         return self._json("POST", f"/api/v1/grants/{grant_id}/revoke", json={"reason": reason})
 
+    #: ``catalog_export``'s formats and where the server serves each.
+    CATALOG_EXPORTS = {"jsonld": "/api/v1/catalog.jsonld",
+                       "directory-json": "/api/v1/catalog/directory.json",
+                       "directory-xlsx": "/api/v1/catalog/directory.xlsx"}
+
+    def catalog_export(self, fmt: str, output: Path) -> int:
+        """Write the whole catalog as ``fmt`` (DCAT-AP JSON-LD, or the national directory as
+        JSON or XLSX) to ``output``, block by block as it arrives; a file cut short is
+        removed. Returns the bytes written."""
+        response = self._call("GET", self.CATALOG_EXPORTS[fmt], stream=True)
+        partial = output.with_name(output.name + ".part")
+        written = 0
+        try:
+            with response, partial.open("wb") as out:
+                for block in response.iter_content(1 << 16):
+                    written += out.write(block)
+            partial.replace(output)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        return written
+
     # delivery
     def deliver(self, grant_id: str, *, fmt: str = "csv", bom: bool = False) -> dict:
         """Start a delivery; returns the exchange with its receipt."""

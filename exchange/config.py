@@ -57,6 +57,7 @@ _ENV = {
     "max_upload_bytes": "GOVEX_MAX_UPLOAD_BYTES",
     "max_upload_rows": "GOVEX_MAX_UPLOAD_ROWS",
     "secure_cookies": "GOVEX_SECURE_COOKIES",
+    "instance_name": "GOVEX_INSTANCE_NAME",  # the exchange (city) that publishes the catalog
     "external_roots": "GOVEX_EXTERNAL_ROOTS",  # folders, separated by os.pathsep (":")
     "spark_master": "GOVEX_SPARK_MASTER",
 }

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from . import access, audit, datasets, delivery, openapi
+from . import access, audit, catalog, datasets, delivery, openapi
 from .base import ROUTES, authenticate
 
 __all__ = ["blueprint", "RESOURCES", "public_endpoints"]
 
 #: The modules whose operations the API serves.
-RESOURCES = (datasets, access, delivery, audit, openapi)
+RESOURCES = (datasets, catalog, access, delivery, audit, openapi)
 
 
 def public_endpoints() -> frozenset[str]:

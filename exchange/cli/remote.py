@@ -306,6 +306,28 @@ def verify(ctx: Context, file: Path, receipt: Path, jwks_source: str | None) -> 
                        f"audit entry #{manifest['audit_index']})")
 
 
+@click.group()
+def catalog() -> None:
+    """The whole catalog, for other catalogs (metadata only)."""
+
+
+@catalog.command("export")
+@click.option("--format", "fmt", default="jsonld", show_default=True,
+              type=click.Choice(["jsonld", "directory-json", "directory-xlsx"]),
+              help="jsonld: DCAT-AP 3.0.1 JSON-LD; directory-json, directory-xlsx: the "
+                   "national directory's structure (政务信息资源目录编制指南).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@pass_ctx
+def catalog_export(ctx: Context, fmt: str, output: Path) -> None:
+    """Write the catalog (every dataset not withdrawn; no data) to OUTPUT."""
+    folder = output.parent.resolve()
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise click.ClickException(f"cannot write {output}: {folder} is not a writable folder")
+    size = ctx.client().catalog_export(fmt, output)
+    ctx.emit({"file": str(output), "format": fmt, "bytes": size},
+             f"wrote {output} ({fmt}, {size} bytes)")
+
+
 def _json_file(path: Path, what: str) -> Any:
     """The JSON in ``path``; a ClickException naming ``what`` it should be otherwise."""
     try:
@@ -316,4 +338,5 @@ def _json_file(path: Path, what: str) -> Any:
 
 #: The commands this module adds to ``govex`` (see :mod:`exchange.cli`).
 COMMANDS: tuple[click.Command, ...] = (datasets, dataset, publish, edit, withdraw, request_,
-                                       requests, approve, deny, grants, revoke, pull, verify)
+                                       requests, approve, deny, grants, revoke, pull, verify,
+                                       catalog)

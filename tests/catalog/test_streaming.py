@@ -151,3 +151,27 @@ def test_rows_read_elsewhere_become_a_chunk_like_the_readers_give():
         as_text_chunk(pa.table({"备注": ["ok", "bad\x01"]}))
     with pytest.raises(UploadTooLarge, match=r"^column '备注': a value longer"):
         as_text_chunk(pa.table({"备注": ["x" * 131_073]}))
+
+
+def test_an_xlsx_writer_names_its_sheet_and_writes_a_second_one_alongside():
+    import io
+
+    import openpyxl
+
+    from catalog import open_sink_writer
+
+    sink = io.BytesIO()
+    with open_sink_writer(sink, fmt="xlsx", columns=["代码", "名称"], sheet="信息资源") as first:
+        second = first.add_sheet("信息项", ["代码", "信息项名称"])
+        first.write(pa.table({"代码": ["1"], "名称": ["=1+1"]}))
+        second.write(pa.table({"代码": ["1", "1"], "信息项名称": ["姓名", "金额"]}))
+        first.write(pa.table({"代码": ["2"], "名称": ["名录"]}))
+        second.close()  # does nothing: the first writer saves the workbook
+    book = openpyxl.load_workbook(io.BytesIO(sink.getvalue()))
+    assert book.sheetnames == ["信息资源", "信息项"]
+    assert [[c.value for c in row] for row in book["信息资源"].iter_rows()] == [
+        ["代码", "名称"], ["1", "=1+1"], ["2", "名录"]]
+    assert book["信息资源"]["B2"].data_type == "s"  # text, never a formula
+    assert book["信息项"].max_row == 3
+    with pytest.raises(UnsupportedFormat):
+        open_sink_writer(io.BytesIO(), fmt="csv", columns=["a"], sheet="x")
