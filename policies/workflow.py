@@ -27,7 +27,7 @@ from .models import (
 __all__ = ["check_purpose", "create_request", "approve", "deny", "revoke", "get_request",
            "list_requests", "get_grant", "list_grants", "active_grant", "check_active",
            "first_conditions", "Decision", "AUTO_APPROVER", "FOLLOWS", "check_follows",
-           "revoke_all", "refuse_pending", "count_requests", "count_grants"]
+           "revoke_all", "refuse_pending", "count_requests", "count_grants", "granted_datasets"]
 
 AUTO_APPROVER = "system:auto"
 MAX_PURPOSE = 2000
@@ -273,6 +273,15 @@ def list_grants(conn: sa.Connection, *, receiver: str | None = None,
     if provider is not None:
         query = query.where(grants_table.c.provider == provider)
     return [_grant_from_row(row) for row in conn.execute(query)]
+
+
+def granted_datasets(conn: sa.Connection, receiver: str, dataset_ids: Sequence[str], *,
+                     now: dt.datetime) -> set[str]:
+    """Which of ``dataset_ids`` ``receiver`` holds an active grant for at ``now``."""
+    query = sa.select(grants_table.c.dataset_id).where(
+        grants_table.c.receiver == receiver, grants_table.c.dataset_id.in_(list(dataset_ids)),
+        grants_table.c.revoked_at.is_(None), grants_table.c.expires_at > now)
+    return set(conn.execute(query).scalars())
 
 
 def count_grants(conn: sa.Connection, *, receiver: str | None = None,

@@ -17,7 +17,8 @@ from ..paging import PageRequest, page_of
 from ..services import Services
 from .masking_plan import check_operators, check_plan, dataset_facts, default_masking
 
-__all__ = ["create_request", "list_requests", "approve", "deny", "list_grants", "revoke",
+__all__ = ["granted_datasets", "create_request", "list_requests", "approve", "deny",
+           "list_grants", "revoke",
            "first_approval", "logged_purpose", "grant_to_revoke", "MAX_PURPOSE",
            "REQUEST_STATUSES"]
 
@@ -240,6 +241,16 @@ def list_grants(svc: Services, who: Principal, *,
     shown, token = page_of(found, page, key=lambda g: (g.created_at, g.id))
     return {"grants": [g.to_dict(now=now) for g in shown], "next_page_token": token,
             "total": total}
+
+
+def granted_datasets(svc: Services, who: Principal, dataset_ids: Any) -> set[str]:
+    """Which of ``dataset_ids`` ``who``'s department holds an active grant for (a badge on
+    the catalog's page)."""
+    if not who.department or not dataset_ids:
+        return set()
+    with svc.reader.connect() as conn:
+        return workflow.granted_datasets(conn, who.department, list(dataset_ids),
+                                         now=svc.clock())
 
 
 def grant_to_revoke(svc: Services, who: Principal, grant_id: str) -> dict[str, Any]:

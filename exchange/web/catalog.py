@@ -7,7 +7,7 @@ from flask import Blueprint, Response, render_template, request
 from ..errors import NotFound
 from ..files import content_disposition
 from ..paging import PageRequest
-from ..usecases import publishing
+from ..usecases import access, publishing
 from ..usecases.admin import department_names
 from ..usecases.masking_plan import planned_masking, sample
 from .base import may, principal, services
@@ -24,8 +24,10 @@ def index():
     chosen = {k: request.args.get(k, "").strip()[:200] for k in FILTERS}
     found = publishing.search(services(), principal(), **chosen,
                               page=PageRequest.from_args(request.args))
+    granted = access.granted_datasets(services(), principal(),
+                                      [d["id"] for d in found["datasets"]])
     return render_template("web/catalog.html", datasets=found["datasets"], found=found,
-                           chosen=chosen,
+                           chosen=chosen, granted=granted,
                            departments=department_names(services()),
                            sharing_types=publishing.SHARING_TYPES, levels=publishing.LEVELS,
                            themes=publishing.VOCABULARIES["theme"])

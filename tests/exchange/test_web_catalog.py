@@ -108,3 +108,25 @@ def test_the_review_page_pins_a_grant_to_the_version_requested(city):  # noqa: F
     refused = steward.submit(page, page, {"action": "approve", "expires_in_days": "30",
                                           "follows": "sometimes", "op:街道": "keep"})
     assert refused.status_code == 422 and 'href="#follows"' in text(refused)
+
+
+def test_the_catalog_marks_what_is_already_granted_to_you(city):  # noqa: F811
+    call, dataset_id, app = city
+    from .test_versions import REQUESTER, STEWARD
+    other = call(STEWARD, "POST", "/datasets", data={
+        "file": (io.BytesIO(_csv(3)), "other.csv"),
+        "metadata": '{"title": "另一台账", "sharing": "conditional", "level": "L2"}'})
+    assert other.status_code == 201
+    requester = _signed_in(app, "tax-requester")
+
+    def badges() -> dict[str, bool]:
+        page = text(requester.get("/catalog"))
+        rows = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0].split("<tr>")[1:]
+        return {re.search(r"/catalog/(ds_\w+)", r).group(1): "已授权给您" in r for r in rows}
+    assert badges() == {dataset_id: False, other.get_json()["id"]: False}
+    asked = call(REQUESTER, "POST", "/requests", json={
+        "dataset_id": dataset_id, "purpose": "统计", "columns": ["街道"]}).get_json()["id"]
+    grant = call(STEWARD, "POST", f"/requests/{asked}/approve", json={}).get_json()["grant_id"]
+    assert badges() == {dataset_id: True, other.get_json()["id"]: False}
+    call(STEWARD, "POST", f"/grants/{grant}/revoke", json={"reason": "结束"})
+    assert badges() == {dataset_id: False, other.get_json()["id"]: False}
