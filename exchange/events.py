@@ -17,10 +17,10 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-__all__ = ["Event", "Publish", "DatasetChange", "Withdraw", "Request", "Approve",
-           "FirstApproval", "Deny", "Revoke", "Exchange", "AuthzDenied", "AuthzThrottled",
-           "SignInFailed", "SignInLocked", "UserAdd", "UserChange", "KeyRotate", "Init",
-           "EVENTS", "EVENT_TYPES"]
+__all__ = ["Event", "Publish", "DatasetChange", "Withdraw", "Request", "Approve", "FirstApproval",
+           "Deny", "Revoke", "GrantMove", "Exchange", "AuthzDenied", "AuthzThrottled",
+           "SignInFailed", "SignInLocked", "UserAdd", "UserChange", "KeyRotate", "Init", "EVENTS",
+           "EVENT_TYPES"]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -168,6 +168,23 @@ class Revoke(Event):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class GrantMove(Event):
+    """A steward moved a grant to a newer version of its dataset (one its conditions did not
+    fit), with ``columns`` mapping each delivered column to its operator from now on."""
+
+    TYPE = "grant_move"
+    actor: str
+    actor_department: str
+    provider: str
+    receiver: str
+    grant_id: str
+    dataset_id: str
+    dataset_version: int
+    columns: Mapping[str, str]
+    outcome: str = "moved"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Exchange(Event):
     """Data left the exchange: what was delivered under which grant, its SHA-256 and rows;
     ``columns`` maps each delivered column to its operator."""
@@ -285,7 +302,8 @@ class Init(Event):
 
 #: Every kind of event, and the entry types the log holds (in the order auditors read them).
 EVENTS: tuple[type[Event], ...] = (Publish, DatasetChange, Withdraw, Request, Approve,
-                                   FirstApproval, Deny, Revoke, Exchange, AuthzDenied,
+                                   FirstApproval, Deny, Revoke, GrantMove, Exchange,
+                                   AuthzDenied,
                                    AuthzThrottled, SignInFailed, SignInLocked, UserAdd,
                                    UserChange, KeyRotate, Init)
 EVENT_TYPES: tuple[str, ...] = tuple(dict.fromkeys(e.TYPE for e in EVENTS))

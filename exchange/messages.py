@@ -58,6 +58,7 @@ MESSAGES: dict[str, str] = {
     "follows_unknown": "Choose whether the grant follows the latest version or stays on "
                        "this one.",
     "unknown_field": "Unknown fields: %(fields)s.",
+    "version_not_newer": "Choose a version after version %(version)s, the grant's own.",
     "resource_code_malformed": "The resource code is letters, digits and / . _ - (at most "
                                "64).",
     "resource_code_taken": "Another dataset already has this resource code.",

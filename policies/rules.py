@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from .errors import InvalidRequest
 from .models import DatasetFacts
 
 __all__ = ["SHARING_TYPES", "LEVELS", "initial_status", "check_columns", "resolve_masking",
-           "approvals_needed", "check_expiry", "DEFAULT_EXPIRY_DAYS", "MAX_EXPIRY_DAYS"]
+           "approvals_needed", "check_expiry", "DEFAULT_EXPIRY_DAYS", "MAX_EXPIRY_DAYS",
+           "version_fits"]
 
 SHARING_TYPES = {
     "unconditional": "无条件共享",
@@ -77,3 +79,30 @@ def check_expiry(days: int | None) -> int:
                              code="expiry_range", field="expires_in_days",
                              max=MAX_EXPIRY_DAYS)
     return days
+
+
+def version_fits(columns: Sequence[str], masking: Mapping[str, str],
+                 approved: Sequence[Mapping[str, Any]],
+                 newer: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether a grant of ``columns`` masked by ``masking``, decided on a version whose columns
+    (``{"name", "profile"}`` each) were ``approved``, may deliver a ``newer`` version: every
+    delivered column is still there and holds no personal data it did not hold then (the same
+    kind and entity, or none at all) — what the steward's masking was decided for. A dropped
+    column delivers nothing and always fits."""
+    before = {c["name"]: _personal(c) for c in approved}
+    after = {c["name"]: _personal(c) for c in newer}
+    for column in columns:
+        if masking.get(column) == "drop":
+            continue
+        if column not in after:
+            return False
+        if after[column] is not None and after[column] != before.get(column):
+            return False
+    return True
+
+
+def _personal(column: Mapping[str, Any]) -> tuple[str, str | None] | None:
+    """What personal data a column holds as profiled: ``(kind, entity)``, or None."""
+    profile = column.get("profile") or {}
+    kind = profile.get("kind") or "none"
+    return None if kind == "none" else (kind, profile.get("entity"))

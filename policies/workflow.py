@@ -27,7 +27,8 @@ from .models import (
 __all__ = ["check_purpose", "create_request", "approve", "deny", "revoke", "get_request",
            "list_requests", "get_grant", "list_grants", "active_grant", "check_active",
            "first_conditions", "Decision", "AUTO_APPROVER", "FOLLOWS", "check_follows",
-           "revoke_all", "refuse_pending", "count_requests", "count_grants", "granted_datasets"]
+           "revoke_all", "refuse_pending", "count_requests", "count_grants", "granted_datasets",
+           "move_grant"]
 
 AUTO_APPROVER = "system:auto"
 MAX_PURPOSE = 2000
@@ -273,6 +274,16 @@ def list_grants(conn: sa.Connection, *, receiver: str | None = None,
     if provider is not None:
         query = query.where(grants_table.c.provider == provider)
     return [_grant_from_row(row) for row in conn.execute(query)]
+
+
+def move_grant(conn: sa.Connection, grant_id: str, *, dataset_version: int,
+               masking: Mapping[str, str]) -> Grant:
+    """Move a grant to ``dataset_version`` of its dataset with ``masking`` (a steward's
+    decision on a version its conditions did not fit). Raises GrantNotFound."""
+    get_grant(conn, grant_id, lock=True)
+    conn.execute(grants_table.update().where(grants_table.c.id == grant_id).values(
+        dataset_version=dataset_version, masking=dict(masking)))
+    return get_grant(conn, grant_id)
 
 
 def granted_datasets(conn: sa.Connection, receiver: str, dataset_ids: Sequence[str], *,

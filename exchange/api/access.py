@@ -65,6 +65,19 @@ def list_grants():
     return access.list_grants(services(), principal(), page=PageRequest.from_args(request.args))
 
 
+@route("/grants/{grant_id}/version", "POST", tag="access",
+       body={"application/json": {"type": "object", "required": ["version"], "properties": {
+           "version": {"type": "integer", "minimum": 2},
+           "masking": {"type": "object", "additionalProperties": {
+               "type": "string", "enum": list(OPERATOR_NAMES)}}}}},
+       summary="Move a grant to a newer version its conditions did not fit, with operators "
+               "for the columns that changed — steward of the providing department")
+def move_grant(grant_id: str):
+    body = json_body()
+    return access.move_grant(services(), principal(), grant_id, version=body.get("version"),
+                             masking=body.get("masking"))
+
+
 @route("/grants/{grant_id}/revoke", "POST", summary="Revoke a grant — steward", tag="access",
        body=_REASON)
 def revoke(grant_id: str):

@@ -7,17 +7,23 @@ from typing import Any
 
 from catalog import DatasetWithdrawn, repository
 from masking import get_operator, loggable_text
-from policies import InvalidRequest, rules, workflow
+from policies import GrantInactive, InvalidRequest, rules, workflow
 
 from .. import events
 from ..auth import Principal
-from ..errors import InvalidInput
+from ..errors import Conflict, InvalidInput
 from ..messages import Problem, problems_of
 from ..paging import PageRequest, page_of
 from ..services import Services
-from .masking_plan import check_operators, check_plan, dataset_facts, default_masking
+from .masking_plan import (
+    check_operators,
+    check_plan,
+    dataset_facts,
+    default_masking,
+    version_for,
+)
 
-__all__ = ["granted_datasets", "create_request", "list_requests", "approve", "deny",
+__all__ = ["granted_datasets", "move_grant", "create_request", "list_requests", "approve", "deny",
            "list_grants", "revoke",
            "first_approval", "logged_purpose", "grant_to_revoke", "MAX_PURPOSE",
            "REQUEST_STATUSES"]
@@ -238,9 +244,18 @@ def list_grants(svc: Services, who: Principal, *,
     with svc.reader.connect() as conn:
         found = workflow.list_grants(conn, limit=page.size + 1, after=page.after, **side)
         total = workflow.count_grants(conn, **side)
-    shown, token = page_of(found, page, key=lambda g: (g.created_at, g.id))
-    return {"grants": [g.to_dict(now=now) for g in shown], "next_page_token": token,
-            "total": total}
+        shown, token = page_of(found, page, key=lambda g: (g.created_at, g.id))
+        views = [g.to_dict(now=now) | _versions_of(conn, g) for g in shown]
+    return {"grants": views, "next_page_token": token, "total": total}
+
+
+def _versions_of(conn: Any, grant: Any) -> dict[str, Any]:
+    """``delivers_version``: what a delivery under ``grant`` reads now; ``waiting_version``:
+    a newer version it does not fit (a steward's decision moves it), or None."""
+    delivers = version_for(conn, grant).version
+    newest = repository.get_dataset(conn, grant.dataset_id).current_version
+    waiting = newest if grant.follows == "latest" and newest > delivers else None
+    return {"delivers_version": delivers, "waiting_version": waiting}
 
 
 def granted_datasets(svc: Services, who: Principal, dataset_ids: Any) -> set[str]:
@@ -251,6 +266,51 @@ def granted_datasets(svc: Services, who: Principal, dataset_ids: Any) -> set[str
     with svc.reader.connect() as conn:
         return workflow.granted_datasets(conn, who.department, list(dataset_ids),
                                          now=svc.clock())
+
+
+def move_grant(svc: Services, who: Principal, grant_id: str, *, version: Any,
+               masking: Any = None) -> dict[str, Any]:
+    """A steward of the providing department moves a grant to a newer version of its dataset
+    — the decision a version that gives a granted column personal data waits for — with
+    operators for the columns whose content changed (``masking``; the others keep theirs),
+    each checked on that version's rows. Raises Forbidden, GrantNotFound, DatasetNotFound,
+    InvalidInput, InvalidMaskingPlan, Conflict (the grant is no longer active)."""
+    with svc.reader.connect() as conn:
+        grant = workflow.get_grant(conn, grant_id)
+    svc.require(who, "grant", "revoke", dom=grant.provider, target=grant_id)
+    if isinstance(version, bool) or not isinstance(version, int) \
+            or version <= grant.dataset_version:
+        raise InvalidInput(f"version must be a version after {grant.dataset_version}",
+                           code="version_not_newer", field="version",
+                           version=grant.dataset_version)
+    explicit = check_operators(masking)
+    outside = sorted(set(explicit) - set(grant.columns))
+    if outside:
+        raise InvalidInput("masking names columns outside the grant",
+                           code="masking_outside_grant", field="masking",
+                           columns="、".join(outside))
+    with svc.reader.connect() as conn:
+        dataset = repository.get_dataset(conn, grant.dataset_id)
+        newer = repository.get_version(conn, grant.dataset_id, version)
+    missing = [c for c in grant.columns if c not in newer.column_names]
+    if missing:
+        raise InvalidInput("the version lacks granted columns", code="columns_unknown",
+                           field="version", columns="、".join(missing))
+    plan = {c: explicit.get(c, grant.masking[c]) for c in grant.columns}
+    check_plan(svc, dataclasses.replace(dataset, version=newer), plan, receiver=grant.receiver)
+    try:
+        with svc.recording() as rec:
+            workflow.active_grant(rec.conn, grant_id, now=svc.clock(), lock=True)
+            moved = workflow.move_grant(rec.conn, grant_id, dataset_version=version,
+                                        masking=plan)
+            rec.append(events.GrantMove(
+                actor=who.username, actor_department=who.department, provider=grant.provider,
+                receiver=grant.receiver, grant_id=grant_id, dataset_id=grant.dataset_id,
+                dataset_version=version, columns=plan))
+    except GrantInactive as exc:
+        raise Conflict("the grant is no longer active", code="grant_inactive",
+                       status=exc.params.get("status")) from exc
+    return moved.to_dict(now=svc.clock())
 
 
 def grant_to_revoke(svc: Services, who: Principal, grant_id: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO, NoReturn
 
 import sqlalchemy as sa
 
-from catalog import XLSX_MAX_ROWS, DatasetVersion, formats, open_sink_writer, repository
+from catalog import XLSX_MAX_ROWS, formats, open_sink_writer, repository
 from policies import Grant, GrantInactive, rfc3339, workflow
 
 from .. import events, files, models
@@ -28,10 +28,10 @@ from ..receipts import sign_receipt, verify_receipt
 from ..services import Services
 from . import auditing
 from .access import logged_purpose
-from .masking_plan import masked_chunks
+from .masking_plan import masked_chunks, version_for
 
 __all__ = ["deliver", "exchange_data", "DELIVERY_FORMATS", "exchange_receipt", "download_name",
-           "signed_manifest", "check_file", "version_for", "fits"]
+           "signed_manifest", "check_file"]
 
 #: What a delivery may be written as; a CSV may start with a byte-order mark (``bom``) for
 #: Excel. XLSX holds at most ``XLSX_MAX_ROWS - 1`` rows: larger deliveries take another format.
@@ -53,44 +53,6 @@ def _authorize(svc: Services, who: Principal, grant_id: str) -> Grant:
 def _refuse(svc: Services, who: Principal, grant: Grant) -> NoReturn:
     svc.refuse(who, obj=f"grant:{grant.id}", act="receive", dom=grant.provider)
     raise Forbidden("no active grant of your department covers this", code="no_active_grant")
-
-
-def version_for(conn: Any, grant: Grant) -> DatasetVersion:
-    """The version a delivery under ``grant`` reads: a pinned grant's own; for a grant that
-    follows the latest, the newest version its conditions still :func:`fits` (the approved one
-    if none does — a version that makes a granted column personal waits for a steward)."""
-    approved = repository.get_version(conn, grant.dataset_id, grant.dataset_version)
-    if grant.follows == "pinned":
-        return approved
-    for newer in repository.list_versions(conn, grant.dataset_id):  # newest first
-        if newer.version <= approved.version:
-            break
-        if fits(grant, approved, newer):
-            return newer
-    return approved
-
-
-def fits(grant: Grant, approved: DatasetVersion, newer: DatasetVersion) -> bool:
-    """Whether ``newer`` can be delivered under ``grant`` approved on ``approved``: every
-    delivered column is still there and holds no personal data it did not hold then (the
-    same kind and entity, or none at all) — what the steward's masking was decided for."""
-    before = {c["name"]: _personal(c) for c in approved.columns}
-    after = {c["name"]: _personal(c) for c in newer.columns}
-    for column in grant.columns:
-        if grant.masking.get(column) == "drop":
-            continue
-        if column not in after:
-            return False
-        if after[column] is not None and after[column] != before.get(column):
-            return False
-    return True
-
-
-def _personal(column: dict[str, Any]) -> tuple[str, str | None] | None:
-    """What personal data a column holds as profiled: ``(kind, entity)``, or None."""
-    profile = column.get("profile") or {}
-    kind = profile.get("kind") or "none"
-    return None if kind == "none" else (kind, profile.get("entity"))
 
 
 def deliver(svc: Services, who: Principal, grant_id: str, *, fmt: Any = "csv",

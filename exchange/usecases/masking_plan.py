@@ -40,7 +40,8 @@ from ..auth import Principal
 from ..errors import InvalidInput
 from ..services import Services
 
-__all__ = ["sample", "OPERATOR_NAMES", "EXAMPLE_VALUES", "example", "check_operators",
+__all__ = ["sample", "version_for", "OPERATOR_NAMES", "EXAMPLE_VALUES", "example",
+           "check_operators",
            "check_plan", "dataset_facts", "default_masking", "masked_chunks", "operator_names",
            "planned_masking", "preview"]
 
@@ -203,6 +204,23 @@ def check_plan(svc: Services, dataset: Any, plan: dict[str, str], *, receiver: s
     with masked_chunks(svc, dataset, plan, receiver=receiver, chunk_rows=rows,
                        first_only=True) as (_, chunks):
         next(chunks, None)
+
+
+def version_for(conn: Any, grant: Any) -> Any:
+    """The version a delivery under ``grant`` reads: a pinned grant's own; for a grant that
+    follows the latest, the newest version its conditions still fit
+    (:func:`policies.rules.version_fits`; the approved one if none does — a version that
+    makes a granted column personal waits for a steward's decision)."""
+    approved = repository.get_version(conn, grant.dataset_id, grant.dataset_version)
+    if grant.follows == "pinned":
+        return approved
+    for newer in repository.list_versions(conn, grant.dataset_id):  # newest first
+        if newer.version <= approved.version:
+            break
+        if rules.version_fits(grant.columns, grant.masking, approved.columns, newer.columns):
+            return newer
+    return approved
+
 
 
 # -- for the web pages: what a request would receive, before anyone decides ---------------

@@ -109,7 +109,7 @@ def add_version(svc: Services, who: Principal, dataset_id: str, *, filename: str
     """Publish a new version of a dataset of the steward's department, profiled and
     quality-checked like the first (``options``: ``strict``, ``not_null``). Grants that
     follow the latest version deliver it from now on, unless it makes a granted column more
-    personal than the version they were approved for (:func:`delivery.version_for`).
+    personal than the version they were approved for (:func:`masking_plan.version_for`).
     Raises Forbidden (another department's), DatasetNotFound, DatasetWithdrawn, InvalidInput,
     InvalidUpload, UploadTooLarge, QualityCheckFailed, OSError."""
     _own_dataset(svc, who, dataset_id)

@@ -27,7 +27,7 @@ from flask_wtf.csrf import CSRFProtect
 from ..services import Services
 from ..usecases import masking_plan
 from . import account, auditor, catalog, dashboard, i18n, requester, steward
-from .base import bp
+from .base import bp, event_labels
 
 __all__ = ["init_app", "bp", "csrf", "SESSION_HOURS", "PAGES"]
 
@@ -61,5 +61,6 @@ def init_app(app: Flask, svc: Services, *, exempt: Iterable[Blueprint] = ()) -> 
         csrf.exempt(blueprint)
     i18n.init_app(app, svc)
     # the pages' one glossary of what operators do, shown on invented values
-    app.jinja_env.globals.update(masking_example=masking_plan.example)
+    app.jinja_env.globals.update(masking_example=masking_plan.example,
+                                 event_labels=event_labels)
     app.register_blueprint(bp)

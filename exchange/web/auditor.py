@@ -13,7 +13,7 @@ from policies import rfc3339
 
 from ..errors import InvalidInput, NotFound
 from ..usecases import audit_export, auditing
-from .base import FormError, principal, services
+from .base import FormError, event_labels, principal, services
 from .i18n import TIMEZONE
 
 __all__ = ["bp"]
@@ -48,7 +48,7 @@ def export(fmt: str):
     chosen = _chosen()
     query = _query(chosen, newest_first=request.args.get("order") != "asc")
     made = audit_export.export(services(), principal(), query, fmt=fmt,
-                               events=_event_labels(), headers=_export_headers(),
+                               events=event_labels(), headers=_export_headers(),
                                english=str(get_locale()) != "zh")
     return Response(made.blocks, content_type=made.media_type, headers=made.headers())
 
@@ -72,18 +72,6 @@ def _export_headers() -> list[str]:
             gettext("User"), gettext("User's department"), gettext("Provider"),
             gettext("Receiver"), gettext("Dataset"), gettext("Outcome"), gettext("Rows"),
             gettext("SHA-256"), gettext("Entry as logged (RFC 8785 JSON)")]
-
-
-def _event_labels() -> dict[str, str]:
-    """Each event type's name in the page's language (as the ``event_name`` macro names it)."""
-    return {"publish": gettext("Publish"), "request": gettext("Request"),
-            "approve": gettext("Approve"), "deny": gettext("Deny"),
-            "revoke": gettext("Revoke"), "exchange": gettext("Delivery"),
-            "authz_denied": gettext("Refused access"), "user_add": gettext("User added"),
-            "user_change": gettext("User change"), "key_rotate": gettext("Key change"),
-            "init": gettext("Instance created"), "sign_in_failed": gettext("Failed sign-in"),
-            "sign_in_locked": gettext("Sign-in locked"),
-            "authz_throttled": gettext("Throttled after refusals")}
 
 
 def _int(text: str | None, default: int) -> int:

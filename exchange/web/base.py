@@ -19,7 +19,7 @@ from ..services import Services
 from ..usecases.admin import department_names
 from ..usecases.signin import sign_out
 
-__all__ = ["bp", "services", "principal", "may", "safe_next", "PUBLIC_ENDPOINTS",
+__all__ = ["event_labels", "bp", "services", "principal", "may", "safe_next", "PUBLIC_ENDPOINTS",
            "sign_in_as", "attempt", "department_label", "FormError", "form_errors"]
 
 log = logging.getLogger("govex")
@@ -211,6 +211,20 @@ class DatasetTitles:
             from ..usecases import publishing
             self._known.update(publishing.titles(services(), principal(), [dataset_id]))
         return self._known.get(dataset_id, default)
+
+
+def event_labels() -> dict[str, str]:
+    """Each kind of audit entry's name in the page's language (pages and exports)."""
+    return {"publish": gettext("Publish"), "dataset_change": gettext("Metadata edited"),
+            "withdraw": gettext("Dataset withdrawn"),
+            "grant_move": gettext("Grant moved to a new version"),
+            "request": gettext("Request"), "approve": gettext("Approve"), "deny": gettext("Deny"),
+            "revoke": gettext("Revoke"), "exchange": gettext("Delivery"),
+            "authz_denied": gettext("Refused access"), "user_add": gettext("User added"),
+            "user_change": gettext("User change"), "key_rotate": gettext("Key change"),
+            "init": gettext("Instance created"), "sign_in_failed": gettext("Failed sign-in"),
+            "sign_in_locked": gettext("Sign-in locked"),
+            "authz_throttled": gettext("Throttled after refusals")}
 
 
 def department_label(code: str | None) -> str:

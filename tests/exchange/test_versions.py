@@ -192,3 +192,35 @@ def test_withdrawing_ends_grants_and_requests_and_keeps_the_history(city):
     assert [e["grant_id"] for e in logged["revoke"]] == [granted]
     assert [(e["request_id"], e["outcome"]) for e in logged["deny"]] == [(pending, "refused")]
     assert "台账已并入新系统" not in json.dumps(logged, ensure_ascii=False)  # reasons stay out
+
+
+def test_a_steward_moves_a_held_back_grant_to_the_new_version_with_new_masking(city):
+    call, dataset_id, app = city
+    following = _grant(call, dataset_id, "latest")
+    assert _new_version(call, dataset_id, _csv(25, note="phone")).status_code == 201
+    grant = {g["id"]: g for g in call(STEWARD, "GET", "/grants").get_json()["grants"]}[following]
+    assert (grant["delivers_version"], grant["waiting_version"]) == (1, 2)
+
+    for who, body, status, code in (
+            (REQUESTER, {"version": 2}, 403, "forbidden"),
+            (OTHER_STEWARD, {"version": 2}, 403, "forbidden"),
+            (STEWARD, {"version": 1}, 400, "version_not_newer"),
+            (STEWARD, {"version": "2"}, 400, "version_not_newer"),
+            (STEWARD, {"version": 2, "masking": {"备注": "shout"}}, 400, "invalid_input"),
+            (STEWARD, {"version": 2, "masking": {"其他": "mask"}}, 400, "masking_outside_grant"),
+            (STEWARD, {"version": 2, "colour": 1}, 400, "unknown_field"),
+            (STEWARD, {"version": 9}, 404, "dataset_not_found")):
+        refused = call(who, "POST", f"/grants/{following}/version", json=body)
+        assert refused.status_code == status, (body, refused.get_json())
+        if code != "invalid_input":
+            assert refused.get_json()["error"]["code"] == code, body
+    moved = call(STEWARD, "POST", f"/grants/{following}/version",
+                 json={"version": 2, "masking": {"备注": "redact"}})
+    assert moved.status_code == 200, moved.get_json()
+    assert moved.get_json()["masking"]["备注"] == "redact"
+    receipt, data = _deliver(call, app, following)
+    assert receipt["dataset_version"] == 2 and receipt["row_count"] == 25
+    assert "1381234" not in data.decode()  # the new personal column arrives redacted
+    entry = call(AUDITOR, "GET", "/audit/entries?type=grant_move").get_json()["entries"]
+    assert [(e["entry"]["grant_id"], e["entry"]["dataset_version"]) for e in entry] == [
+        (following, 2)]
