@@ -148,14 +148,10 @@ def segment(text: str) -> str:
 def document_of(*, title: str, description: str, keywords: str, column_names: Sequence[str],
                 column_notes: Mapping[str, Any] | None = None) -> dict[str, str]:
     """The index fields of a dataset (what ``catalog_search`` holds). Column names and their
-    descriptions (``column_notes``: name -> text; anything else in it is ignored) are one
+    descriptions (``column_notes``: name -> text; what is not text is ignored) are one
     field; each name is segmented on its own (a pool of names repeats: cached)."""
     columns = [segment(name) for name in column_names]
-    for name, note in (column_notes or {}).items():
-        if isinstance(note, str):
-            columns.append(segment(note))
-        if isinstance(name, str) and name not in column_names:
-            columns.append(segment(name))
+    columns += [segment(note) for note in (column_notes or {}).values() if isinstance(note, str)]
     return {"title": segment(title or ""), "keywords": segment(keywords or ""),
             "columns": " ".join(c for c in columns if c),
             "description": segment(description or "")}
