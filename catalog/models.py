@@ -171,3 +171,7 @@ def _utc_or_none(moment: dt.datetime | None) -> dt.datetime | None:
 
 def _iso(moment: dt.datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
+
+
+# The search index (its table on this metadata): catalog.search owns it.
+from . import search as _search  # noqa: E402,F401

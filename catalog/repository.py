@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from . import search
 from .errors import (
     CatalogError,
     ColumnNotFound,
@@ -28,7 +29,7 @@ from .models import LEVELS, SHARING_TYPES, Dataset, DatasetVersion, datasets_tab
 
 __all__ = ["add_dataset", "add_version", "get_dataset", "get_version", "list_versions",
            "search_datasets", "count_datasets", "FACETS", "update_metadata", "withdraw_dataset",
-           "EDITABLE", "titles",
+           "EDITABLE", "titles", "is_ranked",
            "update_column_profile", "list_departments_datasets", "payload_digests",
            "payload_in_use"]
 
@@ -60,6 +61,7 @@ def add_dataset(conn: sa.Connection, *, department: str, title: str, description
         created_at=now, created_by=created_by, current_version=0, resource_code=code,
         theme=theme, details=dict(details) if details is not None else None,
         column_notes=dict(column_notes) if column_notes else None))
+    search.reindex(conn, dataset_id)
     return dataset_id
 
 
@@ -116,6 +118,7 @@ def add_version(conn: sa.Connection, dataset_id: str, *, sha256: str, format: st
                          .values(current_version=number))
     if moved.rowcount != 1:
         raise CatalogError(f"dataset {dataset_id} changed meanwhile; retry")
+    search.reindex(conn, dataset_id)  # its column names
     return number
 
 
@@ -189,6 +192,7 @@ def update_metadata(conn: sa.Connection, dataset_id: str, changes: Mapping[str, 
     if changed:
         conn.execute(_D.update().where(_D.c.id == dataset_id).values(
             updated_at=now, **{name: merged[name] for name in changed}))
+        search.reindex(conn, dataset_id)
     return changed
 
 
@@ -203,6 +207,7 @@ def withdraw_dataset(conn: sa.Connection, dataset_id: str, *, by: str, reason: s
         get_dataset(conn, dataset_id)  # DatasetNotFound if there is none
         raise DatasetWithdrawn(f"dataset {dataset_id} is already withdrawn",
                                code="dataset_withdrawn")
+    search.reindex(conn, dataset_id)  # out of the index
     return get_dataset(conn, dataset_id)
 
 
@@ -228,21 +233,34 @@ def get_version(conn: sa.Connection, dataset_id: str, version: int) -> DatasetVe
 def search_datasets(conn: sa.Connection, *, q: str | None = None, department: str | None = None,
                     sharing: str | None = None, level: str | None = None,
                     theme: str | None = None, limit: int | None = 100,
-                    after: tuple[dt.datetime, str] | None = None) -> list[Dataset]:
-    """Datasets in the catalog (not withdrawn) matching every filter, newest first, at most
-    ``limit`` of them after the one published at ``after`` (its time and id: keyset paging).
+                    after: tuple[dt.datetime, str] | None = None,
+                    offset: int = 0) -> list[Dataset]:
+    """Datasets in the catalog (not withdrawn) matching ``q`` and every filter, at most
+    ``limit`` of them.
 
-    ``q`` is split on white space; each word must occur (case-insensitively, as a substring, so
-    Chinese words work without segmentation) in the title, description, keywords or a column
-    name of the current version. Raises nothing.
+    Without ``q`` (or with one of no word: see :func:`catalog.search.parse`) newest first,
+    after the one published at ``after`` (its time and id: keyset paging). With ``q`` every
+    word of it must match the title, keywords, columns or description (full text, segmented
+    by jieba: :mod:`catalog.search`); best match first, then newest, skipping ``offset`` of
+    them (relevance depends on the whole index, so these pages go by position). Raises
+    nothing.
     """
-    conditions = _search_conditions(q=q, department=department, sharing=sharing, level=level,
+    conditions = _search_conditions(department=department, sharing=sharing, level=level,
                                     theme=theme)
-    if after is not None:
-        moment, ident = after
-        conditions.append(sa.or_(_D.c.created_at < moment,
-                                 sa.and_(_D.c.created_at == moment, _D.c.id > ident)))
-    return _select_datasets(conn, *conditions, limit=limit)
+    query = search.parse(q)
+    if query is None:
+        if after is not None:
+            moment, ident = after
+            conditions.append(sa.or_(_D.c.created_at < moment,
+                                     sa.and_(_D.c.created_at == moment, _D.c.id > ident)))
+        return _select_datasets(conn, *conditions, limit=limit)
+    matched = search.matching(conn.dialect.name, query)
+    return _select_datasets(conn, *conditions, limit=limit, offset=offset, matched=matched)
+
+
+def is_ranked(q: str | None) -> bool:
+    """Whether :func:`search_datasets` orders by relevance for ``q`` (it holds a word)."""
+    return search.parse(q) is not None
 
 
 #: What the catalog counts its datasets by (facets).
@@ -253,26 +271,36 @@ def count_datasets(conn: sa.Connection, *, q: str | None = None, department: str
                    sharing: str | None = None, level: str | None = None,
                    theme: str | None = None) -> tuple[int, dict[str, dict[str, int]]]:
     """How many datasets :func:`search_datasets` selects, and per facet (department, sharing
-    type, level, theme) how many each value would select with that facet's own filter left out —
-    what a reader choosing another value would find. Raises nothing."""
+    type, level, theme) how many each value would select with that facet's own filter left
+    out — what a reader choosing another value would find. Raises nothing.
+
+    One query counts the matched datasets per (department, sharing, level, theme); the total
+    and the facets are sums over those few counts."""
     chosen = {"department": department, "sharing": sharing, "level": level, "theme": theme}
-    joined = _joined()
-    total = conn.execute(sa.select(sa.func.count()).select_from(joined).where(
-        *_search_conditions(q=q, **chosen))).scalar_one()
-    facets: dict[str, dict[str, int]] = {}
-    for facet in FACETS:
-        column = _D.c[facet]
-        others = chosen | {facet: None}
-        rows = conn.execute(sa.select(column, sa.func.count()).select_from(joined).where(
-            *_search_conditions(q=q, **others)).group_by(column).order_by(column))
-        facets[facet] = {value: int(n) for value, n in rows if value is not None}
-    return int(total), facets
+    source: Any = _D
+    query = search.parse(q)
+    if query is not None:
+        matched = search.matching(conn.dialect.name, query, ranked=False)
+        source = _D.join(matched, matched.c.dataset_id == _D.c.id)
+    columns = [_D.c[facet] for facet in FACETS]
+    rows = conn.execute(sa.select(*columns, sa.func.count()).select_from(source)
+                        .where(*_search_conditions()).group_by(*columns))
+    total = 0
+    facets: dict[str, dict[str, int]] = {facet: {} for facet in FACETS}
+    for *values, n in rows:
+        fits = {facet: chosen[facet] is None or chosen[facet] == value
+                for facet, value in zip(FACETS, values, strict=True)}
+        if all(fits.values()):
+            total += n
+        for facet, value in zip(FACETS, values, strict=True):
+            if value is not None and all(fit for other, fit in fits.items() if other != facet):
+                facets[facet][value] = facets[facet].get(value, 0) + int(n)
+    return int(total), {facet: dict(sorted(counts.items())) for facet, counts in facets.items()}
 
 
-def _search_conditions(*, q: str | None, department: str | None, sharing: str | None,
-                       level: str | None, theme: str | None = None) -> list[Any]:
+def _search_conditions(*, department: str | None = None, sharing: str | None = None,
+                       level: str | None = None, theme: str | None = None) -> list[Any]:
     conditions = [_D.c.withdrawn_at.is_(None)]
-    conditions += [_word_matches(word) for word in (q or "").split()]
     for column, value in ((_D.c.department, department), (_D.c.sharing, sharing),
                           (_D.c.level, level), (_D.c.theme, theme)):
         if value is not None:
@@ -295,22 +323,22 @@ def list_departments_datasets(conn: sa.Connection, department: str) -> list[Data
     return _select_datasets(conn, _D.c.department == department, limit=None)
 
 
-def _word_matches(word: str) -> sa.ColumnElement[bool]:
-    fields = (_D.c.title, _D.c.description, _D.c.keywords, _V.c.column_names)
-    return sa.or_(*(sa.func.coalesce(f, "").icontains(word, autoescape=True) for f in fields))
-
-
 def _joined() -> Any:
     """Each dataset with its current version."""
     return _D.outerjoin(_V, sa.and_(_V.c.dataset_id == _D.c.id,
                                     _V.c.version == _D.c.current_version))
 
 
-def _select_datasets(conn: sa.Connection, *conditions: Any, limit: int | None) -> list[Dataset]:
+def _select_datasets(conn: sa.Connection, *conditions: Any, limit: int | None,
+                     offset: int = 0, matched: sa.Subquery | None = None) -> list[Dataset]:
     joined = _joined()
+    order: list[Any] = [_D.c.created_at.desc(), _D.c.id]
+    if matched is not None:  # a search: best first (lowest rank), then newest
+        joined = joined.join(matched, matched.c.dataset_id == _D.c.id)
+        order.insert(0, matched.c.rank)
     labelled = [c.label(f"v_{c.name}") for c in _VERSION_COLUMNS]
     query = (sa.select(_D, *labelled).select_from(joined).where(*conditions)
-             .order_by(_D.c.created_at.desc(), _D.c.id).limit(limit))
+             .order_by(*order).limit(limit).offset(offset or None))
     return [Dataset.from_mapping(row._mapping, _version_of(row)) for row in conn.execute(query)]
 
 

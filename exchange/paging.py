@@ -5,6 +5,12 @@ most 1,000) and an opaque ``page_token``; the answer names its items under a plu
 A token holds the sort key of the last item shown (its time and id), so the next page starts
 right after it however many rows were added meanwhile (keyset paging: no offset to skip, the
 same cost on page 1 and page 10,000). It is not a secret: it only says where to go on.
+
+A list ordered by relevance (a catalog search) pages by position instead: its token holds how
+many items came before. Ranking must score every match whichever page is asked (so a keyset
+would skip no work), and a score depends on the whole index (bm25's and ts_rank's statistics
+move with every publication), so no key of the last item stays put either; a position is
+exact while the catalog does not change. A list refuses the other kind's token.
 """
 
 from __future__ import annotations
@@ -28,10 +34,12 @@ T = TypeVar("T")
 @dataclasses.dataclass(frozen=True)
 class PageRequest:
     """Which page: ``size`` items after ``after`` (the time and id of the last item of the
-    page before; None for the first page)."""
+    page before; None for the first page), or, in a list by relevance, after the first
+    ``offset`` items."""
 
     size: int = DEFAULT_PAGE_SIZE
     after: tuple[dt.datetime, str] | None = None
+    offset: int = 0
 
     @classmethod
     def from_args(cls, args: Mapping[str, Any]) -> PageRequest:
@@ -49,16 +57,27 @@ class PageRequest:
                                    f"{MAX_PAGE_SIZE}", code="page_size_range",
                                    field="page_size", max=MAX_PAGE_SIZE)
         token = args.get("page_token")
-        return cls(size=size, after=_decode(token) if token else None)
+        if not token:
+            return cls(size=size)
+        where = _decode(token)
+        if isinstance(where, int):
+            return cls(size=size, offset=where)
+        return cls(size=size, after=where)
 
 
 def page_of(items: Sequence[T], request: PageRequest,
-            key: Callable[[T], tuple[dt.datetime, str]]) -> tuple[list[T], str | None]:
+            key: Callable[[T], tuple[dt.datetime, str]] | None) -> tuple[list[T], str | None]:
     """The page of ``items`` (read with ``request.size + 1`` rows, to know whether more
-    follow) and the token of the next page, or None at the end."""
+    follow) and the token of the next page, or None at the end. ``key`` gives an item's time
+    and id (keyset paging); None: the list is by relevance and pages by position (``items``
+    read from ``request.offset``). Raises InvalidInput for a token of the other kind."""
+    if (request.offset if key is not None else request.after is not None):
+        raise _invalid()
     shown = list(items[:request.size])
     if len(items) <= request.size or not shown:
         return shown, None
+    if key is None:
+        return shown, _encode_offset(request.offset + len(shown))
     return shown, _encode(*key(shown[-1]))
 
 
@@ -67,15 +86,31 @@ def _encode(moment: dt.datetime, ident: str) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def _decode(token: Any) -> tuple[dt.datetime, str]:
-    """Raises InvalidInput for a token this exchange did not give."""
+def _encode_offset(offset: int) -> str:
+    text = json.dumps([offset], separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _invalid() -> InvalidInput:
+    return InvalidInput("page_token is not one this list gave", code="page_token_invalid",
+                        field="page_token")
+
+
+def _decode(token: Any) -> tuple[dt.datetime, str] | int:
+    """A keyset (time, id) or a position. Raises InvalidInput for a token this exchange did
+    not give."""
     try:
         text = base64.urlsafe_b64decode(str(token) + "=" * (-len(str(token)) % 4))
-        moment, ident = json.loads(text)
+        decoded = json.loads(text)
+        if isinstance(decoded, list) and len(decoded) == 1:
+            (offset,) = decoded
+            if type(offset) is not int or offset < 1:
+                raise ValueError(token)
+            return offset
+        moment, ident = decoded
         parsed = dt.datetime.fromisoformat(moment)
         if not isinstance(ident, str) or parsed.tzinfo is None:
             raise ValueError(token)
     except (ValueError, TypeError, UnicodeDecodeError):
-        raise InvalidInput("page_token is not one this list gave", code="page_token_invalid",
-                           field="page_token") from None
+        raise _invalid() from None
     return parsed, ident

@@ -9,6 +9,7 @@ import audit
 import catalog
 import policies
 from exchange import models
+from exchange.migrations.env_names import include_name
 
 target_metadata = [models.metadata, catalog.metadata, policies.metadata, audit.metadata,
                    CasbinBase.metadata]
@@ -17,7 +18,8 @@ target_metadata = [models.metadata, catalog.metadata, policies.metadata, audit.m
 def run_migrations_online() -> None:
     connection = context.config.attributes["connection"]
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=connection.dialect.name == "sqlite")
+                      render_as_batch=connection.dialect.name == "sqlite",
+                      include_name=include_name)
     with context.begin_transaction():
         context.run_migrations()
 

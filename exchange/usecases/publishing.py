@@ -375,7 +375,8 @@ def search(svc: Services, who: Principal, *, q: str | None = None,
            department: str | None = None, sharing: str | None = None,
            level: str | None = None, theme: str | None = None,
            page: PageRequest = PageRequest()) -> dict[str, Any]:
-    """A page of the datasets matching the filters (metadata only), newest first:
+    """A page of the datasets matching the filters (metadata only), newest first or, with
+    words to search for in ``q``, best match first (see :mod:`catalog.search`):
     ``datasets``, ``next_page_token`` (None at the end), ``total`` and ``facets`` (per
     department, sharing type, level and theme, how many each value would find). Raises Forbidden;
     InvalidInput for a sharing type or level that does not exist (a typo is not "no
@@ -390,13 +391,18 @@ def search(svc: Services, who: Principal, *, q: str | None = None,
                            field="theme")
     filters = {"q": q or None, "department": department or None, "sharing": sharing or None,
                "level": level or None, "theme": theme or None}
+    ranked = repository.is_ranked(filters["q"])  # by relevance: pages by position
     with svc.reader.connect() as conn:
         found = repository.search_datasets(conn, limit=page.size + 1, after=page.after,
-                                           **filters)
+                                           offset=page.offset, **filters)
         total, facets = repository.count_datasets(conn, **filters)
-    shown, token = page_of(found, page, key=lambda d: (d.created_at, d.id))
+    shown, token = page_of(found, page, key=None if ranked else _keyset)
     return {"datasets": [dataset_view(d, brief=True) for d in shown],
             "next_page_token": token, "total": total, "facets": facets}
+
+
+def _keyset(dataset: Any) -> tuple[Any, str]:
+    return dataset.created_at, dataset.id
 
 
 def titles(svc: Services, who: Principal, dataset_ids: Any) -> dict[str, str]:

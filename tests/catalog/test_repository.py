@@ -139,12 +139,14 @@ def three(conn: sa.Connection) -> dict[str, str]:
     ({"q": "registration"}, ["permits"]),  # case-insensitive
     ({"q": "低保 身份证号"}, ["dibao"]),  # every word must match
     ({"q": "低保 企业"}, []),
-    ({"q": "100%"}, []),  # LIKE wildcards are literal
-    ({"q": "_"}, []),
+    ({"q": "100%"}, []),  # punctuation is dropped: 100 matches nothing
+    ({"q": "_"}, ["hidden", "permits", "dibao"]),  # no word: no query
+    ({"q": "低保 __ 的"}, ["dibao"]),
     ({"department": "market"}, ["permits"]),
     ({"sharing": "none"}, ["hidden"]),
     ({"level": "L3"}, ["dibao"]),
-    ({"q": "名", "level": "L1"}, ["permits"]),
+    ({"q": "企业名称", "level": "L1"}, ["permits"]),
+    ({"q": "企业名称", "level": "L3"}, []),
     ({"limit": 1}, ["hidden"]),
 ])
 def test_search(conn: sa.Connection, three: dict[str, str], filters: dict,

@@ -15,6 +15,7 @@ import catalog.models
 import policies.models
 from exchange import models
 from exchange.db import MIGRATIONS, make_engine, upgrade
+from exchange.migrations.env_names import include_name
 
 NEW_IN_0003 = {"exchange_web_sessions", "exchange_sign_in_failures"}
 
@@ -31,7 +32,8 @@ def test_the_migrations_build_the_schema_of_the_models(tmp_path, database_url):
     engine = make_engine(database_url(tmp_path))
     upgrade(engine)
     with engine.connect() as conn:
-        differences = compare_metadata(MigrationContext.configure(conn), [
+        context = MigrationContext.configure(conn, opts={"include_name": include_name})
+        differences = compare_metadata(context, [
             models.metadata, catalog.models.metadata, policies.models.metadata,
             audit.log.metadata, CasbinBase.metadata])
     engine.dispose()

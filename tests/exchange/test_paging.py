@@ -105,11 +105,28 @@ def test_a_dataset_published_between_pages_moves_nothing(city):
     assert later["datasets"][0]["created_at"] <= page["datasets"][-1]["created_at"]
 
 
+def test_a_search_pages_by_position_through_every_match_once(city):
+    get, _post = city
+    found, sizes = _all(get, REQUESTER, "/datasets", "datasets", q="台账", page_size=50)
+    first = get(REQUESTER, "/datasets", q="台账", page_size=50).get_json()
+    assert first["total"] >= DATASETS  # and 新台账, if published by the test above
+    assert sizes[:2] == [50, 50] and len({d["id"] for d in found}) == first["total"] == len(found)
+    # a search's token is not a newest-first list's, nor the other way round
+    newest = get(REQUESTER, "/datasets", page_size=50).get_json()["next_page_token"]
+    for params in ({"q": "台账", "page_token": newest},
+                   {"page_token": first["next_page_token"]}):
+        refused = get(REQUESTER, "/datasets", **params)
+        assert refused.status_code == 400
+        assert refused.get_json()["error"]["code"] == "page_token_invalid"
+
+
 @pytest.mark.parametrize("params,code", [
     ({"page_size": 0}, "page_size_range"), ({"page_size": 1001}, "page_size_range"),
     ({"page_size": "ten"}, "page_size_range"), ({"page_token": "not-a-token"},
                                                 "page_token_invalid"),
     ({"page_token": "WyJ5ZXN0ZXJkYXkiLCJ4Il0"}, "page_token_invalid"),  # ["yesterday","x"]
+    ({"page_token": "Wy0xXQ"}, "page_token_invalid"),  # [-1]
+    ({"page_token": "WzEuNV0"}, "page_token_invalid"),  # [1.5]
 ])
 def test_a_bad_page_is_a_clear_400(city, params, code):
     get, _post = city
