@@ -39,6 +39,7 @@ MESSAGES: dict[str, str] = {
     "revoke_reason_required": "Give the reason for revoking: the receiving department reads it.",
     "reason_not_text": "The reason must be text.",
     "reason_too_long": "The reason must be %(max)s characters or fewer.",
+    "text_too_long": "This must be %(max)s characters or fewer.",
     "dataset_id_required": "Name the dataset.",
     "own_dataset": "Your department owns this dataset: no request is needed.",
     "second_approval_differs": "The second approval must confirm the first one's %(name)s.",

@@ -161,7 +161,7 @@ def revoke(grant_id: str):
 
 @bp.route("/publish", methods=["GET", "POST"])
 def publish():
-    form = {k: request.form.get(k, "").strip()[:MAX_TEXT] for k in _PUBLISH_FIELDS}
+    form = {k: request.form.get(k, "").strip() for k in _PUBLISH_FIELDS}  # as typed
     errors: list = []
     if request.method == "POST":
         upload = request.files.get("file")
@@ -170,17 +170,26 @@ def publish():
             flash(_("Published %(title)s.", title=created["title"]))
             return redirect(url_for("web.catalog.dataset", dataset_id=created["id"]), code=303)
     page = render_template("web/publish.html", form=form, errors=errors,
-                           sharing_types=publishing.SHARING_TYPES, levels=publishing.LEVELS)
+                           sharing_types=publishing.SHARING_TYPES, levels=publishing.LEVELS,
+                           vocab=publishing.VOCABULARIES, max_text=MAX_TEXT)
     return page, (422 if errors else 200)
 
 
-_PUBLISH_FIELDS = ("title", "description", "sharing", "level", "legal_basis", "keywords")
+_PUBLISH_FIELDS = ("title", "description", "sharing", "level", "legal_basis", "keywords",
+                   "resource_code", "theme", "update_frequency", "open_type", "share_condition",
+                   "contact", "contact_email", "contact_phone")
+_CONTACT = ("contact", "contact_email", "contact_phone")
 
 
 def _publish(upload: object, form: dict[str, str]) -> dict:
-    metadata = {k: v for k, v in form.items() if v}
+    metadata: dict[str, object] = {k: v for k, v in form.items() if v and k not in _CONTACT}
+    if any(form[k] for k in _CONTACT):  # one contact point: a name, an e-mail, a phone
+        metadata["contact"] = {"name": form["contact"], "email": form["contact_email"] or None,
+                               "phone": form["contact_phone"] or None}
     problems = [] if upload is not None and getattr(upload, "filename", "") else [
         Problem("file_required", "file")]
+    problems += [Problem("text_too_long", k, {"max": MAX_TEXT}) for k, v in form.items()
+                 if len(v) > MAX_TEXT]  # refused beside the field, never cut short
     try:
         publishing.check_metadata(metadata)
     except InvalidInput as exc:  # every problem of the form at once

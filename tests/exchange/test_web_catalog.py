@@ -130,3 +130,33 @@ def test_the_catalog_marks_what_is_already_granted_to_you(city):  # noqa: F811
     assert badges() == {dataset_id: True, other.get_json()["id"]: False}
     call(STEWARD, "POST", f"/grants/{grant}/revoke", json={"reason": "结束"})
     assert badges() == {dataset_id: False, other.get_json()["id"]: False}
+
+
+def test_the_publish_page_takes_the_directory_fields_and_refuses_overlong_text(city):  # noqa: F811
+    call, _dataset_id, app = city
+    from .test_versions import REQUESTER
+    steward = _signed_in(app, "civil-steward")
+    fields = {"title": "养老机构名录", "sharing": "conditional", "level": "L2",
+              "theme": "social_security", "update_frequency": "quarterly",
+              "share_condition": "仅用于养老服务补贴审核", "contact": "市民政局养老服务处",
+              "contact_phone": "028-61881234"}
+    long = steward.submit("/steward/publish", "/steward/publish", fields | {
+        "description": "长" * 2001, "file": (io.BytesIO(_csv(3)), "homes.csv")},
+        content_type="multipart/form-data")
+    assert long.status_code == 422
+    page = text(long)
+    assert 'href="#description"' in page and "不能超过 2,000 个字符" in page
+    assert "长" * 2001 in page  # given back whole, to be shortened
+    done = steward.submit("/steward/publish", "/steward/publish", fields | {
+        "file": (io.BytesIO(_csv(3)), "homes.csv")}, content_type="multipart/form-data")
+    assert done.status_code == 303
+    made = done.headers["Location"].rsplit("/", 1)[1]
+    shown = call(REQUESTER, "GET", f"/datasets/{made}").get_json()["directory"]
+    assert (shown["theme"], shown["update_frequency"], shown["share_condition"]) == (
+        "social_security", "quarterly", "仅用于养老服务补贴审核")
+    assert shown["contact"] == {"name": "市民政局养老服务处", "email": None,
+                                "phone": "028-61881234"}
+    unnamed = steward.submit("/steward/publish", "/steward/publish", fields | {
+        "contact": "", "contact_email": "x@y.cn", "file": (io.BytesIO(_csv(3)), "h.csv")},
+        content_type="multipart/form-data")
+    assert unnamed.status_code == 422 and 'href="#contact"' in text(unnamed)
