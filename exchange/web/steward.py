@@ -239,6 +239,66 @@ def new_version(dataset_id: str):
     return page, (422 if errors else 200)
 
 
+@bp.route("/datasets/<dataset_id>/edit", methods=["GET", "POST"])
+def edit(dataset_id: str):
+    """The metadata of a dataset of the steward's department, its directory fields and each
+    column's description; the audit entry names the fields that changed."""
+    svc, who = services(), principal()
+    shown = publishing.get_dataset(svc, who, dataset_id)
+    if shown["department"] != who.department:
+        raise Forbidden("only a steward of the dataset's department may change it",
+                        code="not_your_dataset")
+    columns = [c["name"] for c in shown.get("columns", [])]
+    if request.method == "POST":
+        form = {k: request.form.get(k, "").strip() for k in _PUBLISH_FIELDS}
+        notes = {c: request.form.get(f"desc:{c}", "").strip() for c in columns}
+    else:
+        form, notes = _as_form(shown), {c["name"]: c.get("description") or ""
+                                        for c in shown.get("columns", [])}
+    errors: list = []
+    if request.method == "POST":
+        done, errors = attempt(lambda: _edit(dataset_id, form, notes))
+        if not errors:
+            flash(_("Saved. The change is in the audit log.") if done["changed"]
+                  else _("Nothing changed."))
+            return redirect(url_for("web.catalog.dataset", dataset_id=dataset_id), code=303)
+    page = render_template("web/edit_dataset.html", ds=shown, form=form, notes=notes,
+                           errors=errors, sharing_types=publishing.SHARING_TYPES,
+                           levels=publishing.LEVELS, vocab=publishing.VOCABULARIES,
+                           max_text=MAX_TEXT)
+    return page, (422 if errors else 200)
+
+
+def _as_form(shown: dict) -> dict[str, str]:
+    """A dataset's metadata as the form's fields."""
+    directory = shown.get("directory") or {}
+    contact = directory.get("contact") or {}
+    form = {k: shown.get(k) or "" for k in ("title", "description", "sharing", "level",
+                                             "legal_basis", "keywords")}
+    form |= {k: directory.get(k) or "" for k in ("resource_code", "theme", "update_frequency",
+                                                 "open_type", "share_condition")}
+    return form | {"contact": contact.get("name") or "",
+                   "contact_email": contact.get("email") or "",
+                   "contact_phone": contact.get("phone") or ""}
+
+
+def _edit(dataset_id: str, form: dict[str, str], notes: dict[str, str]) -> dict:
+    changes: dict[str, object] = {k: v or None for k, v in form.items() if k not in _CONTACT}
+    if not changes["resource_code"]:
+        changes.pop("resource_code")  # kept: a dataset always has its code
+    changes["contact"] = {"name": form["contact"], "email": form["contact_email"] or None,
+                          "phone": form["contact_phone"] or None} \
+        if any(form[k] for k in _CONTACT) else None
+    changes["column_descriptions"] = {c: v for c, v in notes.items() if v}
+    problems = [Problem("text_too_long", k, {"max": MAX_TEXT}) for k, v in form.items()
+                if len(v) > MAX_TEXT]
+    problems += [Problem("text_too_long", f"desc:{c}", {"max": MAX_TEXT})
+                 for c, v in notes.items() if len(v) > MAX_TEXT]
+    if problems:
+        raise InvalidInput.of(problems)
+    return publishing.edit_metadata(services(), principal(), dataset_id, changes)
+
+
 @bp.route("/datasets/<dataset_id>/withdraw", methods=["GET", "POST"])
 def withdraw(dataset_id: str):
     """GET: what withdrawing ends, and the reason to give. POST: withdraw."""

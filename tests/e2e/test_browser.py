@@ -244,7 +244,8 @@ def _pages_of(person, server) -> dict[str, list[str]]:
                             "/my/requests", "/my/grants", "/sign-out", "/no-such-page"],
         "hotline-steward": ["/steward/inbox", "/steward/grants", "/steward/publish",
                             f"/catalog/{tickets}", f"/steward/datasets/{tickets}/versions",
-                            f"/steward/datasets/{tickets}/withdraw"]
+                            f"/steward/datasets/{tickets}/withdraw",
+                            f"/steward/datasets/{tickets}/edit"]
                            + [f"/steward/requests/{r['id']}" for r in requests_[:1]]
                            + [f"/steward/grants/{g}/revoke" for g in active[:1]],
         "audit-auditor": ["/audit/log", "/audit/log/0", "/audit/checkpoint",

@@ -160,3 +160,28 @@ def test_the_publish_page_takes_the_directory_fields_and_refuses_overlong_text(c
         "contact": "", "contact_email": "x@y.cn", "file": (io.BytesIO(_csv(3)), "h.csv")},
         content_type="multipart/form-data")
     assert unnamed.status_code == 422 and 'href="#contact"' in text(unnamed)
+
+
+def test_a_steward_edits_metadata_and_column_descriptions_on_a_page(city):  # noqa: F811
+    call, dataset_id, app = city
+    from .test_versions import AUDITOR, REQUESTER
+    steward = _signed_in(app, "civil-steward")
+    page = f"/steward/datasets/{dataset_id}/edit"
+    assert _signed_in(app, "health-steward").get(page).status_code == 403
+    form = text(steward.get(page))
+    assert 'value="社区服务站台账"' in form and 'id="desc:街道"' in form
+    fields = {"title": "社区服务站台账", "sharing": "conditional", "level": "L2",
+              "description": "各街道社区服务站的服务记录", "keywords": "社区 服务站",
+              "update_frequency": "monthly", "desc:街道": "所在街道"}
+    refused = steward.submit(page, page, fields | {"sharing": "none"})
+    assert refused.status_code == 422 and 'href="#legal_basis"' in text(refused)
+    done = steward.submit(page, page, fields)
+    assert done.status_code == 303
+    shown = call(REQUESTER, "GET", f"/datasets/{dataset_id}").get_json()
+    assert shown["directory"]["update_frequency"] == "monthly"
+    assert {c["name"]: c["description"] for c in shown["columns"]}["街道"] == "所在街道"
+    assert shown["directory"]["resource_code"] == f"civil/{dataset_id[3:]}"  # kept
+    again = steward.submit(page, page, fields)
+    assert "没有修改" in text(steward.get(again.headers["Location"]))
+    logged = call(AUDITOR, "GET", "/audit/entries?type=dataset_change").get_json()["entries"]
+    assert [sorted(e["entry"]["fields"]) for e in logged] == [["column_notes", "details"]]
