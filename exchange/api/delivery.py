@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Response
+from flask import Response, request
 
 from ..files import content_disposition
+from ..paging import PageRequest
 from ..usecases import delivery
 from .base import json_body, principal, route, services
 
@@ -22,6 +23,14 @@ def create_exchange(grant_id: str):
     body = json_body(optional=True)
     return delivery.deliver(services(), principal(), grant_id, fmt=body.get("format", "csv"),
                             bom=body.get("bom", False)), 201
+
+
+@route("/exchanges", "GET", tag="delivery", params=("page_size", "page_token"),
+       summary="Deliveries my department received (requester) or provided (steward), newest "
+               "first, a page at a time")
+def list_exchanges():
+    return delivery.list_exchanges(services(), principal(),
+                                   page=PageRequest.from_args(request.args))
 
 
 @route("/exchanges/{exchange_id}/data", "GET", summary="The delivered (masked) bytes",

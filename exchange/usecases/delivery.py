@@ -11,6 +11,7 @@ nothing is delivered and nothing is left behind.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from policies import Grant, GrantInactive, rfc3339, workflow
 from .. import events, files, models
 from ..auth import Principal
 from ..errors import Forbidden, InvalidInput, NotFound
+from ..paging import PageRequest, page_of
 from ..receipts import sign_receipt, verify_receipt
 from ..services import Services
 from . import auditing
@@ -31,7 +33,7 @@ from .access import logged_purpose
 from .masking_plan import masked_chunks, version_for
 
 __all__ = ["deliver", "exchange_data", "DELIVERY_FORMATS", "exchange_receipt", "download_name",
-           "signed_manifest", "check_file"]
+           "signed_manifest", "check_file", "list_exchanges"]
 
 #: What a delivery may be written as; a CSV may start with a byte-order mark (``bom``) for
 #: Excel. XLSX holds at most ``XLSX_MAX_ROWS - 1`` rows: larger deliveries take another format.
@@ -223,3 +225,40 @@ def _received(svc: Services, who: Principal, exchange_id: str) -> Any:
         raise NotFound(f"no exchange {exchange_id}", code="exchange_not_found")
     _authorize(svc, who, row.grant_id)
     return row
+
+
+def list_exchanges(svc: Services, who: Principal, *,
+                   page: PageRequest = PageRequest()) -> dict[str, Any]:
+    """A page of the deliveries the department received (requester) or whose data it
+    provided (steward), newest first: ``exchanges`` (what each was: grant, dataset version,
+    format, rows, bytes, SHA-256, audit index, who and when — no data), ``next_page_token``,
+    ``total``. Raises Forbidden."""
+    svc.require(who, "grant", "list")
+    table = models.exchanges
+    side = table.c.receiver if who.role == "requester" else table.c.provider
+    query = sa.select(table).where(side == who.department)
+    if page.after is not None:
+        moment, last = page.after
+        query = query.where(sa.or_(table.c.created_at < moment, sa.and_(
+            table.c.created_at == moment, table.c.id > last)))
+    with svc.reader.connect() as conn:
+        rows = conn.execute(query.order_by(table.c.created_at.desc(), table.c.id)
+                            .limit(page.size + 1)).all()
+        total = conn.execute(sa.select(sa.func.count()).select_from(table)
+                             .where(side == who.department)).scalar_one()
+    shown, token = page_of(rows, page, key=lambda r: (_aware(r.created_at), r.id))
+    return {"exchanges": [_exchange_view(r) for r in shown], "next_page_token": token,
+            "total": int(total)}
+
+
+def _aware(moment: Any) -> Any:
+    return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment
+
+
+def _exchange_view(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "grant_id": row.grant_id, "dataset_id": row.dataset_id,
+            "dataset_version": row.dataset_version, "provider": row.provider,
+            "receiver": row.receiver, "format": row.format, "row_count": row.row_count,
+            "byte_size": row.byte_size, "sha256": row.sha256, "audit_index": row.audit_index,
+            "created_by": row.created_by, "created_at": rfc3339(_aware(row.created_at)),
+            "data_url": f"/api/v1/exchanges/{row.id}/data"}

@@ -224,3 +224,27 @@ def test_a_steward_moves_a_held_back_grant_to_the_new_version_with_new_masking(c
     entry = call(AUDITOR, "GET", "/audit/entries?type=grant_move").get_json()["entries"]
     assert [(e["entry"]["grant_id"], e["entry"]["dataset_version"]) for e in entry] == [
         (following, 2)]
+
+
+def test_deliveries_are_listed_for_both_sides_a_page_at_a_time(city):
+    call, dataset_id, app = city
+    grant = _grant(call, dataset_id, None)
+    made = [_deliver(call, app, grant)[0]["exchange_id"] for _ in range(3)]
+    seen, token = [], None
+    while True:
+        page = call(REQUESTER, "GET", "/exchanges?page_size=2" + (
+            f"&page_token={token}" if token else "")).get_json()
+        seen += [e["id"] for e in page["exchanges"]]
+        assert page["total"] == 3
+        token = page["next_page_token"]
+        if not token:
+            break
+    assert sorted(seen) == sorted(made)  # each once (ties within a second: by id)
+    given = call(STEWARD, "GET", "/exchanges").get_json()
+    assert [e["id"] for e in given["exchanges"]] == seen
+    times = [e["created_at"] for e in given["exchanges"]]
+    assert times == sorted(times, reverse=True)  # newest first
+    assert call(OTHER_STEWARD, "GET", "/exchanges").get_json()["total"] == 0
+    one = given["exchanges"][0]
+    assert set(one) >= {"grant_id", "dataset_version", "sha256", "audit_index", "data_url"}
+    assert call(REQUESTER, "GET", "/exchanges?page_size=0").status_code == 400
