@@ -8,9 +8,13 @@ and as an ASCII fallback for old clients.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
+import tempfile
 import unicodedata
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
 from urllib.parse import quote
 
 __all__ = ["download_name", "dated_name", "content_disposition", "EXTENSIONS"]
@@ -45,3 +49,28 @@ def content_disposition(filename: str, *, fallback: str) -> str:
     """``attachment`` with ``filename`` (UTF-8, percent-encoded) and an ASCII ``fallback``."""
     ascii_name = re.sub(r'[^A-Za-z0-9._-]+', "_", fallback) or "download"
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+_SPOOL_IN_MEMORY = 8 << 20
+_BLOCK = 1 << 16
+
+
+def spooled(write: Callable[[BinaryIO], None]) -> tuple[Iterator[bytes], int]:
+    """A file ``write`` makes whole before it is sent (an XLSX workbook), kept in a temporary
+    file (in memory while small): its blocks — the file closed, and so removed, when they are
+    sent or the sending stops — and its length. Nothing is left behind if ``write`` fails."""
+    sink: BinaryIO = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115
+    try:
+        write(sink)
+        length = sink.tell()
+        sink.seek(0)
+    except BaseException:
+        sink.close()
+        raise
+    return _blocks(sink), length
+
+
+def _blocks(sink: BinaryIO) -> Iterator[bytes]:
+    with contextlib.closing(sink):
+        while block := sink.read(_BLOCK):
+            yield block

@@ -16,7 +16,6 @@ import dataclasses
 import datetime as dt
 import io
 import json
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO
 
@@ -43,7 +42,6 @@ CHINA = dt.timezone(dt.timedelta(hours=8), "CST")
 #: The most characters an XLSX cell holds (Excel's limit; longer text makes a "damaged" file).
 XLSX_MAX_CELL = 32_767
 _ROWS_PER_CHUNK = 1000
-_BLOCK = 1 << 16
 assert auditing.EXPORT_MAX < XLSX_MAX_ROWS  # the header row and every entry fit on one sheet
 
 
@@ -94,8 +92,8 @@ def export(svc: Services, who: Principal, query: auditing.EntryQuery, *, fmt: st
     if fmt == "csv":
         return Export(_csv(chunks, list(headers)), filename, formats.media_type("csv"), None,
                       chosen)
-    sink, length = _xlsx(chunks, list(headers))
-    return Export(_read(sink), filename, formats.media_type("xlsx"), length, chosen)
+    blocks, length = _xlsx(chunks, list(headers))
+    return Export(blocks, filename, formats.media_type("xlsx"), length, chosen)
 
 
 def _row_maker(events: dict[str, str], names: Mapping[str, str], *,
@@ -180,23 +178,13 @@ def _drain(sink: io.BytesIO) -> bytes:
     return data
 
 
-def _xlsx(chunks: Iterator[pa.Table], headers: list[str]) -> tuple[BinaryIO, int]:
-    """The workbook, complete, in a temporary file (in memory while small); its length."""
-    sink: BinaryIO = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115
-    try:
+def _xlsx(chunks: Iterator[pa.Table], headers: list[str]) -> tuple[Iterator[bytes], int]:
+    """The workbook, complete, in a temporary file (in memory while small): its blocks and
+    its length."""
+    def write(sink: BinaryIO) -> None:
         with open_sink_writer(sink, fmt="xlsx", columns=headers) as writer:
             for chunk in chunks:
                 writer.write(chunk)
-        length = sink.tell()
-        sink.seek(0)
-    except BaseException:
-        sink.close()
-        raise
-    return sink, length
+    return files.spooled(write)
 
 
-def _read(sink: BinaryIO) -> Iterator[bytes]:
-    """The file's blocks; closed (and so removed) when sent, or when the sending stops."""
-    with sink:
-        while block := sink.read(_BLOCK):
-            yield block

@@ -36,7 +36,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import tempfile
 from collections.abc import Iterator, Mapping
 from typing import Any, BinaryIO
 
@@ -193,8 +192,8 @@ def export(svc: Services, who: Principal, *, fmt: str, base_url: str) -> Export:
         return Export(_encoded(blocks), filename, media_type)
     if fmt == "directory-json":
         return Export(_encoded(_directory_json(svc, names, base)), filename, media_type)
-    sink, length = _directory_xlsx(svc, names, base)
-    return Export(_read(sink), filename, media_type, length)
+    blocks, length = _directory_xlsx(svc, names, base)
+    return Export(blocks, filename, media_type, length)
 
 
 # -- reading the catalog -----------------------------------------------------------------------
@@ -540,11 +539,10 @@ def _table(rows: list[list[str | None]], columns: tuple[str, ...]) -> pa.Table:
 
 
 def _directory_xlsx(svc: Services, names: Mapping[str, tuple[str, str]],
-                    base: str) -> tuple[BinaryIO, int]:
-    """The workbook (sheets 信息资源 and 信息项), complete, in a temporary file; its length.
-    Raises CatalogError when a sheet would pass XLSX's 1,048,575 rows."""
-    sink: BinaryIO = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115
-    try:
+                    base: str) -> tuple[Iterator[bytes], int]:
+    """The workbook (sheets 信息资源 and 信息项), complete, in a temporary file: its blocks
+    and its length. Raises CatalogError when a sheet would pass XLSX's 1,048,575 rows."""
+    def write(sink: BinaryIO) -> None:
         with open_sink_writer(sink, fmt="xlsx", columns=RESOURCE_COLUMNS,
                               sheet="信息资源") as resources:
             items = resources.add_sheet("信息项", ITEM_COLUMNS)
@@ -561,12 +559,7 @@ def _directory_xlsx(svc: Services, names: Mapping[str, tuple[str, str]],
             resources.write(_table(held, RESOURCE_COLUMNS))
             items.write(_table(item_rows, ITEM_COLUMNS))
             items.close()
-        length = sink.tell()
-        sink.seek(0)
-    except BaseException:
-        sink.close()
-        raise
-    return sink, length
+    return files.spooled(write)
 
 
 def _encoded(parts: Iterator[str]) -> Iterator[bytes]:
@@ -582,10 +575,3 @@ def _encoded(parts: Iterator[str]) -> Iterator[bytes]:
             held, size = [], 0
     if held:
         yield b"".join(held)
-
-
-def _read(sink: BinaryIO) -> Iterator[bytes]:
-    """The file's blocks; closed (and so removed) when sent, or when the sending stops."""
-    with sink:
-        while block := sink.read(_BLOCK):
-            yield block

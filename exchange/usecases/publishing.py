@@ -190,15 +190,22 @@ def _version_options(options: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise InvalidInput(f"unknown field(s): {', '.join(unknown)}", code="unknown_field",
                            fields=unknown)
+    problems = _option_problems(options)
+    if problems:
+        raise InvalidInput.of(problems)
+    return {"strict": bool(options.get("strict", False)),
+            "not_null": options.get("not_null") or []}
+
+
+def _option_problems(options: dict[str, Any]) -> list[Problem]:
+    """What is wrong with a publication's ``strict`` and ``not_null``."""
     problems = []
     if not isinstance(options.get("strict", False), bool):
         problems.append(Problem("strict_not_a_flag", "strict"))
     not_null = options.get("not_null") or []
     if not isinstance(not_null, list) or not all(isinstance(c, str) for c in not_null):
         problems.append(Problem("not_null_not_a_list", "not_null"))
-    if problems:
-        raise InvalidInput.of(problems)
-    return {"strict": bool(options.get("strict", False)), "not_null": not_null}
+    return problems
 
 
 def edit_metadata(svc: Services, who: Principal, dataset_id: str,
@@ -475,11 +482,8 @@ def check_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
                  for key in ("title", "description", "sharing", "level", "legal_basis",
                              "keywords")
                  if metadata.get(key) is not None and not isinstance(metadata[key], str)]
-    if not isinstance(metadata.get("strict", False), bool):
-        malformed.append(Problem("strict_not_a_flag", "strict"))
+    malformed += _option_problems(metadata)
     not_null = metadata.get("not_null") or []
-    if not isinstance(not_null, list) or not all(isinstance(c, str) for c in not_null):
-        malformed.append(Problem("not_null_not_a_list", "not_null"))
     if malformed:
         raise InvalidInput.of(malformed)
     title = str(metadata.get("title") or "").strip()
