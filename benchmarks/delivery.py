@@ -92,7 +92,8 @@ def build_instance(home: Path, files: dict[str, bytes],
     grants = {}
     for filename, data in files.items():
         dataset = publish(svc, steward, filename=filename, data=data, metadata={
-            "title": filename, "sharing": "conditional", "level": "L2"})
+            "title": filename, "sharing": "conditional", "level": "L2",
+            "confirm_personal_data": True})
         request = create_request(svc, requester, dataset_id=dataset["id"], purpose="benchmark",
                                  columns=list(PLAN))
         grants[filename] = approve(svc, steward, request["id"], masking=PLAN)["grant_id"]

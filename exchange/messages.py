@@ -40,6 +40,12 @@ MESSAGES: dict[str, str] = {
     "reason_not_text": "The reason must be text.",
     "reason_too_long": "The reason must be %(max)s characters or fewer.",
     "text_too_long": "This must be %(max)s characters or fewer.",
+    "l4_not_unconditional": "L4 data cannot be shared unconditionally: two stewards approve "
+                            "every request for it.",
+    "confirm_not_a_flag": "The confirmation of personal data is true or false.",
+    "personal_data_unconfirmed": "Personal data was found in %(columns)s: confirm that this "
+                                 "dataset may be classified %(level)s with it, or choose a "
+                                 "higher level.",
     "dataset_id_required": "Name the dataset.",
     "own_dataset": "Your department owns this dataset: no request is needed.",
     "second_approval_differs": "The second approval must confirm the first one's %(name)s.",

@@ -23,7 +23,10 @@ MAX_EXPIRY_DAYS = 365
 
 
 def initial_status(facts: DatasetFacts) -> str:
-    """The status a new request starts in: granted, refused or pending."""
+    """The status a new request starts in: granted, refused or pending. L4 data is never
+    granted without its two stewards, whatever its sharing type says."""
+    if facts.sharing == "unconditional" and approvals_needed(facts.level) > 1:
+        return "pending"
     return {"unconditional": "granted", "none": "refused"}.get(facts.sharing, "pending")
 
 

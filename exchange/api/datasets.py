@@ -68,7 +68,9 @@ def list_versions(dataset_id: str):
 
 
 _EDIT = {"application/json": {"type": "object", "properties": {
-    name: {"type": ["string", "null"]} for name in publishing.EDITABLE}}}
+    **{name: {} for name in publishing.EDITABLE},
+    "confirm_personal_data": {"type": "boolean", "description": "lowering the level to L1 "
+                              "or L2 of a dataset holding personal data needs it"}}}}
 
 
 @route("/datasets/{dataset_id}", "PATCH", tag="catalog", body=_EDIT,

@@ -73,10 +73,12 @@ def _quality(report: dict) -> str:
 @click.option("--description", default="")
 @click.option("--legal-basis", help="Required when --sharing none.")
 @click.option("--strict", is_flag=True, help="Refuse the file if a quality check fails.")
+@click.option("--confirm-personal-data", "confirm", is_flag=True,
+              help="At L1 or L2: confirm the level although personal data was found.")
 @pass_ctx
 def publish(ctx: Context, file: Path, dataset_id: str | None, title: str | None,
             sharing: str | None, level: str | None, description: str,
-            legal_basis: str | None, strict: bool) -> None:
+            legal_basis: str | None, strict: bool, confirm: bool) -> None:
     """Publish FILE (CSV, XLSX, Parquet, JSON Lines) as a dataset of your department
     (--title, --sharing and --level), or as a new version of one (--new-version DATASET)."""
     described = {"--title": title, "--sharing": sharing, "--level": level,
@@ -86,7 +88,8 @@ def publish(ctx: Context, file: Path, dataset_id: str | None, title: str | None,
         if given:
             raise click.UsageError(f"{', '.join(given)}: a new version keeps the dataset's "
                                    f"metadata (change it with govex edit)")
-        d = ctx.client().publish(file.name, file, {"strict": strict}, new_version_of=dataset_id)
+        d = ctx.client().publish(file.name, file, {"strict": strict, "confirm_personal_data":
+                                                   confirm}, new_version_of=dataset_id)
         ctx.emit(d, f"published {d['id']} version {d['version']} ({d['row_count']} rows, "
                     f"quality {'passed' if d['quality_passed'] else 'FAILED'})")
         return
@@ -94,7 +97,7 @@ def publish(ctx: Context, file: Path, dataset_id: str | None, title: str | None,
     if missing:
         raise click.UsageError(f"a new dataset needs {', '.join(missing)}")
     meta = {"title": title, "sharing": sharing, "level": level, "description": description,
-            "legal_basis": legal_basis, "strict": strict}
+            "legal_basis": legal_basis, "strict": strict, "confirm_personal_data": confirm}
     d = ctx.client().publish(file.name, file, meta)
     ctx.emit(d, f"published {d['id']} ({d['row_count']} rows, quality "
                 f"{'passed' if d['quality_passed'] else 'FAILED — see govex dataset'})")

@@ -39,7 +39,7 @@ from policies import rules, workflow
 
 from .. import events, files
 from ..auth import Principal
-from ..errors import Forbidden, InvalidInput
+from ..errors import Forbidden, InvalidInput, Unprocessable
 from ..messages import Problem
 from ..paging import PageRequest, page_of
 from ..services import Services
@@ -73,7 +73,9 @@ DIRECTORY_KEYS = ("resource_code", "category", "theme", "share_condition", "shar
                   "open_type", "update_frequency", "related_resources", "contact", "license",
                   "temporal", "spatial", "column_descriptions")
 _META_KEYS = {"title", "description", "sharing", "level", "legal_basis", "keywords", "strict",
-              "not_null", *DIRECTORY_KEYS}
+              "not_null", "confirm_personal_data", *DIRECTORY_KEYS}
+#: Levels at which a dataset holding personal data needs the steward's explicit confirmation.
+CONFIRM_LEVELS = ("L1", "L2")
 _DETAILS = ("category", "share_condition", "share_method", "open_type", "update_frequency",
             "related_resources", "contact", "license", "temporal", "spatial")
 _CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z/._-]{0,63}")
@@ -101,6 +103,7 @@ def publish(svc: Services, who: Principal, *, filename: str, data: bytes | Path,
     meta = check_metadata(metadata)
     return _store_version(svc, who, filename=filename, data=data, strict=meta["strict"],
                           not_null=meta["not_null"], notes=meta["column_notes"],
+                          level=meta["level"], confirmed=meta["confirm_personal_data"],
                           dataset_of=lambda conn, now: _add_dataset(conn, who, meta, now))
 
 
@@ -112,16 +115,29 @@ def add_version(svc: Services, who: Principal, dataset_id: str, *, filename: str
     personal than the version they were approved for (:func:`masking_plan.version_for`).
     Raises Forbidden (another department's), DatasetNotFound, DatasetWithdrawn, InvalidInput,
     InvalidUpload, UploadTooLarge, QualityCheckFailed, OSError."""
-    _own_dataset(svc, who, dataset_id)
+    current = _own_dataset(svc, who, dataset_id)
     meta = _version_options(options or {})
     return _store_version(svc, who, filename=filename, data=data, strict=meta["strict"],
-                          not_null=meta["not_null"], dataset_of=lambda _conn, _now: dataset_id)
+                          not_null=meta["not_null"], level=current.level,
+                          confirmed=meta["confirm_personal_data"],
+                          dataset_of=lambda _conn, _now: dataset_id)
 
 
 def _described(types: list[dict[str, Any]], profiles: list[Any]) -> list[dict[str, Any]]:
     """Each column's entry of the data dictionary: name, type and length as read, profile."""
     return [{"name": t["name"], "dtype": t["dtype"], "length": t["length"],
              "profile": p.to_dict()} for t, p in zip(types, profiles)]
+
+
+def _check_confirmed(columns: list[dict[str, Any]], level: str) -> None:
+    """Raises Unprocessable naming the columns found to hold personal data in a table to be
+    published at ``level`` (L1, L2) without the steward's ``confirm_personal_data``."""
+    personal = [c["name"] for c in columns
+                if ((c.get("profile") or {}).get("kind") or "none") != "none"]
+    if personal:
+        raise Unprocessable(f"personal data found at {level} in: {', '.join(personal)}",
+                            code="personal_data_unconfirmed", field="confirm_personal_data",
+                            columns="、".join(personal), level=level)
 
 
 def _check_notes(notes: dict[str, str], columns: list[str]) -> None:
@@ -136,7 +152,8 @@ def _check_notes(notes: dict[str, str], columns: list[str]) -> None:
 def _store_version(svc: Services, who: Principal, *, filename: str, data: bytes | Path,
                    strict: bool, not_null: list[str],
                    dataset_of: Callable[[Any, Any], str],
-                   notes: dict[str, str] | None = None) -> dict[str, Any]:
+                   notes: dict[str, str] | None = None, level: str,
+                   confirmed: bool) -> dict[str, Any]:
     """Examine ``data`` and store it as the next version of the dataset ``dataset_of`` names
     (creating it for a first publication), with its audit entry; nothing is stored or
     recorded if anything fails."""
@@ -150,6 +167,8 @@ def _store_version(svc: Services, who: Principal, *, filename: str, data: bytes 
                                  + _failed_summary(report))
     columns = _described(frame.types, profiles)
     _check_notes(notes or {}, frame.columns)
+    if level in CONFIRM_LEVELS and not confirmed:
+        _check_confirmed(columns, level)
     now = svc.clock()
     with svc.store.create() as out:  # stored only if the dataset and its entry commit
         upload.copy_to(out)
@@ -186,7 +205,7 @@ def _version_options(options: dict[str, Any]) -> dict[str, Any]:
     """``strict`` and ``not_null`` of a new version. Raises InvalidInput."""
     if not isinstance(options, dict):
         raise InvalidInput("metadata must be a JSON object", code="metadata_not_an_object")
-    unknown = sorted(set(options) - {"strict", "not_null"})
+    unknown = sorted(set(options) - {"strict", "not_null", "confirm_personal_data"})
     if unknown:
         raise InvalidInput(f"unknown field(s): {', '.join(unknown)}", code="unknown_field",
                            fields=unknown)
@@ -194,7 +213,8 @@ def _version_options(options: dict[str, Any]) -> dict[str, Any]:
     if problems:
         raise InvalidInput.of(problems)
     return {"strict": bool(options.get("strict", False)),
-            "not_null": options.get("not_null") or []}
+            "not_null": options.get("not_null") or [],
+            "confirm_personal_data": options.get("confirm_personal_data") is True}
 
 
 def _option_problems(options: dict[str, Any]) -> list[Problem]:
@@ -216,10 +236,16 @@ def edit_metadata(svc: Services, who: Principal, dataset_id: str,
     current = _own_dataset(svc, who, dataset_id)
     if not isinstance(changes, dict):
         raise InvalidInput("the body must be a JSON object", code="metadata_not_an_object")
+    changes = dict(changes)
+    confirmed = changes.pop("confirm_personal_data", False)
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise InvalidInput(f"unknown field(s): {', '.join(unknown)}", code="unknown_field",
                            fields=unknown)
+    level = changes.get("level", current.level)
+    if (level != current.level and level in CONFIRM_LEVELS and confirmed is not True
+            and current.version is not None):  # lowered to where personal data must be said
+        _check_confirmed(current.version.columns, level)
     given = directory_of(current)
     given.pop("published_at")
     whole = {name: getattr(current, name) for name in _BASICS} | given | {
@@ -326,6 +352,8 @@ def register_external(svc: Services, who: Principal, *, location: Any,
                                  "asked for: " + _failed_summary(report))
     columns = _described(dictionary.infer_columns(sample), profiles)
     _check_notes(meta["column_notes"], list(frame.columns))
+    if meta["level"] in CONFIRM_LEVELS and not meta["confirm_personal_data"]:
+        _check_confirmed(columns, meta["level"])
     rows, now = row_count(paths), svc.clock()
     with svc.recording() as rec:
         dataset_id = _add_dataset(rec.conn, who, meta, now)
@@ -498,6 +526,10 @@ def check_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
         refused.append(Problem("level_unknown", "level"))
     if sharing == "none" and not basis:
         refused.append(Problem("legal_basis_required", "legal_basis"))
+    if sharing == "unconditional" and level == "L4":  # L4 always waits for two stewards
+        refused.append(Problem("l4_not_unconditional", "sharing"))
+    if not isinstance(metadata.get("confirm_personal_data", False), bool):
+        refused.append(Problem("confirm_not_a_flag", "confirm_personal_data"))
     directory, wrong = _directory(metadata)
     refused += wrong
     if refused:
@@ -505,7 +537,8 @@ def check_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     return {"title": title, "description": str(metadata.get("description") or ""),
             "sharing": sharing, "level": level, "legal_basis": basis,
             "keywords": str(metadata.get("keywords") or ""),
-            "strict": bool(metadata.get("strict", False)), "not_null": not_null} | directory
+            "strict": bool(metadata.get("strict", False)), "not_null": not_null,
+            "confirm_personal_data": metadata.get("confirm_personal_data") is True} | directory
 
 
 def _directory(metadata: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:

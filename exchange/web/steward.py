@@ -177,12 +177,15 @@ def publish():
 
 _PUBLISH_FIELDS = ("title", "description", "sharing", "level", "legal_basis", "keywords",
                    "resource_code", "theme", "update_frequency", "open_type", "share_condition",
-                   "contact", "contact_email", "contact_phone")
+                   "contact", "contact_email", "contact_phone", "confirm_personal_data")
 _CONTACT = ("contact", "contact_email", "contact_phone")
+_CONFIRM = "confirm_personal_data"
 
 
 def _publish(upload: object, form: dict[str, str]) -> dict:
-    metadata: dict[str, object] = {k: v for k, v in form.items() if v and k not in _CONTACT}
+    metadata: dict[str, object] = {k: v for k, v in form.items()
+                                   if v and k not in _CONTACT and k != _CONFIRM}
+    metadata[_CONFIRM] = form[_CONFIRM] == "yes"
     if any(form[k] for k in _CONTACT):  # one contact point: a name, an e-mail, a phone
         metadata["contact"] = {"name": form["contact"], "email": form["contact_email"] or None,
                                "phone": form["contact_phone"] or None}
@@ -224,18 +227,20 @@ def new_version(dataset_id: str):
         raise Forbidden("only a steward of the dataset's department may change it",
                         code="not_your_dataset")
     errors: list = []
+    confirm = request.form.get(_CONFIRM) == "yes"
     if request.method == "POST":
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             errors = [FormError("file", _("Choose the file of the new version."))]
         else:
             created, errors = attempt(lambda: _stored(upload, lambda: publishing.add_version(
-                svc, who, dataset_id, filename=upload.filename, data=spooled_path(upload))))
+                svc, who, dataset_id, filename=upload.filename, data=spooled_path(upload),
+                options={_CONFIRM: confirm})))
         if not errors:
             flash(_("Published version %(n)s of %(title)s.", n=created["version"],
                     title=created["title"]))
             return redirect(url_for("web.catalog.dataset", dataset_id=dataset_id), code=303)
-    page = render_template("web/new_version.html", ds=shown, errors=errors)
+    page = render_template("web/new_version.html", ds=shown, errors=errors, confirm=confirm)
     return page, (422 if errors else 200)
 
 
@@ -283,7 +288,9 @@ def _as_form(shown: dict) -> dict[str, str]:
 
 
 def _edit(dataset_id: str, form: dict[str, str], notes: dict[str, str]) -> dict:
-    changes: dict[str, object] = {k: v or None for k, v in form.items() if k not in _CONTACT}
+    changes: dict[str, object] = {k: v or None for k, v in form.items()
+                                  if k not in _CONTACT and k != _CONFIRM}
+    changes[_CONFIRM] = form[_CONFIRM] == "yes"
     if not changes["resource_code"]:
         changes.pop("resource_code")  # kept: a dataset always has its code
     changes["contact"] = {"name": form["contact"], "email": form["contact_email"] or None,

@@ -170,7 +170,8 @@ def test_a_client_that_sends_everything_first_still_reads_the_refusal(server):
 def test_a_file_within_the_limits_publishes_and_one_past_them_is_refused(server, tmp_path):
     client = Client(server["url"], token=server["token"])
     rows = "".join(f"张{i},1381234{i:04d}\n" for i in range(1000))
-    meta = {"title": "名单", "sharing": "conditional", "level": "L2"}
+    meta = {"title": "名单", "sharing": "conditional", "level": "L2",
+            "confirm_personal_data": True}
     made = client.publish("名单.csv", ("姓名,手机号\n" + rows).encode(), meta)
     assert made["row_count"] == 1000
     on_disk = tmp_path / "名单.csv"  # sent from disk as it is read, with its length declared

@@ -64,7 +64,8 @@ def _publish(actor, data: bytes, meta: dict, name: str = "x.csv"):
                       content_type="multipart/form-data")
 
 
-GOOD_META = {"title": "测试数据", "sharing": "conditional", "level": "L2"}
+GOOD_META = {"title": "测试数据", "sharing": "conditional", "level": "L2",
+             "confirm_personal_data": True}
 GOOD_CSV = "姓名,手机号\n张伟,13812345678\n李娜,13987654321\n".encode()
 
 

@@ -64,7 +64,8 @@ def instance(tmp_path_factory: pytest.TempPathFactory, settings_for) -> SimpleNa
 
     def publish(who: Principal, title: str, data: bytes, **meta: Any) -> str:
         return publishing.publish(svc, who, filename="table.csv", data=data,
-                                  metadata={"title": title, "level": "L2", **meta})["id"]
+                                  metadata={"title": title, "level": "L2",
+                                            "confirm_personal_data": True, **meta})["id"]
     ids = {"residents": publish(CIVIL, "低保对象名单", RESIDENTS, sharing="conditional",
                                 description="城市最低生活保障对象", keywords="低保 救助"),
            "secret": publish(CIVIL, "信访人员名单", RESIDENTS, sharing="none",

@@ -92,7 +92,8 @@ def instance(tmp_path_factory: pytest.TempPathFactory, settings_for) -> SimpleNa
                                              role=who.role, department=who.department)
     source = formats.write_table(_people(ROWS, seed=1), fmt="csv")
     people = publish(svc, STEWARD, filename="名单.csv", data=source, metadata={
-        "title": "名单", "sharing": "conditional", "level": "L2"})
+        "title": "名单", "sharing": "conditional", "level": "L2",
+        "confirm_personal_data": True})
     # a steward's correction: 联系电话 holds no identifier. Delivered masks must follow it, not
     # what profiling the first chunk would say (a mobile number).
     with svc.engine.begin() as conn:
@@ -102,7 +103,8 @@ def instance(tmp_path_factory: pytest.TempPathFactory, settings_for) -> SimpleNa
                                          dict(profile, kind="none", entity=None))
     large = publish(svc, STEWARD, filename="大名单.csv", data=formats.write_table(
         _people(MEMORY_ROWS, seed=2, free_text=False), fmt="csv"), metadata={
-        "title": "大名单", "sharing": "conditional", "level": "L2"})
+        "title": "大名单", "sharing": "conditional", "level": "L2",
+        "confirm_personal_data": True})
     structured = {c: op for c, op in PLAN.items() if c != "备注"}
     app = create_app(services=svc)
     app.config["TESTING"] = True
@@ -222,7 +224,8 @@ def test_a_failed_publish_stores_nothing(instance, refusing_inserts):
     with refusing_inserts(instance.svc.engine, "audit_entries", "audit store refused"):
         with pytest.raises(sa.exc.DBAPIError, match="audit store refused"):
             publish(instance.svc, STEWARD, filename="新名单.csv", data=data,
-                    metadata={"title": "新名单", "sharing": "conditional", "level": "L2"})
+                    metadata={"title": "新名单", "sharing": "conditional", "level": "L2",
+                              "confirm_personal_data": True})
     assert _payload_files(instance) == before
     assert not instance.svc.store.exists(hashlib.sha256(data).hexdigest())
 

@@ -42,7 +42,8 @@ def instance(tmp_path_factory: pytest.TempPathFactory, settings_for) -> SimpleNa
     svc, _ = new_instance(settings, STEWARD, TAX)
     data = "\n".join(",".join(row) for row in ROWS).encode()
     dataset = publish(svc, STEWARD, filename="名单.csv", data=data,
-                      metadata={"title": "名单", "sharing": "conditional", "level": "L2"})
+                      metadata={"title": "名单", "sharing": "conditional", "level": "L2",
+                                "confirm_personal_data": True})
     return SimpleNamespace(svc=svc, dataset=dataset["id"])
 
 

@@ -27,6 +27,7 @@ FILE = ("编号,发放日期,金额,人数,联系电话\n"
 
 
 def _publish(call, metadata: dict):
+    metadata = {"confirm_personal_data": True} | metadata  # its L2 file holds phone numbers
     return call(STEWARD, "POST", "/datasets", data={
         "file": (io.BytesIO(FILE), "relief.csv"),
         "metadata": json.dumps(metadata, ensure_ascii=False)})
@@ -111,3 +112,33 @@ def test_editing_directory_fields_and_column_descriptions(city):  # noqa: F811
     unknown = call(STEWARD, "PATCH", f"/datasets/{dataset_id}",
                    json={"column_descriptions": {"没有这列": "说明"}})
     assert unknown.status_code == 400 and unknown.get_json()["error"]["code"] == "columns_unknown"
+
+
+def test_personal_data_at_l1_or_l2_needs_the_stewards_confirmation(city):  # noqa: F811
+    call, dataset_id, _app = city
+    plain = META | {"title": "低保金发放台账"}  # its file holds mobile numbers
+    unconfirmed = call(STEWARD, "POST", "/datasets", data={
+        "file": (io.BytesIO(FILE), "relief.csv"),
+        "metadata": json.dumps(plain, ensure_ascii=False)})
+    assert unconfirmed.status_code == 422
+    error = unconfirmed.get_json()["error"]
+    assert error["code"] == "personal_data_unconfirmed" and "联系电话" in error["message"]
+    at_l3 = _publish(call, plain | {"level": "L3", "confirm_personal_data": False})
+    assert at_l3.status_code == 201  # L3 and up: masked by default, nothing to confirm
+    lowered = call(STEWARD, "PATCH", f"/datasets/{at_l3.get_json()['id']}", json={"level": "L1"})
+    assert lowered.status_code == 422
+    assert lowered.get_json()["error"]["code"] == "personal_data_unconfirmed"
+    confirmed = call(STEWARD, "PATCH", f"/datasets/{at_l3.get_json()['id']}",
+                     json={"level": "L1", "confirm_personal_data": True})
+    assert confirmed.status_code == 200 and confirmed.get_json()["level"] == "L1"
+
+
+def test_l4_is_never_shared_unconditionally(city):  # noqa: F811
+    call, _dataset_id, _app = city
+    refused = _publish(call, META | {"sharing": "unconditional", "level": "L4"})
+    assert refused.status_code == 400
+    assert "l4_not_unconditional" in json.dumps(refused.get_json())
+    from policies import DatasetFacts, rules
+    facts = DatasetFacts(id="x", version=1, provider="civil", sharing="unconditional",
+                         level="L4", columns=("a",))
+    assert rules.initial_status(facts) == "pending"  # even if such a row existed already

@@ -34,7 +34,8 @@ pytestmark = pytest.mark.postgresql_pass
 STEWARD = Principal("civil-steward", "", "civil", "steward")
 TAX = Principal("tax-requester", "", "tax", "requester")
 PLAN = {"姓名": "mask", "身份证号": "hash", "手机号": "mask", "备注": "scrub", "金额": "keep"}
-META = {"title": "居民名单", "sharing": "conditional", "level": "L2"}
+META = {"title": "居民名单", "sharing": "conditional", "level": "L2",
+        "confirm_personal_data": True}
 
 
 def _rows(count: int, seed: int) -> list[dict[str, str | None]]:

@@ -248,7 +248,8 @@ def instance(tmp_path_factory, settings_for) -> SimpleNamespace:
     at = {}
     svc.clock = lambda: cst("2026-11-09 09:00").astimezone(dt.timezone.utc)
     dataset = publish(svc, STEWARD, filename="名单.csv", data="机构,金额\n甲,1\n乙,2\n".encode(),
-                      metadata={"title": "名单", "sharing": "conditional", "level": "L2"})["id"]
+                      metadata={"title": "名单", "sharing": "conditional", "level": "L2",
+                                "confirm_personal_data": True})["id"]
     for name, made in (("old", "2026-11-10 09:00"), ("recent", "2026-11-16 09:00")):
         svc.clock = lambda made=made: cst(made).astimezone(dt.timezone.utc)
         at[name] = access.create_request(svc, TAX, dataset_id=dataset, purpose="核查",

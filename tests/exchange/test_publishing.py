@@ -33,7 +33,8 @@ from masking import profile_table
 
 ROWS, CHUNK = 50, 7  # eight chunks, the last one short
 STEWARD = Principal("civil-steward", "", "civil", "steward")
-META = {"title": "户籍人口", "sharing": "conditional", "level": "L2", "not_null": ["姓名"]}
+META = {"title": "户籍人口", "sharing": "conditional", "level": "L2", "not_null": ["姓名"],
+        "confirm_personal_data": True}
 BAD_ID = "11010519491231002"  # 17 characters: the shape check fails
 
 

@@ -39,7 +39,8 @@ from exchange.usecases.admin import create_user, ensure_department, init_instanc
 PHONE, ID = "13812345678", "11010519491231002X"
 STEWARD = Principal("civil-steward", "", "civil", "steward")
 TAX = Principal("tax-requester", "", "tax", "requester")
-META = {"title": "读取路径", "sharing": "conditional", "level": "L2"}
+META = {"title": "读取路径", "sharing": "conditional", "level": "L2",
+        "confirm_personal_data": True}
 MAX = formats.MAX_FIELD_CHARS
 
 

@@ -412,10 +412,16 @@ def test_dashboard_draws_svg_charts(browse):
 def test_steward_publishes_through_the_form(browse):
     steward = browse("health-steward")
     data = "机构名称,联系电话\n" + "".join(f"锦江区第{i}诊所,1381234{i:04d}\n" for i in range(30))
-    r = steward.submit("/steward/publish", "/steward/publish", [
-        ("file", (io.BytesIO(data.encode()), "clinics.csv")), ("title", "诊所联系表"),
-        ("sharing", "conditional"), ("level", "L2"), ("keywords", "诊所")],
+    fields = [("title", "诊所联系表"), ("sharing", "conditional"), ("level", "L2"),
+              ("keywords", "诊所")]
+    unconfirmed = steward.submit("/steward/publish", "/steward/publish", [
+        ("file", (io.BytesIO(data.encode()), "clinics.csv")), *fields],
         content_type="multipart/form-data")
+    assert unconfirmed.status_code == 422  # mobiles at L2: the steward must say so
+    assert 'href="#confirm_personal_data"' in text(unconfirmed) and "联系电话" in text(unconfirmed)
+    r = steward.submit("/steward/publish", "/steward/publish", [
+        ("file", (io.BytesIO(data.encode()), "clinics.csv")), *fields,
+        ("confirm_personal_data", "yes")], content_type="multipart/form-data")
     assert r.status_code == 303
     page = text(steward.get(r.headers["Location"]))
     assert "诊所联系表" in page and "Published" in page
