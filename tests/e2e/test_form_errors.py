@@ -81,9 +81,11 @@ CASES = [
          steps=(("fill", "#description", "仅供测试"), ("select", "#sharing", "none"),
                 ("select", "#level", "L3"), ("fill", "#keywords", "测试,热线"))),
     Case("publish-empty-file", "hotline-steward", "/steward/publish", ("file",),
-         steps=(("file", "#file", "empty.csv"), ("fill", "#title", "空文件"))),
+         steps=(("file", "#file", "empty.csv"), ("fill", "#title", "空文件"),
+                ("select", "#sharing", "conditional"), ("select", "#level", "L3"))),
     Case("publish-not-a-table", "hotline-steward", "/steward/publish", ("file",),
-         steps=(("file", "#file", "binary.csv"), ("fill", "#title", "二进制文件"))),
+         steps=(("file", "#file", "binary.csv"), ("fill", "#title", "二进制文件"),
+                ("select", "#sharing", "conditional"), ("select", "#level", "L3"))),
     Case("check-without-file", "civil-requester", "/my/exchanges/{exchange}/check",
          ("file",), submit="form[enctype] button[type=submit]"),
     # and in English
@@ -94,7 +96,8 @@ CASES = [
          ("expires_in_days",), steps=(("fill", "#expires_in_days", "0"),),
          submit="button[value=approve]", locale=EN),
     Case("en-publish-nothing", "hotline-steward", "/steward/publish",
-         ("file", "title", "legal_basis"), steps=(("select", "#sharing", "none"),), locale=EN),
+         ("file", "title", "level", "legal_basis"), steps=(("select", "#sharing", "none"),),
+         locale=EN),  # no level chosen: the form never chooses one for the steward
 ]
 
 #: Files the publish cases choose, by name.
