@@ -331,14 +331,21 @@ def _joined() -> Any:
 
 def _select_datasets(conn: sa.Connection, *conditions: Any, limit: int | None,
                      offset: int = 0, matched: sa.Subquery | None = None) -> list[Dataset]:
-    joined = _joined()
-    order: list[Any] = [_D.c.created_at.desc(), _D.c.id]
-    if matched is not None:  # a search: best first (lowest rank), then newest
-        joined = joined.join(matched, matched.c.dataset_id == _D.c.id)
-        order.insert(0, matched.c.rank)
     labelled = [c.label(f"v_{c.name}") for c in _VERSION_COLUMNS]
-    query = (sa.select(_D, *labelled).select_from(joined).where(*conditions)
-             .order_by(*order).limit(limit).offset(offset or None))
+    if matched is None:
+        query = (sa.select(_D, *labelled).select_from(_joined()).where(*conditions)
+                 .order_by(_D.c.created_at.desc(), _D.c.id).limit(limit)
+                 .offset(offset or None))
+    else:  # a search: best first (lowest rank), then newest
+        # The page is chosen from the matches alone, then joined with the datasets' versions
+        # (wide rows): a broad query matches thousands, a page shows 50.
+        page = (sa.select(_D.c.id, _D.c.created_at, matched.c.rank)
+                .select_from(_D.join(matched, matched.c.dataset_id == _D.c.id))
+                .where(*conditions)
+                .order_by(matched.c.rank, _D.c.created_at.desc(), _D.c.id)
+                .limit(limit).offset(offset or None).subquery("page"))
+        query = (sa.select(_D, *labelled).select_from(page.join(_joined(), _D.c.id == page.c.id))
+                 .order_by(page.c.rank, page.c.created_at.desc(), page.c.id))
     return [Dataset.from_mapping(row._mapping, _version_of(row)) for row in conn.execute(query)]
 
 

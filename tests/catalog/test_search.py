@@ -162,20 +162,24 @@ def test_total_and_facets_count_the_listed_results(engine, corpus, filters):
                 if getattr(d, facet) is not None).items())), facet  # no theme: no facet
 
 
+@pytest.mark.parametrize("filters", [{}, {"department": "health"}, {"level": "L2"}])
 @pytest.mark.parametrize("size", [1, 2, 3])
-def test_paging_through_a_ranked_result_visits_each_once(engine, corpus, size):
+def test_paging_through_a_ranked_result_visits_each_once(engine, corpus, size, filters):
+    # the page is picked from the matches before the versions are joined: same rows, in order
     with engine.connect() as conn:
-        everything = [d.id for d in repository.search_datasets(conn, q="名单 或 医院",
-                                                               limit=None)]
+        everything = [d.id for d in repository.search_datasets(conn, q="医院",
+                                                               limit=None, **filters)]
         pages, offset = [], 0
         while True:
-            page = repository.search_datasets(conn, q="名单 或 医院", limit=size,
-                                              offset=offset)
+            page = repository.search_datasets(conn, q="医院", limit=size,
+                                              offset=offset, **filters)
             if not page:
                 break
+            assert all(d.version is not None and d.version.version == 1 for d in page)
             pages += [d.id for d in page]
             offset += len(page)
-    assert pages == everything and len(set(pages)) == len(pages)
+        total, _ = repository.count_datasets(conn, q="医院", **filters)
+    assert pages == everything and len(set(pages)) == len(pages) == total > 0
 
 
 def test_equal_scores_break_ties_newest_first(engine):
