@@ -8,9 +8,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 __all__ = ["metadata", "datasets_table", "versions_table", "Dataset", "DatasetVersion",
-           "SHARING_TYPES", "LEVELS"]
+           "SHARING_TYPES", "LEVELS", "search_table", "FIELDS", "WEIGHTS", "PG_WEIGHTS",
+           "FTS_TABLE", "PG_INDEX", "SQLITE_DDL", "create_pg_index", "create_sqlite_index",
+           "drop_sqlite_index"]
 
 SHARING_TYPES = ("unconditional", "conditional", "none")
 LEVELS = ("L1", "L2", "L3", "L4")
@@ -173,5 +176,76 @@ def _iso(moment: dt.datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-# The search index (its table on this metadata): catalog.search owns it.
-from . import search as _search  # noqa: E402,F401
+# -- the search index's storage (catalog.search fills and queries it) ----------------------
+
+#: The indexed fields, most telling first, and their weights (FTS5 bm25; PostgreSQL A-D).
+FIELDS = ("title", "keywords", "columns", "description")
+WEIGHTS = (10.0, 5.0, 3.0, 1.0)
+PG_WEIGHTS = ("A", "B", "C", "D")
+FTS_TABLE = "catalog_search_fts"
+
+search_table = sa.Table(
+    "catalog_search", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),  # FTS5's rowid
+    sa.Column("dataset_id", sa.String(40), sa.ForeignKey("catalog_datasets.id"),
+              nullable=False, unique=True),
+    *(sa.Column(field, sa.Text, nullable=False, default="") for field in FIELDS),
+    # PostgreSQL: the weighted tsvector of the fields (NULL on SQLite, where FTS5 indexes)
+    sa.Column("document", sa.Text().with_variant(postgresql.TSVECTOR(), "postgresql")),
+)
+#: PostgreSQL: the GIN index of ``document`` (made with the table; no model describes it).
+PG_INDEX = "ix_catalog_search_document"
+
+# What a catalog page counts by (facets), covering: counted from the index alone.
+sa.Index("ix_catalog_datasets_facets", datasets_table.c.withdrawn_at,
+         datasets_table.c.department, datasets_table.c.sharing, datasets_table.c.level)
+
+_FIELD_LIST = ", ".join(FIELDS)
+_OLD = ", ".join(f"old.{f}" for f in FIELDS)
+_NEW = ", ".join(f"new.{f}" for f in FIELDS)
+#: SQLite: the FTS5 table over ``catalog_search`` and the triggers that keep it.
+SQLITE_DDL = (
+    f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5({_FIELD_LIST}, content='catalog_search', "
+    "content_rowid='id', tokenize='unicode61')",
+    f"CREATE TRIGGER catalog_search_ai AFTER INSERT ON catalog_search BEGIN "
+    f"INSERT INTO {FTS_TABLE}(rowid, {_FIELD_LIST}) VALUES (new.id, {_NEW}); END",
+    f"CREATE TRIGGER catalog_search_ad AFTER DELETE ON catalog_search BEGIN "
+    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {_FIELD_LIST}) "
+    f"VALUES ('delete', old.id, {_OLD}); END",
+    f"CREATE TRIGGER catalog_search_au AFTER UPDATE ON catalog_search BEGIN "
+    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {_FIELD_LIST}) "
+    f"VALUES ('delete', old.id, {_OLD}); "
+    f"INSERT INTO {FTS_TABLE}(rowid, {_FIELD_LIST}) VALUES (new.id, {_NEW}); END",
+)
+
+
+def create_pg_index(conn: sa.Connection) -> None:
+    """Create the GIN index of the tsvector column (PostgreSQL)."""
+    conn.exec_driver_sql(f"CREATE INDEX {PG_INDEX} ON catalog_search USING gin (document)")
+
+
+def create_sqlite_index(conn: sa.Connection) -> None:
+    """Create the FTS5 table and its triggers (SQLite; ``catalog_search`` exists)."""
+    for statement in SQLITE_DDL:
+        conn.exec_driver_sql(statement)
+
+
+def drop_sqlite_index(conn: sa.Connection) -> None:
+    """Drop what :func:`create_sqlite_index` made."""
+    for name in ("catalog_search_ai", "catalog_search_ad", "catalog_search_au"):
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {FTS_TABLE}")
+
+
+@sa.event.listens_for(search_table, "after_create")
+def _after_create(_table: sa.Table, conn: sa.Connection, **_kw: Any) -> None:
+    if conn.dialect.name == "sqlite":
+        create_sqlite_index(conn)
+    elif conn.dialect.name == "postgresql":
+        create_pg_index(conn)
+
+
+@sa.event.listens_for(search_table, "before_drop")
+def _before_drop(_table: sa.Table, conn: sa.Connection, **_kw: Any) -> None:
+    if conn.dialect.name == "sqlite":
+        drop_sqlite_index(conn)

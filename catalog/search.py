@@ -21,8 +21,8 @@ syntax: the words are runs of letters and digits, quoted (FTS5) or bound as para
 ``plainto_tsquery`` (PostgreSQL).
 
 Framework-free, like the rest of the catalog: every function takes the caller's connection
-and commits nothing. jieba's dictionary is loaded on first use (from its cache, see
-:mod:`masking._jieba`); nothing is downloaded.
+and commits nothing. jieba's dictionary is loaded on first use (from its cache); nothing
+is downloaded.
 """
 
 from __future__ import annotations
@@ -36,84 +36,23 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from .models import datasets_table, metadata, versions_table
+from .models import (
+    FIELDS,
+    FTS_TABLE,
+    PG_INDEX,
+    PG_WEIGHTS,
+    WEIGHTS,
+    create_pg_index,
+    create_sqlite_index,
+    datasets_table,
+    drop_sqlite_index,
+    search_table,
+    versions_table,
+)
 
 __all__ = ["search_table", "Query", "parse", "segment", "document_of", "reindex", "rebuild",
            "matching", "FIELDS", "WEIGHTS", "FTS_TABLE", "PG_INDEX", "create_sqlite_index",
            "create_pg_index", "drop_sqlite_index", "insert", "STOP_WORDS"]
-
-#: The indexed fields, most telling first, and their weights (FTS5 bm25; PostgreSQL A-D).
-FIELDS = ("title", "keywords", "columns", "description")
-WEIGHTS = (10.0, 5.0, 3.0, 1.0)
-_PG_WEIGHTS = ("A", "B", "C", "D")
-FTS_TABLE = "catalog_search_fts"
-
-search_table = sa.Table(
-    "catalog_search", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),  # FTS5's rowid
-    sa.Column("dataset_id", sa.String(40), sa.ForeignKey("catalog_datasets.id"),
-              nullable=False, unique=True),
-    *(sa.Column(field, sa.Text, nullable=False, default="") for field in FIELDS),
-    # PostgreSQL: the weighted tsvector of the fields (NULL on SQLite, where FTS5 indexes)
-    sa.Column("document", sa.Text().with_variant(postgresql.TSVECTOR(), "postgresql")),
-)
-#: PostgreSQL: the GIN index of ``document`` (made with the table; no model describes it).
-PG_INDEX = "ix_catalog_search_document"
-
-# What a catalog page counts by (facets), covering: counted from the index alone.
-sa.Index("ix_catalog_datasets_facets", datasets_table.c.withdrawn_at,
-         datasets_table.c.department, datasets_table.c.sharing, datasets_table.c.level)
-
-_FIELD_LIST = ", ".join(FIELDS)
-_OLD = ", ".join(f"old.{f}" for f in FIELDS)
-_NEW = ", ".join(f"new.{f}" for f in FIELDS)
-#: SQLite: the FTS5 table over ``catalog_search`` and the triggers that keep it.
-SQLITE_DDL = (
-    f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5({_FIELD_LIST}, content='catalog_search', "
-    "content_rowid='id', tokenize='unicode61')",
-    f"CREATE TRIGGER catalog_search_ai AFTER INSERT ON catalog_search BEGIN "
-    f"INSERT INTO {FTS_TABLE}(rowid, {_FIELD_LIST}) VALUES (new.id, {_NEW}); END",
-    f"CREATE TRIGGER catalog_search_ad AFTER DELETE ON catalog_search BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {_FIELD_LIST}) "
-    f"VALUES ('delete', old.id, {_OLD}); END",
-    f"CREATE TRIGGER catalog_search_au AFTER UPDATE ON catalog_search BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {_FIELD_LIST}) "
-    f"VALUES ('delete', old.id, {_OLD}); "
-    f"INSERT INTO {FTS_TABLE}(rowid, {_FIELD_LIST}) VALUES (new.id, {_NEW}); END",
-)
-
-
-def create_pg_index(conn: sa.Connection) -> None:
-    """Create the GIN index of the tsvector column (PostgreSQL)."""
-    conn.exec_driver_sql(f"CREATE INDEX {PG_INDEX} ON catalog_search USING gin (document)")
-
-
-def create_sqlite_index(conn: sa.Connection) -> None:
-    """Create the FTS5 table and its triggers (SQLite; ``catalog_search`` exists)."""
-    for statement in SQLITE_DDL:
-        conn.exec_driver_sql(statement)
-
-
-def drop_sqlite_index(conn: sa.Connection) -> None:
-    """Drop what :func:`create_sqlite_index` made."""
-    for name in ("catalog_search_ai", "catalog_search_ad", "catalog_search_au"):
-        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {FTS_TABLE}")
-
-
-@sa.event.listens_for(search_table, "after_create")
-def _after_create(_table: sa.Table, conn: sa.Connection, **_kw: Any) -> None:
-    if conn.dialect.name == "sqlite":
-        create_sqlite_index(conn)
-    elif conn.dialect.name == "postgresql":
-        create_pg_index(conn)
-
-
-@sa.event.listens_for(search_table, "before_drop")
-def _before_drop(_table: sa.Table, conn: sa.Connection, **_kw: Any) -> None:
-    if conn.dialect.name == "sqlite":
-        drop_sqlite_index(conn)
-
 
 # -- segmentation ----------------------------------------------------------------------------
 
@@ -124,11 +63,12 @@ _RUNS = re.compile(r"[^\W_]+")  # letters and digits (any script); punctuation a
 
 
 def _tokenizer() -> Any:
+    """jieba's default tokenizer, its dictionary loaded once (from jieba's own cache; in the
+    exchange the masking engine has usually loaded it already). The catalog imports no other
+    domain package."""
     import jieba
 
-    if not jieba.dt.initialized:
-        from masking._jieba import load_dictionary  # its cache read fast; jieba's own rules
-        load_dictionary()
+    jieba.dt.check_initialized()
     return jieba.dt
 
 
@@ -268,7 +208,7 @@ def _pg_document() -> sa.ColumnElement[Any]:
     parts = [sa.func.setweight(sa.func.to_tsvector(sa.literal_column("'simple'"),
                                                    sa.bindparam(f"b_{field}", type_=sa.Text)),
                                sa.literal_column(f"'{weight}'"))
-             for field, weight in zip(FIELDS, _PG_WEIGHTS, strict=True)]
+             for field, weight in zip(FIELDS, PG_WEIGHTS, strict=True)]
     document = parts[0]
     for part in parts[1:]:
         document = document.op("||")(part)
