@@ -48,7 +48,7 @@ __all__ = ["publish", "add_version", "titles", "data_dictionary", "edit_metadata
            "list_versions", "data_dictionary_file", "VOCABULARIES",
            "register_external", "check_metadata", "get_dataset", "search",
            "IDENTIFIER_PATTERNS", "dataset_view", "LEVELS", "SHARING_TYPES", "SAMPLE_ROWS",
-           "EDITABLE"]
+           "EDITABLE", "InvalidUpload", "UploadTooLarge"]
 
 
 _PHONE = (r"^(?:(?:\+?86[- ]?)?1[3-9][0-9][- ]?[0-9]{4}[- ]?[0-9]{4}"

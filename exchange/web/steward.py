@@ -8,8 +8,6 @@ from collections.abc import Callable
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from catalog import InvalidUpload, UploadTooLarge
-
 from ..errors import Forbidden, InvalidInput
 from ..messages import Problem, problems_of
 from ..paging import PageRequest
@@ -209,11 +207,11 @@ def _stored(upload: object, store: Callable[[], dict]) -> dict:
     file field, in the page's language (the reader's English details go to the log)."""
     try:
         return store()
-    except InvalidUpload as exc:
+    except publishing.InvalidUpload as exc:
         if problems_of(exc):
             raise
         log.info("publish: %s refused: %s", getattr(upload, "filename", ""), exc)
-        code = "too_large" if isinstance(exc, UploadTooLarge) else "file_unreadable"
+        code = "too_large" if isinstance(exc, publishing.UploadTooLarge) else "file_unreadable"
         raise InvalidInput.of([Problem(code, "file")], malformed=False) from exc
 
 
