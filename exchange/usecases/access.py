@@ -252,10 +252,13 @@ def list_grants(svc: Services, who: Principal, *,
 def _versions_of(conn: Any, grant: Any) -> dict[str, Any]:
     """``delivers_version``: what a delivery under ``grant`` reads now; ``waiting_version``:
     a newer version it does not fit (a steward's decision moves it), or None."""
-    delivers = version_for(conn, grant).version
+    if grant.follows == "pinned":  # no version to read: it is the grant's own
+        return {"delivers_version": grant.dataset_version, "waiting_version": None}
     newest = repository.get_dataset(conn, grant.dataset_id).current_version
-    waiting = newest if grant.follows == "latest" and newest > delivers else None
-    return {"delivers_version": delivers, "waiting_version": waiting}
+    delivers = grant.dataset_version if newest <= grant.dataset_version \
+        else version_for(conn, grant).version
+    return {"delivers_version": delivers,
+            "waiting_version": newest if newest > delivers else None}
 
 
 def granted_datasets(svc: Services, who: Principal, dataset_ids: Any) -> set[str]:

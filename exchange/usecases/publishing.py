@@ -129,9 +129,11 @@ def _described(types: list[dict[str, Any]], profiles: list[Any]) -> list[dict[st
              "profile": p.to_dict()} for t, p in zip(types, profiles)]
 
 
-def _check_confirmed(columns: list[dict[str, Any]], level: str) -> None:
+def _check_confirmed(columns: list[dict[str, Any]], level: str, *, confirmed: bool) -> None:
     """Raises Unprocessable naming the columns found to hold personal data in a table to be
     published at ``level`` (L1, L2) without the steward's ``confirm_personal_data``."""
+    if confirmed or level not in CONFIRM_LEVELS:
+        return
     personal = [c["name"] for c in columns
                 if ((c.get("profile") or {}).get("kind") or "none") != "none"]
     if personal:
@@ -167,8 +169,7 @@ def _store_version(svc: Services, who: Principal, *, filename: str, data: bytes 
                                  + _failed_summary(report))
     columns = _described(frame.types, profiles)
     _check_notes(notes or {}, frame.columns)
-    if level in CONFIRM_LEVELS and not confirmed:
-        _check_confirmed(columns, level)
+    _check_confirmed(columns, level, confirmed=confirmed)
     now = svc.clock()
     with svc.store.create() as out:  # stored only if the dataset and its entry commit
         upload.copy_to(out)
@@ -243,9 +244,8 @@ def edit_metadata(svc: Services, who: Principal, dataset_id: str,
         raise InvalidInput(f"unknown field(s): {', '.join(unknown)}", code="unknown_field",
                            fields=unknown)
     level = changes.get("level", current.level)
-    if (level != current.level and level in CONFIRM_LEVELS and confirmed is not True
-            and current.version is not None):  # lowered to where personal data must be said
-        _check_confirmed(current.version.columns, level)
+    if level != current.level and current.version is not None:  # lowered: say it again
+        _check_confirmed(current.version.columns, level, confirmed=confirmed is True)
     given = directory_of(current)
     given.pop("published_at")
     whole = {name: getattr(current, name) for name in _BASICS} | given | {
@@ -352,8 +352,7 @@ def register_external(svc: Services, who: Principal, *, location: Any,
                                  "asked for: " + _failed_summary(report))
     columns = _described(dictionary.infer_columns(sample), profiles)
     _check_notes(meta["column_notes"], list(frame.columns))
-    if meta["level"] in CONFIRM_LEVELS and not meta["confirm_personal_data"]:
-        _check_confirmed(columns, meta["level"])
+    _check_confirmed(columns, meta["level"], confirmed=meta["confirm_personal_data"])
     rows, now = row_count(paths), svc.clock()
     with svc.recording() as rec:
         dataset_id = _add_dataset(rec.conn, who, meta, now)
@@ -712,7 +711,10 @@ def data_dictionary(svc: Services, who: Principal, dataset_id: str) -> list[dict
     """The dataset's 信息项 (one per column of its current version): 信息项名称, 数据类型, 长度,
     描述, and what personal data the column was found to hold (its kind and entity, no
     value). Raises Forbidden, DatasetNotFound."""
-    shown = get_dataset(svc, who, dataset_id)
+    return _dictionary_of(get_dataset(svc, who, dataset_id))
+
+
+def _dictionary_of(shown: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"信息项名称": c["name"],
              "数据类型": dictionary.TYPE_NAMES.get(c["dtype"], c["dtype"]),
              "type": c["dtype"], "长度": c["length"], "描述": c["description"] or "",
@@ -727,13 +729,14 @@ def data_dictionary_file(svc: Services, who: Principal, dataset_id: str,
     """:func:`data_dictionary` as a file: CSV for Excel (byte-order mark) or XLSX; its bytes,
     media type and a readable name. Raises Forbidden, DatasetNotFound, UnsupportedFormat."""
     import pandas as pd
-    items = data_dictionary(svc, who, dataset_id)
-    frame = pd.DataFrame(items, columns=["信息项名称", "数据类型", "长度", "描述", "personal"])
+    shown = get_dataset(svc, who, dataset_id)
+    frame = pd.DataFrame(_dictionary_of(shown),
+                         columns=["信息项名称", "数据类型", "长度", "描述", "personal"])
     data = formats.write_table(frame.rename(columns={"personal": "个人信息"}), fmt=fmt)
     if fmt == "csv":
         data = b"\xef\xbb\xbf" + data  # Excel reads it as UTF-8
-    title = get_dataset(svc, who, dataset_id)["title"]
-    return data, formats.media_type(fmt), files.dated_name(f"{title}-数据字典", svc.clock(), fmt)
+    return data, formats.media_type(fmt), files.dated_name(f"{shown['title']}-数据字典",
+                                                           svc.clock(), fmt)
 
 
 #: The directory's vocabularies, for the pages (code → its Chinese name).
