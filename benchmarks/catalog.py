@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from catalog import repository, search  # noqa: E402
+from catalog import dictionary, repository, search  # noqa: E402
 from catalog.models import datasets_table, versions_table  # noqa: E402
 
 DEPARTMENTS = {  # code: (name, things, columns of its own)
@@ -162,6 +162,7 @@ SUFFIXES = ["台账", "名单", "登记表", "明细表", "统计表", "信息�
 FREQUENCIES = ["每日", "每周", "每月", "每季度", "每年", "实时"]
 SHARING = ["unconditional", "conditional", "none"]
 LEVELS = ["L1", "L2", "L3", "L4"]
+THEMES = [*dictionary.THEMES, None, None]  # some entries without a theme
 
 QUERIES = [
     "医院 病床",
@@ -180,6 +181,9 @@ PAGES = [
     {"department": "health"},
     {"sharing": "conditional", "level": "L2"},
     {"department": "education", "sharing": "unconditional", "level": "L1"},
+    {"theme": "health", "level": "L3"},
+    {"sort": "changed"},
+    {"sort": "changed", "department": "police"},
 ]
 PAGE = 50
 START = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
@@ -256,6 +260,7 @@ def _entries(seed: int, count: int) -> list[tuple[dict, dict, dict]]:
             "created_by": "bench",
             "current_version": 1,
         }
+        dataset["theme"] = rng.choice(THEMES)
         version = {
             "dataset_id": ident,
             "version": 1,
@@ -273,6 +278,9 @@ def _entries(seed: int, count: int) -> list[tuple[dict, dict, dict]]:
         }
         index = {
             "dataset_id": ident,
+            **{facet: dataset[facet] for facet in search.FACETS},
+            "created_at": dataset["created_at"],
+            "changed_at": dataset["created_at"],
             **search.document_of(
                 title=title, description=description, keywords=keywords, column_names=columns
             ),
@@ -327,6 +335,7 @@ def _old_conditions(q: str | None, **filters: Any) -> list[Any]:
 
 
 def _old_search(conn: sa.Connection, q: str | None = None, **filters: Any) -> Any:
+    filters.pop("sort", None)  # it had one order: newest first
     joined = _D.outerjoin(
         _V, sa.and_(_V.c.dataset_id == _D.c.id, _V.c.version == _D.c.current_version)
     )
@@ -354,7 +363,9 @@ def _old_search(conn: sa.Connection, q: str | None = None, **filters: Any) -> An
 def _new_search(
     conn: sa.Connection, q: str | None = None, after: Any = None, **filters: Any
 ) -> Any:
-    page = repository.search_datasets(conn, q=q, limit=PAGE + 1, after=after, **filters)
+    sort = filters.pop("sort", None)
+    page = repository.search_datasets(conn, q=q, limit=PAGE + 1, after=after, sort=sort,
+                                      **filters)
     total, _facets = repository.count_datasets(conn, q=q, **filters)
     return page, total
 

@@ -28,8 +28,8 @@ from .formats import FORMATS
 from .models import LEVELS, SHARING_TYPES, Dataset, DatasetVersion, datasets_table, versions_table
 
 __all__ = ["add_dataset", "add_version", "get_dataset", "get_version", "list_versions",
-           "search_datasets", "count_datasets", "FACETS", "update_metadata", "withdraw_dataset",
-           "EDITABLE", "titles", "is_ranked",
+           "search_datasets", "count_datasets", "FACETS", "SORTS", "default_sort",
+           "update_metadata", "withdraw_dataset", "EDITABLE", "titles", "is_ranked",
            "update_column_profile", "list_departments_datasets", "payload_digests",
            "payload_in_use"]
 
@@ -230,41 +230,80 @@ def get_version(conn: sa.Connection, dataset_id: str, version: int) -> DatasetVe
     return DatasetVersion.from_mapping(row._mapping)
 
 
+#: The orders of the catalog: newest published first, most recently changed first (its
+#: metadata or a new version), best match first (a search only).
+SORTS = ("newest", "changed", "relevance")
+
+
+def default_sort(q: str | None) -> str:
+    """The order :func:`search_datasets` uses unless told: best match first when ``q`` holds
+    a word to search for, else newest first."""
+    return "relevance" if search.parse(q) is not None else "newest"
+
+
 def search_datasets(conn: sa.Connection, *, q: str | None = None, department: str | None = None,
                     sharing: str | None = None, level: str | None = None,
-                    theme: str | None = None, limit: int | None = 100,
-                    after: tuple[dt.datetime, str] | None = None,
+                    theme: str | None = None, sort: str | None = None,
+                    limit: int | None = 100, after: tuple[dt.datetime, str] | None = None,
                     offset: int = 0) -> list[Dataset]:
     """Datasets in the catalog (not withdrawn) matching ``q`` and every filter, at most
-    ``limit`` of them.
+    ``limit`` of them, in the order ``sort`` names (:data:`SORTS`; default
+    :func:`default_sort`).
 
-    Without ``q`` (or with one of no word: see :func:`catalog.search.parse`) newest first,
-    after the one published at ``after`` (its time and id: keyset paging). With ``q`` every
-    word of it must match the title, keywords, columns or description (full text, segmented
-    by jieba: :mod:`catalog.search`); best match first, then newest, skipping ``offset`` of
-    them (relevance depends on the whole index, so these pages go by position). Raises
-    nothing.
+    With ``q`` (one holding a word: see :func:`catalog.search.parse`) every word of it must
+    match the title, keywords, columns or description (full text, segmented by jieba:
+    :mod:`catalog.search`). By newest or last change: after the one at ``after`` (its time in
+    that order and its id: keyset paging). By relevance (best first, then newest): skipping
+    ``offset`` of them (relevance depends on the whole index, so these pages go by position);
+    without ``q`` there is no relevance, and the order is newest first. Raises nothing.
+
+    The page is chosen from the search index alone (its rows copy each dataset's facets and
+    times; without ``q``, one ordered scan of a covering index), then joined with the
+    datasets and their versions (wide rows): a broad query matches thousands, a page shows
+    50.
     """
-    conditions = _search_conditions(department=department, sharing=sharing, level=level,
-                                    theme=theme)
     query = search.parse(q)
+    sort = sort or default_sort(q)
+    if sort == "relevance" and query is None:
+        sort = "newest"
     if query is None:
+        source: Any = search.search_table
+    else:
+        source = search.matching(conn.dialect.name, query, ranked=sort == "relevance")
+    chosen = {"department": department, "sharing": sharing, "level": level, "theme": theme}
+    conditions = [source.c[facet] == value for facet, value in chosen.items()
+                  if value is not None]
+    if sort == "relevance":  # (column, descending)
+        spec = [("rank", False), ("created_at", True), ("dataset_id", True)]
+    else:
+        key = "created_at" if sort == "newest" else "changed_at"
+        spec = [(key, True), ("dataset_id", True)]
         if after is not None:
-            moment, ident = after
-            conditions.append(sa.or_(_D.c.created_at < moment,
-                                     sa.and_(_D.c.created_at == moment, _D.c.id > ident)))
-        return _select_datasets(conn, *conditions, limit=limit)
-    matched = search.matching(conn.dialect.name, query)
-    return _select_datasets(conn, *conditions, limit=limit, offset=offset, matched=matched)
+            moment, last = after
+            conditions.append(sa.tuple_(source.c[key], source.c.dataset_id) < sa.tuple_(
+                sa.literal(moment, source.c[key].type), sa.literal(last, _D.c.id.type)))
+        offset = 0
+
+    def ordered(table: Any) -> list[Any]:
+        return [table.c[name].desc() if down else table.c[name] for name, down in spec]
+
+    page = (sa.select(*(source.c[name] for name, _down in spec)).where(*conditions)
+            .order_by(*ordered(source)).limit(limit).offset(offset or None).subquery("page"))
+    labelled = [c.label(f"v_{c.name}") for c in _VERSION_COLUMNS]
+    rows = conn.execute(sa.select(_D, *labelled)
+                        .select_from(page.join(_joined(), _D.c.id == page.c.dataset_id))
+                        .order_by(*ordered(page)))
+    return [Dataset.from_mapping(row._mapping, _version_of(row)) for row in rows]
 
 
-def is_ranked(q: str | None) -> bool:
-    """Whether :func:`search_datasets` orders by relevance for ``q`` (it holds a word)."""
-    return search.parse(q) is not None
+def is_ranked(q: str | None, sort: str | None = None) -> bool:
+    """Whether :func:`search_datasets` orders by relevance (pages by position) for ``q`` and
+    ``sort``."""
+    return (sort or default_sort(q)) == "relevance" and search.parse(q) is not None
 
 
 #: What the catalog counts its datasets by (facets).
-FACETS = ("department", "sharing", "level", "theme")
+FACETS = search.FACETS
 
 
 def count_datasets(conn: sa.Connection, *, q: str | None = None, department: str | None = None,
@@ -274,17 +313,17 @@ def count_datasets(conn: sa.Connection, *, q: str | None = None, department: str
     type, level, theme) how many each value would select with that facet's own filter left
     out — what a reader choosing another value would find. Raises nothing.
 
-    One query counts the matched datasets per (department, sharing, level, theme); the total
-    and the facets are sums over those few counts."""
+    Both are sums over the counts per (department, sharing, level, theme): without ``q`` the
+    catalog keeps them (:func:`catalog.search.counts`, a few hundred rows whatever its size);
+    a search counts its matches in one grouped query over the index."""
     chosen = {"department": department, "sharing": sharing, "level": level, "theme": theme}
-    source: Any = _D
     query = search.parse(q)
-    if query is not None:
+    if query is None:
+        rows: Any = search.counts(conn)
+    else:
         matched = search.matching(conn.dialect.name, query, ranked=False)
-        source = _D.join(matched, matched.c.dataset_id == _D.c.id)
-    columns = [_D.c[facet] for facet in FACETS]
-    rows = conn.execute(sa.select(*columns, sa.func.count()).select_from(source)
-                        .where(*_search_conditions()).group_by(*columns))
+        columns = [matched.c[facet] for facet in FACETS]
+        rows = conn.execute(sa.select(*columns, sa.func.count()).group_by(*columns))
     total = 0
     facets: dict[str, dict[str, int]] = {facet: {} for facet in FACETS}
     for *values, n in rows:
@@ -296,16 +335,6 @@ def count_datasets(conn: sa.Connection, *, q: str | None = None, department: str
             if value is not None and all(fit for other, fit in fits.items() if other != facet):
                 facets[facet][value] = facets[facet].get(value, 0) + int(n)
     return int(total), {facet: dict(sorted(counts.items())) for facet, counts in facets.items()}
-
-
-def _search_conditions(*, department: str | None = None, sharing: str | None = None,
-                       level: str | None = None, theme: str | None = None) -> list[Any]:
-    conditions = [_D.c.withdrawn_at.is_(None)]
-    for column, value in ((_D.c.department, department), (_D.c.sharing, sharing),
-                          (_D.c.level, level), (_D.c.theme, theme)):
-        if value is not None:
-            conditions.append(column == value)
-    return conditions
 
 
 def titles(conn: sa.Connection, dataset_ids: Any) -> dict[str, str]:
@@ -329,23 +358,11 @@ def _joined() -> Any:
                                     _V.c.version == _D.c.current_version))
 
 
-def _select_datasets(conn: sa.Connection, *conditions: Any, limit: int | None,
-                     offset: int = 0, matched: sa.Subquery | None = None) -> list[Dataset]:
+def _select_datasets(conn: sa.Connection, *conditions: Any,
+                     limit: int | None) -> list[Dataset]:
     labelled = [c.label(f"v_{c.name}") for c in _VERSION_COLUMNS]
-    if matched is None:
-        query = (sa.select(_D, *labelled).select_from(_joined()).where(*conditions)
-                 .order_by(_D.c.created_at.desc(), _D.c.id).limit(limit)
-                 .offset(offset or None))
-    else:  # a search: best first (lowest rank), then newest
-        # The page is chosen from the matches alone, then joined with the datasets' versions
-        # (wide rows): a broad query matches thousands, a page shows 50.
-        page = (sa.select(_D.c.id, _D.c.created_at, matched.c.rank)
-                .select_from(_D.join(matched, matched.c.dataset_id == _D.c.id))
-                .where(*conditions)
-                .order_by(matched.c.rank, _D.c.created_at.desc(), _D.c.id)
-                .limit(limit).offset(offset or None).subquery("page"))
-        query = (sa.select(_D, *labelled).select_from(page.join(_joined(), _D.c.id == page.c.id))
-                 .order_by(page.c.rank, page.c.created_at.desc(), page.c.id))
+    query = (sa.select(_D, *labelled).select_from(_joined()).where(*conditions)
+             .order_by(_D.c.created_at.desc(), _D.c.id.desc()).limit(limit))
     return [Dataset.from_mapping(row._mapping, _version_of(row)) for row in conn.execute(query)]
 
 

@@ -34,25 +34,29 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .models import (
+    FACETS,
     FIELDS,
     FTS_TABLE,
     PG_INDEX,
     PG_WEIGHTS,
     WEIGHTS,
+    counts_table,
     create_pg_index,
     create_sqlite_index,
     datasets_table,
     drop_sqlite_index,
     search_table,
+    utc,
     versions_table,
 )
 
 __all__ = ["search_table", "Query", "parse", "segment", "document_of", "reindex", "rebuild",
-           "matching", "FIELDS", "WEIGHTS", "FTS_TABLE", "PG_INDEX", "create_sqlite_index",
-           "create_pg_index", "drop_sqlite_index", "insert", "STOP_WORDS"]
+           "matching", "counts", "ATTRIBUTES", "FACETS", "FIELDS", "WEIGHTS", "FTS_TABLE",
+           "PG_INDEX", "create_sqlite_index", "create_pg_index", "drop_sqlite_index", "insert",
+           "STOP_WORDS"]
 
 # -- segmentation ----------------------------------------------------------------------------
 
@@ -164,44 +168,90 @@ def _cover(word: str, freq: Mapping[str, int]) -> tuple[str, ...]:
 
 # -- the index -------------------------------------------------------------------------------
 
-_S, _D, _V = search_table, datasets_table, versions_table
+_S, _D, _V, _C = search_table, datasets_table, versions_table, counts_table
 
 
 def reindex(conn: sa.Connection, dataset_id: str) -> None:
     """Bring a dataset's index row up to date with its metadata and current version (removed
-    if it is withdrawn or gone), in the caller's transaction."""
-    notes = _D.c.get("column_notes")  # recorded by the catalog since 0008's sibling, if so
+    if it is withdrawn or gone), and the catalog's counts with it, in the caller's
+    transaction."""
     row = conn.execute(
         sa.select(_D.c.title, _D.c.description, _D.c.keywords, _D.c.withdrawn_at,
-                  _V.c.column_names, *([notes.label("column_notes")] if notes is not None
-                                       else []))
+                  _D.c.column_notes, _D.c.department, _D.c.sharing, _D.c.level, _D.c.theme,
+                  _D.c.created_at, _D.c.updated_at, _V.c.column_names,
+                  _V.c.created_at.label("version_at"))
         .select_from(_D.outerjoin(_V, sa.and_(_V.c.dataset_id == _D.c.id,
                                               _V.c.version == _D.c.current_version)))
         .where(_D.c.id == dataset_id)).first()
-    conn.execute(_S.delete().where(_S.c.dataset_id == dataset_id))
+    old = conn.execute(sa.select(*(_S.c[f] for f in FACETS))
+                       .where(_S.c.dataset_id == dataset_id)).first()
+    if old is not None:
+        conn.execute(_S.delete().where(_S.c.dataset_id == dataset_id))
+        _count(conn, {tuple(old): -1})
     if row is None or row.withdrawn_at is not None:
         return
     fields = document_of(title=row.title, description=row.description, keywords=row.keywords,
                          column_names=(row.column_names or "").split("\n"),
-                         column_notes=_notes(row._mapping.get("column_notes")))
-    insert(conn, [{"dataset_id": dataset_id, **fields}])
+                         column_notes=_notes(row.column_notes))
+    changed = max(utc(t) for t in (row.created_at, row.updated_at, row.version_at) if t)
+    insert(conn, [{"dataset_id": dataset_id, **fields,
+                   **{f: getattr(row, f) for f in FACETS},
+                   "created_at": row.created_at, "changed_at": changed}])
 
 
 def _notes(value: Any) -> Mapping[str, Any] | None:
     return value if isinstance(value, Mapping) else None
 
 
-def insert(conn: sa.Connection, rows: Sequence[Mapping[str, str]]) -> None:
-    """Add index rows (``dataset_id`` and the fields of :func:`document_of`); in bulk, e.g.
-    when loading many datasets at once. The caller makes sure none is indexed yet."""
+#: What an index row holds besides its words.
+ATTRIBUTES = ("dataset_id", *FACETS, "created_at", "changed_at")
+
+
+def insert(conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Add index rows (:data:`ATTRIBUTES`, each the dataset's own, and the fields of
+    :func:`document_of`) and count them; in bulk, e.g. when loading many datasets at once.
+    The caller makes sure none is indexed yet."""
     if not rows:
         return
-    names = ("dataset_id", *FIELDS)
-    values: dict[str, Any] = {name: sa.bindparam(f"b_{name}", type_=sa.Text) for name in names}
+    names = (*ATTRIBUTES, *FIELDS)
+    values: dict[str, Any] = {name: sa.bindparam(f"b_{name}", type_=_S.c[name].type)
+                              for name in names}
     if conn.dialect.name == "postgresql":
         values["document"] = _pg_document()
     conn.execute(_S.insert().values(values),
                  [{f"b_{name}": row[name] for name in names} for row in rows])
+    added: dict[tuple[Any, ...], int] = {}
+    for row in rows:
+        key = tuple(row[f] for f in FACETS)
+        added[key] = added.get(key, 0) + 1
+    _count(conn, added)
+
+
+def _count(conn: sa.Connection, changes: Mapping[tuple[Any, ...], int]) -> None:
+    """Add ``changes`` (facet values -> how many datasets more, or fewer) to the counts; a
+    combination no dataset has any more is removed."""
+    for (department, sharing, level, theme), n in sorted(
+            changes.items(), key=lambda item: tuple(v or "" for v in item[0])):
+        if not n:
+            continue
+        key = {"department": department, "sharing": sharing, "level": level,
+               "theme": theme or ""}
+        dialect = (postgresql if conn.dialect.name == "postgresql" else sqlite)
+        statement = dialect.insert(_C).values(**key, n=n)
+        conn.execute(statement.on_conflict_do_update(
+            index_elements=[_C.c.department, _C.c.sharing, _C.c.level, _C.c.theme],
+            set_={"n": _C.c.n + statement.excluded.n}))
+        if n < 0:
+            conn.execute(_C.delete().where(*(_C.c[k] == v for k, v in key.items()),
+                                           _C.c.n <= 0))
+
+
+def counts(conn: sa.Connection) -> list[tuple[str, str, str, str | None, int]]:
+    """The catalog's (department, sharing, level, theme or None, how many datasets)."""
+    return [(d, s, lv, t or None, int(n))
+            for d, s, lv, t, n in conn.execute(sa.select(_C.c.department, _C.c.sharing,
+                                                         _C.c.level, _C.c.theme, _C.c.n)
+                                               .where(_C.c.n > 0))]
 
 
 def _pg_document() -> sa.ColumnElement[Any]:
@@ -216,9 +266,10 @@ def _pg_document() -> sa.ColumnElement[Any]:
 
 
 def rebuild(conn: sa.Connection, *, batch: int = 1000) -> int:
-    """Index every dataset in the catalog afresh (after a migration or a restore); returns how
-    many were indexed."""
+    """Index every dataset in the catalog afresh, and count them (after a migration or a
+    restore); returns how many were indexed."""
     conn.execute(_S.delete())
+    conn.execute(_C.delete())
     ids = list(conn.execute(sa.select(_D.c.id).where(_D.c.withdrawn_at.is_(None))
                             .order_by(_D.c.id)).scalars())
     for dataset_id in ids:
@@ -229,19 +280,19 @@ def rebuild(conn: sa.Connection, *, batch: int = 1000) -> int:
 # -- querying --------------------------------------------------------------------------------
 
 def matching(dialect: str, query: Query, *, ranked: bool = True) -> sa.Subquery:
-    """A subquery of the datasets ``query`` matches: ``dataset_id`` and, if ``ranked``,
-    ``rank`` (lower is better: FTS5's bm25, PostgreSQL's ts_rank negated)."""
+    """A subquery of the index rows ``query`` matches: their :data:`ATTRIBUTES` (the
+    dataset's id, facets and times) and, if ``ranked``, ``rank`` (lower is better: FTS5's
+    bm25, PostgreSQL's ts_rank negated)."""
+    columns: list[Any] = [_S.c[name] for name in ATTRIBUTES]
     if dialect == "sqlite":
         fts = sa.table(FTS_TABLE, sa.column("rowid"))
         fts_name = sa.literal_column(FTS_TABLE)
-        columns: list[Any] = [_S.c.dataset_id]
         if ranked:
             columns.append(sa.func.bm25(fts_name, *WEIGHTS).label("rank"))
         select = (sa.select(*columns).select_from(fts.join(_S, _S.c.id == fts.c.rowid))
                   .where(fts_name.op("MATCH")(query.fts5())))
     else:
         tsquery = query.tsquery()
-        columns = [_S.c.dataset_id]
         if ranked:
             columns.append((-sa.func.ts_rank(_S.c.document, tsquery)).label("rank"))
         select = sa.select(*columns).where(_S.c.document.op("@@")(tsquery))

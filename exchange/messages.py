@@ -71,6 +71,29 @@ MESSAGES: dict[str, str] = {
     "resource_code_taken": "Another dataset already has this resource code.",
     "category_unknown": "Choose the resource class: basic, theme or department.",
     "theme_unknown": "Choose a theme from the directory's list.",
+    "department_code": "A department's code is a lower-case letter, then 1 to 39 lower-case "
+                       "letters, digits, - or _.",
+    "department_level": "Choose the level: province, city, district or street.",
+    "department_name": "Give the department's name (at most 200 characters).",
+    "department_exists": "A department with this code exists.",
+    "department_not_found": "There is no such department.",
+    "department_unknown": "There is no such department: an admin adds it first.",
+    "department_disabled": "This department is disabled.",
+    "region_required": "A district or street department needs its region code (GB/T 2260, "
+                       "six digits).",
+    "region_unknown": "The region is a GB/T 2260 code in use: six digits, e.g. 510104.",
+    "region_level_mismatch": "This region code is not one of a %(level)s.",
+    "region_outside_parent": "The region is outside the region of the department it answers "
+                             "to.",
+    "parent_unknown": "There is no such department to answer to.",
+    "parent_disabled": "The department it would answer to is disabled.",
+    "parent_below": "A department cannot answer to one at a lower level.",
+    "parent_cycle": "A department cannot answer to one of the departments under it.",
+    "children_misfit": "A department under this one would no longer fit its level or region.",
+    "department_has_children": "Disable the departments under this one first.",
+    "sort_unknown": "Choose the order: %(choices)s.",
+    "sort_relevance_without_q": "Only a search has an order by relevance: type words to "
+                                "search for, or choose another order.",
     "open_type_unknown": "Choose whether the data is open to the public: no, on conditions "
                          "or unconditionally.",
     "update_frequency_unknown": "Choose how often the data is updated.",

@@ -10,7 +10,8 @@ A list ordered by relevance (a catalog search) pages by position instead: its to
 many items came before. Ranking must score every match whichever page is asked (so a keyset
 would skip no work), and a score depends on the whole index (bm25's and ts_rank's statistics
 move with every publication), so no key of the last item stays put either; a position is
-exact while the catalog does not change. A list refuses the other kind's token.
+exact while the catalog does not change. A list refuses the other kind's token, and a list in
+one order (the catalog's newest first or last changed first) the token of another.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class PageRequest:
     size: int = DEFAULT_PAGE_SIZE
     after: tuple[dt.datetime, str] | None = None
     offset: int = 0
+    order: str | None = None  # the order the keyset is in, if the list has several
 
     @classmethod
     def from_args(cls, args: Mapping[str, Any]) -> PageRequest:
@@ -62,27 +64,33 @@ class PageRequest:
         where = _decode(token)
         if isinstance(where, int):
             return cls(size=size, offset=where)
-        return cls(size=size, after=where)
+        moment, ident, order = where
+        return cls(size=size, after=(moment, ident), order=order)
 
 
 def page_of(items: Sequence[T], request: PageRequest,
-            key: Callable[[T], tuple[dt.datetime, str]] | None) -> tuple[list[T], str | None]:
+            key: Callable[[T], tuple[dt.datetime, str]] | None,
+            order: str | None = None) -> tuple[list[T], str | None]:
     """The page of ``items`` (read with ``request.size + 1`` rows, to know whether more
     follow) and the token of the next page, or None at the end. ``key`` gives an item's time
-    and id (keyset paging); None: the list is by relevance and pages by position (``items``
-    read from ``request.offset``). Raises InvalidInput for a token of the other kind."""
+    and id (keyset paging) in the list's ``order`` (for a list that has several); None: the
+    list is by relevance and pages by position (``items`` read from ``request.offset``).
+    Raises InvalidInput for a token of the other kind or order."""
     if (request.offset if key is not None else request.after is not None):
+        raise _invalid()
+    if request.after is not None and request.order != order:
         raise _invalid()
     shown = list(items[:request.size])
     if len(items) <= request.size or not shown:
         return shown, None
     if key is None:
         return shown, _encode_offset(request.offset + len(shown))
-    return shown, _encode(*key(shown[-1]))
+    return shown, _encode(*key(shown[-1]), order)
 
 
-def _encode(moment: dt.datetime, ident: str) -> str:
-    text = json.dumps([moment.isoformat(), ident], separators=(",", ":"))
+def _encode(moment: dt.datetime, ident: str, order: str | None = None) -> str:
+    where = [moment.isoformat(), ident] + ([order] if order else [])
+    text = json.dumps(where, separators=(",", ":"))
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
@@ -96,9 +104,9 @@ def _invalid() -> InvalidInput:
                         field="page_token")
 
 
-def _decode(token: Any) -> tuple[dt.datetime, str] | int:
-    """A keyset (time, id) or a position. Raises InvalidInput for a token this exchange did
-    not give."""
+def _decode(token: Any) -> tuple[dt.datetime, str, str | None] | int:
+    """A keyset (time, id, order or None) or a position. Raises InvalidInput for a token
+    this exchange did not give."""
     try:
         text = base64.urlsafe_b64decode(str(token) + "=" * (-len(str(token)) % 4))
         decoded = json.loads(text)
@@ -107,10 +115,11 @@ def _decode(token: Any) -> tuple[dt.datetime, str] | int:
             if type(offset) is not int or offset < 1:
                 raise ValueError(token)
             return offset
-        moment, ident = decoded
+        moment, ident, *order = decoded
         parsed = dt.datetime.fromisoformat(moment)
-        if not isinstance(ident, str) or parsed.tzinfo is None:
+        if (not isinstance(ident, str) or parsed.tzinfo is None or len(order) > 1
+                or not all(isinstance(o, str) and o for o in order)):
             raise ValueError(token)
     except (ValueError, TypeError, UnicodeDecodeError):
         raise _invalid() from None
-    return parsed, ident
+    return parsed, ident, (order[0] if order else None)

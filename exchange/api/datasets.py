@@ -16,14 +16,14 @@ __all__: list[str] = []
 
 
 @route("/datasets", "GET", summary="Search the catalog, a page at a time, with facet counts",
-       tag="catalog", params=("q", "department", "sharing", "level", "theme", "page_size",
-                              "page_token"))
+       tag="catalog", params=("q", "department", "sharing", "level", "theme", "sort",
+                              "page_size", "page_token"))
 def list_datasets():
     args = request.args
     return publishing.search(services(), principal(), q=args.get("q"),
                              department=args.get("department"), sharing=args.get("sharing"),
                              level=args.get("level"), theme=args.get("theme"),
-                             page=PageRequest.from_args(args))
+                             sort=args.get("sort"), page=PageRequest.from_args(args))
 
 
 @route("/datasets/{dataset_id}", "GET", tag="catalog",

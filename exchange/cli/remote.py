@@ -25,11 +25,15 @@ def _print_ids(found: list[dict]) -> None:
 @click.command()
 @click.option("--q", "q", help="Words to search for.")
 @click.option("--department", help="Only this department's datasets.")
+@click.option("--sort", type=click.Choice(["newest", "changed", "relevance"]),
+              help="newest published first, last changed first, or (with --q) best match "
+                   "first [default: relevance with --q, else newest]")
 @_IDS
 @pass_ctx
-def datasets(ctx: Context, q: str | None, department: str | None, ids: bool) -> None:
+def datasets(ctx: Context, q: str | None, department: str | None, sort: str | None,
+             ids: bool) -> None:
     """Search the catalog."""
-    found = ctx.client().datasets(q=q, department=department)
+    found = ctx.client().datasets(q=q, department=department, sort=sort)
     if ids:
         return _print_ids(found)
     lines = [f"{d['id']}  {d['department']:<9} {d['sharing']:<13} {d['level']}  {d['title']}"

@@ -48,7 +48,7 @@ __all__ = ["publish", "add_version", "titles", "data_dictionary", "edit_metadata
            "list_versions", "data_dictionary_file", "VOCABULARIES",
            "register_external", "check_metadata", "get_dataset", "search",
            "IDENTIFIER_PATTERNS", "dataset_view", "LEVELS", "SHARING_TYPES", "SAMPLE_ROWS",
-           "EDITABLE", "InvalidUpload", "UploadTooLarge"]
+           "EDITABLE", "InvalidUpload", "UploadTooLarge", "SORTS", "is_ranked"]
 
 
 _PHONE = (r"^(?:(?:\+?86[- ]?)?1[3-9][0-9][- ]?[0-9]{4}[- ]?[0-9]{4}"
@@ -407,14 +407,15 @@ def get_dataset(svc: Services, who: Principal, dataset_id: str) -> dict[str, Any
 
 def search(svc: Services, who: Principal, *, q: str | None = None,
            department: str | None = None, sharing: str | None = None,
-           level: str | None = None, theme: str | None = None,
+           level: str | None = None, theme: str | None = None, sort: str | None = None,
            page: PageRequest = PageRequest()) -> dict[str, Any]:
-    """A page of the datasets matching the filters (metadata only), newest first or, with
-    words to search for in ``q``, best match first (see :mod:`catalog.search`):
-    ``datasets``, ``next_page_token`` (None at the end), ``total`` and ``facets`` (per
-    department, sharing type, level and theme, how many each value would find). Raises Forbidden;
-    InvalidInput for a sharing type or level that does not exist (a typo is not "no
-    results") or a bad page."""
+    """A page of the datasets matching the filters (metadata only) in the order ``sort``
+    names (:data:`SORTS`: newest first, last changed first, or best match first — the
+    default when ``q`` holds words to search for; see :mod:`catalog.search`): ``datasets``,
+    ``sort``, ``next_page_token`` (None at the end), ``total`` and ``facets`` (per department,
+    sharing type, level and theme, how many each value would find). Raises Forbidden;
+    InvalidInput for a sharing type, level, theme or order that does not exist (a typo is
+    not "no results"), relevance without words, or a bad page."""
     svc.require(who, "catalog", "read")
     if sharing and sharing not in rules.SHARING_TYPES:
         raise InvalidInput(f"sharing must be one of {', '.join(rules.SHARING_TYPES)}")
@@ -423,20 +424,33 @@ def search(svc: Services, who: Principal, *, q: str | None = None,
     if theme and theme not in dictionary.THEMES:
         raise InvalidInput("theme must be one of the directory's themes", code="theme_unknown",
                            field="theme")
+    if sort and sort not in SORTS:
+        raise InvalidInput(f"sort must be one of {', '.join(SORTS)}", code="sort_unknown",
+                           field="sort", choices=", ".join(SORTS))
+    if sort == "relevance" and not repository.is_ranked(q, sort):
+        raise InvalidInput("only a search (q with a word) has an order by relevance",
+                           code="sort_relevance_without_q", field="sort")
     filters = {"q": q or None, "department": department or None, "sharing": sharing or None,
                "level": level or None, "theme": theme or None}
-    ranked = repository.is_ranked(filters["q"])  # by relevance: pages by position
+    sort = sort or repository.default_sort(filters["q"])
+    ranked = repository.is_ranked(filters["q"], sort)  # by relevance: pages by position
     with svc.reader.connect() as conn:
         found = repository.search_datasets(conn, limit=page.size + 1, after=page.after,
-                                           offset=page.offset, **filters)
+                                           offset=page.offset, sort=sort, **filters)
         total, facets = repository.count_datasets(conn, **filters)
-    shown, token = page_of(found, page, key=None if ranked else _keyset)
-    return {"datasets": [dataset_view(d, brief=True) for d in shown],
+    key = None if ranked else (_keyset if sort == "newest" else _changed_keyset)
+    # newest-first tokens carry no order (as before orders were several)
+    shown, token = page_of(found, page, key=key, order=None if sort == "newest" else sort)
+    return {"datasets": [dataset_view(d, brief=True) for d in shown], "sort": sort,
             "next_page_token": token, "total": total, "facets": facets}
 
 
 def _keyset(dataset: Any) -> tuple[Any, str]:
     return dataset.created_at, dataset.id
+
+
+def _changed_keyset(dataset: Any) -> tuple[Any, str]:
+    return dataset.changed_at, dataset.id
 
 
 def titles(svc: Services, who: Principal, dataset_ids: Any) -> dict[str, str]:
@@ -456,8 +470,8 @@ def dataset_view(dataset: Any, *, brief: bool = False) -> dict[str, Any]:
         "sharing_label": rules.SHARING_TYPES.get(dataset.sharing), "level": dataset.level,
         "legal_basis": dataset.legal_basis, "keywords": dataset.keywords,
         "created_at": dataset.created_at.isoformat(), "version": dataset.current_version,
-        "updated_at": _iso(dataset.updated_at), "withdrawn_at": _iso(dataset.withdrawn_at),
-        "withdraw_reason": dataset.withdraw_reason,
+        "updated_at": _iso(dataset.updated_at), "changed_at": dataset.changed_at.isoformat(),
+        "withdrawn_at": _iso(dataset.withdrawn_at), "withdraw_reason": dataset.withdraw_reason,
         "row_count": version.row_count if version else None,
         "quality_passed": version.quality_passed if version else None,
     }
@@ -740,6 +754,10 @@ def data_dictionary_file(svc: Services, who: Principal, dataset_id: str,
 
 
 #: The directory's vocabularies, for the pages (code → its Chinese name).
+#: The orders of the catalog (``sort``).
+SORTS = repository.SORTS
+is_ranked = repository.is_ranked
+
 VOCABULARIES = {"category": dictionary.CATEGORIES, "theme": dictionary.THEMES,
                 "share_method": dictionary.SHARE_METHODS, "open_type": dictionary.OPEN_TYPES,
                 "update_frequency": dictionary.UPDATE_FREQUENCIES,

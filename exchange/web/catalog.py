@@ -22,7 +22,10 @@ FILTERS = ("q", "department", "sharing", "level", "theme")
 @bp.get("")
 def index():
     chosen = {k: request.args.get(k, "").strip()[:200] for k in FILTERS}
-    found = publishing.search(services(), principal(), **chosen,
+    sort = request.args.get("sort") or None
+    if sort == "relevance" and not publishing.is_ranked(chosen["q"], sort):
+        sort = None  # the search words were cleared: no relevance to order by
+    found = publishing.search(services(), principal(), **chosen, sort=sort,
                               page=PageRequest.from_args(request.args))
     granted = access.granted_datasets(services(), principal(),
                                       [d["id"] for d in found["datasets"]])
@@ -30,7 +33,7 @@ def index():
                            chosen=chosen, granted=granted,
                            departments=department_names(services()),
                            sharing_types=publishing.SHARING_TYPES, levels=publishing.LEVELS,
-                           themes=publishing.VOCABULARIES["theme"])
+                           themes=publishing.VOCABULARIES["theme"], sorts=publishing.SORTS)
 
 
 @bp.get("/<dataset_id>")

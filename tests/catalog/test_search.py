@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from catalog import metadata, repository, search
+from catalog import models as catalog_models
 
 NOW = dt.datetime(2025, 3, 1, 9, 30, tzinfo=dt.timezone.utc)
 DIGEST = hashlib.sha256(b"payload").hexdigest()
@@ -264,3 +265,84 @@ def test_column_descriptions_are_indexed_with_the_names(notes, words):
 ])
 def test_segmentation_drops_punctuation_and_function_words(text, expected):
     assert search.segment(text) == expected
+
+
+def _counted(conn: sa.Connection) -> collections.Counter:
+    """What the catalog keeps, and what counting the catalog itself gives."""
+    return collections.Counter({(d, s, lv, t): n for d, s, lv, t, n in search.counts(conn)})
+
+
+def _recount(conn: sa.Connection) -> collections.Counter:
+    d = catalog_models.datasets_table
+    rows = conn.execute(sa.select(d.c.department, d.c.sharing, d.c.level, d.c.theme,
+                                  sa.func.count()).where(d.c.withdrawn_at.is_(None))
+                        .group_by(d.c.department, d.c.sharing, d.c.level, d.c.theme))
+    return collections.Counter({tuple(row[:4]): row[4] for row in rows})
+
+
+@pytest.mark.parametrize(("name", "change"), [
+    ("beds", {"level": "L3"}),                          # one combination down, another up
+    ("beds", {"theme": "health"}),
+    ("orgs", {"sharing": "conditional", "theme": "public_service"}),
+    ("orgs", {"title": "改名"}),                          # no facet moved
+    ("hospitals", "withdraw"),
+    ("english", "withdraw"),                            # its combination's last dataset
+    ("schools", "version"),
+])
+def test_the_kept_counts_are_the_catalogs_own(engine, corpus, name, change):
+    with engine.begin() as conn:
+        assert _counted(conn) == _recount(conn) != collections.Counter()
+        if change == "withdraw":
+            repository.withdraw_dataset(conn, corpus[name], by="bob", reason="旧", now=NOW)
+        elif change == "version":
+            repository.add_version(
+                conn, corpus[name], sha256=DIGEST, format="csv", filename="x.csv", row_count=1,
+                byte_size=1, columns=[{"name": "a"}], quality=None, quality_passed=True,
+                created_by="bob", now=NOW)
+        else:
+            repository.update_metadata(conn, corpus[name], change, now=NOW)
+        assert _counted(conn) == _recount(conn)
+        search.rebuild(conn)
+        assert _counted(conn) == _recount(conn)
+    with pytest.raises(RuntimeError), engine.begin() as conn:  # undone with its transaction
+        before = _counted(conn)
+        _add(conn, "english", 99)
+        repository.update_metadata(conn, corpus["beds"], {"level": "L4"}, now=NOW)
+        assert _counted(conn) != before
+        raise RuntimeError("the audit entry failed")
+    with engine.connect() as conn:
+        assert _counted(conn) == before == _recount(conn)
+        assert 0 not in _counted(conn).values()  # a combination gone is not kept at zero
+
+
+@pytest.mark.parametrize("filters", [{}, {"department": "health"}, {"q": "名单"},
+                                     {"q": "医院", "level": "L2"}])
+@pytest.mark.parametrize("sort", ["newest", "changed"])
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_paging_by_date_visits_each_once_in_order(engine, corpus, sort, size, filters):
+    with engine.begin() as conn:  # the oldest edited, the newest given a version: both move
+        repository.update_metadata(conn, corpus["beds"], {"description": "改"},
+                                   now=NOW + dt.timedelta(days=2))
+        repository.add_version(
+            conn, corpus["english"], sha256=DIGEST, format="csv", filename="x.csv",
+            row_count=1, byte_size=1, columns=[{"name": "bed_count"}], quality=None,
+            quality_passed=True, created_by="bob", now=NOW + dt.timedelta(days=1))
+    with engine.connect() as conn:
+        everything = repository.search_datasets(conn, limit=None, sort=sort, **filters)
+        pages, after = [], None
+        while True:
+            page = repository.search_datasets(conn, limit=size, sort=sort, after=after,
+                                              **filters)
+            if not page:
+                break
+            pages += page
+            last = page[-1]
+            after = (last.created_at if sort == "newest" else last.changed_at, last.id)
+        total, _ = repository.count_datasets(conn, **filters)
+    assert [d.id for d in pages] == [d.id for d in everything] and len(pages) == total > 0
+    keys = [(d.created_at if sort == "newest" else d.changed_at, d.id) for d in everything]
+    assert keys == sorted(keys, reverse=True)
+    if sort == "changed" and not filters:
+        assert [d.id for d in everything[:2]] == [corpus["beds"], corpus["english"]]
+    if sort == "newest" and not filters:
+        assert everything[-1].id == corpus["beds"]  # published first, edited or not

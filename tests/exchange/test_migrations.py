@@ -49,3 +49,34 @@ def test_0003_goes_down_and_up(tmp_path, database_url):
     _migrate(engine, "upgrade", "head")
     assert NEW_IN_0003 <= set(sa.inspect(engine).get_table_names())
     engine.dispose()
+
+
+def test_0010_reshapes_the_search_index_and_counts_what_is_there(tmp_path, database_url):
+    import datetime as dt
+
+    from catalog import repository, search
+
+    engine = make_engine(database_url(tmp_path))
+    upgrade(engine)
+    now = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
+    with engine.begin() as conn:
+        for n, (title, level) in enumerate([("医院病床台账", "L2"), ("低保对象名单", "L1"),
+                                            ("医院名录", "L2")]):
+            repository.add_dataset(conn, department="health", title=title, description="",
+                                   sharing="conditional", level=level, legal_basis=None,
+                                   keywords="", created_by="x", now=now + dt.timedelta(hours=n))
+
+    def found() -> tuple[list[str], int, list]:
+        with engine.connect() as conn:
+            titles = [d.title for d in repository.search_datasets(conn, q="医院")]
+            return titles, repository.count_datasets(conn)[0], sorted(search.counts(conn))
+
+    before = found()
+    assert before[:2] == (["医院名录", "医院病床台账"], 3)
+    _migrate(engine, "downgrade", "0009")  # the words are kept in 0009's shape
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM catalog_search").scalar_one() == 3
+        assert "catalog_counts" not in sa.inspect(conn).get_table_names()
+    _migrate(engine, "upgrade", "head")  # indexed and counted again
+    assert found() == before
+    engine.dispose()

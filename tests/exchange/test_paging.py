@@ -120,6 +120,54 @@ def test_a_search_pages_by_position_through_every_match_once(city):
         assert refused.get_json()["error"]["code"] == "page_token_invalid"
 
 
+def test_last_changed_first_pages_through_every_dataset_once(city):
+    get, post = city
+    before = [d["id"] for d in _all(get, REQUESTER, "/datasets", "datasets",
+                                    sort="changed", page_size=1000)[0]]
+    oldest = before[-1]
+    with post.svc.engine.begin() as conn:  # the oldest one edited: first by last change
+        repository.update_metadata(conn, oldest, {"description": "改"},
+                                   now=dt.datetime(2026, 12, 5, tzinfo=dt.timezone.utc))
+    for size in (7, 50):
+        found, _sizes = _all(get, REQUESTER, "/datasets", "datasets", sort="changed",
+                             page_size=size)
+        assert [d["id"] for d in found][0] == oldest
+        assert sorted(d["id"] for d in found) == sorted(before)  # each once, none left out
+        changed = [d["changed_at"] for d in found]
+        assert changed == sorted(changed, reverse=True)
+        assert {d["sort"] for d in [get(REQUESTER, "/datasets", sort="changed").get_json()]} \
+            == {"changed"}
+    newest = _all(get, REQUESTER, "/datasets", "datasets", sort="newest", page_size=1000)[0]
+    assert newest[-1]["id"] == oldest  # its publication did not move
+    # searching, by last change: keyset pages too
+    matched, _ = _all(get, REQUESTER, "/datasets", "datasets", q="台账", sort="changed",
+                      page_size=9)
+    assert matched[0]["id"] == oldest and len({d["id"] for d in matched}) == len(matched)
+
+
+def test_a_token_of_one_order_is_refused_in_another(city):
+    get, _post = city
+    tokens = {sort: get(REQUESTER, "/datasets", sort=sort, page_size=5).get_json()
+              ["next_page_token"] for sort in ("newest", "changed")}
+    for sort, other in (("newest", "changed"), ("changed", "newest")):
+        refused = get(REQUESTER, "/datasets", sort=sort, page_token=tokens[other])
+        assert refused.status_code == 400
+        assert refused.get_json()["error"]["code"] == "page_token_invalid"
+
+
+@pytest.mark.parametrize("params,code", [
+    ({"sort": "oldest"}, "sort_unknown"), ({"sort": "RELEVANCE", "q": "台账"}, "sort_unknown"),
+    ({"sort": "relevance"}, "sort_relevance_without_q"),
+    ({"sort": "relevance", "q": "的"}, "sort_relevance_without_q"),  # a function word only
+])
+def test_an_order_that_does_not_exist_is_a_clear_400(city, params, code):
+    get, _post = city
+    refused = get(REQUESTER, "/datasets", **params)
+    assert refused.status_code == 400
+    assert refused.get_json()["error"]["code"] == code
+    assert refused.get_json()["error"]["fields"][0]["name"] == "sort"
+
+
 @pytest.mark.parametrize("params,code", [
     ({"page_size": 0}, "page_size_range"), ({"page_size": 1001}, "page_size_range"),
     ({"page_size": "ten"}, "page_size_range"), ({"page_token": "not-a-token"},

@@ -185,3 +185,21 @@ def test_a_steward_edits_metadata_and_column_descriptions_on_a_page(city):  # no
     assert "没有修改" in text(steward.get(again.headers["Location"]))
     logged = call(AUDITOR, "GET", "/audit/entries?type=dataset_change").get_json()["entries"]
     assert [sorted(e["entry"]["fields"]) for e in logged] == [["column_notes", "details"]]
+
+
+def test_the_catalog_page_sorts_and_filters_by_theme(browse, datasets):
+    reader = browse("civil-requester", "zh")
+    page = text(reader.get("/catalog?sort=changed&page_size=2"))
+    chosen = re.search(r'<select class="select" id="sort".*?</select>', page, re.S).group(0)
+    assert re.search(r'value="changed" selected>最近更新', chosen)
+    assert "最相关" not in chosen  # no search words: no order by relevance
+    assert "sort=changed" in page.split('class="pagination"', 1)[1]  # the next page keeps it
+    searched = text(reader.get("/catalog?q=居民&sort=relevance"))
+    assert re.search(r'value="relevance" selected>最相关', searched)
+    cleared = reader.get("/catalog?q=&sort=relevance")  # words cleared, order kept
+    assert cleared.status_code == 200 and re.search(r'value="newest" selected>最新发布',
+                                                     text(cleared))
+    themes = re.search(r'<select class="select" id="theme".*?</select>', page, re.S).group(0)
+    assert "全部主题" in themes and "健康保障 (" in themes
+    refused = reader.get("/catalog?sort=oldest")
+    assert refused.status_code == 400 and "请选择排序方式" in text(refused)
