@@ -17,7 +17,7 @@ from .errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from .models import departments, tokens, users, web_sessions
 
 __all__ = ["Principal", "ROLES", "add_user", "check_new_account", "issue_token",
-           "bearer_token", "principal_for_token", "check_password", "add_department",
+           "bearer_token", "principal_for_token", "check_password",
            "hash_token", "open_session",
            "principal_for_session", "touch_session", "end_session", "end_sessions",
            "set_password", "set_disabled", "revoke_tokens"]
@@ -50,15 +50,6 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def add_department(conn: sa.Connection, code: str, name: str, name_en: str) -> None:
-    """Create a department (idempotent). Raises InvalidInput for a malformed code."""
-    if not re.fullmatch(r"[a-z][a-z0-9_-]{1,39}", code):
-        raise InvalidInput("department code: lower-case letters, digits, '-' or '_'")
-    exists = conn.execute(sa.select(departments.c.code).where(departments.c.code == code)).first()
-    if exists is None:
-        conn.execute(departments.insert().values(code=code, name=name, name_en=name_en))
-
-
 def add_user(conn: sa.Connection, *, username: str, password: str, role: str,
              department: str | None, display_name: str | None = None,
              now: dt.datetime) -> Principal:
@@ -85,9 +76,16 @@ def check_new_account(conn: sa.Connection, username: str, role: str,
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
     if (role == "admin") != (department is None):
         raise InvalidInput("an admin has no department; every other role needs one")
-    if department and conn.execute(sa.select(departments.c.code).where(
-            departments.c.code == department)).first() is None:
-        raise InvalidInput(f"unknown department {department!r}")
+    if department:
+        found = conn.execute(sa.select(departments.c.disabled).where(
+            departments.c.code == department)).first()
+        if found is None:
+            raise InvalidInput(f"unknown department {department!r} (an admin adds it: govex "
+                               f"departments add)", code="department_unknown",
+                               field="department")
+        if found.disabled:
+            raise InvalidInput(f"department {department!r} is disabled",
+                               code="department_disabled", field="department")
     if conn.execute(sa.select(users.c.username).where(users.c.username == username)).first():
         raise Conflict(f"user {username!r} exists")
 

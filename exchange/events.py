@@ -19,8 +19,8 @@ from typing import Any, ClassVar
 
 __all__ = ["Event", "Publish", "DatasetChange", "Withdraw", "Request", "Approve", "FirstApproval",
            "Deny", "Revoke", "GrantMove", "Exchange", "AuthzDenied", "AuthzThrottled",
-           "SignInFailed", "SignInLocked", "UserAdd", "UserChange", "KeyRotate", "Init", "EVENTS",
-           "EVENT_TYPES"]
+           "SignInFailed", "SignInLocked", "UserAdd", "UserChange", "DepartmentChange",
+           "KeyRotate", "Init", "EVENTS", "EVENT_TYPES"]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -122,6 +122,7 @@ class Approve(Event):
     purpose: str
     columns: Mapping[str, str]
     expires_at: str
+    rows: Mapping[str, Sequence[str]] | None = None  # the grant's row scope, if it has one
     outcome: str = "granted"
 
 
@@ -187,7 +188,8 @@ class GrantMove(Event):
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Exchange(Event):
     """Data left the exchange: what was delivered under which grant, its SHA-256 and rows;
-    ``columns`` maps each delivered column to its operator."""
+    ``columns`` maps each delivered column to its operator; ``rows`` is the grant's row scope
+    (``{column: [values]}``) when it delivers only some rows."""
 
     TYPE = "exchange"
     actor: str
@@ -203,6 +205,7 @@ class Exchange(Event):
     columns: Mapping[str, str]
     row_count: int
     sha256: str
+    rows: Mapping[str, Sequence[str]] | None = None  # the grant's row scope, if it has one
     outcome: str = "delivered"
 
 
@@ -282,6 +285,24 @@ class UserChange(Event):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class DepartmentChange(Event):
+    """An administrator added a department (``change``: added) or changed it (renamed,
+    moved, disabled, enabled); its level, parent and region as they are after the change
+    (an organisation's facts, not personal data). A disabled department's users are
+    disabled with it: ``users_disabled`` counts them."""
+
+    TYPE = "department_change"
+    actor: str
+    subject: str
+    change: str
+    level: str | None = None
+    parent: str | None = None
+    region: str | None = None
+    users_disabled: int | None = None
+    outcome: str = "changed"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class KeyRotate(Event):
     """The signing key was rotated; ``kid`` is the new key's thumbprint."""
 
@@ -305,5 +326,5 @@ EVENTS: tuple[type[Event], ...] = (Publish, DatasetChange, Withdraw, Request, Ap
                                    FirstApproval, Deny, Revoke, GrantMove, Exchange,
                                    AuthzDenied,
                                    AuthzThrottled, SignInFailed, SignInLocked, UserAdd,
-                                   UserChange, KeyRotate, Init)
+                                   UserChange, DepartmentChange, KeyRotate, Init)
 EVENT_TYPES: tuple[str, ...] = tuple(dict.fromkeys(e.TYPE for e in EVENTS))

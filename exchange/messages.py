@@ -29,6 +29,12 @@ MESSAGES: dict[str, str] = {
     "column_twice": "A column is named twice.",
     "columns_unknown": "The dataset has no column named %(columns)s.",
     "columns_not_requested": "These columns were not requested: %(columns)s.",
+    "rows_malformed": "Choose the rows as columns, each with a list of values.",
+    "rows_too_many": "Choose rows by at most %(columns)s columns, each with at most "
+                     "%(values)s values.",
+    "rows_column_unknown": "The dataset has no column named %(columns)s to choose rows by.",
+    "rows_column_personal": "Rows cannot be chosen by a column of personal data (%(columns)s): "
+                            "the choice is written in the audit log and the receipt.",
     "masking_outside_grant": "Masking names columns outside the grant: %(columns)s.",
     "masking_not_a_mapping": "Masking must map column names to operator names.",
     "operator_unknown": "Unknown masking operator: %(operators)s.",

@@ -15,6 +15,13 @@ departments = sa.Table(
     sa.Column("code", sa.String(40), primary_key=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("name_en", sa.String(200), nullable=False),
+    # its level of government, the department it answers to, its region (GB/T 2260), and
+    # whether it was dissolved or merged (see exchange.departments)
+    sa.Column("level", sa.String(10), nullable=False, server_default="city"),
+    sa.Column("parent", sa.String(40), sa.ForeignKey("exchange_departments.code"),
+              index=True),
+    sa.Column("region", sa.String(6), index=True),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 users = sa.Table(

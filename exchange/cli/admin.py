@@ -1,4 +1,5 @@
-"""Local admin commands of ``govex``: init, demo, serve, users, keys (no server needed)."""
+"""Local admin commands of ``govex``: init, demo, serve, users, departments, keys (no server
+needed)."""
 
 from __future__ import annotations
 
@@ -118,11 +119,11 @@ def users_add(home: Path, username: str, role: str, department: str | None,
     from ..usecases.admin import create_user
     svc = Services(_settings(home))
     with svc.reader.connect() as conn:  # a typo in the rest is told before the password is asked
-        check_new_account(conn, username, role, department)
+        _clearly(lambda: check_new_account(conn, username, role, department))
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    token = create_user(svc, username=username, password=password, role=role,
-                        department=department, display_name=display_name)
+    token = _clearly(lambda: create_user(svc, username=username, password=password, role=role,
+                                         department=department, display_name=display_name))
     click.echo(f"created {username} ({role}{', ' + department if department else ''})\n"
                f"token: {token}")
 
@@ -170,12 +171,140 @@ def users_token(home: Path, username: str) -> None:
 
 def _user_change(home: Path, change, *args):  # noqa: ANN001, ANN002, ANN202
     """Run an admin change; its errors (no such user, short password) become one line."""
-    from ..errors import ExchangeError
     from ..services import Services
+    svc = Services(_settings(home))
+    return _clearly(lambda: change(svc, *args))
+
+
+def _clearly(run):  # noqa: ANN001, ANN202
+    """``run()``, its errors (no such user, short password, unknown department) one line."""
+    from ..errors import ExchangeError
     try:
-        return change(Services(_settings(home)), *args)
+        return run()
     except ExchangeError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@users.command("list")
+@_home
+@click.option("--department", help="Only this department's users.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"users": [...]} as JSON.')
+def users_list(home: Path, department: str | None, as_json: bool) -> None:
+    """List the users: username, role, department, disabled (no password or token)."""
+    from ..usecases.departments import list_users
+    found = _user_change(home, lambda svc: list_users(svc, department=department))
+    if as_json:
+        return _print_json(found)
+    for u in found["users"]:
+        click.echo(f"{u['username']:<24} {u['role']:<10} {u['department'] or '-':<20} "
+                   f"{'disabled' if u['disabled'] else ''}".rstrip())
+    if not found["users"]:
+        click.echo("no users")
+
+
+def _print_json(value: object) -> None:
+    import json
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+@click.group()
+def departments() -> None:
+    """Manage departments: levels, parents, regions (admin, local)."""
+
+
+_LEVEL = click.Choice(["province", "city", "district", "street"])
+
+
+@departments.command("add")
+@_home
+@click.argument("code")
+@click.option("--name", required=True, help="Its name, in Chinese (锦江区民政局).")
+@click.option("--name-en", help="Its name in English (default: the code).")
+@click.option("--level", required=True, type=_LEVEL)
+@click.option("--parent", help="The department it answers to (a code).")
+@click.option("--region", help="Its region, a GB/T 2260 code (510104); needed for district "
+                               "and street departments.")
+def departments_add(home: Path, code: str, name: str, name_en: str | None, level: str,
+                    parent: str | None, region: str | None) -> None:
+    """Add a department."""
+    from ..usecases.departments import add_department
+    made = _user_change(home, lambda svc: add_department(
+        svc, code=code, name=name, name_en=name_en, level=level, parent=parent,
+        region=region))
+    click.echo(f"added {_line(made)}")
+
+
+def _line(d: dict) -> str:
+    region = f" {d['region']} ({d['region_name']})" if d["region"] else ""
+    parent = f", under {d['parent']}" if d["parent"] else ""
+    return f"{d['code']}: {d['name']} · {d['level']}{region}{parent}"
+
+
+@departments.command("list")
+@_home
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"departments": [{"code", "name", "level", "parent", "region", '
+                   '...}]} as JSON.')
+def departments_list(home: Path, as_json: bool) -> None:
+    """List the departments, highest level first."""
+    from ..usecases.departments import list_departments
+    found = _user_change(home, list_departments)
+    if as_json:
+        return _print_json(found)
+    for d in found["departments"]:
+        click.echo(_line(d) + (" · disabled" if d["disabled"] else ""))
+    if not found["departments"]:
+        click.echo("no departments: add one with 'govex departments add'")
+
+
+@departments.command("rename")
+@_home
+@click.argument("code")
+@click.option("--name", help="The new Chinese name.")
+@click.option("--name-en", help="The new English name.")
+def departments_rename(home: Path, code: str, name: str | None, name_en: str | None) -> None:
+    """Rename a department (its code stays)."""
+    from ..usecases.departments import rename_department
+    if name is None and name_en is None:
+        raise click.UsageError("give --name, --name-en or both")
+    changed = _user_change(home, lambda svc: rename_department(svc, code=code, name=name,
+                                                               name_en=name_en))
+    click.echo(f"renamed {_line(changed)}")
+
+
+@departments.command("move")
+@_home
+@click.argument("code")
+@click.option("--parent", help="The department it answers to now (omit: none).")
+@click.option("--region", help="Its new region (GB/T 2260).")
+@click.option("--level", type=_LEVEL, help="Its new level.")
+def departments_move(home: Path, code: str, parent: str | None, region: str | None,
+                     level: str | None) -> None:
+    """Put a department under another parent, with a new level or region if they change."""
+    from ..usecases.departments import move_department
+    moved = _user_change(home, lambda svc: move_department(svc, code=code, parent=parent,
+                                                           region=region, level=level))
+    click.echo(f"moved {_line(moved)}")
+
+
+@departments.command("disable")
+@_home
+@click.argument("code")
+def departments_disable(home: Path, code: str) -> None:
+    """Disable a department (merged or dissolved) and its users."""
+    from ..usecases.departments import disable_department
+    done = _user_change(home, lambda svc: disable_department(svc, code=code))
+    click.echo(f"disabled {code} and {len(done['users_disabled'])} user(s)")
+
+
+@departments.command("enable")
+@_home
+@click.argument("code")
+def departments_enable(home: Path, code: str) -> None:
+    """Enable a disabled department again (its users one by one: govex users enable)."""
+    from ..usecases.departments import enable_department
+    _user_change(home, lambda svc: enable_department(svc, code=code))
+    click.echo(f"enabled {code}")
 
 
 @click.group()
@@ -211,4 +340,5 @@ def demo_token(home: Path, username: str) -> None:
 
 
 #: The commands this module adds to ``govex`` (see :mod:`exchange.cli`).
-COMMANDS: tuple[click.Command, ...] = (init, serve, demo, users, keys, demo_token)
+COMMANDS: tuple[click.Command, ...] = (init, serve, demo, users, departments, keys,
+                                       demo_token)

@@ -48,8 +48,8 @@ def _departments_and_users(svc: Services) -> list[dict[str, Any]]:
     people = Faker("zh_CN")
     people.seed_instance(20261207)  # the same invented staff in every demo
     made = []
-    for code, name, name_en in DEPARTMENTS:
-        ensure_department(svc, code, name, name_en)
+    for code, name, name_en, level, parent, region in DEPARTMENTS:
+        ensure_department(svc, code, name, name_en, level=level, parent=parent, region=region)
         roles = ("auditor",) if code == "audit" else ("requester", "steward")
         for role in roles:
             username = f"{code}-{role}"

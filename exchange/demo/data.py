@@ -51,15 +51,23 @@ __all__ = [
 
 DEFAULT_SEED = 20261128
 
-#: (code, Chinese name, English name) of the demo departments.
-DEPARTMENTS: list[tuple[str, str, str]] = [
-    ("police", "市公安局", "Municipal Public Security Bureau"),
-    ("civil", "市民政局", "Civil Affairs Bureau"),
-    ("health", "市卫健委", "Health Commission"),
-    ("hotline", "12345热线中心", "12345 Citizen Hotline Centre"),
-    ("market", "市市场监管局", "Market Regulation Administration"),
-    ("jinjiang", "锦江区政府", "Jinjiang District Government"),
-    ("audit", "市审计局", "Municipal Audit Bureau"),
+#: The demo city's departments, parents first: (code, Chinese name, English name, level,
+#: parent, GB/T 2260 region). 成都市's bureaus and its data authority (市数据局), and two
+#: districts, 锦江区 and 武侯区, each with its government and its civil affairs bureau.
+DEPARTMENTS: list[tuple[str, str, str, str, str | None, str]] = [
+    ("police", "市公安局", "Municipal Public Security Bureau", "city", None, "510100"),
+    ("civil", "市民政局", "Civil Affairs Bureau", "city", None, "510100"),
+    ("health", "市卫健委", "Health Commission", "city", None, "510100"),
+    ("hotline", "12345热线中心", "12345 Citizen Hotline Centre", "city", None, "510100"),
+    ("market", "市市场监管局", "Market Regulation Administration", "city", None, "510100"),
+    ("data", "市数据局", "Municipal Data Bureau", "city", None, "510100"),
+    ("audit", "市审计局", "Municipal Audit Bureau", "city", None, "510100"),
+    ("jinjiang", "锦江区政府", "Jinjiang District Government", "district", None, "510104"),
+    ("jinjiang-civil", "锦江区民政局", "Jinjiang Civil Affairs Bureau", "district", "jinjiang",
+     "510104"),
+    ("wuhou", "武侯区政府", "Wuhou District Government", "district", None, "510107"),
+    ("wuhou-civil", "武侯区民政局", "Wuhou Civil Affairs Bureau", "district", "wuhou",
+     "510107"),
 ]
 
 

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from .. import events
 from ..auth import (
     ROLES,
-    add_department,
     add_user,
     end_sessions,
     issue_token,
@@ -23,6 +22,7 @@ from ..db import upgrade
 from ..errors import InvalidInput, NotFound
 from ..models import departments, users
 from ..services import Services
+from .departments import add_department
 from .signin import clear_user_failures
 
 __all__ = ["init_instance", "create_user", "rotate_keys", "ensure_department",
@@ -53,11 +53,17 @@ def init_instance(settings: Settings, *, admin_password: str | None = None) -> d
     return result
 
 
-def ensure_department(svc: Services, code: str, name: str, name_en: str) -> None:
-    """Create a department and its role permissions (idempotent)."""
-    with svc.engine.begin() as conn:
-        add_department(conn, code, name, name_en)
-        svc.enforcer.add_department(code, conn=conn)
+def ensure_department(svc: Services, code: str, name: str, name_en: str, *,
+                      level: str = "city", parent: str | None = None,
+                      region: str | None = None) -> None:
+    """Create a department and its role permissions, logged, unless it exists (a demo or a
+    test sets its city up with this; see :mod:`.departments`)."""
+    with svc.reader.connect() as conn:
+        exists = conn.execute(sa.select(departments.c.code).where(
+            departments.c.code == code)).first() is not None
+    if not exists:
+        add_department(svc, code=code, name=name, name_en=name_en, level=level,
+                       parent=parent, region=region)
 
 
 def create_user(svc: Services, *, username: str, password: str, role: str,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,14 +15,21 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..auth import Principal, principal_for_session, touch_session
-from ..errors import Unauthenticated, http_code, public_message, retry_after, status_for
+from ..errors import (
+    InvalidInput,
+    Unauthenticated,
+    http_code,
+    public_message,
+    retry_after,
+    status_for,
+)
 from ..messages import problems_of, text_of
 from ..services import Services
 from ..usecases.admin import department_names
 from ..usecases.signin import sign_out
 
 __all__ = ["event_labels", "bp", "services", "principal", "may", "safe_next", "PUBLIC_ENDPOINTS",
-           "sign_in_as", "attempt", "department_label", "FormError", "form_errors"]
+           "sign_in_as", "attempt", "department_label", "FormError", "form_errors", "form_fields"]
 
 log = logging.getLogger("govex")
 
@@ -59,6 +68,28 @@ def safe_next(target: str | None, default: str) -> str:
             or "\\" in target:
         return default
     return target
+
+
+def form_fields(*names: str, prefixes: tuple[str, ...] = ()) -> Callable[[Any], Any]:
+    """The fields a page's form posts (and the CSRF token): a POST with any other field is
+    refused with 400 ``unknown_field`` naming them, as the API refuses a body's (a misspelt
+    condition is never dropped silently). ``prefixes``: families of fields, one per column
+    (``op:`` + a column's name)."""
+    allowed = frozenset({"csrf_token", *names})
+
+    def wrap(view: Any) -> Any:
+        @functools.wraps(view)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            if request.method == "POST":
+                sent = set(request.form) | set(request.files)
+                unknown = sorted(name for name in sent if name not in allowed
+                                 and not name.startswith(prefixes))
+                if unknown:
+                    raise InvalidInput(f"unknown field(s): {', '.join(unknown)}",
+                                       code="unknown_field", fields=unknown)
+            return view(*args, **kwargs)
+        return checked
+    return wrap
 
 
 def sign_in_as(session_id: str) -> None:
@@ -221,7 +252,8 @@ def event_labels() -> dict[str, str]:
             "request": gettext("Request"), "approve": gettext("Approve"), "deny": gettext("Deny"),
             "revoke": gettext("Revoke"), "exchange": gettext("Delivery"),
             "authz_denied": gettext("Refused access"), "user_add": gettext("User added"),
-            "user_change": gettext("User change"), "key_rotate": gettext("Key change"),
+            "user_change": gettext("User change"),
+            "department_change": gettext("Department change"), "key_rotate": gettext("Key change"),
             "init": gettext("Instance created"), "sign_in_failed": gettext("Failed sign-in"),
             "sign_in_locked": gettext("Sign-in locked"),
             "authz_throttled": gettext("Throttled after refusals")}

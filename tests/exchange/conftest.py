@@ -17,16 +17,18 @@ from exchange.demo import build_demo
 ROWS = 120
 
 
-def new_instance(settings, *people) -> tuple:
+def new_instance(settings, *people, places: dict | None = None) -> tuple:
     """A fresh instance for ``settings`` with the departments of ``people`` (Principals) and a
-    user for each: ``(services, {username: API token})``."""
+    user for each: ``(services, {username: API token})``. ``places``: a department's level
+    and region, ``{code: ("district", "510104")}`` (default city-level, no region)."""
     from exchange.services import Services
     from exchange.usecases.admin import create_user, ensure_department, init_instance
 
     init_instance(settings)
     svc = Services(settings)
     for code in dict.fromkeys(who.department for who in people):
-        ensure_department(svc, code, code, code)
+        level, region = (places or {}).get(code, ("city", None))
+        ensure_department(svc, code, code, code, level=level, region=region)
     tokens = {who.username: create_user(svc, username=who.username, password="pw-" * 5,
                                         role=who.role, department=who.department)
               for who in people}

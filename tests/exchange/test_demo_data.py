@@ -84,20 +84,27 @@ def test_every_cell_is_a_non_empty_str_in_object_columns(datasets, key):
     assert df.index.equals(pd.RangeIndex(len(df)))
 
 
-def test_departments_table():
-    assert DEPARTMENTS == [
-        ("police", "市公安局", "Municipal Public Security Bureau"),
-        ("civil", "市民政局", "Civil Affairs Bureau"),
-        ("health", "市卫健委", "Health Commission"),
-        ("hotline", "12345热线中心", "12345 Citizen Hotline Centre"),
-        ("market", "市市场监管局", "Market Regulation Administration"),
-        ("jinjiang", "锦江区政府", "Jinjiang District Government"),
-        ("audit", "市审计局", "Municipal Audit Bureau"),
-    ]
+def test_the_demo_city_is_a_valid_tree_of_departments():
+    import sqlalchemy as sa
+
+    from exchange import departments
+    from exchange.models import metadata
+
+    engine = sa.create_engine("sqlite://")
+    metadata.create_all(engine)
+    with engine.begin() as conn:  # each one as an admin would add it, parents first
+        for code, name, name_en, level, parent, region in DEPARTMENTS:
+            departments.add(conn, code=code, name=name, name_en=name_en, level=level,
+                            parent=parent, region=region)
+        made = {d.code: d for d in departments.list_all(conn)}
+    assert {d.region for d in made.values() if d.level == "district"} == {"510104", "510107"}
+    assert made["jinjiang-civil"].parent == "jinjiang" and made["data"].level == "city"
+    assert {code for code, *_ in DEPARTMENTS} >= {"police", "civil", "health", "hotline",
+                                                   "market", "audit"}
 
 
 def test_every_dataset_belongs_to_a_known_department(datasets):
-    codes = {code for code, _, _ in DEPARTMENTS}
+    codes = {code for code, *_ in DEPARTMENTS}
     assert {d.department for d in datasets.values()} <= codes
 
 
