@@ -56,7 +56,7 @@ _HOMES = {
     ".store": ("EncryptedFileStore", "MemoryPayloadStore", "PayloadStore", "digest_of"),
     ".streaming": ("DEFAULT_CHUNK_ROWS", "TableReader", "TableWriter", "as_text_chunk",
                    "format_of", "open_table", "open_table_source", "open_writer",
-                   "open_sink_writer", "signature_of"),
+                   "open_sink_writer", "signature_of", "select_rows", "scoped_text_chunk"),
     ".external": ("ManifestEntry", "TableManifest", "check_manifest", "first_rows",
                   "manifest_of", "row_count", "table_files"),
     ".errors": ("CatalogError", "ColumnNotFound", "DatasetNotFound", "DatasetWithdrawn",
@@ -115,6 +115,8 @@ if TYPE_CHECKING:
         open_table,
         open_table_source,
         open_writer,
+        scoped_text_chunk,
+        select_rows,
         signature_of,
     )
 
@@ -145,6 +147,7 @@ __all__ = [
     "InvalidUpload", "UploadTooLarge", "UnsupportedFormat", "QualityCheckFailed",
     "PayloadMissing", "PayloadCorrupt", "DEFAULT_CHUNK_ROWS", "TableReader", "TableWriter",
     "as_text_chunk", "format_of", "open_table", "open_table_source", "open_writer",
-    "open_sink_writer", "signature_of", "TableChanged", "ManifestEntry", "TableManifest",
+    "open_sink_writer", "signature_of", "select_rows", "scoped_text_chunk", "TableChanged",
+    "ManifestEntry", "TableManifest",
     "manifest_of", "check_manifest", "table_files", "first_rows", "row_count",
 ]

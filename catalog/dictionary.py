@@ -15,6 +15,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import regions
+
 __all__ = ["infer_columns", "CATEGORIES", "THEMES", "SHARE_METHODS", "OPEN_TYPES",
            "UPDATE_FREQUENCIES", "TYPE_NAMES"]
 
@@ -45,8 +47,10 @@ _CODE_DIGITS = 11
 
 
 def infer_columns(sample: pa.Table) -> list[dict[str, Any]]:
-    """Each column of ``sample`` as ``{"name", "dtype", "length"}`` (see the module)."""
-    return [{"name": str(name), **_column_type(sample.column(name))}
+    """Each column of ``sample`` as ``{"name", "dtype", "length", "region"}`` (see the
+    module; ``region``: its values are GB/T 2260 county codes, :mod:`catalog.regions`)."""
+    return [{"name": str(name), **_column_type(sample.column(name)),
+             "region": regions.is_region_column(sample.column(name))}
             for name in sample.column_names]
 
 

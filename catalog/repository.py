@@ -140,7 +140,8 @@ def _check_columns(columns: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
     if len(set(names)) != len(names):
         raise InvalidUpload("column names must be distinct")
     return [{"name": c["name"], "dtype": c.get("dtype") or "string", "length": c.get("length"),
-             "profile": copy.deepcopy(c.get("profile"))} for c in columns]
+             "profile": copy.deepcopy(c.get("profile"))}
+            | ({"region": True} if c.get("region") is True else {}) for c in columns]
 
 
 def _current_version(conn: sa.Connection, dataset_id: str) -> int:

@@ -115,7 +115,7 @@ class Client:
         return self._every("/api/v1/requests", "requests", params)
 
     def approve(self, request_id: str, **conditions: Any) -> dict:
-        """Approve with conditions: columns, masking, expires_in_days, follows."""
+        """Approve with conditions: columns, masking, expires_in_days, follows, rows."""
         body = {k: v for k, v in conditions.items() if v is not None}
         return self._json("POST", f"/api/v1/requests/{request_id}/approve", json=body)
 

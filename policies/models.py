@@ -64,6 +64,8 @@ grants_table = sa.Table(
     # "latest": deliveries read the newest version the grant's conditions still fit; "pinned":
     # always dataset_version
     sa.Column("follows", sa.String(8), nullable=False, server_default="latest"),
+    # the rows it delivers: {column: [values]} (None: every row; see rules.check_rows)
+    sa.Column("rows", sa.JSON),
 )
 
 
@@ -153,6 +155,8 @@ class Grant:
     #: ``latest`` (the newest version the grant's conditions still fit) or ``pinned``
     #: (exactly ``dataset_version``)
     follows: str = "latest"
+    #: the rows it delivers, ``{column: [values]}`` (None: every row)
+    rows: dict[str, list[str]] | None = None
 
     def status(self, now: dt.datetime) -> str:
         """"active", "revoked" or "expired" at ``now``."""

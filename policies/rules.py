@@ -10,7 +10,7 @@ from .models import DatasetFacts
 
 __all__ = ["SHARING_TYPES", "LEVELS", "initial_status", "check_columns", "resolve_masking",
            "approvals_needed", "check_expiry", "DEFAULT_EXPIRY_DAYS", "MAX_EXPIRY_DAYS",
-           "version_fits"]
+           "version_fits", "check_rows", "MAX_ROW_VALUES", "MAX_ROW_COLUMNS"]
 
 SHARING_TYPES = {
     "unconditional": "无条件共享",
@@ -28,6 +28,48 @@ def initial_status(facts: DatasetFacts) -> str:
     if facts.sharing == "unconditional" and approvals_needed(facts.level) > 1:
         return "pending"
     return {"unconditional": "granted", "none": "refused"}.get(facts.sharing, "pending")
+
+
+#: A grant's row scope names at most this many columns, each with at most this many values.
+MAX_ROW_COLUMNS = 4
+MAX_ROW_VALUES = 1000
+_MAX_VALUE_CHARS = 200
+
+
+def check_rows(rows: Any, facts: DatasetFacts) -> dict[str, list[str]] | None:
+    """A grant's row scope, ``{column: [value, ...]}``: a row is delivered when, for every
+    column named, its value (as text) is one of those values. None or ``{}``: every row.
+
+    A scope is written in the audit entry and the receipt of every delivery, so it may name
+    only columns that hold no personal data (a region code, a district, a type; never a
+    resident's ID number).
+
+    Raises InvalidRequest: not an object of lists of text, a column the dataset does not
+    have or that holds personal data, too many columns or values.
+    """
+    if rows is None or rows == {}:
+        return None
+    if not isinstance(rows, Mapping) or not all(
+            isinstance(values, list) and values and all(
+                isinstance(v, str) and v.strip() and len(v) <= _MAX_VALUE_CHARS
+                for v in values) for values in rows.values()):
+        raise InvalidRequest("rows is an object: each column a list of values (text)",
+                             code="rows_malformed", field="rows")
+    if len(rows) > MAX_ROW_COLUMNS or any(len(v) > MAX_ROW_VALUES for v in rows.values()):
+        raise InvalidRequest(f"rows names at most {MAX_ROW_COLUMNS} columns, each with at most "
+                             f"{MAX_ROW_VALUES} values", code="rows_too_many", field="rows",
+                             columns=MAX_ROW_COLUMNS, values=MAX_ROW_VALUES)
+    unknown = [c for c in rows if c not in facts.columns]
+    if unknown:
+        raise InvalidRequest(f"unknown column(s): {', '.join(unknown)}",
+                             code="rows_column_unknown", field="rows", columns=unknown)
+    personal = [c for c in rows if c in facts.personal_columns]
+    if personal:
+        raise InvalidRequest(f"rows cannot be chosen by a column of personal data: "
+                             f"{', '.join(personal)}", code="rows_column_personal",
+                             field="rows", columns=personal)
+    return {column: sorted({v.strip() for v in values})
+            for column, values in sorted(rows.items())}
 
 
 def approvals_needed(level: str) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -103,7 +104,7 @@ def create_request(conn: sa.Connection, *, facts: DatasetFacts, requester: str, 
 def approve(conn: sa.Connection, request_id: str, *, steward: str, facts: DatasetFacts,
             default_masking: Mapping[str, str], columns: Sequence[str] | None = None,
             masking: Mapping[str, str] | None = None, expires_in_days: int | None = None,
-            follows: str | None = None, now: dt.datetime) -> Decision:
+            follows: str | None = None, rows: Any = None, now: dt.datetime) -> Decision:
     """Approve with conditions. The caller has checked that ``steward`` may decide for the
     provider. L4 needs two distinct stewards: the first approval is recorded and the request
     stays pending; the second issues the grant with the first approval's conditions.
@@ -121,13 +122,14 @@ def approve(conn: sa.Connection, request_id: str, *, steward: str, facts: Datase
     plan = rules.resolve_masking(cols, defaults=default_masking, explicit=masking or {},
                                  facts=facts)
     days = rules.check_expiry(expires_in_days)
+    scope = rules.check_rows(rows, facts)
     conditions = {"columns": cols, "masking": plan, "expires_in_days": days,
-                  "follows": check_follows(follows)}
+                  "follows": check_follows(follows), "rows": scope}
     first = first_conditions(conn, request_id)
     if first is not None:
         _check_confirms(first, columns=cols if columns is not None else None,
                         masking=plan if masking else None, days=expires_in_days,
-                        follows=follows)
+                        follows=follows, rows=scope if rows is not None else None)
     _record_approval(conn, request, steward=steward, conditions=first or conditions, now=now)
     if len(request.approvals) + 1 < rules.approvals_needed(request.level):
         return Decision(get_request(conn, request_id), None)
@@ -135,7 +137,7 @@ def approve(conn: sa.Connection, request_id: str, *, steward: str, facts: Datase
     grant = _issue_grant(conn, request, columns=agreed["columns"], masking=agreed["masking"],
                          approvers=[*request.approvals, steward],
                          days=agreed["expires_in_days"], now=now,
-                         follows=agreed.get("follows", "latest"))
+                         follows=agreed.get("follows", "latest"), rows=agreed.get("rows"))
     return Decision(get_request(conn, request_id), grant)
 
 
@@ -324,12 +326,14 @@ def first_conditions(conn: sa.Connection, request_id: str) -> dict | None:
 
 
 def _check_confirms(first: dict, *, columns: list[str] | None, masking: dict | None,
-                    days: int | None, follows: str | None) -> None:
+                    days: int | None, follows: str | None,
+                    rows: dict[str, list[str]] | None = None) -> None:
     """A second approval confirms the first: anything it states must be the same."""
     for name, given, agreed in (("columns", columns, first["columns"]),
                                 ("masking", masking, first["masking"]),
                                 ("expires_in_days", days, first["expires_in_days"]),
-                                ("follows", follows, first.get("follows", "latest"))):
+                                ("follows", follows, first.get("follows", "latest")),
+                                ("rows", rows, first.get("rows"))):
         if given is not None and given != agreed:
             raise InvalidRequest(f"the second approval must confirm the first one's {name}: "
                                  f"{agreed}", code="second_approval_differs", field=name,
@@ -348,7 +352,8 @@ def _record_approval(conn: sa.Connection, request: AccessRequest, *, steward: st
 
 def _issue_grant(conn: sa.Connection, request: AccessRequest, *, columns: list[str],
                  masking: dict[str, str], approvers: list[str], days: int,
-                 now: dt.datetime, follows: str = "latest") -> Grant:
+                 now: dt.datetime, follows: str = "latest",
+                 rows: dict[str, list[str]] | None = None) -> Grant:
     grant_id = "gr_" + secrets.token_hex(8)
     conn.execute(grants_table.insert().values(
         id=grant_id, request_id=request.id, dataset_id=request.dataset_id,
@@ -356,7 +361,7 @@ def _issue_grant(conn: sa.Connection, request: AccessRequest, *, columns: list[s
         receiver=request.receiver, purpose=request.purpose,
         logged_purpose=request.logged_purpose, columns=columns, masking=masking,
         approved_by=approvers, created_at=now, expires_at=now + dt.timedelta(days=days),
-        follows=follows))
+        follows=follows, rows=rows))
     _set_status(conn, request.id, status="granted", reason=None, by=approvers[-1], now=now)
     return get_grant(conn, grant_id)
 

@@ -22,7 +22,9 @@ _APPROVE = {"application/json": {"type": "object", "properties": {
     "masking": {"type": "object", "additionalProperties": {"type": "string",
                                                            "enum": list(OPERATOR_NAMES)}},
     "expires_in_days": {"type": "integer", "minimum": 1, "maximum": 365},
-    "follows": {"type": "string", "enum": ["latest", "pinned"]}}}}
+    "follows": {"type": "string", "enum": ["latest", "pinned"]},
+    "rows": {"type": "object", "additionalProperties": {"type": "array",
+                                                        "items": {"type": "string"}}}}}}
 _REASON = {"application/json": {"type": "object", "properties": {"reason": {"type": "string"}}}}
 
 
@@ -44,13 +46,13 @@ def list_requests():
 
 
 @route("/requests/{request_id}/approve", "POST", tag="access", body=_APPROVE,
-       summary="Approve with conditions (columns, masking per column, expiry) — steward")
+       summary="Approve with conditions (columns, masking per column, rows, expiry) — steward")
 def approve(request_id: str):
     body = json_body(optional=True)
     return access.approve(services(), principal(), request_id, columns=body.get("columns"),
                           masking=body.get("masking"),
                           expires_in_days=body.get("expires_in_days"),
-                          follows=body.get("follows"))
+                          follows=body.get("follows"), rows=body.get("rows"))
 
 
 @route("/requests/{request_id}/deny", "POST", summary="Refuse with a reason — steward",

@@ -50,6 +50,8 @@ def _line(index: int, e: dict[str, Any]) -> str:
     flow = f"{e.get('provider', '')}→{e.get('receiver', '')}" if e.get("receiver") else \
         e.get("provider", "")
     extra = f" rows={e['row_count']}" if "row_count" in e else ""
+    extra += "".join(f" {column} in {','.join(values)}"
+                     for column, values in (e.get("rows") or {}).items())
     return (f"#{index:<5} {e['time']}  {e['type']:<12} {e.get('actor', ''):<16} {flow:<18} "
             f"{e.get('dataset_id', '')} {e.get('outcome', '')}{extra}")
 

@@ -79,10 +79,14 @@ def _quality(report: dict) -> str:
 @click.option("--strict", is_flag=True, help="Refuse the file if a quality check fails.")
 @click.option("--confirm-personal-data", "confirm", is_flag=True,
               help="At L1 or L2: confirm the level although personal data was found.")
+@click.option("--region-column", metavar="COLUMN",
+              help="The column of GB/T 2260 region codes (default: the one found), by which "
+                   "a district's request is proposed its own rows.")
 @pass_ctx
 def publish(ctx: Context, file: Path, dataset_id: str | None, title: str | None,
             sharing: str | None, level: str | None, description: str,
-            legal_basis: str | None, strict: bool, confirm: bool) -> None:
+            legal_basis: str | None, strict: bool, confirm: bool,
+            region_column: str | None) -> None:
     """Publish FILE (CSV, XLSX, Parquet, JSON Lines) as a dataset of your department
     (--title, --sharing and --level), or as a new version of one (--new-version DATASET)."""
     described = {"--title": title, "--sharing": sharing, "--level": level,
@@ -92,8 +96,11 @@ def publish(ctx: Context, file: Path, dataset_id: str | None, title: str | None,
         if given:
             raise click.UsageError(f"{', '.join(given)}: a new version keeps the dataset's "
                                    f"metadata (change it with govex edit)")
-        d = ctx.client().publish(file.name, file, {"strict": strict, "confirm_personal_data":
-                                                   confirm}, new_version_of=dataset_id)
+        options = {"strict": strict, "confirm_personal_data": confirm,
+                   "region_column": region_column}
+        d = ctx.client().publish(file.name, file, {k: v for k, v in options.items()
+                                                   if v is not None},
+                                 new_version_of=dataset_id)
         ctx.emit(d, f"published {d['id']} version {d['version']} ({d['row_count']} rows, "
                     f"quality {'passed' if d['quality_passed'] else 'FAILED'})")
         return
@@ -102,9 +109,13 @@ def publish(ctx: Context, file: Path, dataset_id: str | None, title: str | None,
         raise click.UsageError(f"a new dataset needs {', '.join(missing)}")
     meta = {"title": title, "sharing": sharing, "level": level, "description": description,
             "legal_basis": legal_basis, "strict": strict, "confirm_personal_data": confirm}
+    if region_column:
+        meta["region_column"] = region_column
     d = ctx.client().publish(file.name, file, meta)
+    region = next((c["name"] for c in d.get("columns", []) if c.get("region")), None)
     ctx.emit(d, f"published {d['id']} ({d['row_count']} rows, quality "
-                f"{'passed' if d['quality_passed'] else 'FAILED — see govex dataset'})")
+                f"{'passed' if d['quality_passed'] else 'FAILED — see govex dataset'}"
+                f"{f'; region column {region}' if region else ''})")
 
 
 @click.command()
@@ -167,7 +178,9 @@ def requests(ctx: Context, status: str | None, ids: bool) -> None:
     if ids:
         return _print_ids(found)
     lines = [f"{r['id']}  {r['status']:<8} {r['receiver']}→{r['provider']}  {r['dataset_id']}  "
-             f"[{','.join(r['columns'])}]  {r['purpose']}" for r in found]
+             f"[{','.join(r['columns'])}]  {r['purpose']}" + "".join(
+                 f"\n    proposed: --rows {column}={','.join(values)}"
+                 for column, values in (r.get("proposed_rows") or {}).items()) for r in found]
     ctx.emit({"requests": found}, "\n".join(lines) or "no requests")
 
 
@@ -181,10 +194,22 @@ def requests(ctx: Context, status: str | None, ids: bool) -> None:
 @click.option("--follows", type=click.Choice(["latest", "pinned"]),
               help="latest (default): deliveries read the newest version the grant still "
                    "fits; pinned: always the version requested.")
+@click.option("--rows", "row_scopes", multiple=True, metavar="COLUMN=V1,V2",
+              help="Deliver only the rows whose COLUMN holds one of these values (e.g. "
+                   "区划代码=510104); repeat for more columns (each must match).")
 @pass_ctx
 def approve(ctx: Context, request_id: str, masks: tuple[str, ...], columns: str | None,
-            expires_in_days: int | None, follows: str | None) -> None:
+            expires_in_days: int | None, follows: str | None,
+            row_scopes: tuple[str, ...]) -> None:
     """Approve a request with conditions (stewards)."""
+    rows: dict[str, list[str]] = {}
+    for item in row_scopes:
+        column, sep, values = item.partition("=")
+        chosen = [v.strip() for v in values.split(",") if v.strip()]
+        if not sep or not column.strip() or not chosen:
+            raise click.BadParameter(f"{item!r}: use COLUMN=VALUE1,VALUE2",
+                                     param_hint="--rows")
+        rows.setdefault(column.strip(), []).extend(chosen)
     masking = {}
     for item in masks:
         column, sep, op = item.partition("=")
@@ -193,9 +218,12 @@ def approve(ctx: Context, request_id: str, masks: tuple[str, ...], columns: str 
         masking[column.strip()] = op.strip()
     cols = [c.strip() for c in columns.split(",")] if columns else None
     r = ctx.client().approve(request_id, masking=masking or None, columns=cols,
-                             expires_in_days=expires_in_days, follows=follows)
-    human = (f"granted {r['grant_id']} until {r['grant']['expires_at']}" if r["grant_id"]
-             else "approval recorded; a second steward must confirm (L4)")
+                             expires_in_days=expires_in_days, follows=follows,
+                             rows=rows or None)
+    scope = "; rows " + "; ".join(f"{c} in {','.join(v)}" for c, v in rows.items()) \
+        if rows else ""
+    human = (f"granted {r['grant_id']} until {r['grant']['expires_at']}{scope}"
+             if r["grant_id"] else "approval recorded; a second steward must confirm (L4)")
     ctx.emit(r, human)
 
 
@@ -279,7 +307,8 @@ def pull(ctx: Context, grant_id: str, output: Path, fmt: str, bom: bool) -> None
         ensure_ascii=False, indent=1) + "\n")
     ctx.emit(exchange | {"file": str(output), "receipt_file": str(receipt_path),
                          "evidence_file": str(evidence_path)},
-             f"wrote {output} ({manifest['row_count']} rows, sha256 {manifest['sha256'][:16]}…)"
+             f"wrote {output} ({manifest['row_count']} rows{_scope(manifest.get('rows'))}, "
+             f"sha256 {manifest['sha256'][:16]}…)"
              f"\nwrote {receipt_path} (signature verified)"
              f"\nwrote {evidence_path} (audit entry #{index}, proven included in the signed "
              f"checkpoint of {signed.size} entries)")
@@ -311,6 +340,11 @@ def verify(ctx: Context, file: Path, receipt: Path, jwks_source: str | None) -> 
                        f"(exchange {manifest['exchange_id']}, {manifest['row_count']} rows, "
                        f"{manifest['provider']}→{manifest['receiver']}, "
                        f"audit entry #{manifest['audit_index']})")
+
+
+def _scope(rows: dict | None) -> str:
+    """A grant's row scope in words (``; rows: 区划代码 in 510104``), or nothing."""
+    return "".join(f"; {column} in {','.join(values)}" for column, values in (rows or {}).items())
 
 
 @click.group()

@@ -20,6 +20,7 @@ from .masking_plan import (
     check_plan,
     dataset_facts,
     default_masking,
+    proposed_rows,
     version_for,
 )
 
@@ -119,7 +120,7 @@ def _granted(grant: Any, *, actor: str, department: str | None) -> events.Approv
         receiver=grant.receiver, dataset_id=grant.dataset_id,
         dataset_version=grant.dataset_version, request_id=grant.request_id, grant_id=grant.id,
         purpose=grant.logged_purpose, columns=grant.masking,
-        expires_at=grant.expires_at.isoformat())
+        expires_at=grant.expires_at.isoformat(), rows=grant.rows)
 
 
 def _allow(svc: Services, conn: Any, grant: Any) -> None:
@@ -145,9 +146,19 @@ def list_requests(svc: Services, who: Principal, *, status: str | None = None,
         found = workflow.list_requests(conn, status=status or None, limit=page.size + 1,
                                        newest_first=not inbox, after=page.after, **side)
         total = workflow.count_requests(conn, status=status or None, **side)
-    shown, token = page_of(found, page, key=lambda r: (r.created_at, r.id))
-    return {"requests": [r.to_dict() for r in shown], "next_page_token": token,
-            "total": total}
+        shown, token = page_of(found, page, key=lambda r: (r.created_at, r.id))
+        views = [r.to_dict() for r in shown]
+        if who.role != "requester":  # what the review proposes for each pending one
+            datasets: dict[str, Any] = {}
+            for view in views:
+                if view["status"] != "pending":
+                    continue
+                if view["dataset_id"] not in datasets:
+                    datasets[view["dataset_id"]] = repository.get_dataset(conn,
+                                                                          view["dataset_id"])
+                view["proposed_rows"] = proposed_rows(conn, datasets[view["dataset_id"]],
+                                                      view["receiver"])
+    return {"requests": views, "next_page_token": token, "total": total}
 
 
 def _decider(svc: Services, who: Principal, request_id: str) -> tuple[Any, Any]:
@@ -160,11 +171,12 @@ def _decider(svc: Services, who: Principal, request_id: str) -> tuple[Any, Any]:
 
 def approve(svc: Services, who: Principal, request_id: str, *, columns: Any = None,
             masking: Any = None, expires_in_days: Any = None,
-            follows: Any = None) -> dict[str, Any]:
+            follows: Any = None, rows: Any = None) -> dict[str, Any]:
     """A steward of the owning department approves with conditions; ``follows``: whether the
     grant delivers the newest version its conditions still fit (``latest``, the default) or
-    exactly the version requested (``pinned``). Raises Forbidden, RequestNotFound,
-    AlreadyDecided, InvalidRequest, InvalidInput."""
+    exactly the version requested (``pinned``); ``rows``: the rows it delivers,
+    ``{column: [values]}`` (default every row; see :func:`policies.rules.check_rows`).
+    Raises Forbidden, RequestNotFound, AlreadyDecided, InvalidRequest, InvalidInput."""
     request, dataset = _decider(svc, who, request_id)
     if follows is not None and follows not in workflow.FOLLOWS:
         raise InvalidInput(f"follows must be one of {', '.join(workflow.FOLLOWS)}",
@@ -195,7 +207,7 @@ def approve(svc: Services, who: Principal, request_id: str, *, columns: Any = No
         decision = workflow.approve(
             rec.conn, request_id, steward=who.username, facts=dataset_facts(dataset),
             default_masking=default_masking(dataset), columns=columns, masking=plan,
-            expires_in_days=expires_in_days, follows=follows, now=svc.clock())
+            expires_in_days=expires_in_days, follows=follows, rows=rows, now=svc.clock())
         grant = decision.grant
         if grant is not None:
             rec.append(_granted(dataclasses.replace(grant, logged_purpose=purpose),

@@ -107,7 +107,8 @@ def deliver(svc: Services, who: Principal, grant_id: str, *, fmt: Any = "csv",
                     provider=grant.provider, receiver=grant.receiver,
                     dataset_id=grant.dataset_id, dataset_version=version.version,
                     request_id=grant.request_id, grant_id=grant.id, exchange_id=exchange_id,
-                    purpose=purpose, columns=grant.masking, row_count=rows, sha256=digest))
+                    purpose=purpose, columns=grant.masking, row_count=rows, sha256=digest,
+                    rows=grant.rows))
                 manifest = _manifest(svc, who, grant, exchange_id, fmt, rows, digest, index,
                                      version=version.version)
                 if bom:
@@ -133,10 +134,11 @@ def deliver(svc: Services, who: Principal, grant_id: str, *, fmt: Any = "csv",
 
 def _write_masked(svc: Services, grant: Grant, dataset: Any, out: BinaryIO, *,
                   fmt: str, bom: bool = False) -> int:
-    """Mask the granted columns chunk by chunk into ``out`` as a ``fmt`` table; the rows."""
+    """Mask the granted columns (of the rows in the grant's scope) chunk by chunk into
+    ``out`` as a ``fmt`` table; the rows."""
     with masked_chunks(svc, dataset, {c: grant.masking[c] for c in grant.columns},
-                       receiver=grant.receiver,
-                       chunk_rows=svc.delivery_chunk_rows) as (columns, chunks):
+                       receiver=grant.receiver, chunk_rows=svc.delivery_chunk_rows,
+                       rows=grant.rows) as (columns, chunks):
         if not columns:
             raise InvalidInput("the grant drops every column: there is nothing to deliver",
                                code="grant_drops_every_column")
@@ -154,7 +156,7 @@ def _manifest(svc: Services, who: Principal, grant: Grant, exchange_id: str, fmt
             "columns": [{"name": c, "operator": grant.masking[c]} for c in grant.columns],
             "format": fmt, "row_count": rows, "sha256": digest,
             "time": rfc3339(svc.clock()), "audit_index": index,
-            "log_origin": svc.settings.log_origin}
+            "log_origin": svc.settings.log_origin} | ({"rows": grant.rows} if grant.rows else {})
 
 
 def exchange_data(svc: Services, who: Principal,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,8 @@ from catalog import (
     first_rows,
     open_table_source,
     repository,
+    scoped_text_chunk,
+    select_rows,
 )
 from masking import (
     OPERATORS,
@@ -36,8 +38,9 @@ from masking import (
 )
 from policies import DatasetFacts, rules, workflow
 
+from .. import departments
 from ..auth import Principal
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotFound
 from ..services import Services
 
 __all__ = ["sample", "version_for", "OPERATOR_NAMES", "EXAMPLE_VALUES", "example",
@@ -121,18 +124,22 @@ def check_operators(masking: Any) -> dict[str, str]:
 
 @contextlib.contextmanager
 def masked_chunks(svc: Services, dataset: Any, plan: dict[str, str], *, receiver: str,
-                  chunk_rows: int,
-                  first_only: bool = False) -> Iterator[tuple[list[str], Iterator[Any]]]:
+                  chunk_rows: int, first_only: bool = False,
+                  rows: Mapping[str, Sequence[str]] | None = None
+                  ) -> Iterator[tuple[list[str], Iterator[Any]]]:
     """The delivered column names and the dataset's rows masked by ``plan`` ({column:
     operator}), chunk by chunk (``pyarrow`` tables of at most ``chunk_rows`` rows), read from
-    the encrypted store as they are needed.
+    the encrypted store as they are needed; with a row scope (``rows``, a grant's
+    ``{column: [values]}``) only the rows in it, chosen before masking (the scope's columns
+    need not be delivered).
 
     Each column's entity is the one in the dataset's profile (a steward's correction
     included), never one guessed from the first chunk; pseudonyms are keyed for ``receiver``.
-    An external table is masked by Spark (the same plan, kernels and key; see
+    An external table is masked by Spark (the same plan, kernels, key and scope; see
     ``masking.spark``) into a spool folder read back chunk by chunk, after its folder is
     checked against the version's manifest; ``first_only`` masks its first ``chunk_rows``
-    rows here instead (a preview, a check of the plan).
+    rows here instead (a preview, a check of the plan; scoped, the first rows in the scope of
+    its first rows read).
     Raises InvalidMaskingPlan, UnknownOperator, PayloadMissing, PayloadCorrupt (also while
     iterating), TableChanged, SparkJobFailed.
     """
@@ -140,27 +147,56 @@ def masked_chunks(svc: Services, dataset: Any, plan: dict[str, str], *, receiver
     policy = {c: ColumnRule(op) for c, op in plan.items()}
     key = svc.master.pseudonym_key(receiver)
     if dataset.version.location and not first_only:
-        with _masked_by_spark(svc, dataset, policy, key, columns, chunk_rows) as found:
+        with _masked_by_spark(svc, dataset, policy, key, columns, chunk_rows, rows) as found:
             yield found
         return
     masker = ChunkedMasker(policy=policy, hash_key=key, analyzer=svc.analyzer())
     masker.adopt(_profiles(dataset, columns))  # the entities as profiled at publication
+    # a preview of a scope reads more than it shows: the scope's rows may be few and far
+    read_rows = max(chunk_rows, _SCOPED_PREVIEW_READ) if rows and first_only else chunk_rows
+    limit = chunk_rows if first_only else None
     if dataset.version.location:
         folder, manifest = _external(dataset)
-        first = first_rows(manifest.paths(folder), chunk_rows)
-        yield masker.output_columns(columns), iter([masker.mask(first.select(columns))])
+        first = first_rows(manifest.paths(folder), read_rows)
+        scoped = _in_scope([first], rows, limit)
+        yield masker.output_columns(columns), (masker.mask(c.select(columns)) for c in scoped)
         return
     digest = dataset.version.sha256
     with open_table_source(lambda: svc.store.open(digest), fmt=dataset.version.format,
-                           chunk_rows=chunk_rows) as reader:
-        chunks = (masker.mask(chunk.select(columns)) for chunk in reader)
+                           chunk_rows=read_rows) as reader:
+        chunks = (masker.mask(chunk.select(columns))
+                  for chunk in _in_scope(reader, rows, limit))
         yield masker.output_columns(columns), chunks
+
+
+#: A preview of a scoped grant reads this many rows at a time to find its first ones.
+_SCOPED_PREVIEW_READ = 10_000
+
+
+def _in_scope(chunks: Iterable[Any], rows: Mapping[str, Sequence[str]] | None,
+              limit: int | None) -> Iterator[Any]:
+    """The rows of ``chunks`` in the scope ``rows`` (every row without one), chunks left
+    empty skipped (but one, so that a scope matching nothing still gives its columns), each
+    cut to ``limit`` rows if given."""
+    if not rows:
+        yield from chunks
+        return
+    empty = None
+    for chunk in chunks:
+        chunk = select_rows(chunk, rows)
+        if chunk.num_rows:
+            yield chunk if limit is None else chunk.slice(0, limit)
+        elif empty is None:
+            empty = chunk
+    if empty is not None:
+        yield empty
 
 
 @contextlib.contextmanager
 def _masked_by_spark(svc: Services, dataset: Any, policy: dict[str, ColumnRule], key: bytes,
-                     columns: list[str],
-                     chunk_rows: int) -> Iterator[tuple[list[str], Iterator[Any]]]:
+                     columns: list[str], chunk_rows: int,
+                     rows: Mapping[str, Sequence[str]] | None = None
+                     ) -> Iterator[tuple[list[str], Iterator[Any]]]:
     folder, manifest = _external(dataset)
     check_manifest(folder, manifest)  # the version it names, or nothing is delivered
     spool = svc.settings.spool_dir  # on a cluster: a folder its executors share
@@ -169,7 +205,8 @@ def _masked_by_spark(svc: Services, dataset: Any, policy: dict[str, ColumnRule],
         out = Path(work) / "masked"
         result = mask_parquet(svc.spark(), manifest.paths(folder), out, policy=policy,
                               hash_key=key, profiles=_profiles(dataset, columns),
-                              prepare=as_text_chunk)
+                              prepare=functools.partial(scoped_text_chunk, rows=rows)
+                              if rows else as_text_chunk)
         yield result.output_columns, _parquet_chunks(out, result.output_columns, chunk_rows)
 
 
@@ -241,22 +278,54 @@ def planned_masking(svc: Services, who: Principal, dataset_id: str, columns: Any
 
 
 def preview(svc: Services, who: Principal, request_id: str, *, masking: Any = None,
-            rows: int = 5) -> dict[str, Any]:
+            rows: int = 5, scope: Any = None) -> dict[str, Any]:
     """The first ``rows`` rows of a request's dataset exactly as approving it with ``masking``
-    would deliver them (same operators, same receiver's pseudonym key), for a steward of the
-    providing department; with the request and the plan. Raises Forbidden, RequestNotFound,
-    DatasetNotFound, InvalidInput, InvalidRequest."""
+    and the row ``scope`` would deliver them (same operators, same receiver's pseudonym key,
+    only rows in the scope), for a steward of the providing department; with the request,
+    the plan, the scope and the scope proposed for its receiver (:func:`proposed_rows`).
+    Raises Forbidden, RequestNotFound, DatasetNotFound, InvalidInput, InvalidRequest."""
     with svc.reader.connect() as conn:
         request = workflow.get_request(conn, request_id)
         dataset = repository.get_dataset(conn, request.dataset_id)
+        proposed = proposed_rows(conn, dataset, request.receiver)
     svc.require(who, "request", "decide", dom=request.provider, target=request.id)
     plan = planned_masking(svc, who, dataset.id, request.columns, explicit=masking)
+    scope = rules.check_rows(proposed if scope is PROPOSED else scope, dataset_facts(dataset))
     with masked_chunks(svc, dataset, plan, receiver=request.receiver, chunk_rows=rows,
-                       first_only=True) as (columns, chunks):
+                       first_only=True, rows=scope) as (columns, chunks):
         first = next(chunks, None)
     cells = [first.column(c).to_pylist() for c in columns] if first is not None else []
     return {"request": request.to_dict(), "masking": plan, "columns": columns,
-            "rows": [["" if v is None else str(v) for v in row] for row in zip(*cells)]}
+            "rows": [["" if v is None else str(v) for v in row] for row in zip(*cells)],
+            "scope": scope, "proposed_rows": proposed}
+
+
+#: ``preview(scope=PROPOSED)``: the scope proposed for the request's receiver.
+PROPOSED = "proposed"
+
+
+def region_column(dataset: Any) -> str | None:
+    """The column of the dataset's version that holds GB/T 2260 region codes (found at
+    publication, or named by its steward), if any."""
+    version = dataset.version
+    return next((c["name"] for c in (version.columns if version else []) if c.get("region")),
+                None)
+
+
+def proposed_rows(conn: Any, dataset: Any, receiver: str) -> dict[str, list[str]] | None:
+    """The row scope proposed for a request by ``receiver``: a district (or street)
+    department with a region asking for a dataset with a region column gets its own
+    region's rows, ``{column: [region]}``; None otherwise (every row)."""
+    column = region_column(dataset)
+    if column is None:
+        return None
+    try:
+        department = departments.get(conn, receiver)
+    except NotFound:
+        return None
+    if department.level not in ("district", "street") or not department.region:
+        return None
+    return {column: [department.region]}
 
 
 def sample(svc: Services, who: Principal, dataset_id: str, *,

@@ -73,7 +73,7 @@ DIRECTORY_KEYS = ("resource_code", "category", "theme", "share_condition", "shar
                   "open_type", "update_frequency", "related_resources", "contact", "license",
                   "temporal", "spatial", "column_descriptions")
 _META_KEYS = {"title", "description", "sharing", "level", "legal_basis", "keywords", "strict",
-              "not_null", "confirm_personal_data", *DIRECTORY_KEYS}
+              "not_null", "confirm_personal_data", "region_column", *DIRECTORY_KEYS}
 #: Levels at which a dataset holding personal data needs the steward's explicit confirmation.
 CONFIRM_LEVELS = ("L1", "L2")
 _DETAILS = ("category", "share_condition", "share_method", "open_type", "update_frequency",
@@ -104,6 +104,7 @@ def publish(svc: Services, who: Principal, *, filename: str, data: bytes | Path,
     return _store_version(svc, who, filename=filename, data=data, strict=meta["strict"],
                           not_null=meta["not_null"], notes=meta["column_notes"],
                           level=meta["level"], confirmed=meta["confirm_personal_data"],
+                          region_column=meta["region_column"],
                           dataset_of=lambda conn, now: _add_dataset(conn, who, meta, now))
 
 
@@ -120,13 +121,21 @@ def add_version(svc: Services, who: Principal, dataset_id: str, *, filename: str
     return _store_version(svc, who, filename=filename, data=data, strict=meta["strict"],
                           not_null=meta["not_null"], level=current.level,
                           confirmed=meta["confirm_personal_data"],
+                          region_column=meta.get("region_column") or None,
                           dataset_of=lambda _conn, _now: dataset_id)
 
 
-def _described(types: list[dict[str, Any]], profiles: list[Any]) -> list[dict[str, Any]]:
-    """Each column's entry of the data dictionary: name, type and length as read, profile."""
+def _described(types: list[dict[str, Any]], profiles: list[Any],
+               region_column: str | None = None) -> list[dict[str, Any]]:
+    """Each column's entry of the data dictionary: name, type and length as read, profile,
+    and ``region`` for the column of GB/T 2260 codes (the steward's ``region_column``, else
+    the first one found to hold them; none where the profile found personal data)."""
+    if region_column is None:
+        region_column = next((t["name"] for t, p in zip(types, profiles, strict=True)
+                              if t.get("region") and p.kind == "none"), None)
     return [{"name": t["name"], "dtype": t["dtype"], "length": t["length"],
-             "profile": p.to_dict()} for t, p in zip(types, profiles)]
+             "profile": p.to_dict()} | ({"region": True} if t["name"] == region_column else {})
+            for t, p in zip(types, profiles, strict=True)]
 
 
 def _check_confirmed(columns: list[dict[str, Any]], level: str, *, confirmed: bool) -> None:
@@ -155,7 +164,7 @@ def _store_version(svc: Services, who: Principal, *, filename: str, data: bytes 
                    strict: bool, not_null: list[str],
                    dataset_of: Callable[[Any, Any], str],
                    notes: dict[str, str] | None = None, level: str,
-                   confirmed: bool) -> dict[str, Any]:
+                   confirmed: bool, region_column: str | None = None) -> dict[str, Any]:
     """Examine ``data`` and store it as the next version of the dataset ``dataset_of`` names
     (creating it for a first publication), with its audit entry; nothing is stored or
     recorded if anything fails."""
@@ -167,7 +176,11 @@ def _store_version(svc: Services, who: Principal, *, filename: str, data: bytes 
     if strict and not report.success:
         raise QualityCheckFailed("quality checks failed and strict mode was asked for: "
                                  + _failed_summary(report))
-    columns = _described(frame.types, profiles)
+    if region_column is not None and region_column not in frame.columns:
+        raise InvalidInput(f"region_column names a column the table does not have: "
+                           f"{region_column}", code="columns_unknown", field="region_column",
+                           columns=region_column)
+    columns = _described(frame.types, profiles, region_column)
     _check_notes(notes or {}, frame.columns)
     _check_confirmed(columns, level, confirmed=confirmed)
     now = svc.clock()
@@ -206,7 +219,8 @@ def _version_options(options: dict[str, Any]) -> dict[str, Any]:
     """``strict`` and ``not_null`` of a new version. Raises InvalidInput."""
     if not isinstance(options, dict):
         raise InvalidInput("metadata must be a JSON object", code="metadata_not_an_object")
-    unknown = sorted(set(options) - {"strict", "not_null", "confirm_personal_data"})
+    unknown = sorted(set(options) - {"strict", "not_null", "confirm_personal_data",
+                                     "region_column"})
     if unknown:
         raise InvalidInput(f"unknown field(s): {', '.join(unknown)}", code="unknown_field",
                            fields=unknown)
@@ -215,6 +229,7 @@ def _version_options(options: dict[str, Any]) -> dict[str, Any]:
         raise InvalidInput.of(problems)
     return {"strict": bool(options.get("strict", False)),
             "not_null": options.get("not_null") or [],
+            "region_column": options.get("region_column") or None,
             "confirm_personal_data": options.get("confirm_personal_data") is True}
 
 
@@ -226,6 +241,10 @@ def _option_problems(options: dict[str, Any]) -> list[Problem]:
     not_null = options.get("not_null") or []
     if not isinstance(not_null, list) or not all(isinstance(c, str) for c in not_null):
         problems.append(Problem("not_null_not_a_list", "not_null"))
+    if options.get("region_column") is not None and not isinstance(options["region_column"],
+                                                                     str):
+        problems.append(Problem("metadata_not_text", "region_column",
+                                {"field": "region_column"}))
     return problems
 
 
@@ -551,6 +570,7 @@ def check_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
             "sharing": sharing, "level": level, "legal_basis": basis,
             "keywords": str(metadata.get("keywords") or ""),
             "strict": bool(metadata.get("strict", False)), "not_null": not_null,
+            "region_column": metadata.get("region_column") or None,
             "confirm_personal_data": metadata.get("confirm_personal_data") is True} | directory
 
 

@@ -12,7 +12,7 @@ from ..auth import Principal
 from ..errors import TooManyAttempts, Unauthenticated, retry_after
 from ..usecases.signin import sign_in as open_session
 from ..usecases.signin import sign_out as end_session
-from .base import FormError, may, safe_next, services, sign_in_as
+from .base import FormError, form_fields, may, safe_next, services, sign_in_as
 from .i18n import LANGUAGES
 
 __all__ = ["bp", "landing_page"]
@@ -39,6 +39,7 @@ def start():
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
+@form_fields("username", "password", "next")
 def sign_in():
     """The sign-in form. A failure says the same whichever of the two was wrong; an empty
     field is named (that reveals nothing)."""
@@ -81,6 +82,7 @@ def _check(username: str, password: str) -> tuple[Principal, str]:
 
 
 @bp.route("/sign-out", methods=["GET", "POST"])
+@form_fields()
 def sign_out():
     """GET: ask first (a stray Enter on the link ends nothing). POST: end the session."""
     if request.method == "GET":

@@ -13,7 +13,7 @@ from policies import rfc3339
 
 from ..errors import InvalidInput, NotFound
 from ..usecases import audit_export, auditing
-from .base import FormError, event_labels, principal, services
+from .base import FormError, event_labels, form_fields, principal, services
 from .i18n import TIMEZONE
 
 __all__ = ["bp"]
@@ -131,6 +131,7 @@ def checkpoint_file():
 
 
 @bp.route("/checkpoint/check", methods=["GET", "POST"])
+@form_fields("checkpoint")
 def check_checkpoint():
     """Check a checkpoint saved earlier against today's log (on the server; nothing kept)."""
     result, errors = None, []

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from ..files import content_disposition
 from ..paging import PageRequest
 from ..usecases import access, delivery, masking_plan, publishing
-from .base import DatasetTitles, FormError, attempt, principal, services
+from .base import DatasetTitles, FormError, attempt, form_fields, principal, services
 
 __all__ = ["bp"]
 
@@ -28,6 +28,7 @@ def _titles() -> dict[str, str]:
 
 
 @bp.route("/request/<dataset_id>", methods=["GET", "POST"])
+@form_fields("purpose", "columns")
 def new_request(dataset_id: str):
     svc, who = services(), principal()
     shown = publishing.get_dataset(svc, who, dataset_id)
@@ -71,6 +72,7 @@ def grants():
 
 
 @bp.post("/my/grants/<grant_id>/deliver")
+@form_fields("format")
 def deliver(grant_id: str):
     fmt = request.form.get("format", "csv")  # "csv-excel": CSV with a byte-order mark
     done = delivery.deliver(services(), principal(), grant_id,
@@ -86,6 +88,7 @@ def exchange(exchange_id: str):
 
 
 @bp.route("/my/exchanges/<exchange_id>/check", methods=["GET", "POST"])
+@form_fields("file")
 def check_file(exchange_id: str):
     """Check a downloaded file against the delivery's signed receipt, in the browser: the
     file is hashed on the server as it arrives and kept nowhere."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -13,6 +14,7 @@ from ..messages import Problem, problems_of
 from ..paging import PageRequest
 from ..uploads import spooled_path
 from ..usecases import access, masking_plan, publishing
+from ..usecases.departments import region_name
 from ..usecases.masking_plan import operator_names
 from .base import (
     DatasetTitles,
@@ -20,6 +22,7 @@ from .base import (
     attempt,
     department_label,
     form_errors,
+    form_fields,
     principal,
     services,
 )
@@ -53,6 +56,8 @@ def inbox():
 
 
 @bp.route("/requests/<request_id>", methods=["GET", "POST"])
+@form_fields("action", "expires_in_days", "follows", "rows_column", "rows_values",
+             prefixes=("op:",))
 def review(request_id: str):
     """GET: the request with the proposed operators and a preview. POST: preview again with
     the operators chosen, or approve with them — only once their preview masks cleanly."""
@@ -60,16 +65,17 @@ def review(request_id: str):
     chosen = _chosen_masking() if request.method == "POST" else None
     expiry = request.form.get("expires_in_days", "90").strip()[:10]
     follows = request.form.get("follows") or "latest"
+    scope = _chosen_rows() if request.method == "POST" else masking_plan.PROPOSED
     agreed = access.first_approval(svc, who, request_id)
     if agreed is not None:  # L4: the second steward confirms the first one's conditions
         chosen, expiry = dict(agreed["masking"]), str(agreed["expires_in_days"])
-        follows = agreed.get("follows", "latest")
+        follows, scope = agreed.get("follows", "latest"), agreed.get("rows")
     shown, errors = attempt(lambda: masking_plan.preview(svc, who, request_id, masking=chosen,
-                                                     rows=PREVIEW_ROWS))
+                                                     rows=PREVIEW_ROWS, scope=scope))
     if not errors and request.form.get("action") == "approve":
         done, errors = attempt(lambda: access.approve(
             svc, who, request_id, masking=chosen, expires_in_days=_days(expiry),
-            follows=follows))
+            follows=follows, rows=shown["scope"]))
         if not errors:
             flash(_("Approved. Grant %(grant)s was issued.", grant=done["grant_id"])
                   if done["grant_id"] else
@@ -89,11 +95,32 @@ def _review_page(request_id: str, shown: dict | None, *, chosen: dict | None, ex
     operators = {col: operator_names((profiles.get(col) or {}).get("entity"),
                                      keep=(chosen or {}).get(col, shown["masking"].get(col)))
                  for col in shown["request"]["columns"]}
+    if request.method == "POST" and "rows_column" in request.form:  # as typed
+        rows_form = (request.form.get("rows_column", ""), request.form.get("rows_values", ""))
+    else:
+        scope = shown.get("scope") or {}
+        column = next(iter(scope), "")
+        rows_form = (column, ", ".join(scope.get(column, [])))
     page = render_template(
         "web/review.html", req=shown["request"], preview=shown, chosen=chosen or {},
         operators=operators, expiry=expiry, errors=errors, now=svc.clock(), ds=ds,
-        profiles=profiles, reason=reason, max_reason=MAX_TEXT, follows=follows)
+        profiles=profiles, reason=reason, max_reason=MAX_TEXT, follows=follows,
+        rows_form=rows_form, rows_columns=[c["name"] for c in ds["columns"]
+                                           if (c.get("profile") or {}).get("kind", "none")
+                                           == "none"],
+        region_name=region_name)
     return page, (422 if errors else 200)
+
+
+def _chosen_rows() -> dict[str, list[str]] | str | None:
+    """The row scope chosen on the review page: a column and its values (separated by
+    commas, 、 or spaces); None for every row. A value list without a column is given back
+    as it is, for the rules to refuse."""
+    column = request.form.get("rows_column", "").strip()
+    values = [v for v in re.split(r"[,，、\s]+", request.form.get("rows_values", "")) if v]
+    if not column:
+        return None if not values else {"": values}
+    return {column: values}
 
 
 def _chosen_masking() -> dict[str, str]:
@@ -107,6 +134,7 @@ def _days(text: str) -> int | str:
 
 
 @bp.post("/requests/<request_id>/deny")
+@form_fields("reason")
 def deny(request_id: str):
     svc, who = services(), principal()
     reason = request.form.get("reason", "")
@@ -137,6 +165,7 @@ def grants():
 
 
 @bp.route("/grants/<grant_id>/revoke", methods=["GET", "POST"])
+@form_fields("reason")
 def revoke(grant_id: str):
     """GET: what revoking the grant stops, and the reason to give. POST: revoke it."""
     svc, who = services(), principal()
@@ -157,7 +186,15 @@ def revoke(grant_id: str):
     return page, (422 if errors else 200)
 
 
+_PUBLISH_FIELDS = ("title", "description", "sharing", "level", "legal_basis", "keywords",
+                   "resource_code", "theme", "update_frequency", "open_type", "share_condition",
+                   "contact", "contact_email", "contact_phone", "confirm_personal_data")
+_CONTACT = ("contact", "contact_email", "contact_phone")
+_CONFIRM = "confirm_personal_data"
+
+
 @bp.route("/publish", methods=["GET", "POST"])
+@form_fields("file", *_PUBLISH_FIELDS)
 def publish():
     form = {k: request.form.get(k, "").strip() for k in _PUBLISH_FIELDS}  # as typed
     errors: list = []
@@ -173,11 +210,6 @@ def publish():
     return page, (422 if errors else 200)
 
 
-_PUBLISH_FIELDS = ("title", "description", "sharing", "level", "legal_basis", "keywords",
-                   "resource_code", "theme", "update_frequency", "open_type", "share_condition",
-                   "contact", "contact_email", "contact_phone", "confirm_personal_data")
-_CONTACT = ("contact", "contact_email", "contact_phone")
-_CONFIRM = "confirm_personal_data"
 
 
 def _publish(upload: object, form: dict[str, str]) -> dict:
@@ -216,6 +248,7 @@ def _stored(upload: object, store: Callable[[], dict]) -> dict:
 
 
 @bp.route("/datasets/<dataset_id>/versions", methods=["GET", "POST"])
+@form_fields("file", "confirm_personal_data")
 def new_version(dataset_id: str):
     """A new version of a dataset of the steward's department: the file, profiled and
     checked like the first; grants that follow the latest version receive it."""
@@ -243,6 +276,7 @@ def new_version(dataset_id: str):
 
 
 @bp.route("/datasets/<dataset_id>/edit", methods=["GET", "POST"])
+@form_fields(*_PUBLISH_FIELDS, prefixes=("desc:",))
 def edit(dataset_id: str):
     """The metadata of a dataset of the steward's department, its directory fields and each
     column's description; the audit entry names the fields that changed."""
@@ -305,6 +339,7 @@ def _edit(dataset_id: str, form: dict[str, str], notes: dict[str, str]) -> dict:
 
 
 @bp.route("/datasets/<dataset_id>/withdraw", methods=["GET", "POST"])
+@form_fields("reason")
 def withdraw(dataset_id: str):
     """GET: what withdrawing ends, and the reason to give. POST: withdraw."""
     svc, who = services(), principal()
