@@ -22,7 +22,7 @@ __all__ = ["Principal", "ROLES", "add_user", "check_new_account", "issue_token",
            "principal_for_session", "touch_session", "end_session", "end_sessions",
            "set_password", "set_disabled", "revoke_tokens"]
 
-ROLES = ("requester", "steward", "auditor", "admin")
+ROLES = ("requester", "steward", "auditor", "authority", "admin")
 #: A session's "last seen" is written at most this often (not a write per page view).
 TOUCH_EVERY = dt.timedelta(minutes=1)
 SYSTEM_DOMAIN = "system"

@@ -38,6 +38,7 @@ from .errors import Conflict, InvalidInput, NotFound
 from .models import departments, users
 
 __all__ = ["LEVELS", "Department", "add", "get", "list_all", "rename", "move", "set_disabled",
+           "overseen",
            "region_name", "check_region", "contains", "CODE"]
 
 #: Levels of government, highest first.
@@ -197,6 +198,16 @@ def move(conn: sa.Connection, code: str, *, parent: str | None,
     conn.execute(departments.update().where(departments.c.code == code)
                  .values(parent=parent, region=region, level=level))
     return get(conn, code)
+
+
+def overseen(conn: sa.Connection, code: str) -> list[str]:
+    """The departments a data authority of department ``code`` oversees: its own and every
+    one at its level or below whose region lies in its region (all of them if it has no
+    region). Raises NotFound."""
+    authority = get(conn, code)
+    rank = LEVELS.index(authority.level)
+    return sorted(d.code for d in list_all(conn) if d.code == code or (
+        LEVELS.index(d.level) >= rank and contains(authority.region, d.region)))
 
 
 def _children(conn: sa.Connection, code: str) -> Iterable[Department]:

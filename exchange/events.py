@@ -46,7 +46,8 @@ class Event:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Publish(Event):
-    """A steward published a dataset (or a new version of it)."""
+    """A steward published a dataset (or a new version of it); ``public_columns``: the
+    columns its steward marked public by law (依法公示: delivered as they are)."""
 
     TYPE = "publish"
     actor: str
@@ -56,6 +57,7 @@ class Publish(Event):
     dataset_version: int
     sha256: str
     row_count: int
+    public_columns: Sequence[str] | None = None
     outcome: str = "published"
 
 

@@ -77,6 +77,7 @@ MESSAGES: dict[str, str] = {
     "resource_code_taken": "Another dataset already has this resource code.",
     "category_unknown": "Choose the resource class: basic, theme or department.",
     "theme_unknown": "Choose a theme from the directory's list.",
+    "public_columns_malformed": "Public columns are a list of column names, each once.",
     "department_code": "A department's code is a lower-case letter, then 1 to 39 lower-case "
                        "letters, digits, - or _.",
     "department_level": "Choose the level: province, city, district or street.",

@@ -46,6 +46,8 @@ ROLE_PERMISSIONS: dict[str, tuple[tuple[str, str], ...]] = {
         ("grant", "revoke"),
     ),
     "auditor": (("catalog", "read"), ("audit", "read")),
+    # the data authority (政务数据主管部门): oversees the requests of its region and below
+    "authority": (("catalog", "read"), ("request", "list"), ("request", "oversee")),
     "admin": (("catalog", "read"), ("audit", "read"), ("user", "manage"), ("key", "manage")),
 }
 

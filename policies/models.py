@@ -101,6 +101,8 @@ class DatasetFacts:
     columns: tuple[str, ...]
     personal_columns: frozenset[str] = frozenset()
     legal_basis: str | None = None
+    #: columns its steward marked public by law (依法公示): delivered as they are by default
+    public_columns: frozenset[str] = frozenset()
 
 
 @dataclasses.dataclass(frozen=True)

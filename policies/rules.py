@@ -63,7 +63,7 @@ def check_rows(rows: Any, facts: DatasetFacts) -> dict[str, list[str]] | None:
     if unknown:
         raise InvalidRequest(f"unknown column(s): {', '.join(unknown)}",
                              code="rows_column_unknown", field="rows", columns=unknown)
-    personal = [c for c in rows if c in facts.personal_columns]
+    personal = [c for c in rows if c in facts.personal_columns - facts.public_columns]
     if personal:
         raise InvalidRequest(f"rows cannot be chosen by a column of personal data: "
                              f"{', '.join(personal)}", code="rows_column_personal",
@@ -100,16 +100,18 @@ def resolve_masking(columns: list[str], *, defaults: Mapping[str, str],
     """The operator for each granted column: the steward's explicit choice, else the default.
 
     At L3 and above a personal column leaves unmasked (``keep``) only when the steward named
-    ``keep`` for it explicitly; a default never keeps a personal column there.
+    ``keep`` for it explicitly; a default never keeps a personal column there. A column
+    public by law (``facts.public_columns``, 依法公示) is kept by default at every level.
     Raises InvalidRequest for operators on columns outside the grant.
     """
     outside = [c for c in explicit if c not in columns]
     if outside:
         raise InvalidRequest(f"masking names column(s) outside the grant: {', '.join(outside)}",
                              code="masking_outside_grant", field="masking", columns=outside)
-    plan = {c: explicit.get(c, defaults.get(c, "keep")) for c in columns}
+    plan = {c: explicit.get(c, "keep" if c in facts.public_columns
+                            else defaults.get(c, "keep")) for c in columns}
     if facts.level in ("L3", "L4"):
-        for col in facts.personal_columns & set(columns):
+        for col in (facts.personal_columns - facts.public_columns) & set(columns):
             if plan[col] == "keep" and explicit.get(col) != "keep":
                 plan[col] = "mask"
     return plan

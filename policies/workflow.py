@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -218,25 +218,34 @@ def get_request(conn: sa.Connection, request_id: str) -> AccessRequest:
 def list_requests(conn: sa.Connection, *, receiver: str | None = None,
                   provider: str | None = None, status: str | None = None,
                   limit: int | None = 200, newest_first: bool = False,
-                  after: tuple[dt.datetime, str] | None = None) -> list[AccessRequest]:
-    """Requests made by ``receiver`` and/or addressed to ``provider``, oldest first (or
-    ``newest_first``), at most ``limit`` after the one made at ``after`` (its time and id:
-    keyset paging)."""
+                  after: tuple[dt.datetime, str] | None = None,
+                  involving: Collection[str] | None = None) -> list[AccessRequest]:
+    """Requests made by ``receiver`` and/or addressed to ``provider`` (or, ``involving``,
+    made by or addressed to any of those departments), oldest first (or ``newest_first``),
+    at most ``limit`` after the one made at ``after`` (its time and id: keyset paging)."""
     query = _listed(requests_table, newest_first=newest_first, after=after, limit=limit)
-    for column, value in (("receiver", receiver), ("provider", provider), ("status", status)):
-        if value is not None:
-            query = query.where(requests_table.c[column] == value)
+    query = query.where(*_request_filters(receiver, provider, status, involving))
     return [_request_from_row(conn, row) for row in conn.execute(query)]
 
 
 def count_requests(conn: sa.Connection, *, receiver: str | None = None,
-                   provider: str | None = None, status: str | None = None) -> int:
+                   provider: str | None = None, status: str | None = None,
+                   involving: Collection[str] | None = None) -> int:
     """How many requests :func:`list_requests` selects (every page)."""
-    query = sa.select(sa.func.count()).select_from(requests_table)
-    for column, value in (("receiver", receiver), ("provider", provider), ("status", status)):
-        if value is not None:
-            query = query.where(requests_table.c[column] == value)
+    query = sa.select(sa.func.count()).select_from(requests_table).where(
+        *_request_filters(receiver, provider, status, involving))
     return int(conn.execute(query).scalar_one())
+
+
+def _request_filters(receiver: str | None, provider: str | None, status: str | None,
+                     involving: Collection[str] | None) -> list[Any]:
+    table = requests_table
+    found = [table.c[column] == value for column, value in (
+        ("receiver", receiver), ("provider", provider), ("status", status)) if value is not None]
+    if involving is not None:
+        codes = sorted(involving)
+        found.append(sa.or_(table.c.provider.in_(codes), table.c.receiver.in_(codes)))
+    return found
 
 
 def _listed(table: sa.Table, *, newest_first: bool, after: tuple[dt.datetime, str] | None,

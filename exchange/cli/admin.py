@@ -107,7 +107,9 @@ def users() -> None:
 @_home
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice(["requester", "steward", "auditor",
-                                                          "admin"]))
+                                                          "authority", "admin"]),
+              help="authority: the data authority (政务数据主管部门) of its department's "
+                   "region, which oversees the requests of that region and below.")
 @click.option("--department", help="Department code (none for admin).")
 @click.option("--name", "display_name")
 @click.option("--password", help="Password for the web pages (prompted when omitted).")

@@ -79,6 +79,9 @@ def _quality(report: dict) -> str:
 @click.option("--strict", is_flag=True, help="Refuse the file if a quality check fails.")
 @click.option("--confirm-personal-data", "confirm", is_flag=True,
               help="At L1 or L2: confirm the level although personal data was found.")
+@click.option("--public-column", "public_columns", multiple=True, metavar="COLUMN",
+              help="A column public by law (依法公示, e.g. a company's 统一社会信用代码): "
+                   "delivered as it is by default at every level. Repeat for more.")
 @click.option("--region-column", metavar="COLUMN",
               help="The column of GB/T 2260 region codes (default: the one found), by which "
                    "a district's request is proposed its own rows.")
@@ -86,11 +89,12 @@ def _quality(report: dict) -> str:
 def publish(ctx: Context, file: Path, dataset_id: str | None, title: str | None,
             sharing: str | None, level: str | None, description: str,
             legal_basis: str | None, strict: bool, confirm: bool,
-            region_column: str | None) -> None:
+            public_columns: tuple[str, ...], region_column: str | None) -> None:
     """Publish FILE (CSV, XLSX, Parquet, JSON Lines) as a dataset of your department
     (--title, --sharing and --level), or as a new version of one (--new-version DATASET)."""
     described = {"--title": title, "--sharing": sharing, "--level": level,
-                 "--description": description or None, "--legal-basis": legal_basis}
+                 "--description": description or None, "--legal-basis": legal_basis,
+                 "--public-column": public_columns or None}
     if dataset_id:
         given = [name for name, value in described.items() if value]
         if given:
@@ -111,6 +115,8 @@ def publish(ctx: Context, file: Path, dataset_id: str | None, title: str | None,
             "legal_basis": legal_basis, "strict": strict, "confirm_personal_data": confirm}
     if region_column:
         meta["region_column"] = region_column
+    if public_columns:
+        meta["public_columns"] = list(public_columns)
     d = ctx.client().publish(file.name, file, meta)
     region = next((c["name"] for c in d.get("columns", []) if c.get("region")), None)
     ctx.emit(d, f"published {d['id']} ({d['row_count']} rows, quality "

@@ -50,7 +50,8 @@ def _departments_and_users(svc: Services) -> list[dict[str, Any]]:
     made = []
     for code, name, name_en, level, parent, region in DEPARTMENTS:
         ensure_department(svc, code, name, name_en, level=level, parent=parent, region=region)
-        roles = ("auditor",) if code == "audit" else ("requester", "steward")
+        roles = {"audit": ("auditor",), "data": ("authority",)}.get(code,
+                                                                    ("requester", "steward"))
         for role in roles:
             username = f"{code}-{role}"
             password = secrets.token_urlsafe(12)

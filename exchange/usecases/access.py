@@ -9,7 +9,7 @@ from catalog import DatasetWithdrawn, repository
 from masking import get_operator, loggable_text
 from policies import GrantInactive, InvalidRequest, rules, workflow
 
-from .. import events
+from .. import departments, events
 from ..auth import Principal
 from ..errors import Conflict, InvalidInput
 from ..messages import Problem, problems_of
@@ -132,23 +132,29 @@ def _allow(svc: Services, conn: Any, grant: Any) -> None:
 def list_requests(svc: Services, who: Principal, *, status: str | None = None,
                   page: PageRequest = PageRequest()) -> dict[str, Any]:
     """A page of requests: a requester sees its department's, a steward those for its
-    datasets — newest first, except a steward's pending ones, oldest (soonest due) first:
+    datasets, a data authority those made by or to any department it oversees (its region's,
+    at its level and below) — newest first, except pending ones in a steward's or an
+    authority's inbox, oldest (soonest due) first:
     ``requests``, ``next_page_token``, ``total``. Raises Forbidden; InvalidInput for a
     status that does not exist."""
     svc.require(who, "request", "list")
     if status and status not in REQUEST_STATUSES:
         raise InvalidInput(f"status must be one of {', '.join(REQUEST_STATUSES)}",
                            field="status")
-    side = {"receiver": who.department} if who.role == "requester" else {
-        "provider": who.department}
     inbox = who.role != "requester" and status == "pending"
     with svc.reader.connect() as conn:
+        if who.role == "authority":  # its region's departments and those below
+            side: dict[str, Any] = {"involving": departments.overseen(conn, who.department)}
+        elif who.role == "requester":
+            side = {"receiver": who.department}
+        else:
+            side = {"provider": who.department}
         found = workflow.list_requests(conn, status=status or None, limit=page.size + 1,
                                        newest_first=not inbox, after=page.after, **side)
         total = workflow.count_requests(conn, status=status or None, **side)
         shown, token = page_of(found, page, key=lambda r: (r.created_at, r.id))
         views = [r.to_dict() for r in shown]
-        if who.role != "requester":  # what the review proposes for each pending one
+        if who.role == "steward":  # what the review proposes for each pending one
             datasets: dict[str, Any] = {}
             for view in views:
                 if view["status"] != "pending":

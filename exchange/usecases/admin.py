@@ -82,6 +82,8 @@ def create_user(svc: Services, *, username: str, password: str, role: str,
         token = issue_token(rec.conn, username, label="default", now=now)
         rec.append(events.UserAdd(actor=actor, subject=username, role=role,
                                   actor_department=department))
+        if department:  # a role added since the department was made gets its permissions
+            svc.enforcer.add_department(department, conn=rec.conn)
         svc.enforcer.assign_role(username, role, department or "system", conn=rec.conn)
     return token
 

@@ -94,17 +94,23 @@ def dataset_facts(dataset: Any) -> DatasetFacts:
     columns = dataset.version.columns if dataset.version else []
     personal = {c["name"] for c in columns
                 if (c.get("profile") or {}).get("kind") in ("identifier", "free_text")}
+    names = tuple(c["name"] for c in columns)
+    public = frozenset((dataset.details or {}).get("public_columns") or []) & set(names)
     return DatasetFacts(id=dataset.id, version=dataset.current_version,
                         provider=dataset.department, sharing=dataset.sharing,
-                        level=dataset.level, columns=tuple(c["name"] for c in columns),
-                        personal_columns=frozenset(personal), legal_basis=dataset.legal_basis)
+                        level=dataset.level, columns=names,
+                        personal_columns=frozenset(personal), legal_basis=dataset.legal_basis,
+                        public_columns=public)
 
 
 def default_masking(dataset: Any) -> dict[str, str]:
-    """The operator each column gets unless the steward says otherwise (from its profile)."""
+    """The operator each column gets unless the steward says otherwise (from its profile;
+    ``keep`` for a column its steward marked public by law, 依法公示)."""
     columns = dataset.version.columns if dataset.version else []
     profiles = [ColumnProfile.from_dict(c["profile"]) for c in columns if c.get("profile")]
-    return {col: rule.operator for col, rule in default_rules(profiles).items()}
+    public = set((dataset.details or {}).get("public_columns") or [])
+    return {col: "keep" if col in public else rule.operator
+            for col, rule in default_rules(profiles).items()}
 
 
 def check_operators(masking: Any) -> dict[str, str]:

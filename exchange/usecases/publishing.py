@@ -73,7 +73,8 @@ DIRECTORY_KEYS = ("resource_code", "category", "theme", "share_condition", "shar
                   "open_type", "update_frequency", "related_resources", "contact", "license",
                   "temporal", "spatial", "column_descriptions")
 _META_KEYS = {"title", "description", "sharing", "level", "legal_basis", "keywords", "strict",
-              "not_null", "confirm_personal_data", "region_column", *DIRECTORY_KEYS}
+              "not_null", "confirm_personal_data", "region_column", "public_columns",
+              *DIRECTORY_KEYS}
 #: Levels at which a dataset holding personal data needs the steward's explicit confirmation.
 CONFIRM_LEVELS = ("L1", "L2")
 _DETAILS = ("category", "share_condition", "share_method", "open_type", "update_frequency",
@@ -84,7 +85,7 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_NOTE = 2000
 _BASICS = ("title", "description", "sharing", "level", "legal_basis", "keywords")
 #: The metadata a steward may edit after publication.
-EDITABLE = _BASICS + DIRECTORY_KEYS
+EDITABLE = _BASICS + DIRECTORY_KEYS + ("public_columns",)
 
 
 def publish(svc: Services, who: Principal, *, filename: str, data: bytes | Path,
@@ -105,6 +106,7 @@ def publish(svc: Services, who: Principal, *, filename: str, data: bytes | Path,
                           not_null=meta["not_null"], notes=meta["column_notes"],
                           level=meta["level"], confirmed=meta["confirm_personal_data"],
                           region_column=meta["region_column"],
+                          public_columns=meta["details"].get("public_columns", []),
                           dataset_of=lambda conn, now: _add_dataset(conn, who, meta, now))
 
 
@@ -151,6 +153,15 @@ def _check_confirmed(columns: list[dict[str, Any]], level: str, *, confirmed: bo
                             columns="、".join(personal), level=level)
 
 
+def _check_public(public: list[str], columns: list[str]) -> None:
+    """Raises InvalidInput if ``public_columns`` names a column the table lacks."""
+    unknown = sorted(set(public) - set(columns))
+    if unknown:
+        raise InvalidInput(f"public_columns names columns the table does not have: "
+                           f"{', '.join(unknown)}", code="columns_unknown",
+                           field="public_columns", columns="、".join(unknown))
+
+
 def _check_notes(notes: dict[str, str], columns: list[str]) -> None:
     """Raises InvalidInput if a column description names a column the table lacks."""
     unknown = sorted(set(notes) - set(columns))
@@ -164,7 +175,8 @@ def _store_version(svc: Services, who: Principal, *, filename: str, data: bytes 
                    strict: bool, not_null: list[str],
                    dataset_of: Callable[[Any, Any], str],
                    notes: dict[str, str] | None = None, level: str,
-                   confirmed: bool, region_column: str | None = None) -> dict[str, Any]:
+                   confirmed: bool, region_column: str | None = None,
+                   public_columns: list[str] | None = None) -> dict[str, Any]:
     """Examine ``data`` and store it as the next version of the dataset ``dataset_of`` names
     (creating it for a first publication), with its audit entry; nothing is stored or
     recorded if anything fails."""
@@ -182,6 +194,7 @@ def _store_version(svc: Services, who: Principal, *, filename: str, data: bytes 
                            columns=region_column)
     columns = _described(frame.types, profiles, region_column)
     _check_notes(notes or {}, frame.columns)
+    _check_public(public_columns or [], frame.columns)
     _check_confirmed(columns, level, confirmed=confirmed)
     now = svc.clock()
     with svc.store.create() as out:  # stored only if the dataset and its entry commit
@@ -197,7 +210,7 @@ def _store_version(svc: Services, who: Principal, *, filename: str, data: bytes 
             rec.append(events.Publish(
                 actor=who.username, actor_department=who.department, provider=who.department,
                 dataset_id=dataset_id, dataset_version=number, sha256=digest,
-                row_count=len(frame)))
+                row_count=len(frame), public_columns=public_columns or None))
             dataset = repository.get_dataset(rec.conn, dataset_id)
             out.commit()
     return dataset_view(dataset)
@@ -272,6 +285,9 @@ def edit_metadata(svc: Services, who: Principal, dataset_id: str,
     checked = check_metadata(whole)  # every problem at once, as a publish answers
     if "column_descriptions" in changes and current.version is not None:
         _check_notes(checked["column_notes"], current.version.column_names)
+    if "public_columns" in changes and current.version is not None:
+        _check_public(checked["details"].get("public_columns", []),
+                      current.version.column_names)
     stored = {name: checked[name] for name in _BASICS + ("resource_code", "theme", "details",
                                                           "column_notes")}
     stored["column_notes"] = stored["column_notes"] or None
@@ -279,6 +295,11 @@ def edit_metadata(svc: Services, who: Principal, dataset_id: str,
         stored["details"] = None  # still the defaults: nothing to record
     with svc.recording() as rec:
         changed = repository.update_metadata(rec.conn, dataset_id, stored, now=svc.clock())
+        before, after = dict(current.details or {}), dict(stored["details"] or {})
+        if before.pop("public_columns", []) != after.pop("public_columns", []):
+            # 依法公示 marked or unmarked: named in the entry as itself
+            changed = [*(c for c in changed if c != "details" or before != after),
+                       "public_columns"]
         if changed:
             rec.append(events.DatasetChange(
                 actor=who.username, actor_department=who.department,
@@ -522,6 +543,7 @@ def directory_of(dataset: Any) -> dict[str, Any]:
             "related_resources": details.get("related_resources", []),
             "contact": details.get("contact"), "license": details.get("license"),
             "temporal": details.get("temporal"), "spatial": details.get("spatial", []),
+            "public_columns": details.get("public_columns", []),
             "published_at": _iso(dataset.created_at)}
 
 
@@ -628,6 +650,13 @@ def _directory(metadata: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]
             isinstance(r, str) and _REGION.fullmatch(r) for r in spatial):
         problems.append(Problem("spatial_malformed", "spatial"))
     details["spatial"] = spatial
+    public = metadata.get("public_columns") or []
+    if not isinstance(public, list) or not all(isinstance(c, str) and c for c in public) \
+            or len(set(public)) != len(public):
+        problems.append(Problem("public_columns_malformed", "public_columns"))
+        public = []
+    if public:  # 依法公示: kept only when there are some (older records have no such key)
+        details["public_columns"] = sorted(public)
     notes = metadata.get("column_descriptions") or {}
     if not isinstance(notes, dict) or not all(
             isinstance(k, str) and isinstance(v, str) and len(v) <= MAX_NOTE

@@ -157,3 +157,51 @@ def test_a_city_department_is_proposed_no_scope(tmp_path, settings_for):
     page = text(steward.get(f"/steward/requests/{asked.get_json()['id']}"))
     assert "建议：" not in page and '<option value="" selected' not in page
     assert 'name="rows_values" type="text" value=""' in page
+
+
+def test_a_data_authority_oversees_the_requests_of_its_region(tmp_path, settings_for):
+    """The city's 市数据局 sees every district's requests; 锦江区's authority only 锦江区's;
+    neither decides nor asks."""
+    from exchange.usecases import departments as ud
+    from exchange.usecases.admin import create_user
+
+    config = settings_for(tmp_path)
+    wuhou = Principal("wuhou-requester", "", "wuhou", "requester")
+    svc, tokens = new_instance(load_settings(config, environ={}), STEWARD, JINJIANG, wuhou,
+                               places={"jinjiang": ("district", "510104"),
+                                       "wuhou": ("district", "510107")})
+    ud.add_department(svc, code="data", name="市数据局", level="city", region="510100")
+    ud.add_department(svc, code="jinjiang-data", name="锦江区数据局", level="district",
+                      region="510104")
+    tokens |= {name: create_user(svc, username=name, password="pw-" * 5, role="authority",
+                                 department=dept)
+               for name, dept in (("city-authority", "data"),
+                                  ("jinjiang-authority", "jinjiang-data"))}
+    svc.engine.dispose()
+    client = create_app(config).test_client()
+
+    def call(username: str, method: str, path: str, **kw):
+        return client.open("/api/v1" + path, method=method, headers={
+            "Authorization": f"Bearer {tokens[username]}"}, **kw)
+
+    dataset = call("civil-steward", "POST", "/datasets", data={
+        "file": (io.BytesIO(_register()), "register.csv"), "metadata": json.dumps({
+            "title": "居民服务登记", "sharing": "conditional", "level": "L3"})}).get_json()["id"]
+    asked = {who: call(who, "POST", "/requests", json={
+        "dataset_id": dataset, "purpose": "核对本区居民服务记录",
+        "columns": ["区划代码", "服务次数"]}).get_json()["id"]
+        for who in ("jinjiang-requester", "wuhou-requester")}
+
+    def seen(username: str) -> set[str]:
+        listed = call(username, "GET", "/requests?status=pending")
+        assert listed.status_code == 200, listed.get_json()
+        return {r["id"] for r in listed.get_json()["requests"]}
+
+    assert seen("city-authority") == set(asked.values())
+    assert seen("jinjiang-authority") == {asked["jinjiang-requester"]}
+    assert seen("wuhou-requester") == {asked["wuhou-requester"]}
+    refused = call("city-authority", "POST", f"/requests/{asked['wuhou-requester']}/approve",
+                   json={})
+    assert refused.status_code == 403
+    assert call("city-authority", "POST", "/requests", json={
+        "dataset_id": dataset, "purpose": "x", "columns": ["区划代码"]}).status_code == 403
