@@ -143,6 +143,25 @@ class Client:
         """Revoke a grant."""
         return self._json("POST", f"/api/v1/grants/{grant_id}/revoke", json={"reason": reason})
 
+    def flow_back(self, dataset_id: str, **decision: Any) -> dict:
+        """回流: the dataset flows back to the districts (purpose, legal_basis, columns,
+        masking, review_in_days)."""
+        body = {k: v for k, v in decision.items() if v is not None}
+        return self._json("POST", f"/api/v1/datasets/{dataset_id}/flowback", json=body)
+
+    def flowbacks(self) -> list[dict]:
+        """The 回流 decisions of my department."""
+        return self._json("GET", "/api/v1/flowbacks")["flowbacks"]
+
+    def flowback_confirm(self, flowback_id: str) -> dict:
+        """Confirm an L4 回流 decision (the second steward)."""
+        return self._json("POST", f"/api/v1/flowbacks/{flowback_id}/confirm")
+
+    def flowback_end(self, flowback_id: str, *, reason: str) -> dict:
+        """End a 回流 decision and its grants."""
+        return self._json("POST", f"/api/v1/flowbacks/{flowback_id}/end",
+                          json={"reason": reason})
+
     #: ``catalog_export``'s formats and where the server serves each.
     CATALOG_EXPORTS = {"jsonld": "/api/v1/catalog.jsonld",
                        "directory-json": "/api/v1/catalog/directory.json",

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 __all__ = ["Event", "Publish", "DatasetChange", "Withdraw", "Request", "Approve", "FirstApproval",
+           "FlowBack",
            "Deny", "Revoke", "GrantMove", "Exchange", "AuthzDenied", "AuthzThrottled",
            "SignInFailed", "SignInLocked", "UserAdd", "UserChange", "DepartmentChange",
            "KeyRotate", "Init", "EVENTS", "EVENT_TYPES"]
@@ -126,6 +127,30 @@ class Approve(Event):
     expires_at: str
     rows: Mapping[str, Sequence[str]] | None = None  # the grant's row scope, if it has one
     outcome: str = "granted"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class FlowBack(Event):
+    """回流: a steward decided that a dataset flows back to the districts under its
+    department (``change``: decided, confirmed by a second steward at L4, or ended); each
+    district's grant is an ``approve`` entry of its own. ``columns`` maps each column to its
+    operator; ``districts`` names the departments that received a grant."""
+
+    TYPE = "flowback"
+    actor: str
+    actor_department: str
+    provider: str
+    dataset_id: str
+    dataset_version: int
+    flowback_id: str
+    change: str
+    purpose: str | None = None
+    legal_basis: str | None = None
+    columns: Mapping[str, str] | None = None
+    region_column: str | None = None
+    review_at: str | None = None
+    districts: Sequence[str] | None = None
+    outcome: str = "recorded"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -325,7 +350,7 @@ class Init(Event):
 
 #: Every kind of event, and the entry types the log holds (in the order auditors read them).
 EVENTS: tuple[type[Event], ...] = (Publish, DatasetChange, Withdraw, Request, Approve,
-                                   FirstApproval, Deny, Revoke, GrantMove, Exchange,
+                                   FirstApproval, FlowBack, Deny, Revoke, GrantMove, Exchange,
                                    AuthzDenied,
                                    AuthzThrottled, SignInFailed, SignInLocked, UserAdd,
                                    UserChange, DepartmentChange, KeyRotate, Init)

@@ -29,6 +29,12 @@ MESSAGES: dict[str, str] = {
     "column_twice": "A column is named twice.",
     "columns_unknown": "The dataset has no column named %(columns)s.",
     "columns_not_requested": "These columns were not requested: %(columns)s.",
+    "flowback_no_region_column": "Flowing back needs a column of region codes: publish the "
+                                 "dataset with its region column.",
+    "flowback_not_shareable": "A dataset that is not shareable does not flow back.",
+    "flowback_not_pending": "This flow-back decision is not waiting for a confirmation.",
+    "flowback_ended": "This flow-back decision has already ended.",
+    "flowback_not_found": "There is no such flow-back decision.",
     "rows_malformed": "Choose the rows as columns, each with a list of values.",
     "rows_too_many": "Choose rows by at most %(columns)s columns, each with at most "
                      "%(values)s values.",

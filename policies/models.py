@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy_adapter import CasbinRule
 
 __all__ = ["metadata", "requests_table", "approvals_table", "grants_table", "changes_table",
-           "head_table", "AccessRequest", "Grant", "DatasetFacts"]
+           "head_table", "flowbacks_table", "AccessRequest", "Grant", "DatasetFacts",
+           "FlowBack"]
 
 metadata = sa.MetaData()
 
@@ -66,11 +67,38 @@ grants_table = sa.Table(
     sa.Column("follows", sa.String(8), nullable=False, server_default="latest"),
     # the rows it delivers: {column: [values]} (None: every row; see rules.check_rows)
     sa.Column("rows", sa.JSON),
+    # derived from a 回流 decision (policy_flowbacks), for one district
+    sa.Column("flowback_id", sa.String(40), index=True),
 )
 
 
 # The feed of policy changes every process applies (policies.enforcer): one row per change,
 # numbered under the lock of the one head row, so rows commit in the order of their numbers.
+# 回流: a city steward's decision that a dataset flows back to the districts under the city,
+# each receiving a grant scoped to its own region (derived from this row; see
+# policies.flowback)
+flowbacks_table = sa.Table(
+    "policy_flowbacks", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("dataset_id", sa.String(40), nullable=False, index=True),
+    sa.Column("dataset_version", sa.Integer, nullable=False),
+    sa.Column("provider", sa.String(40), nullable=False, index=True),
+    sa.Column("purpose", sa.Text, nullable=False),
+    sa.Column("logged_purpose", sa.Text),
+    sa.Column("legal_basis", sa.Text, nullable=False),
+    sa.Column("columns", sa.JSON, nullable=False),
+    sa.Column("masking", sa.JSON, nullable=False),
+    sa.Column("region_column", sa.String(200), nullable=False),
+    sa.Column("level", sa.String(4), nullable=False),
+    sa.Column("review_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),  # pending | active | ended
+    sa.Column("approved_by", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ended_at", sa.DateTime(timezone=True)),
+    sa.Column("ended_by", sa.String(80)),
+    sa.Column("end_reason", sa.Text),
+)
+
 changes_table = sa.Table(
     "policy_changes", metadata,
     sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
@@ -159,6 +187,8 @@ class Grant:
     follows: str = "latest"
     #: the rows it delivers, ``{column: [values]}`` (None: every row)
     rows: dict[str, list[str]] | None = None
+    #: the 回流 decision it was derived from, if any
+    flowback_id: str | None = None
 
     def status(self, now: dt.datetime) -> str:
         """"active", "revoked" or "expired" at ``now``."""
@@ -182,3 +212,32 @@ def aware(moment: dt.datetime | None) -> dt.datetime | None:
     if moment is not None and moment.tzinfo is None:
         return moment.replace(tzinfo=dt.timezone.utc)
     return moment
+
+
+@dataclasses.dataclass(frozen=True)
+class FlowBack:
+    """A 回流 decision: a city dataset flows back to the districts under its provider, each
+    receiving a grant of its own region's rows, until ``review_at``."""
+
+    id: str
+    dataset_id: str
+    dataset_version: int
+    provider: str
+    purpose: str
+    legal_basis: str
+    columns: list[str]
+    masking: dict[str, str]
+    region_column: str
+    level: str
+    review_at: dt.datetime
+    status: str  # pending (an L4 decision waits for its second steward) | active | ended
+    approved_by: list[str]
+    created_at: dt.datetime
+    logged_purpose: str | None = None
+    ended_at: dt.datetime | None = None
+    ended_by: str | None = None
+    end_reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return _jsonable(dataclasses.asdict(self), omit="logged_purpose")

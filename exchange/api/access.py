@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import request
 
 from ..paging import PageRequest
-from ..usecases import access
+from ..usecases import access, flowback
 from ..usecases.masking_plan import OPERATOR_NAMES
 from .base import json_body, principal, route, services
 
@@ -85,3 +85,42 @@ def move_grant(grant_id: str):
 def revoke(grant_id: str):
     body = json_body(optional=True)
     return access.revoke(services(), principal(), grant_id, reason=body.get("reason"))
+
+
+_FLOWBACK = {"application/json": {"type": "object", "required": ["purpose", "legal_basis"],
+                                  "properties": {
+    "purpose": {"type": "string"}, "legal_basis": {"type": "string"},
+    "columns": {"type": "array", "items": {"type": "string"}},
+    "masking": {"type": "object", "additionalProperties": {"type": "string",
+                                                           "enum": list(OPERATOR_NAMES)}},
+    "review_in_days": {"type": "integer", "minimum": 1, "maximum": 365}}}}
+
+
+@route("/datasets/{dataset_id}/flowback", "POST", tag="access", body=_FLOWBACK, status=201,
+       summary="回流: the dataset flows back to every district under the steward's department, "
+               "each receiving its own region's rows — steward")
+def create_flowback(dataset_id: str):
+    body = json_body()
+    made = flowback.flow_back(services(), principal(), dataset_id, purpose=body.get("purpose"),
+                              legal_basis=body.get("legal_basis"), columns=body.get("columns"),
+                              masking=body.get("masking"),
+                              review_in_days=body.get("review_in_days"))
+    return made, 201
+
+
+@route("/flowbacks", "GET", tag="access", summary="The 回流 decisions of my department — steward")
+def list_flowbacks():
+    return flowback.list_flowbacks(services(), principal())
+
+
+@route("/flowbacks/{flowback_id}/confirm", "POST", tag="access",
+       summary="Confirm an L4 回流 decision as its second steward: the grants are issued")
+def confirm_flowback(flowback_id: str):
+    return flowback.confirm(services(), principal(), flowback_id)
+
+
+@route("/flowbacks/{flowback_id}/end", "POST", tag="access", body=_REASON,
+       summary="End a 回流 decision: every district grant derived from it ends — steward")
+def end_flowback(flowback_id: str):
+    return flowback.end(services(), principal(), flowback_id,
+                        reason=json_body().get("reason"))

@@ -348,6 +348,74 @@ def verify(ctx: Context, file: Path, receipt: Path, jwks_source: str | None) -> 
                        f"audit entry #{manifest['audit_index']})")
 
 
+@click.group()
+def flowback() -> None:
+    """回流: a dataset of your department flowing back to the districts under it (stewards)."""
+
+
+@flowback.command("start")
+@click.argument("dataset_id")
+@click.option("--purpose", required=True)
+@click.option("--legal-basis", required=True, help="The law or rule the flow rests on.")
+@click.option("--columns", help="Only these columns (comma-separated; default all).")
+@click.option("--mask", "masks", multiple=True, metavar="COLUMN=OPERATOR")
+@click.option("--review-in-days", type=click.IntRange(1, 365), metavar="1-365",
+              help="Days until the decision is reviewed; its grants end then (default 90).")
+@pass_ctx
+def flowback_start(ctx: Context, dataset_id: str, purpose: str, legal_basis: str,
+                   columns: str | None, masks: tuple[str, ...],
+                   review_in_days: int | None) -> None:
+    """Every district under your department receives its own region's rows of DATASET."""
+    masking = {}
+    for item in masks:
+        column, sep, op = item.partition("=")
+        if not sep or not column or not op:
+            raise click.BadParameter(f"{item!r}: use COLUMN=OPERATOR", param_hint="--mask")
+        masking[column.strip()] = op.strip()
+    r = ctx.client().flow_back(
+        dataset_id, purpose=purpose, legal_basis=legal_basis, masking=masking or None,
+        columns=[c.strip() for c in columns.split(",")] if columns else None,
+        review_in_days=review_in_days)
+    decision = r["flowback"]
+    lines = [f"{decision['id']} {decision['status']} until {decision['review_at'][:10]}"]
+    lines += [f"granted {g['id']} to {g['receiver']}{_scope(g.get('rows'))}"
+              for g in r["grants"]]
+    if decision["status"] == "pending":
+        lines.append("a second steward confirms it (L4): govex flowback confirm "
+                     + decision["id"])
+    ctx.emit(r, "\n".join(lines))
+
+
+@flowback.command("list")
+@pass_ctx
+def flowback_list(ctx: Context) -> None:
+    """The 回流 decisions of your department."""
+    found = ctx.client().flowbacks()
+    ctx.emit({"flowbacks": found}, "\n".join(
+        f"{f['id']}  {f['status']:<8} {f['dataset_id']}  until {f['review_at'][:10]}  "
+        f"{f['purpose']}" for f in found) or "no 回流 decisions")
+
+
+@flowback.command("confirm")
+@click.argument("flowback_id")
+@pass_ctx
+def flowback_confirm(ctx: Context, flowback_id: str) -> None:
+    """Confirm an L4 decision as its second steward: the districts' grants are issued."""
+    r = ctx.client().flowback_confirm(flowback_id)
+    ctx.emit(r, "\n".join(f"granted {g['id']} to {g['receiver']}{_scope(g.get('rows'))}"
+                          for g in r["grants"]) or "confirmed; no district to grant")
+
+
+@flowback.command("end")
+@click.argument("flowback_id")
+@click.option("--reason", required=True)
+@pass_ctx
+def flowback_end(ctx: Context, flowback_id: str, reason: str) -> None:
+    """End a decision: every district grant derived from it ends."""
+    r = ctx.client().flowback_end(flowback_id, reason=reason)
+    ctx.emit(r, f"ended {flowback_id} and {len(r['grants_ended'])} grant(s)")
+
+
 def _scope(rows: dict | None) -> str:
     """A grant's row scope in words (``; rows: 区划代码 in 510104``), or nothing."""
     return "".join(f"; {column} in {','.join(values)}" for column, values in (rows or {}).items())
@@ -386,4 +454,4 @@ def _json_file(path: Path, what: str) -> Any:
 #: The commands this module adds to ``govex`` (see :mod:`exchange.cli`).
 COMMANDS: tuple[click.Command, ...] = (datasets, dataset, publish, edit, withdraw, request_,
                                        requests, approve, deny, grants, revoke, pull, verify,
-                                       catalog)
+                                       catalog, flowback)

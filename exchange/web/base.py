@@ -253,7 +253,8 @@ def event_labels() -> dict[str, str]:
             "revoke": gettext("Revoke"), "exchange": gettext("Delivery"),
             "authz_denied": gettext("Refused access"), "user_add": gettext("User added"),
             "user_change": gettext("User change"),
-            "department_change": gettext("Department change"), "key_rotate": gettext("Key change"),
+            "department_change": gettext("Department change"),
+            "flowback": gettext("Flow back to the districts"), "key_rotate": gettext("Key change"),
             "init": gettext("Instance created"), "sign_in_failed": gettext("Failed sign-in"),
             "sign_in_locked": gettext("Sign-in locked"),
             "authz_throttled": gettext("Throttled after refusals")}

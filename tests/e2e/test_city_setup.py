@@ -52,3 +52,7 @@ def test_the_readme_sets_a_city_up(tmp_path):
     assert receipt.count(".") == 2
     assert "区划代码 in 510104" in out  # the pull and the audit entry say the scope
     assert re.search(r"exchange .*rows=2 区划代码 in 510104", out)
+    # 回流: both district departments of 锦江区 at once, 武侯区's bureau when it is added
+    assert re.search(r"granted gr_\w+ to jinjiang; 区划代码 in 510104", out)
+    assert re.search(r"granted gr_\w+ to jinjiang-civil; 区划代码 in 510104", out)
+    assert re.search(r"added wuhou-civil: .*; 回流: granted gr_\w+", out)
