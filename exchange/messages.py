@@ -104,6 +104,9 @@ MESSAGES: dict[str, str] = {
     "parent_cycle": "A department cannot answer to one of the departments under it.",
     "children_misfit": "A department under this one would no longer fit its level or region.",
     "department_has_children": "Disable the departments under this one first.",
+    "disable_self": "You cannot disable your own account.",
+    "user_action_unknown": "Choose what to do: disable, enable, a new token or lift the "
+                           "lock-out.",
     "sort_unknown": "Choose the order: %(choices)s.",
     "sort_relevance_without_q": "Only a search has an order by relevance: type words to "
                                 "search for, or choose another order.",

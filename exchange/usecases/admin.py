@@ -26,7 +26,8 @@ from .departments import add_department
 from .signin import clear_user_failures
 
 __all__ = ["init_instance", "create_user", "rotate_keys", "ensure_department",
-           "department_names", "disable_user", "enable_user", "reset_password", "reissue_token"]
+           "department_names", "disable_user", "enable_user", "reset_password", "reissue_token",
+           "lift_lock_out"]
 
 
 def init_instance(settings: Settings, *, admin_password: str | None = None) -> dict[str, Any]:
@@ -119,6 +120,17 @@ def reset_password(svc: Services, username: str, password: str, *,
         clear_user_failures(svc, rec.conn, username)
         rec.append(events.UserChange(actor=actor, subject=username, change="password_reset"))
     return ended
+
+
+def lift_lock_out(svc: Services, username: str, *, actor: str = "admin") -> None:
+    """Forget the user's failed sign-ins and lift their lock-out (a user who forgot their
+    password and now remembers it). Raises NotFound."""
+    with svc.recording() as rec:
+        if rec.conn.execute(sa.select(users.c.username).where(
+                users.c.username == username)).first() is None:
+            raise NotFound(f"no user {username!r}")
+        clear_user_failures(svc, rec.conn, username)
+        rec.append(events.UserChange(actor=actor, subject=username, change="unlocked"))
 
 
 def reissue_token(svc: Services, username: str, *, actor: str = "admin") -> str:

@@ -13,12 +13,14 @@ import sqlalchemy as sa
 
 from .. import departments, events
 from ..auth import Principal, end_sessions
+from ..errors import InvalidInput
 from ..models import users
 from ..services import Services
 from .flowback import derive_for_district
 
 __all__ = ["add_department", "list_departments", "rename_department", "move_department",
-           "disable_department", "enable_department", "list_users", "LEVELS", "region_name"]
+           "disable_department", "enable_department", "list_users", "LEVELS", "region_name",
+           "add_user", "change_user", "USER_ACTIONS"]
 
 LEVELS = departments.LEVELS
 #: The place a GB/T 2260 code names (None if it is not one in use).
@@ -128,3 +130,43 @@ def list_users(svc: Services, who: Principal | None = None, *,
                        "role": r.role, "department": r.department,
                        "disabled": bool(r.disabled),
                        "created_at": r.created_at.isoformat()} for r in rows]}
+
+
+#: What an admin can do to a user from the pages (each a ``user_change`` entry).
+USER_ACTIONS = ("disable", "enable", "token", "unlock")
+
+
+def add_user(svc: Services, who: Principal, *, username: str, password: str, role: str,
+             department: str | None, display_name: str | None = None) -> str:
+    """An admin adds a user (from the pages); returns the API token, shown once. Raises
+    Forbidden, InvalidInput, Conflict."""
+    from .admin import create_user
+
+    actor = _may_manage(svc, who)
+    return create_user(svc, username=username, password=password, role=role,
+                       department=department or None, display_name=display_name or None,
+                       actor=actor)
+
+
+def change_user(svc: Services, who: Principal, username: str, action: str) -> str | None:
+    """An admin disables or enables a user, issues a new API token (returned, shown once;
+    the old ones stop working) or lifts a sign-in lock-out. Raises Forbidden, NotFound,
+    InvalidInput (an action not in :data:`USER_ACTIONS`)."""
+    from .admin import disable_user, enable_user, lift_lock_out, reissue_token
+
+    actor = _may_manage(svc, who)
+    if action == "disable":
+        if username == actor:
+            raise InvalidInput("an admin cannot disable themselves", code="disable_self",
+                               field="action")
+        disable_user(svc, username, actor=actor)
+    elif action == "enable":
+        enable_user(svc, username, actor=actor)
+    elif action == "token":
+        return reissue_token(svc, username, actor=actor)
+    elif action == "unlock":
+        lift_lock_out(svc, username, actor=actor)
+    else:
+        raise InvalidInput(f"action must be one of {', '.join(USER_ACTIONS)}",
+                           code="user_action_unknown", field="action")
+    return None

@@ -26,6 +26,8 @@ def landing_page() -> str:
     """Where a user starts: their work list, else the catalog."""
     if may("request", "decide"):
         return url_for("web.steward.inbox")
+    if may("user", "manage"):
+        return url_for("web.admin.departments")
     if may("audit", "read"):
         return url_for("web.auditor.log")
     return url_for("web.catalog.index")

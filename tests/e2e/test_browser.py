@@ -250,6 +250,7 @@ def _pages_of(person, server) -> dict[str, list[str]]:
                            + [f"/steward/grants/{g}/revoke" for g in active[:1]],
         "audit-auditor": ["/audit/log", "/audit/log/0", "/audit/checkpoint",
                           "/audit/checkpoint/check", "/dashboard"],
+        "admin": ["/admin/departments", "/admin/users"],
     }
     if exchanges:
         entry = exchanges[0]["entry"]
