@@ -324,7 +324,9 @@ def _unique(make: Callable[[], str], seen: set[str], *, tries: int = 10_000) -> 
 # 1. residents (civil)
 # --------------------------------------------------------------------------------------------
 
-_RESIDENT_COLUMNS = ["姓名", "性别", "身份证号", "出生日期", "手机号", "住址"]
+#: 所属区划: the GB/T 2260 code of the district the resident lives in (a region column: a
+#: district's request for the registry is proposed its own rows).
+_RESIDENT_COLUMNS = ["姓名", "性别", "身份证号", "出生日期", "手机号", "住址", "所属区划"]
 
 
 def _residents(rng: random.Random, people: _People, rows: int) -> pd.DataFrame:
@@ -344,6 +346,7 @@ def _residents(rng: random.Random, people: _People, rows: int) -> pd.DataFrame:
             birth.isoformat(),
             _unique(lambda: mobile_number(rng), mobiles),
             _home_address(rng, home_area),
+            home_area,
         ))
     return _frame(_RESIDENT_COLUMNS, out)
 

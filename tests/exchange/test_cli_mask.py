@@ -93,7 +93,7 @@ def test_policy_drop_and_hash_match_the_servers_pseudonyms(tmp_path, runner, dem
     assert result.exit_code == 0, result.output
     masked = _read(out)
     assert "住址" not in masked.columns
-    assert list(masked.columns) == ["姓名", "性别", "身份证号", "出生日期", "手机号"]
+    assert list(masked.columns) == ["姓名", "性别", "身份证号", "出生日期", "手机号", "所属区划"]
     assert masked["姓名"].str.fullmatch(r"\*+").all()
     server = mask_table(demo["residents"][["身份证号"]],
                         {"身份证号": ColumnRule("hash", "CN_RESIDENT_ID")},

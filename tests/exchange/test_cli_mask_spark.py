@@ -55,7 +55,7 @@ def test_spark_engine_delivers_what_the_local_engine_delivers(spark, residents, 
                      "--report", tmp_path / "spark.json", "--spark-conf",
                      "spark.sql.shuffle.partitions=2", *common)
     assert result.exit_code == 0, result.output
-    assert f"masked {ROWS} rows, 5 columns (1 dropped)" in result.output
+    assert f"masked {ROWS} rows, 6 columns (1 dropped)" in result.output
     spark_rows = pq.read_table(tmp_path / "out")
     local_rows = pq.read_table(tmp_path / "local.parquet")
     assert spark_rows.column_names == local_rows.column_names

@@ -7,6 +7,7 @@ import random
 import re
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from exchange.demo.data import (
@@ -45,7 +46,7 @@ def frame(datasets: dict[str, DemoDataset], key: str) -> pd.DataFrame:
 CATALOG = [
     # key, department, sharing, level, filename, rows, columns
     ("residents", "civil", "conditional", "L3", "residents.csv", 3000,
-     ["姓名", "性别", "身份证号", "出生日期", "手机号", "住址"]),
+     ["姓名", "性别", "身份证号", "出生日期", "手机号", "住址", "所属区划"]),
     ("hotline_tickets", "hotline", "conditional", "L3", "hotline_tickets.csv", 3000,
      ["工单编号", "受理时间", "来电人", "联系电话", "诉求内容", "处理部门"]),
     ("market_entities", "market", "unconditional", "L2", "market_entities.csv", 3000,
@@ -449,3 +450,13 @@ def test_scrubbing_the_demo_tickets_leaves_the_callers_names_out():
     assert len(named) > 300  # the test means something: most tickets name the caller
     left = [c for c, s in zip(tickets["来电人"], scrubbed) if c and c in s]
     assert len(left) <= len(named) / 200, left
+
+
+def test_the_residents_district_is_the_one_in_their_address(datasets):
+    from catalog.regions import is_region_column
+    from exchange.demo.data import DISTRICTS
+
+    df = datasets["residents"].frame
+    assert is_region_column(pa.array(df["所属区划"].tolist()))
+    for code, address in zip(df["所属区划"], df["住址"], strict=True):
+        assert DISTRICTS[code][0] in address
