@@ -116,3 +116,18 @@ def register_external():
                                            location=body.get("location"),
                                            metadata=body.get("metadata"))
     return created, 201
+
+
+@route("/datasets/{dataset_id}/versions/external", "POST", tag="catalog", status=201,
+       summary="The next version of a dataset as its folder of Parquet files is now (JSON: "
+               "location, default the current version's folder; metadata: strict, not_null, "
+               "confirm_personal_data, region_column) — steward of its department",
+       body={"application/json": {"type": "object",
+                                  "properties": {"location": {"type": "string"},
+                                                 "metadata": {"type": "object"}}}})
+def add_external_version(dataset_id: str):
+    body = json_body(optional=True)
+    created = publishing.add_external_version(services(), principal(), dataset_id,
+                                              location=body.get("location"),
+                                              options=body.get("metadata"))
+    return created, 201

@@ -216,12 +216,7 @@ def approve(ctx: Context, request_id: str, masks: tuple[str, ...], columns: str 
             raise click.BadParameter(f"{item!r}: use COLUMN=VALUE1,VALUE2",
                                      param_hint="--rows")
         rows.setdefault(column.strip(), []).extend(chosen)
-    masking = {}
-    for item in masks:
-        column, sep, op = item.partition("=")
-        if not sep or not column or not op:
-            raise click.BadParameter(f"{item!r}: use COLUMN=OPERATOR", param_hint="--mask")
-        masking[column.strip()] = op.strip()
+    masking = _masking(masks)
     cols = [c.strip() for c in columns.split(",")] if columns else None
     r = ctx.client().approve(request_id, masking=masking or None, columns=cols,
                              expires_in_days=expires_in_days, follows=follows,
@@ -366,12 +361,7 @@ def flowback_start(ctx: Context, dataset_id: str, purpose: str, legal_basis: str
                    columns: str | None, masks: tuple[str, ...],
                    review_in_days: int | None) -> None:
     """Every district under your department receives its own region's rows of DATASET."""
-    masking = {}
-    for item in masks:
-        column, sep, op = item.partition("=")
-        if not sep or not column or not op:
-            raise click.BadParameter(f"{item!r}: use COLUMN=OPERATOR", param_hint="--mask")
-        masking[column.strip()] = op.strip()
+    masking = _masking(masks)
     r = ctx.client().flow_back(
         dataset_id, purpose=purpose, legal_basis=legal_basis, masking=masking or None,
         columns=[c.strip() for c in columns.split(",")] if columns else None,
@@ -414,6 +404,17 @@ def flowback_end(ctx: Context, flowback_id: str, reason: str) -> None:
     """End a decision: every district grant derived from it ends."""
     r = ctx.client().flowback_end(flowback_id, reason=reason)
     ctx.emit(r, f"ended {flowback_id} and {len(r['grants_ended'])} grant(s)")
+
+
+def _masking(masks: tuple[str, ...]) -> dict[str, str]:
+    """``--mask COLUMN=OPERATOR`` options as ``{column: operator}``."""
+    masking = {}
+    for item in masks:
+        column, sep, op = item.partition("=")
+        if not sep or not column or not op:
+            raise click.BadParameter(f"{item!r}: use COLUMN=OPERATOR", param_hint="--mask")
+        masking[column.strip()] = op.strip()
+    return masking
 
 
 def _scope(rows: dict | None) -> str:

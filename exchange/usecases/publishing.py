@@ -48,7 +48,8 @@ __all__ = ["publish", "add_version", "titles", "data_dictionary", "edit_metadata
            "list_versions", "data_dictionary_file", "VOCABULARIES",
            "register_external", "check_metadata", "get_dataset", "search",
            "IDENTIFIER_PATTERNS", "dataset_view", "LEVELS", "SHARING_TYPES", "SAMPLE_ROWS",
-           "EDITABLE", "InvalidUpload", "UploadTooLarge", "SORTS", "is_ranked"]
+           "EDITABLE", "InvalidUpload", "UploadTooLarge", "SORTS", "is_ranked",
+           "add_external_version"]
 
 
 _PHONE = (r"^(?:(?:\+?86[- ]?)?1[3-9][0-9][- ]?[0-9]{4}[- ]?[0-9]{4}"
@@ -372,39 +373,92 @@ def register_external(svc: Services, who: Principal, *, location: Any,
     svc.require(who, "dataset", "publish")
     meta = check_metadata(metadata)
     folder = _external_folder(svc, location)
+    table = _examine_external(svc, folder, not_null=meta["not_null"], strict=meta["strict"],
+                              level=meta["level"], confirmed=meta["confirm_personal_data"],
+                              region_column=meta["region_column"])
+    _check_notes(meta["column_notes"], [c["name"] for c in table["columns"]])
+    _check_public(meta["details"].get("public_columns", []),
+                  [c["name"] for c in table["columns"]])
+    return _record_external(svc, who, folder, table,
+                            dataset_of=lambda conn, now: _add_dataset(conn, who, meta, now))
+
+
+def add_external_version(svc: Services, who: Principal, dataset_id: str, *,
+                         location: Any = None,
+                         options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Record the next version of a dataset of the steward's department as the manifest of
+    a folder of Parquet files as it is now (``location``; default the folder of its current
+    version, e.g. after the nightly job rewrote it), examined like a first registration
+    (``options``: ``strict``, ``not_null``, ``confirm_personal_data``, ``region_column``).
+    Grants that follow the latest version deliver it from now on (unless it makes a granted
+    column more personal); pinned ones keep reading theirs — and are refused if their folder
+    no longer matches. Raises what :func:`register_external` raises, DatasetNotFound,
+    DatasetWithdrawn; InvalidInput without a location for a dataset that is no folder."""
+    current = _own_dataset(svc, who, dataset_id)
+    meta = _version_options(options or {})
+    if location is None:
+        if current.version is None or not current.version.location:
+            raise InvalidInput("name the folder of the new version", code="external_not_a_folder",
+                               field="location")
+        location = current.version.location
+    folder = _external_folder(svc, location)
+    table = _examine_external(svc, folder, not_null=meta["not_null"], strict=meta["strict"],
+                              level=current.level, confirmed=meta["confirm_personal_data"],
+                              region_column=meta["region_column"])
+    return _record_external(svc, who, folder, table, dataset_of=lambda _conn, _now: dataset_id)
+
+
+def _examine_external(svc: Services, folder: Path, *, not_null: list[str], strict: bool,
+                      level: str, confirmed: bool,
+                      region_column: str | None) -> dict[str, Any]:
+    """The folder's manifest, rows, columns (profiled on its first rows) and quality report.
+    Raises InvalidInput, InvalidUpload, QualityCheckFailed, Unprocessable, OSError."""
     manifest = manifest_of(folder)
     paths = manifest.paths(folder)
     sample = first_rows(paths, SAMPLE_ROWS)
     if sample.num_rows == 0:
         raise InvalidUpload("the table has no data rows")
     frame = formats.frame_of(sample)
-    missing = [c for c in meta["not_null"] if c not in frame.columns]
+    missing = [c for c in not_null if c not in frame.columns]
     if missing:
         raise InvalidInput(f"metadata.not_null names column(s) the table does not have: "
                            f"{', '.join(missing)}")
+    if region_column is not None and region_column not in frame.columns:
+        raise InvalidInput(f"region_column names a column the table does not have: "
+                           f"{region_column}", code="columns_unknown", field="region_column",
+                           columns=region_column)
     profiles = profile_table(frame, analyzer=svc.analyzer())
     patterns = {p.column: IDENTIFIER_PATTERNS[p.entity] for p in profiles
                 if p.kind == "identifier" and p.entity in IDENTIFIER_PATTERNS}
-    report = quality.validate_table(frame, columns=list(frame.columns),
-                                    not_null=meta["not_null"], patterns=patterns)
-    if meta["strict"] and not report.success:
+    report = quality.validate_table(frame, columns=list(frame.columns), not_null=not_null,
+                                    patterns=patterns)
+    if strict and not report.success:
         raise QualityCheckFailed("quality checks failed on the first rows and strict mode was "
                                  "asked for: " + _failed_summary(report))
-    columns = _described(dictionary.infer_columns(sample), profiles)
-    _check_notes(meta["column_notes"], list(frame.columns))
-    _check_confirmed(columns, meta["level"], confirmed=meta["confirm_personal_data"])
-    rows, now = row_count(paths), svc.clock()
+    columns = _described(dictionary.infer_columns(sample), profiles, region_column)
+    _check_confirmed(columns, level, confirmed=confirmed)
+    return {"manifest": manifest, "rows": row_count(paths), "columns": columns,
+            "quality": report.to_dict() | {"rows_checked": sample.num_rows},
+            "passed": report.success}
+
+
+def _record_external(svc: Services, who: Principal, folder: Path, table: dict[str, Any], *,
+                     dataset_of: Callable[[Any, Any], str]) -> dict[str, Any]:
+    """Record ``table`` (see :func:`_examine_external`) as the next version of the dataset
+    ``dataset_of`` names (creating it for a first registration), with its audit entry."""
+    manifest, now = table["manifest"], svc.clock()
     with svc.recording() as rec:
-        dataset_id = _add_dataset(rec.conn, who, meta, now)
-        repository.add_version(
+        dataset_id = dataset_of(rec.conn, now)
+        number = repository.add_version(
             rec.conn, dataset_id, sha256=manifest.digest, format="parquet",
-            filename=folder.name, row_count=rows, byte_size=manifest.size, columns=columns,
-            quality=report.to_dict() | {"rows_checked": sample.num_rows},
-            quality_passed=report.success, created_by=who.username, now=now,
-            location=str(folder), manifest=manifest.to_dict())
+            filename=folder.name, row_count=table["rows"], byte_size=manifest.size,
+            columns=table["columns"], quality=table["quality"], quality_passed=table["passed"],
+            created_by=who.username, now=now, location=str(folder),
+            manifest=manifest.to_dict())
         rec.append(events.Publish(
             actor=who.username, actor_department=who.department, provider=who.department,
-            dataset_id=dataset_id, dataset_version=1, sha256=manifest.digest, row_count=rows))
+            dataset_id=dataset_id, dataset_version=number, sha256=manifest.digest,
+            row_count=table["rows"]))
         dataset = repository.get_dataset(rec.conn, dataset_id)
     return dataset_view(dataset)
 

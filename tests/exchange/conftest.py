@@ -35,6 +35,22 @@ def new_instance(settings, *people, places: dict | None = None) -> tuple:
     return svc, tokens
 
 
+def api_caller(config: dict, tokens: dict, *, lang: str = "en"):
+    """``call(who, method, path, **kw)``: the API of a new app for ``config``, as ``who`` (a
+    Principal or a username of ``tokens``), in ``lang``; the app is ``call.app``."""
+    from exchange.app import create_app
+
+    app = create_app(config)
+    client = app.test_client()
+
+    def call(who, method: str, path: str, **kw):
+        name = who if isinstance(who, str) else who.username
+        return client.open("/api/v1" + path, method=method, headers={
+            "Authorization": f"Bearer {tokens[name]}", "Accept-Language": lang}, **kw)
+    call.app = app
+    return call
+
+
 @pytest.fixture(scope="session")
 def settings_for(database_url):
     """``settings_for(home, **settings)``: the settings of the test instance at ``home``, its

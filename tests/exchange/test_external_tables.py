@@ -145,3 +145,42 @@ def test_an_exchange_without_roots_registers_no_external_table(tmp_path, setting
 def _frame(rows: list[dict]):
     import pandas as pd
     return pd.DataFrame(rows).astype("string")
+
+
+def test_a_rewritten_folder_becomes_the_next_version_read_by_spark_in_scope(instance):
+    """The nightly job rewrote the folder: deliveries are refused until its steward records
+    the next version; then a grant that follows the latest reads it — through Spark, only the
+    rows in its scope — while a grant pinned to the first stays refused."""
+    from catalog import TableChanged
+
+    svc = instance.svc
+    folder = instance.shared / "nightly"
+    first = _rows(40, seed=7)
+    _write_folder(folder, first, parts=2)
+    dataset = publishing.register_external(svc, STEWARD, location=str(folder), metadata=META)
+    asked = [access.create_request(svc, TAX, dataset_id=dataset["id"], purpose="核对纳税人身份",
+                                   columns=list(PLAN))["id"] for _ in range(2)]
+    late = _rows(8, seed=8)
+    amounts = sorted({r["金额"] for r in (first + late)[::3]})
+    latest = access.approve(svc, STEWARD, asked[0], masking=PLAN,
+                            rows={"金额": amounts})["grant_id"]
+    pinned = access.approve(svc, STEWARD, asked[1], masking=PLAN, follows="pinned")["grant_id"]
+    pq.write_table(pa.Table.from_pylist(late), folder / "part-late.parquet")
+    with pytest.raises(TableChanged):
+        delivery.deliver(svc, TAX, latest)
+
+    second = publishing.add_external_version(svc, STEWARD, dataset["id"],
+                                             options={"confirm_personal_data": True})
+    assert second["version"] == 2 and second["row_count"] == 48
+    delivered = _delivered_rows(svc, latest)
+    header = next(r for r in delivered if r[0] == "姓名")
+    rows = [dict(zip(header, r, strict=True)) for r in delivered if r is not header]
+    expected = [r for r in first + late if r["金额"] in amounts]
+    assert sorted(r["金额"] for r in rows) == sorted(r["金额"] for r in expected)
+    assert 0 < len(rows) < 48
+    with pytest.raises(TableChanged):
+        delivery.deliver(svc, TAX, pinned)
+    with pytest.raises(InvalidInput):  # a dataset that is no folder names one
+        uploaded = publishing.publish(svc, STEWARD, filename="r.csv", metadata=META,
+                                      data=formats.write_table(_frame(first), fmt="csv"))
+        publishing.add_external_version(svc, STEWARD, uploaded["id"])

@@ -10,13 +10,12 @@ import json
 
 import pytest
 
-from exchange.app import create_app
 from exchange.auth import Principal
 from exchange.config import load_settings
 from exchange.usecases import departments as ud
 from exchange.usecases.admin import create_user
 
-from .conftest import new_instance
+from .conftest import api_caller, new_instance
 from .test_row_scope import _register
 
 STEWARD = Principal("civil-steward", "", "civil", "steward")
@@ -35,11 +34,7 @@ def city(tmp_path, settings_for):
         load_settings(config, environ={}), STEWARD, SECOND, JINJIANG, WUHOU, AUDITOR,
         places={"civil": ("city", "510100"), "jinjiang": ("district", "510104"),
                 "wuhou": ("district", "510107")})
-    client = create_app(config).test_client()
-
-    def call(username: str, method: str, path: str, **kw):
-        return client.open("/api/v1" + path, method=method, headers={
-            "Authorization": f"Bearer {tokens[username]}", "Accept-Language": "en"}, **kw)
+    call = api_caller(config, tokens)
 
     def publish(level: str = "L3", data: bytes | None = None) -> str:
         made = call("civil-steward", "POST", "/datasets", data={

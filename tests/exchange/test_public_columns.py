@@ -11,12 +11,11 @@ import random
 
 import pytest
 
-from exchange.app import create_app
 from exchange.auth import Principal
 from exchange.config import load_settings
 from exchange.demo.data import credit_code
 
-from .conftest import Browser, new_instance, text
+from .conftest import Browser, api_caller, new_instance, text
 
 STEWARD = Principal("market-steward", "", "market", "steward")
 REQUESTER = Principal("tax-requester", "", "tax", "requester")
@@ -39,13 +38,8 @@ def city(tmp_path, settings_for):
     svc, tokens = new_instance(load_settings(config, environ={}), STEWARD, REQUESTER,
                                AUDITOR)
     svc.engine.dispose()
-    app = create_app(config)
-    client = app.test_client()
-
-    def call(who: Principal, method: str, path: str, **kw):
-        headers = {"Authorization": f"Bearer {tokens[who.username]}", "Accept-Language": "en"}
-        return client.open("/api/v1" + path, method=method, headers=headers, **kw)
-    return call, app
+    call = api_caller(config, tokens)
+    return call, call.app
 
 
 def _publish(call, **meta):

@@ -16,7 +16,7 @@ from exchange.auth import Principal
 from exchange.config import load_settings
 from exchange.receipts import verify_receipt
 
-from .conftest import Browser, new_instance, text
+from .conftest import Browser, api_caller, new_instance, text
 
 STEWARD = Principal("civil-steward", "", "civil", "steward")
 JINJIANG = Principal("jinjiang-requester", "", "jinjiang", "requester")
@@ -36,13 +36,8 @@ def city(tmp_path, settings_for):
     svc, tokens = new_instance(load_settings(config, environ={}), STEWARD, JINJIANG,
                                places={"jinjiang": ("district", "510104")})
     svc.engine.dispose()
-    app = create_app(config)
-    client = app.test_client()
-
-    def call(who: Principal, method: str, path: str, **kw):
-        headers = {"Authorization": f"Bearer {tokens[who.username]}", "Accept-Language": "en"}
-        return client.open("/api/v1" + path, method=method, headers=headers, **kw)
-
+    call = api_caller(config, tokens)
+    app = call.app
     published = call(STEWARD, "POST", "/datasets", data={
         "file": (io.BytesIO(_register()), "register.csv"), "metadata": json.dumps({
             "title": "居民服务登记", "sharing": "conditional", "level": "L3"})})
