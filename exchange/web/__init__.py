@@ -26,14 +26,14 @@ from flask_wtf.csrf import CSRFProtect
 
 from ..services import Services
 from ..usecases import masking_plan
-from . import account, admin, auditor, catalog, dashboard, i18n, requester, steward
+from . import account, admin, auditor, authority, catalog, dashboard, i18n, requester, steward
 from .base import bp, event_labels
 
 __all__ = ["init_app", "bp", "csrf", "SESSION_HOURS", "PAGES"]
 
 #: The areas of pages, each a blueprint under ``web``.
 PAGES: tuple[Blueprint, ...] = (account.bp, catalog.bp, requester.bp, steward.bp, auditor.bp,
-                                dashboard.bp, admin.bp)
+                                dashboard.bp, admin.bp, authority.bp)
 for _area in PAGES:
     bp.register_blueprint(_area)
 

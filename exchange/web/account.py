@@ -28,6 +28,8 @@ def landing_page() -> str:
         return url_for("web.steward.inbox")
     if may("user", "manage"):
         return url_for("web.admin.departments")
+    if may("request", "oversee"):
+        return url_for("web.authority.requests")
     if may("audit", "read"):
         return url_for("web.auditor.log")
     return url_for("web.catalog.index")

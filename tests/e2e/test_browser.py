@@ -251,6 +251,7 @@ def _pages_of(person, server) -> dict[str, list[str]]:
         "audit-auditor": ["/audit/log", "/audit/log/0", "/audit/checkpoint",
                           "/audit/checkpoint/check", "/dashboard"],
         "admin": ["/admin/departments", "/admin/users"],
+        "data-authority": ["/authority/requests", "/authority/requests?status=all"],
     }
     if exchanges:
         entry = exchanges[0]["entry"]

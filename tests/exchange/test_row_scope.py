@@ -195,6 +195,15 @@ def test_a_data_authority_oversees_the_requests_of_its_region(tmp_path, settings
     assert seen("city-authority") == set(asked.values())
     assert seen("jinjiang-authority") == {asked["jinjiang-requester"]}
     assert seen("wuhou-requester") == {asked["wuhou-requester"]}
+    for username, expected in (("city-authority", set(asked.values())),
+                               ("jinjiang-authority", {asked["jinjiang-requester"]})):
+        page = Browser(client.application.test_client(), "zh")
+        assert page.sign_in(username, "pw-" * 5).status_code == 303
+        shown = text(page.get("/authority/requests"))
+        assert {rid for rid in asked.values() if rid in shown} == expected
+        assert "辖区内的数据申请" in shown
+    assert Browser(client.application.test_client(), "zh").get(
+        "/authority/requests").status_code in (302, 303)  # signed out: to the sign-in
     refused = call("city-authority", "POST", f"/requests/{asked['wuhou-requester']}/approve",
                    json={})
     assert refused.status_code == 403
