@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from .. import events
 from ..auth import (
     ROLES,
+    Principal,
     add_user,
     end_sessions,
     issue_token,
@@ -22,12 +23,12 @@ from ..db import upgrade
 from ..errors import InvalidInput, NotFound
 from ..models import departments, users
 from ..services import Services
-from .departments import add_department
+from .departments import add_department, may_manage
 from .signin import clear_user_failures
 
 __all__ = ["init_instance", "create_user", "rotate_keys", "ensure_department",
            "department_names", "disable_user", "enable_user", "reset_password", "reissue_token",
-           "lift_lock_out"]
+           "lift_lock_out", "add_account", "change_user", "USER_ACTIONS"]
 
 
 def init_instance(settings: Settings, *, admin_password: str | None = None) -> dict[str, Any]:
@@ -164,3 +165,38 @@ def department_names(svc: Services) -> dict[str, tuple[str, str]]:
 def _safe_url(settings: Settings) -> str:
     return sa.make_url(settings.db_url).render_as_string(hide_password=True)
 
+
+#: What an admin can do to a user from the pages (each a ``user_change`` entry).
+USER_ACTIONS = ("disable", "enable", "token", "unlock")
+
+
+def add_account(svc: Services, who: Principal, *, username: str, password: str, role: str,
+                department: str | None, display_name: str | None = None) -> str:
+    """An admin adds a user (from the pages); returns the API token, shown once. Raises
+    Forbidden, InvalidInput, Conflict."""
+    actor = may_manage(svc, who)
+    return create_user(svc, username=username, password=password, role=role,
+                       department=department or None, display_name=display_name or None,
+                       actor=actor)
+
+
+def change_user(svc: Services, who: Principal, username: str, action: str) -> str | None:
+    """An admin disables or enables a user, issues a new API token (returned, shown once;
+    the old ones stop working) or lifts a sign-in lock-out. Raises Forbidden, NotFound,
+    InvalidInput (an action not in :data:`USER_ACTIONS`)."""
+    actor = may_manage(svc, who)
+    if action == "disable":
+        if username == actor:
+            raise InvalidInput("an admin cannot disable themselves", code="disable_self",
+                               field="action")
+        disable_user(svc, username, actor=actor)
+    elif action == "enable":
+        enable_user(svc, username, actor=actor)
+    elif action == "token":
+        return reissue_token(svc, username, actor=actor)
+    elif action == "unlock":
+        lift_lock_out(svc, username, actor=actor)
+    else:
+        raise InvalidInput(f"action must be one of {', '.join(USER_ACTIONS)}",
+                           code="user_action_unknown", field="action")
+    return None

@@ -13,21 +13,20 @@ import sqlalchemy as sa
 
 from .. import departments, events
 from ..auth import Principal, end_sessions
-from ..errors import InvalidInput
 from ..models import users
 from ..services import Services
 from .flowback import derive_for_district
 
 __all__ = ["add_department", "list_departments", "rename_department", "move_department",
            "disable_department", "enable_department", "list_users", "LEVELS", "region_name",
-           "add_user", "change_user", "USER_ACTIONS"]
+           "may_manage"]
 
 LEVELS = departments.LEVELS
 #: The place a GB/T 2260 code names (None if it is not one in use).
 region_name = departments.region_name
 
 
-def _may_manage(svc: Services, who: Principal | None) -> str:
+def may_manage(svc: Services, who: Principal | None) -> str:
     """The acting admin's name (``admin`` for local administration). Raises Forbidden."""
     if who is None:
         return "admin"
@@ -51,7 +50,7 @@ def add_department(svc: Services, who: Principal | None = None, *, code: str, na
     """Create a department, its role permissions and its audit entry; a district receives
     its grants from the active 回流 decisions above it (``flowback_grants``). Raises
     Forbidden, InvalidInput, Conflict."""
-    actor = _may_manage(svc, who)
+    actor = may_manage(svc, who)
     with svc.recording() as rec:
         made = departments.add(rec.conn, code=code, name=name, name_en=name_en, level=level,
                                parent=parent, region=region)
@@ -67,7 +66,7 @@ def add_department(svc: Services, who: Principal | None = None, *, code: str, na
 def rename_department(svc: Services, who: Principal | None = None, *, code: str,
                       name: str | None = None, name_en: str | None = None) -> dict[str, Any]:
     """Change a department's names. Raises Forbidden, NotFound, InvalidInput."""
-    actor = _may_manage(svc, who)
+    actor = may_manage(svc, who)
     with svc.recording() as rec:
         changed = departments.rename(rec.conn, code, name=name, name_en=name_en)
         rec.append(events.DepartmentChange(actor=actor, subject=code, change="renamed"))
@@ -79,7 +78,7 @@ def move_department(svc: Services, who: Principal | None = None, *, code: str,
                     level: str | None = None) -> dict[str, Any]:
     """Put a department under another parent (optionally a new level and region). Raises
     Forbidden, NotFound, InvalidInput."""
-    actor = _may_manage(svc, who)
+    actor = may_manage(svc, who)
     with svc.recording() as rec:
         moved = departments.move(rec.conn, code, parent=parent, region=region, level=level)
         rec.append(events.DepartmentChange(actor=actor, subject=code, change="moved",
@@ -92,7 +91,7 @@ def disable_department(svc: Services, who: Principal | None = None, *,
                        code: str) -> dict[str, Any]:
     """Disable a department and its users (their tokens and sessions stop working). Returns
     the department and ``users_disabled``. Raises Forbidden, NotFound, InvalidInput."""
-    actor = _may_manage(svc, who)
+    actor = may_manage(svc, who)
     with svc.recording() as rec:
         names = departments.set_disabled(rec.conn, code, True)
         for username in names:
@@ -106,7 +105,7 @@ def enable_department(svc: Services, who: Principal | None = None, *,
                       code: str) -> dict[str, Any]:
     """Enable a disabled department again (its users stay disabled until enabled one by
     one). Raises Forbidden, NotFound."""
-    actor = _may_manage(svc, who)
+    actor = may_manage(svc, who)
     with svc.recording() as rec:
         departments.set_disabled(rec.conn, code, False)
         rec.append(events.DepartmentChange(actor=actor, subject=code, change="enabled"))
@@ -118,7 +117,7 @@ def list_users(svc: Services, who: Principal | None = None, *,
     """``{"users": [...]}``: username, name, role, department, disabled, created_at — no
     password or token hash — by department then username. Raises Forbidden, NotFound (an
     unknown department)."""
-    _may_manage(svc, who)
+    may_manage(svc, who)
     query = sa.select(users.c.username, users.c.display_name, users.c.role,
                       users.c.department, users.c.disabled, users.c.created_at)
     with svc.reader.connect() as conn:
@@ -130,43 +129,3 @@ def list_users(svc: Services, who: Principal | None = None, *,
                        "role": r.role, "department": r.department,
                        "disabled": bool(r.disabled),
                        "created_at": r.created_at.isoformat()} for r in rows]}
-
-
-#: What an admin can do to a user from the pages (each a ``user_change`` entry).
-USER_ACTIONS = ("disable", "enable", "token", "unlock")
-
-
-def add_user(svc: Services, who: Principal, *, username: str, password: str, role: str,
-             department: str | None, display_name: str | None = None) -> str:
-    """An admin adds a user (from the pages); returns the API token, shown once. Raises
-    Forbidden, InvalidInput, Conflict."""
-    from .admin import create_user
-
-    actor = _may_manage(svc, who)
-    return create_user(svc, username=username, password=password, role=role,
-                       department=department or None, display_name=display_name or None,
-                       actor=actor)
-
-
-def change_user(svc: Services, who: Principal, username: str, action: str) -> str | None:
-    """An admin disables or enables a user, issues a new API token (returned, shown once;
-    the old ones stop working) or lifts a sign-in lock-out. Raises Forbidden, NotFound,
-    InvalidInput (an action not in :data:`USER_ACTIONS`)."""
-    from .admin import disable_user, enable_user, lift_lock_out, reissue_token
-
-    actor = _may_manage(svc, who)
-    if action == "disable":
-        if username == actor:
-            raise InvalidInput("an admin cannot disable themselves", code="disable_self",
-                               field="action")
-        disable_user(svc, username, actor=actor)
-    elif action == "enable":
-        enable_user(svc, username, actor=actor)
-    elif action == "token":
-        return reissue_token(svc, username, actor=actor)
-    elif action == "unlock":
-        lift_lock_out(svc, username, actor=actor)
-    else:
-        raise InvalidInput(f"action must be one of {', '.join(USER_ACTIONS)}",
-                           code="user_action_unknown", field="action")
-    return None

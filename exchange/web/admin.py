@@ -8,6 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..errors import NotFound
+from ..usecases import admin as ua
 from ..usecases import departments as ud
 from .base import attempt, form_fields, principal, services
 
@@ -69,7 +70,7 @@ def users():
     form = {k: request.form.get(k, "").strip() for k in _USER_FIELDS if k != "password"}
     token = None
     if request.method == "POST":
-        token, errors = attempt(lambda: ud.add_user(
+        token, errors = attempt(lambda: ua.add_account(
             svc, who, username=form["username"], password=request.form.get("password", ""),
             role=form["role"], department=form["department"] or None,
             display_name=form["display_name"] or None))
@@ -89,9 +90,9 @@ def user_action(username: str, action: str):
     """Disable, enable, a new API token (shown once, on the page it returns) or lift a
     sign-in lock-out."""
     svc, who = services(), principal()
-    if action not in ud.USER_ACTIONS:
+    if action not in ua.USER_ACTIONS:
         raise NotFound("no such action")
-    token = ud.change_user(svc, who, username, action)
+    token = ua.change_user(svc, who, username, action)
     if token is None:
         flash({"disable": _("%(name)s was disabled: their tokens and sessions stopped.",
                             name=username),
