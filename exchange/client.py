@@ -119,6 +119,11 @@ class Client:
         body = {k: v for k, v in conditions.items() if v is not None}
         return self._json("POST", f"/api/v1/requests/{request_id}/approve", json=body)
 
+    def withdraw_request(self, request_id: str, *, reason: str | None = None) -> dict:
+        """Withdraw a pending request of my department."""
+        body = {"reason": reason} if reason else {}
+        return self._json("POST", f"/api/v1/requests/{request_id}/withdraw", json=body)
+
     def deny(self, request_id: str, *, reason: str) -> dict:
         """Refuse a request."""
         return self._json("POST", f"/api/v1/requests/{request_id}/deny", json={"reason": reason})

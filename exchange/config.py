@@ -32,6 +32,8 @@ class Settings:
     # registered (none by default); the Spark master that masks them.
     external_roots: tuple[Path, ...] = ()
     spark_master: str = "local[2]"
+    # The provider's time limit to reply to a request, in working days (exchange.workdays)
+    reply_working_days: int = 5
 
     @property
     def db_url(self) -> str:
@@ -60,6 +62,7 @@ _ENV = {
     "instance_name": "GOVEX_INSTANCE_NAME",  # the exchange (city) that publishes the catalog
     "external_roots": "GOVEX_EXTERNAL_ROOTS",  # folders, separated by os.pathsep (":")
     "spark_master": "GOVEX_SPARK_MASTER",
+    "reply_working_days": "GOVEX_REPLY_WORKING_DAYS",
 }
 
 
@@ -84,7 +87,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
 def _coerce(values: dict[str, Any]) -> dict[str, Any]:
     if "home" in values:
         values["home"] = Path(values["home"])
-    for name in ("max_upload_bytes", "max_upload_rows"):
+    for name in ("max_upload_bytes", "max_upload_rows", "reply_working_days"):
         if name in values:
             values[name] = int(values[name])
             if values[name] < 1:

@@ -17,10 +17,12 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-__all__ = ["Event", "Publish", "DatasetChange", "Withdraw", "Request", "Approve", "FirstApproval",
+__all__ = ["Event", "Publish", "DatasetChange", "Withdraw", "Request", "RequestWithdraw",
+           "Approve", "FirstApproval",
            "FlowBack",
            "Deny", "Revoke", "GrantMove", "Exchange", "AuthzDenied", "AuthzThrottled",
            "SignInFailed", "SignInLocked", "UserAdd", "UserChange", "DepartmentChange",
+           "CalendarChange",
            "KeyRotate", "Init", "EVENTS", "EVENT_TYPES"]
 
 
@@ -105,6 +107,21 @@ class Request(Event):
     purpose: str
     columns: Sequence[str]
     outcome: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RequestWithdraw(Event):
+    """The requesting department withdrew its pending request (the reason is not kept in the
+    log: it may name people)."""
+
+    TYPE = "request_withdraw"
+    actor: str
+    actor_department: str
+    provider: str
+    receiver: str
+    dataset_id: str
+    request_id: str
+    outcome: str = "withdrawn"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -330,6 +347,18 @@ class DepartmentChange(Event):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class CalendarChange(Event):
+    """An admin recorded ``day`` (YYYY-MM-DD) as a working day or a holiday, over the
+    statutory calendar the time limits count by."""
+
+    TYPE = "calendar_change"
+    actor: str
+    day: str
+    working: bool
+    outcome: str = "recorded"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class KeyRotate(Event):
     """The signing key was rotated; ``kid`` is the new key's thumbprint."""
 
@@ -349,9 +378,11 @@ class Init(Event):
 
 
 #: Every kind of event, and the entry types the log holds (in the order auditors read them).
-EVENTS: tuple[type[Event], ...] = (Publish, DatasetChange, Withdraw, Request, Approve,
+EVENTS: tuple[type[Event], ...] = (Publish, DatasetChange, Withdraw, Request, RequestWithdraw,
+                                   Approve,
                                    FirstApproval, FlowBack, Deny, Revoke, GrantMove, Exchange,
                                    AuthzDenied,
                                    AuthzThrottled, SignInFailed, SignInLocked, UserAdd,
-                                   UserChange, DepartmentChange, KeyRotate, Init)
+                                   UserChange, DepartmentChange, CalendarChange, KeyRotate,
+                                   Init)
 EVENT_TYPES: tuple[str, ...] = tuple(dict.fromkeys(e.TYPE for e in EVENTS))

@@ -35,6 +35,7 @@ MESSAGES: dict[str, str] = {
     "flowback_not_pending": "This flow-back decision is not waiting for a confirmation.",
     "flowback_ended": "This flow-back decision has already ended.",
     "flowback_not_found": "There is no such flow-back decision.",
+    "not_your_request": "This request is another department's.",
     "rows_malformed": "Choose the rows as columns, each with a list of values.",
     "rows_too_many": "Choose rows by at most %(columns)s columns, each with at most "
                      "%(values)s values.",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 __all__ = ["metadata", "departments", "users", "tokens", "web_sessions", "sign_in_failures",
+           "calendar_days",
            "signing_keys", "exchanges"]
 
 metadata = sa.MetaData()
@@ -97,4 +98,16 @@ exchanges = sa.Table(
     sa.Column("audit_index", sa.Integer, nullable=False),
     sa.Column("created_by", sa.String(80), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+# Days an admin recorded as working days or holidays, over the statutory calendar (a year the
+# calendar package does not cover yet, a local holiday): see exchange.workdays.
+calendar_days = sa.Table(
+    "exchange_calendar_days", metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("working", sa.Boolean, nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("added_by", sa.String(80), nullable=False),
+    sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
 )

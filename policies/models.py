@@ -33,6 +33,8 @@ requests_table = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("decided_at", sa.DateTime(timezone=True)),
     sa.Column("decided_by", sa.String(80)),
+    # when the provider must have replied (working days; None: decided at once)
+    sa.Column("due_at", sa.DateTime(timezone=True)),
 )
 
 approvals_table = sa.Table(
@@ -145,7 +147,7 @@ class AccessRequest:
     requester: str
     purpose: str
     columns: list[str]
-    status: str  # pending | granted | refused | denied
+    status: str  # pending | granted | refused | denied | withdrawn
     reason: str | None
     level: str
     created_at: dt.datetime
@@ -155,6 +157,8 @@ class AccessRequest:
     grant_id: str | None = None
     #: the purpose as the audit log shows it; None for requests made before it was stored
     logged_purpose: str | None = None
+    #: when the provider must have replied (None: decided at once, or made before deadlines)
+    due_at: dt.datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (times as RFC 3339)."""

@@ -72,7 +72,8 @@ def check_follows(follows: str | None) -> str:
 
 def create_request(conn: sa.Connection, *, facts: DatasetFacts, requester: str, receiver: str,
                    purpose: str, columns: Sequence[str], default_masking: Mapping[str, str],
-                   now: dt.datetime, logged_purpose: str | None = None) -> Decision:
+                   now: dt.datetime, logged_purpose: str | None = None,
+                   due_at: dt.datetime | None = None) -> Decision:
     """Record a request. Unconditional data is granted at once (default masking), not-shareable
     data refused with its legal basis, anything else waits for a steward. ``logged_purpose``
     is the purpose as the audit log shows it, kept with the request and its grant.
@@ -92,7 +93,8 @@ def create_request(conn: sa.Connection, *, facts: DatasetFacts, requester: str, 
         logged_purpose=logged_purpose, columns=cols,
         status="pending" if status == "granted" else status, reason=reason,
         level=facts.level, created_at=now, decided_at=now if status == "refused" else None,
-        decided_by=AUTO_APPROVER if status == "refused" else None))
+        decided_by=AUTO_APPROVER if status == "refused" else None,
+        due_at=due_at if status == "pending" else None))
     if status != "granted":
         return Decision(get_request(conn, request_id), None)
     masking = rules.resolve_masking(cols, defaults=default_masking, explicit={}, facts=facts)
@@ -151,6 +153,24 @@ def deny(conn: sa.Connection, request_id: str, *, steward: str, reason: str,
                              field="reason")
     _pending(conn, request_id)
     _set_status(conn, request_id, status="denied", reason=reason, by=steward, now=now)
+    return get_request(conn, request_id)
+
+
+def approvals_of(conn: sa.Connection, request_id: str) -> list[tuple[str, dt.datetime]]:
+    """Who approved a request and when, first first."""
+    rows = conn.execute(sa.select(approvals_table.c.steward, approvals_table.c.created_at)
+                        .where(approvals_table.c.request_id == request_id)
+                        .order_by(approvals_table.c.created_at))
+    return [(steward, aware(at)) for steward, at in rows]
+
+
+def withdraw(conn: sa.Connection, request_id: str, *, by: str, reason: str | None,
+             now: dt.datetime) -> AccessRequest:
+    """The requesting department withdraws a pending request. Raises RequestNotFound,
+    AlreadyDecided (decided, or withdrawn, before)."""
+    _pending(conn, request_id)
+    _set_status(conn, request_id, status="withdrawn",
+                reason=(reason or "").strip() or None, by=by, now=now)
     return get_request(conn, request_id)
 
 
@@ -391,7 +411,7 @@ def _request_from_row(conn: sa.Connection, row: sa.Row) -> AccessRequest:
     grant = conn.execute(sa.select(grants_table.c.id).where(
         grants_table.c.request_id == row.id)).scalar()
     data = dict(row._mapping)
-    for key in ("created_at", "decided_at"):
+    for key in ("created_at", "decided_at", "due_at"):
         data[key] = aware(data[key])
     return AccessRequest(**data, approvals=approvals, grant_id=grant)
 

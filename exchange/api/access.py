@@ -45,6 +45,19 @@ def list_requests():
                                 page=PageRequest.from_args(request.args))
 
 
+@route("/requests/{request_id}", "GET", tag="access",
+       summary="One request: its due time (working days, Shanghai time) and its timeline")
+def get_request(request_id: str):
+    return access.get_request(services(), principal(), request_id)
+
+
+@route("/requests/{request_id}/withdraw", "POST", tag="access", body=_REASON,
+       summary="Withdraw a pending request — the requesting department")
+def withdraw_request(request_id: str):
+    return access.withdraw(services(), principal(), request_id,
+                           reason=json_body(optional=True).get("reason"))
+
+
 @route("/requests/{request_id}/approve", "POST", tag="access", body=_APPROVE,
        summary="Approve with conditions (columns, masking per column, rows, expiry) — steward")
 def approve(request_id: str):

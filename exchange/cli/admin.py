@@ -312,6 +312,37 @@ def departments_enable(home: Path, code: str) -> None:
 
 
 @click.group()
+def calendar() -> None:
+    """Working days the time limits count by: days an admin records over the statutory
+    calendar (admin, local)."""
+
+
+@calendar.command("set")
+@_home
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--working/--holiday", required=True,
+              help="A working day (an adjusted Saturday) or a holiday.")
+def calendar_set(home: Path, day, working: bool) -> None:  # noqa: ANN001 (a datetime)
+    """Record DAY (YYYY-MM-DD), e.g. next year's holidays once the State Council announces
+    them and before the calendar package knows them."""
+    from ..usecases.admin import set_calendar_day
+    _user_change(home, lambda svc: set_calendar_day(svc, day.date(), working=working))
+    click.echo(f"{day.date()} is a {'working day' if working else 'holiday'}")
+
+
+@calendar.command("list")
+@_home
+def calendar_list(home: Path) -> None:
+    """The days recorded."""
+    from ..usecases.admin import calendar_days
+    days = _user_change(home, calendar_days)
+    for d in days:
+        click.echo(f"{d['day']}  {'working day' if d['working'] else 'holiday'}")
+    if not days:
+        click.echo("no day recorded: the statutory calendar alone")
+
+
+@click.group()
 def keys() -> None:
     """Manage the exchange's signing keys (admin, local)."""
 
@@ -344,5 +375,5 @@ def demo_token(home: Path, username: str) -> None:
 
 
 #: The commands this module adds to ``govex`` (see :mod:`exchange.cli`).
-COMMANDS: tuple[click.Command, ...] = (init, serve, demo, users, departments, keys,
+COMMANDS: tuple[click.Command, ...] = (init, serve, demo, users, departments, calendar, keys,
                                        demo_token)

@@ -175,7 +175,8 @@ def request_(ctx: Context, dataset_id: str, purpose: str, columns: str) -> None:
 
 
 @click.command()
-@click.option("--status", type=click.Choice(["pending", "granted", "denied", "refused"]))
+@click.option("--status", type=click.Choice(["pending", "granted", "denied", "refused",
+                                            "withdrawn"]))
 @_IDS
 @pass_ctx
 def requests(ctx: Context, status: str | None, ids: bool) -> None:
@@ -226,6 +227,16 @@ def approve(ctx: Context, request_id: str, masks: tuple[str, ...], columns: str 
     human = (f"granted {r['grant_id']} until {r['grant']['expires_at']}{scope}"
              if r["grant_id"] else "approval recorded; a second steward must confirm (L4)")
     ctx.emit(r, human)
+
+
+@click.command("request-withdraw")
+@click.argument("request_id")
+@click.option("--reason", help="Why (shown to the steward; not kept in the audit log).")
+@pass_ctx
+def request_withdraw(ctx: Context, request_id: str, reason: str | None) -> None:
+    """Withdraw a pending request of your department (requesters)."""
+    r = ctx.client().withdraw_request(request_id, reason=reason)
+    ctx.emit(r, f"{r['id']} withdrawn")
 
 
 @click.command()
@@ -455,4 +466,4 @@ def _json_file(path: Path, what: str) -> Any:
 #: The commands this module adds to ``govex`` (see :mod:`exchange.cli`).
 COMMANDS: tuple[click.Command, ...] = (datasets, dataset, publish, edit, withdraw, request_,
                                        requests, approve, deny, grants, revoke, pull, verify,
-                                       catalog, flowback)
+                                       catalog, flowback, request_withdraw)

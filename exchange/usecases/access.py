@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import Any
 
 from catalog import DatasetWithdrawn, repository
 from masking import get_operator, loggable_text
 from policies import GrantInactive, InvalidRequest, rules, workflow
 
-from .. import departments, events
+from .. import departments, events, workdays
 from ..auth import Principal
-from ..errors import Conflict, InvalidInput
+from ..errors import Conflict, Forbidden, InvalidInput
 from ..messages import Problem, problems_of
 from ..paging import PageRequest, page_of
 from ..services import Services
@@ -25,6 +26,7 @@ from .masking_plan import (
 )
 
 __all__ = ["granted_datasets", "move_grant", "create_request", "list_requests", "approve", "deny",
+           "get_request", "withdraw", "request_view",
            "list_grants", "revoke",
            "first_approval", "logged_purpose", "grant_to_revoke", "MAX_PURPOSE",
            "REQUEST_STATUSES"]
@@ -49,10 +51,13 @@ def create_request(svc: Services, who: Principal, *, dataset_id: str, purpose: A
         if dataset.department == who.department:
             raise InvalidInput("your department owns this dataset; no request is needed",
                                code="own_dataset")
+        due = workdays.due_after(now, svc.settings.reply_working_days,
+                                 recorded=workdays.recorded_days(rec.conn))
+        due = due.astimezone(dt.timezone.utc)  # stored as UTC, like every time
         decision = workflow.create_request(
             rec.conn, facts=dataset_facts(dataset), requester=who.username,
             receiver=who.department, purpose=purpose, logged_purpose=scrubbed,
-            columns=columns, default_masking=default_masking(dataset), now=now)
+            columns=columns, default_masking=default_masking(dataset), now=now, due_at=due)
         request, grant = decision.request, decision.grant
         rec.append(events.Request(
             actor=who.username, actor_department=who.department, provider=request.provider,
@@ -62,10 +67,85 @@ def create_request(svc: Services, who: Principal, *, dataset_id: str, purpose: A
         if grant is not None:
             rec.append(_granted(grant, actor=workflow.AUTO_APPROVER, department=None))
             _allow(svc, rec.conn, grant)
-    return request.to_dict()
+    return request_view(request, now=now)
 
 
-REQUEST_STATUSES = ("pending", "granted", "denied", "refused")
+REQUEST_STATUSES = ("pending", "granted", "denied", "refused", "withdrawn")
+
+
+def request_view(request: Any, *, now: Any) -> dict[str, Any]:
+    """A request as clients see it: ``due_at`` in Shanghai time (ISO 8601 with its offset)
+    and ``overdue`` (still pending after it)."""
+    view = request.to_dict()
+    if request.due_at is not None:
+        view["due_at"] = request.due_at.astimezone(workdays.TZ).isoformat()
+    view["overdue"] = bool(request.status == "pending" and request.due_at is not None
+                           and now > request.due_at)
+    return view
+
+
+def get_request(svc: Services, who: Principal, request_id: str) -> dict[str, Any]:
+    """One request with its due time and ``events``, its timeline (``at``, ``type``,
+    ``actor``, ``detail``): asked, each approval, the decision or withdrawal, the grant's
+    revocation. For the requesting department, a steward of the provider or a data authority
+    overseeing either. Raises Forbidden, RequestNotFound."""
+    svc.require(who, "request", "list")
+    with svc.reader.connect() as conn:
+        request = workflow.get_request(conn, request_id)
+        if who.role == "authority":
+            allowed = {request.provider, request.receiver} & set(
+                departments.overseen(conn, who.department))
+        else:
+            allowed = who.department in ((request.receiver,) if who.role == "requester"
+                                         else (request.provider,))
+        if not allowed:
+            raise Forbidden("this request is another department's", code="not_your_request")
+        approvals = workflow.approvals_of(conn, request_id)
+        grant = workflow.get_grant(conn, request.grant_id) if request.grant_id else None
+    timeline = [{"at": request.created_at, "type": "asked", "actor": request.requester,
+                 "detail": {"columns": request.columns}}]
+    decided = {"granted": "granted", "denied": "denied", "refused": "refused",
+               "withdrawn": "withdrawn"}.get(request.status)
+    for steward, at in approvals:
+        if not (decided == "granted" and steward == request.decided_by):
+            timeline.append({"at": at, "type": "approved", "actor": steward, "detail": {}})
+    if decided and request.decided_at is not None:
+        timeline.append({"at": request.decided_at, "type": decided,
+                         "actor": request.decided_by,
+                         "detail": {"reason": request.reason} if request.reason else
+                         ({"grant_id": grant.id} if grant else {})})
+    if grant is not None and grant.revoked_at is not None:
+        timeline.append({"at": grant.revoked_at, "type": "revoked", "actor": grant.revoked_by,
+                         "detail": {"reason": grant.revoke_reason}
+                         if grant.revoke_reason else {}})
+    events_ = [e | {"at": _aware(e["at"]).isoformat()}
+               for e in sorted(timeline, key=lambda e: _aware(e["at"]))]
+    return request_view(request, now=svc.clock()) | {"events": events_}
+
+
+def _aware(moment: Any) -> Any:
+    return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment
+
+
+def withdraw(svc: Services, who: Principal, request_id: str, *,
+             reason: Any = None) -> dict[str, Any]:
+    """The requesting department withdraws its pending request. Raises Forbidden (another
+    department's), RequestNotFound, AlreadyDecided, InvalidInput (a reason that is not
+    text)."""
+    svc.require(who, "request", "create")
+    if reason is not None and not isinstance(reason, str):
+        raise InvalidInput("the reason must be text", code="reason_not_text", field="reason")
+    with svc.recording() as rec:
+        current = workflow.get_request(rec.conn, request_id)
+        if current.receiver != who.department:
+            raise Forbidden("only the requesting department may withdraw its request",
+                            code="not_your_request")
+        request = workflow.withdraw(rec.conn, request_id, by=who.username, reason=reason,
+                                    now=svc.clock())
+        rec.append(events.RequestWithdraw(
+            actor=who.username, actor_department=who.department, provider=request.provider,
+            receiver=request.receiver, dataset_id=request.dataset_id, request_id=request.id))
+    return request_view(request, now=svc.clock())
 
 
 def _check_request(svc: Services, who: Principal, *, dataset_id: Any, purpose: Any,
@@ -153,7 +233,7 @@ def list_requests(svc: Services, who: Principal, *, status: str | None = None,
                                        newest_first=not inbox, after=page.after, **side)
         total = workflow.count_requests(conn, status=status or None, **side)
         shown, token = page_of(found, page, key=lambda r: (r.created_at, r.id))
-        views = [r.to_dict() for r in shown]
+        views = [request_view(r, now=svc.clock()) for r in shown]
         if who.role == "steward":  # what the review proposes for each pending one
             datasets: dict[str, Any] = {}
             for view in views:
@@ -224,7 +304,7 @@ def approve(svc: Services, who: Principal, request_id: str, *, columns: Any = No
                 actor=who.username, actor_department=who.department,
                 provider=request.provider, receiver=request.receiver, request_id=request.id,
                 dataset_id=request.dataset_id))
-    return {"request": decision.request.to_dict(),
+    return {"request": request_view(decision.request, now=svc.clock()),
             "grant_id": grant.id if grant else None,
             "grant": grant.to_dict(now=svc.clock()) if grant else None}
 

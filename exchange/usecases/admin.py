@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from typing import Any
 
 import sqlalchemy as sa
 
-from .. import events
+from .. import events, workdays
 from ..auth import (
     ROLES,
     Principal,
@@ -28,7 +29,8 @@ from .signin import clear_user_failures
 
 __all__ = ["init_instance", "create_user", "rotate_keys", "ensure_department",
            "department_names", "disable_user", "enable_user", "reset_password", "reissue_token",
-           "lift_lock_out", "add_account", "change_user", "USER_ACTIONS"]
+           "lift_lock_out", "add_account", "change_user", "USER_ACTIONS", "set_calendar_day",
+           "calendar_days"]
 
 
 def init_instance(settings: Settings, *, admin_password: str | None = None) -> dict[str, Any]:
@@ -145,6 +147,23 @@ def reissue_token(svc: Services, username: str, *, actor: str = "admin") -> str:
         token = issue_token(rec.conn, username, label="reissued", now=svc.clock())
         rec.append(events.UserChange(actor=actor, subject=username, change="token_reissued"))
     return token
+
+
+def set_calendar_day(svc: Services, day: dt.date, *, working: bool, note: str | None = None,
+                     actor: str = "admin") -> None:
+    """Record ``day`` as a working day or a holiday over the statutory calendar (a year it
+    does not cover yet, a local holiday): time limits computed from now on count by it."""
+    with svc.recording() as rec:
+        workdays.set_day(rec.conn, day, working=working, note=note, by=actor, now=svc.clock())
+        rec.append(events.CalendarChange(actor=actor, day=day.isoformat(), working=working))
+
+
+def calendar_days(svc: Services) -> list[dict[str, Any]]:
+    """The days an admin recorded, in order."""
+    with svc.reader.connect() as conn:
+        recorded = workdays.recorded_days(conn)
+    return [{"day": day.isoformat(), "working": working}
+            for day, working in sorted(recorded.items())]
 
 
 def rotate_keys(svc: Services, *, actor: str = "admin") -> str:

@@ -323,12 +323,14 @@ def _final_status(entries: Iterable[Mapping[str, Any]]) -> dict[str, str]:
             status[rid] = "granted"
         elif e.get("type") == "deny":
             status[rid] = "denied"
+        elif e.get("type") == "request_withdraw":
+            status[rid] = "withdrawn"
     return status
 
 
 def requests_by_status(entries: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     """How many of the requests made in ``entries`` (log order) are pending, granted, denied
-    (by a steward) or refused (by rule)."""
+    (by a steward), refused (by rule) or withdrawn (by the requesting department)."""
     counts = Counter(_final_status(entries).values())
     return {s: counts.get(s, 0) for s in REQUEST_STATUSES}
 

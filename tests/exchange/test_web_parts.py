@@ -68,11 +68,15 @@ def test_deliveries_per_day_in_china_standard_time():
 
 
 def test_requests_by_status_follows_each_request_to_its_decision():
-    assert requests_by_status(LOG) == {"pending": 0, "granted": 2, "denied": 1, "refused": 1}
+    assert requests_by_status(LOG) == {"pending": 0, "granted": 2, "denied": 1, "refused": 1,
+                                       "withdrawn": 0}
     assert requests_by_status(LOG[:2])["pending"] == 2
+    first = LOG[0]["request_id"]
+    withdrawn = requests_by_status([*LOG[:2], {"type": "request_withdraw", "request_id": first}])
+    assert (withdrawn["pending"], withdrawn["withdrawn"]) == (1, 1)
     # a decision on a request made before the window is not one of the window's requests
     assert requests_by_status(LOG[4:]) == {"pending": 0, "granted": 0, "denied": 0,
-                                           "refused": 0}
+                                           "refused": 0, "withdrawn": 0}
 
 
 def test_median_time_to_decision_leaves_out_automatic_decisions():
