@@ -137,9 +137,12 @@ class Query:
         return sa.type_coerce(combined, postgresql.TSQUERY())
 
 
+@functools.lru_cache(maxsize=1024)
 def parse(q: str | None) -> Query | None:
     """``q`` as a :class:`Query`; None when it holds no word (empty, punctuation, function
-    words only): no query, the catalog in its usual order."""
+    words only): no query, the catalog in its usual order. Cached: one catalog request asks
+    for its order, its page and its counts, each from the same words (a Query is
+    immutable)."""
     if not q or not q.strip():
         return None
     tokenizer = _tokenizer()

@@ -13,7 +13,6 @@ transaction also holds the audit entries, and commits nothing.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
@@ -107,13 +106,10 @@ def derive(conn: sa.Connection, decision: FlowBack, district: str, region: str, 
         provider=decision.provider, receiver=district, requester=f"flowback:{decision.id}",
         purpose=decision.purpose, logged_purpose=decision.logged_purpose,
         columns=decision.columns, status="pending", level=decision.level, created_at=now))
-    days = max(1, -(-(decision.review_at - now) // dt.timedelta(days=1)))
-    grant = _issue_grant(conn, get_request(conn, request_id), columns=decision.columns,
-                         masking=decision.masking, approvers=list(decision.approved_by),
-                         days=days, now=now, rows={decision.region_column: [region]})
-    conn.execute(grants_table.update().where(grants_table.c.id == grant.id).values(
-        flowback_id=decision.id, expires_at=decision.review_at))
-    return dataclasses.replace(grant, flowback_id=decision.id, expires_at=decision.review_at)
+    return _issue_grant(conn, get_request(conn, request_id), columns=decision.columns,
+                        masking=decision.masking, approvers=list(decision.approved_by),
+                        now=now, expires_at=decision.review_at, flowback_id=decision.id,
+                        rows={decision.region_column: [region]})
 
 
 def end(conn: sa.Connection, flowback_id: str, *, by: str, reason: str,

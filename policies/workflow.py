@@ -380,17 +380,21 @@ def _record_approval(conn: sa.Connection, request: AccessRequest, *, steward: st
 
 
 def _issue_grant(conn: sa.Connection, request: AccessRequest, *, columns: list[str],
-                 masking: dict[str, str], approvers: list[str], days: int,
-                 now: dt.datetime, follows: str = "latest",
-                 rows: dict[str, list[str]] | None = None) -> Grant:
+                 masking: dict[str, str], approvers: list[str], now: dt.datetime,
+                 days: int | None = None, expires_at: dt.datetime | None = None,
+                 follows: str = "latest", rows: dict[str, list[str]] | None = None,
+                 flowback_id: str | None = None) -> Grant:
+    """Issue the grant of ``request`` (valid ``days`` from ``now``, or until ``expires_at``)
+    and mark the request granted."""
     grant_id = "gr_" + secrets.token_hex(8)
+    expiry = expires_at if expires_at is not None else now + dt.timedelta(days=days or 0)
     conn.execute(grants_table.insert().values(
         id=grant_id, request_id=request.id, dataset_id=request.dataset_id,
         dataset_version=request.dataset_version, provider=request.provider,
         receiver=request.receiver, purpose=request.purpose,
         logged_purpose=request.logged_purpose, columns=columns, masking=masking,
-        approved_by=approvers, created_at=now, expires_at=now + dt.timedelta(days=days),
-        follows=follows, rows=rows))
+        approved_by=approvers, created_at=now, expires_at=expiry,
+        follows=follows, rows=rows, flowback_id=flowback_id))
     _set_status(conn, request.id, status="granted", reason=None, by=approvers[-1], now=now)
     return get_grant(conn, grant_id)
 

@@ -118,13 +118,9 @@ def get_request(svc: Services, who: Principal, request_id: str) -> dict[str, Any
         timeline.append({"at": grant.revoked_at, "type": "revoked", "actor": grant.revoked_by,
                          "detail": {"reason": grant.revoke_reason}
                          if grant.revoke_reason else {}})
-    events_ = [e | {"at": _aware(e["at"]).isoformat()}
-               for e in sorted(timeline, key=lambda e: _aware(e["at"]))]
+    # every time here is already aware (the workflow's records)
+    events_ = [e | {"at": e["at"].isoformat()} for e in sorted(timeline, key=lambda e: e["at"])]
     return request_view(request, now=svc.clock()) | {"events": events_}
-
-
-def _aware(moment: Any) -> Any:
-    return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment
 
 
 def withdraw(svc: Services, who: Principal, request_id: str, *,

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog import repository
 from masking import loggable_text
 from policies import flowback
 
 from .. import departments, events
 from ..auth import Principal
-from ..errors import Forbidden, InvalidInput
+from ..errors import InvalidInput
 from ..services import Services
 from .access import _allow, _granted
 from .masking_plan import (
@@ -28,18 +27,14 @@ from .masking_plan import (
     default_masking,
     region_column,
 )
+from .publishing import own_dataset
 
 __all__ = ["flow_back", "confirm", "end", "list_flowbacks", "derive_for_district"]
 
 
 def _own(svc: Services, who: Principal, dataset_id: str) -> Any:
-    svc.require(who, "request", "decide")
-    with svc.reader.connect() as conn:
-        dataset = repository.get_dataset(conn, dataset_id)
-    if dataset.department != who.department:
-        raise Forbidden("only a steward of the dataset's department decides its 回流",
-                        code="not_your_dataset")
-    return dataset
+    """The dataset, if ``who`` is a steward (``request decide``) of its department."""
+    return own_dataset(svc, who, dataset_id, permission=("request", "decide"))
 
 
 def _districts(conn: Any, provider: str) -> list[tuple[str, str]]:

@@ -49,7 +49,7 @@ __all__ = ["publish", "add_version", "titles", "data_dictionary", "edit_metadata
            "register_external", "check_metadata", "get_dataset", "search",
            "IDENTIFIER_PATTERNS", "dataset_view", "LEVELS", "SHARING_TYPES", "SAMPLE_ROWS",
            "EDITABLE", "InvalidUpload", "UploadTooLarge", "SORTS", "is_ranked",
-           "add_external_version"]
+           "add_external_version", "own_dataset"]
 
 
 _PHONE = (r"^(?:(?:\+?86[- ]?)?1[3-9][0-9][- ]?[0-9]{4}[- ]?[0-9]{4}"
@@ -119,7 +119,7 @@ def add_version(svc: Services, who: Principal, dataset_id: str, *, filename: str
     personal than the version they were approved for (:func:`masking_plan.version_for`).
     Raises Forbidden (another department's), DatasetNotFound, DatasetWithdrawn, InvalidInput,
     InvalidUpload, UploadTooLarge, QualityCheckFailed, OSError."""
-    current = _own_dataset(svc, who, dataset_id)
+    current = own_dataset(svc, who, dataset_id)
     meta = _version_options(options or {})
     return _store_version(svc, who, filename=filename, data=data, strict=meta["strict"],
                           not_null=meta["not_null"], level=current.level,
@@ -217,10 +217,11 @@ def _store_version(svc: Services, who: Principal, *, filename: str, data: bytes 
     return dataset_view(dataset)
 
 
-def _own_dataset(svc: Services, who: Principal, dataset_id: str) -> Any:
-    """The dataset, if ``who`` is a steward of its department. Raises Forbidden,
-    DatasetNotFound."""
-    svc.require(who, "dataset", "publish")
+def own_dataset(svc: Services, who: Principal, dataset_id: str, *,
+                permission: tuple[str, str] = ("dataset", "publish")) -> Any:
+    """The dataset, if ``who`` may do ``permission`` (Casbin decides) and is of its
+    department. Raises Forbidden, DatasetNotFound."""
+    svc.require(who, *permission)
     with svc.reader.connect() as conn:
         dataset = repository.get_dataset(conn, dataset_id)
     if dataset.department != who.department:
@@ -267,7 +268,7 @@ def edit_metadata(svc: Services, who: Principal, dataset_id: str,
     """Edit a dataset's metadata (title, description, sharing, level, legal basis, keywords);
     the audit entry names the fields that changed. Raises Forbidden, DatasetNotFound,
     DatasetWithdrawn, InvalidInput (unknown fields, metadata a dataset cannot have)."""
-    current = _own_dataset(svc, who, dataset_id)
+    current = own_dataset(svc, who, dataset_id)
     if not isinstance(changes, dict):
         raise InvalidInput("the body must be a JSON object", code="metadata_not_an_object")
     changes = dict(changes)
@@ -315,7 +316,7 @@ def withdraw(svc: Services, who: Principal, dataset_id: str, *, reason: Any) -> 
     removed on every server), each an audit entry; the dataset, its versions and deliveries
     stay for the history.
     Raises Forbidden, DatasetNotFound, DatasetWithdrawn, InvalidInput (no reason)."""
-    current = _own_dataset(svc, who, dataset_id)
+    current = own_dataset(svc, who, dataset_id)
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidInput("give the reason for withdrawing", code="withdraw_reason_required",
                            field="reason")
@@ -394,7 +395,7 @@ def add_external_version(svc: Services, who: Principal, dataset_id: str, *,
     column more personal); pinned ones keep reading theirs — and are refused if their folder
     no longer matches. Raises what :func:`register_external` raises, DatasetNotFound,
     DatasetWithdrawn; InvalidInput without a location for a dataset that is no folder."""
-    current = _own_dataset(svc, who, dataset_id)
+    current = own_dataset(svc, who, dataset_id)
     meta = _version_options(options or {})
     if location is None:
         if current.version is None or not current.version.location:
