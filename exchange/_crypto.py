@@ -12,11 +12,13 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 __all__ = ["load_or_create_master_key", "master_from_secret", "derive", "new_signing_key",
            "encrypt_private_key", "decrypt_private_key", "public_raw", "public_from_raw",
-           "b64url", "unb64url", "jwk_thumbprint", "keyed_hash"]
+           "b64url", "unb64url", "jwk_thumbprint", "keyed_hash", "seal", "unseal",
+           "new_webhook_secret", "webhook_signature"]
 
 
 def load_or_create_master_key(path: Path) -> bytes:
@@ -51,6 +53,32 @@ def keyed_hash(key: bytes, text: str) -> str:
     """HMAC-SHA-256 hex of ``text``: a stable name for it that nobody without ``key`` can
     reverse, even for guessable texts such as IPv4 addresses."""
     return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
+def seal(key: bytes, text: str, *, context: str) -> str:
+    """``text`` encrypted with AES-256-GCM under ``key``, bound to ``context`` (a row's id:
+    a sealed value copied to another row does not open); base64url of nonce and ciphertext."""
+    nonce = secrets.token_bytes(12)
+    return b64url(nonce + AESGCM(key).encrypt(nonce, text.encode(), context.encode()))
+
+
+def unseal(key: bytes, sealed: str, *, context: str) -> str:
+    """The text :func:`seal` encrypted (raises cryptography's InvalidTag when tampered)."""
+    raw = unb64url(sealed)
+    return AESGCM(key).decrypt(raw[:12], raw[12:], context.encode()).decode()
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks signing secret: ``whsec_`` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def webhook_signature(secret: str, *, msg_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` header of the Standard Webhooks specification: ``v1,`` and
+    the base64 HMAC-SHA-256, under the secret's bytes, of ``id.timestamp.body``."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
 def new_signing_key() -> Ed25519PrivateKey:

@@ -16,7 +16,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from .errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from .models import departments, tokens, users, web_sessions
 
-__all__ = ["Principal", "ROLES", "add_user", "check_new_account", "issue_token",
+__all__ = ["Principal", "ROLES", "add_user", "check_email", "set_email", "check_new_account",
+           "issue_token",
            "bearer_token", "principal_for_token", "check_password",
            "hash_token", "open_session",
            "principal_for_session", "touch_session", "end_session", "end_sessions",
@@ -52,7 +53,7 @@ def hash_token(token: str) -> str:
 
 def add_user(conn: sa.Connection, *, username: str, password: str, role: str,
              department: str | None, display_name: str | None = None,
-             now: dt.datetime) -> Principal:
+             email: str | None = None, now: dt.datetime) -> Principal:
     """Create a user with an Argon2id password hash.
 
     Raises InvalidInput (bad name, short password, unknown role or department), Conflict (taken).
@@ -62,7 +63,8 @@ def add_user(conn: sa.Connection, *, username: str, password: str, role: str,
     check_new_account(conn, username, role, department)
     conn.execute(users.insert().values(
         username=username, display_name=display_name or username, department=department,
-        role=role, password_hash=_hasher.hash(password), created_at=now, disabled=False))
+        role=role, password_hash=_hasher.hash(password), created_at=now, disabled=False,
+        email=check_email(email)))
     return Principal(username, display_name or username, department, role)
 
 
@@ -88,6 +90,28 @@ def check_new_account(conn: sa.Connection, username: str, role: str,
                                code="department_disabled", field="department")
     if conn.execute(sa.select(users.c.username).where(users.c.username == username)).first():
         raise Conflict(f"user {username!r} exists")
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def check_email(email: str | None) -> str | None:
+    """A work e-mail address as given (stripped; None or empty: none). Raises InvalidInput."""
+    email = (email or "").strip()
+    if not email:
+        return None
+    if len(email) > 254 or not _EMAIL.fullmatch(email):
+        raise InvalidInput("email: not an e-mail address", code="email_invalid", field="email")
+    return email
+
+
+def set_email(conn: sa.Connection, username: str, email: str | None) -> None:
+    """Set (or, with None, remove) the address a user's notices are e-mailed to. Raises
+    InvalidInput, NotFound."""
+    result = conn.execute(users.update().where(users.c.username == username)
+                          .values(email=check_email(email)))
+    if result.rowcount != 1:
+        raise NotFound(f"no user {username!r}", code="user_not_found")
 
 
 def set_password(conn: sa.Connection, username: str, password: str) -> None:

@@ -34,6 +34,14 @@ class Settings:
     spark_master: str = "local[2]"
     # The provider's time limit to reply to a request, in working days (exchange.workdays)
     reply_working_days: int = 5
+    # The data authority's time limit to decide an appeal (协调), in working days
+    appeal_working_days: int = 10
+    # E-mail of notices: an SMTP server (smtp://[user:password@]host[:port][?starttls=1] or
+    # smtps://...), the sender; none: notices stay in the inbox and webhooks
+    smtp_url: str | None = None
+    smtp_from: str = "govex@localhost"
+    # The address users reach the pages at, for links in e-mail and webhooks (none: paths)
+    public_url: str | None = None
 
     @property
     def db_url(self) -> str:
@@ -63,6 +71,10 @@ _ENV = {
     "external_roots": "GOVEX_EXTERNAL_ROOTS",  # folders, separated by os.pathsep (":")
     "spark_master": "GOVEX_SPARK_MASTER",
     "reply_working_days": "GOVEX_REPLY_WORKING_DAYS",
+    "appeal_working_days": "GOVEX_APPEAL_WORKING_DAYS",
+    "smtp_url": "GOVEX_SMTP_URL",
+    "smtp_from": "GOVEX_SMTP_FROM",
+    "public_url": "GOVEX_PUBLIC_URL",
 }
 
 
@@ -87,7 +99,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
 def _coerce(values: dict[str, Any]) -> dict[str, Any]:
     if "home" in values:
         values["home"] = Path(values["home"])
-    for name in ("max_upload_bytes", "max_upload_rows", "reply_working_days"):
+    for name in ("max_upload_bytes", "max_upload_rows", "reply_working_days",
+                 "appeal_working_days"):
         if name in values:
             values[name] = int(values[name])
             if values[name] < 1:

@@ -38,7 +38,7 @@ from .errors import Conflict, InvalidInput, NotFound
 from .models import departments, users
 
 __all__ = ["LEVELS", "Department", "add", "get", "list_all", "rename", "move", "set_disabled",
-           "overseen",
+           "overseen", "authorities_of",
            "region_name", "check_region", "contains", "CODE"]
 
 #: Levels of government, highest first.
@@ -207,6 +207,21 @@ def overseen(conn: sa.Connection, code: str) -> list[str]:
     rank = LEVELS.index(authority.level)
     return sorted(d.code for d in list_all(conn) if d.code == code or (
         LEVELS.index(d.level) >= rank and contains(authority.region, d.region)))
+
+
+def authorities_of(conn: sa.Connection, code: str) -> list[str]:
+    """The data authorities a dispute or an overdue request of department ``code`` goes to:
+    of the departments with an enabled ``authority`` user that oversee it, those nearest to
+    its level (同级政务数据主管部门: a district's own before the city's). Empty when none
+    oversees it."""
+    holders = set(conn.execute(sa.select(users.c.department).where(
+        users.c.role == "authority", users.c.disabled.is_(False))).scalars())
+    found = [d for d in list_all(conn) if d.code in holders and not d.disabled
+             and code in overseen(conn, d.code)]
+    if not found:
+        return []
+    nearest = max(LEVELS.index(d.level) for d in found)
+    return sorted(d.code for d in found if LEVELS.index(d.level) == nearest)
 
 
 def _children(conn: sa.Connection, code: str) -> Iterable[Department]:

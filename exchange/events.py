@@ -20,9 +20,10 @@ from typing import Any, ClassVar
 __all__ = ["Event", "Publish", "DatasetChange", "Withdraw", "Request", "RequestWithdraw",
            "Approve", "FirstApproval",
            "FlowBack",
-           "Deny", "Revoke", "GrantMove", "Exchange", "AuthzDenied", "AuthzThrottled",
+           "Deny", "Revoke", "GrantMove", "Escalate", "Appeal", "AppealDecision", "Exchange",
+           "AuthzDenied", "AuthzThrottled",
            "SignInFailed", "SignInLocked", "UserAdd", "UserChange", "DepartmentChange",
-           "CalendarChange",
+           "CalendarChange", "WebhookChange",
            "KeyRotate", "Init", "EVENTS", "EVENT_TYPES"]
 
 
@@ -107,6 +108,7 @@ class Request(Event):
     purpose: str
     columns: Sequence[str]
     outcome: str
+    due_at: str | None = None  # when the provider must reply (RFC 3339), if pending
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -196,6 +198,58 @@ class Deny(Event):
     request_id: str
     dataset_id: str
     outcome: str = "denied"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Escalate(Event):
+    """A request still pending at its due time was escalated to the data authorities
+    ``authorities`` (by the exchange: ``actor`` is ``system:worker``)."""
+
+    TYPE = "escalate"
+    actor: str
+    provider: str
+    receiver: str
+    request_id: str
+    dataset_id: str
+    due_at: str
+    authorities: Sequence[str]
+    outcome: str = "escalated"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Appeal(Event):
+    """The requesting department appealed a refusal to the data authorities
+    ``authorities``; ``reason`` as scrubbed for the log."""
+
+    TYPE = "appeal"
+    actor: str
+    actor_department: str
+    provider: str
+    receiver: str
+    request_id: str
+    dataset_id: str
+    appeal_id: str
+    reason: str
+    due_at: str
+    authorities: Sequence[str]
+    outcome: str = "appealed"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AppealDecision(Event):
+    """A data authority decided an appeal: ``upheld`` (the refusal stands) or ``returned``
+    (pending again, due at ``due_at``); the instruction is not kept in the log."""
+
+    TYPE = "appeal_decision"
+    actor: str
+    actor_department: str
+    provider: str
+    receiver: str
+    request_id: str
+    dataset_id: str
+    appeal_id: str
+    outcome: str
+    due_at: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -359,6 +413,21 @@ class CalendarChange(Event):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class WebhookChange(Event):
+    """An admin subscribed a department's webhook (``change``: added) or stopped it
+    (disabled); ``host`` is where it sends (the URL's path may hold a receiver's token, so
+    it is not logged)."""
+
+    TYPE = "webhook_change"
+    actor: str
+    subject: str
+    department: str
+    host: str
+    change: str
+    outcome: str = "changed"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class KeyRotate(Event):
     """The signing key was rotated; ``kid`` is the new key's thumbprint."""
 
@@ -380,9 +449,11 @@ class Init(Event):
 #: Every kind of event, and the entry types the log holds (in the order auditors read them).
 EVENTS: tuple[type[Event], ...] = (Publish, DatasetChange, Withdraw, Request, RequestWithdraw,
                                    Approve,
-                                   FirstApproval, FlowBack, Deny, Revoke, GrantMove, Exchange,
+                                   FirstApproval, FlowBack, Deny, Escalate, Appeal,
+                                   AppealDecision, Revoke, GrantMove, Exchange,
                                    AuthzDenied,
                                    AuthzThrottled, SignInFailed, SignInLocked, UserAdd,
-                                   UserChange, DepartmentChange, CalendarChange, KeyRotate,
+                                   UserChange, DepartmentChange, CalendarChange,
+                                   WebhookChange, KeyRotate,
                                    Init)
 EVENT_TYPES: tuple[str, ...] = tuple(dict.fromkeys(e.TYPE for e in EVENTS))

@@ -66,6 +66,27 @@ MESSAGES: dict[str, str] = {
     "request_already_decided": "This request was already decided.",
     "decided_meanwhile": "Someone else decided this request meanwhile.",
     "grant_already_revoked": "This grant was already revoked.",
+    # appeals, notices, webhooks
+    "appeal_reason_required": "Give the reason for the appeal: why your department still "
+                              "needs the data.",
+    "already_appealed": "This request's refusal was already appealed; the data authority "
+                        "decides it.",
+    "not_appealable": "Only a refused request can be appealed (this one is %(status)s).",
+    "appeal_outcome_unknown": "Decide the appeal: upheld or returned.",
+    "instruction_required": "Give the instruction to the providing department.",
+    "instruction_too_long": "The instruction must be %(max)s characters or fewer.",
+    "instruction_not_text": "The instruction must be text.",
+    "no_open_appeal": "This request has no appeal waiting for a decision.",
+    "not_overseen": "The providing department is not one you oversee.",
+    "notification_ids_invalid": "Name the notices as a list of their ids.",
+    "flag_invalid": "Give true or false.",
+    "department_required": "Name the department.",
+    "webhook_url_required": "Give the webhook's URL.",
+    "webhook_url_invalid": "The webhook URL must be an http or https URL with a host and no "
+                           "password.",
+    "webhook_not_found": "There is no such webhook.",
+    "email_invalid": "This is not an e-mail address.",
+    "user_not_found": "There is no such user.",
     "grant_inactive": "This grant is no longer active (%(status)s).",
     "request_not_found": "There is no such request.",
     "grant_not_found": "There is no such grant.",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 __all__ = ["metadata", "departments", "users", "tokens", "web_sessions", "sign_in_failures",
-           "calendar_days",
+           "calendar_days", "notifications", "notification_reads", "webhooks", "outbox",
            "signing_keys", "exchanges"]
 
 metadata = sa.MetaData()
@@ -34,6 +34,8 @@ users = sa.Table(
     sa.Column("password_hash", sa.String(200), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("disabled", sa.Boolean, nullable=False, default=False),
+    # where notices are e-mailed (a work address; never written to the log)
+    sa.Column("email", sa.String(254)),
 )
 
 tokens = sa.Table(
@@ -110,4 +112,65 @@ calendar_days = sa.Table(
     sa.Column("note", sa.Text),
     sa.Column("added_by", sa.String(80), nullable=False),
     sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+# The in-app inbox: one row per notice, addressed to a role within a department (every user
+# holding it sees it); ``data`` holds ids, department codes and times, never personal data.
+notifications = sa.Table(
+    "exchange_notifications", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("department", sa.String(40), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("type", sa.String(40), nullable=False),  # request.created, request.escalated...
+    sa.Column("subject_id", sa.String(40)),  # the request, grant or objection it is about
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Index("ix_exchange_notifications_to", "department", "role", "id"),
+)
+
+# Which user has read which notice.
+notification_reads = sa.Table(
+    "exchange_notification_reads", metadata,
+    sa.Column("notification_id", sa.Integer,
+              sa.ForeignKey("exchange_notifications.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("username", sa.String(80), primary_key=True),
+    sa.Column("read_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# A department's outgoing webhook (Standard Webhooks): its signing secret is encrypted with a
+# key derived from the master key, like private keys.
+webhooks = sa.Table(
+    "exchange_webhooks", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("department", sa.String(40), sa.ForeignKey("exchange_departments.code"),
+              nullable=False, index=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("secret", sa.Text, nullable=False),  # encrypted whsec_ secret
+    sa.Column("created_by", sa.String(80), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("disabled_at", sa.DateTime(timezone=True)),
+)
+
+# Background work, written in the transaction of the change that causes it and done by one
+# ``govex worker`` (exchange.usecases.worker): a webhook call, an e-mail, or a timer (a
+# reminder or an escalation at a due time). ``id`` is stable (the Standard Webhooks
+# ``webhook-id``): a retry sends the same id, and a row is claimed under a lease, so no
+# second worker sends it again. ``state``: pending, done, failed (gave up), dropped (no
+# longer applies: the request was decided before its reminder).
+outbox = sa.Table(
+    "exchange_outbox", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("kind", sa.String(10), nullable=False),  # webhook | email | timer
+    sa.Column("target", sa.String(80), nullable=False),  # webhook id | username | timer name
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("state", sa.String(10), nullable=False, server_default="pending"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),  # next attempt
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("lease_until", sa.DateTime(timezone=True)),
+    sa.Column("leased_by", sa.String(80)),
+    sa.Column("done_at", sa.DateTime(timezone=True)),
+    sa.Column("last_error", sa.String(200)),  # a status code or an error class, no content
+    sa.Index("ix_exchange_outbox_due", "state", "due_at"),
 )

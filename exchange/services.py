@@ -22,7 +22,7 @@ from audit import AuditLog, NoteSigner, SignedCheckpoint
 from catalog import EncryptedFileStore, PayloadStore, repository
 from policies import Enforcer, rfc3339
 
-from . import events
+from . import events, notices
 from .auth import Principal
 from .config import Settings
 from .db import make_engine, reader
@@ -217,9 +217,15 @@ class Services:
         active = self.keys.active(self.reader)
         log = self._log(active)
         with self.engine.begin() as conn:
-            rec = Recording(conn, log, active, self.clock)
+            rec = Recording(conn, log, active, self.clock, on_entry=self._notify)
             yield rec
         rec.checkpoint = self._sign_checkpoint(log)
+
+    def _notify(self, conn: sa.Connection, entry: dict[str, Any]) -> None:
+        """Store the notices an entry causes, with its change (see exchange.notices)."""
+        found = notices.from_entry(entry)
+        if found:
+            notices.write(conn, found, now=self.clock(), email=bool(self.settings.smtp_url))
 
     def record(self, event: Event) -> int:
         """Append one event in a transaction of its own and sign a checkpoint; its index."""
@@ -240,11 +246,14 @@ class Recording:
     """A change being recorded (see :meth:`Services.recording`)."""
 
     def __init__(self, conn: sa.Connection, log: AuditLog, key: ActiveKey,
-                 clock: Callable[[], dt.datetime]) -> None:
+                 clock: Callable[[], dt.datetime],
+                 on_entry: Callable[[sa.Connection, dict[str, Any]], None] | None = None
+                 ) -> None:
         self.conn = conn
         self.log = log
         self.key = key
         self._clock = clock
+        self._on_entry = on_entry  # what an entry causes besides itself (its notices)
         self.entries: dict[int, dict[str, Any]] = {}  # what was appended, by index
         self.checkpoint: SignedCheckpoint | None = None  # set once the change committed
 
@@ -253,4 +262,6 @@ class Recording:
         entry = event.entry(time=rfc3339(self._clock()))
         index = self.log.append(self.conn, entry).index
         self.entries[index] = entry
+        if self._on_entry is not None:
+            self._on_entry(self.conn, entry)
         return index

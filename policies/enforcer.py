@@ -35,7 +35,10 @@ ROLE_PERMISSIONS: dict[str, tuple[tuple[str, str], ...]] = {
         ("catalog", "read"),
         ("request", "create"),
         ("request", "list"),
+        ("request", "appeal"),  # a refusal, to the data authority
         ("grant", "list"),
+        ("exchange", "rate"),  # 好差评: rate a delivery received
+        ("objection", "file"),  # 校核纠错: report errors in data received
     ),
     "steward": (
         ("catalog", "read"),
@@ -44,11 +47,15 @@ ROLE_PERMISSIONS: dict[str, tuple[tuple[str, str], ...]] = {
         ("request", "decide"),
         ("grant", "list"),
         ("grant", "revoke"),
+        ("objection", "answer"),
     ),
-    "auditor": (("catalog", "read"), ("audit", "read")),
-    # the data authority (政务数据主管部门): oversees the requests of its region and below
-    "authority": (("catalog", "read"), ("request", "list"), ("request", "oversee")),
-    "admin": (("catalog", "read"), ("audit", "read"), ("user", "manage"), ("key", "manage")),
+    "auditor": (("catalog", "read"), ("audit", "read"), ("metrics", "read")),
+    # the data authority (政务数据主管部门): oversees the requests of its region and below,
+    # coordinates disputes (appeals) and assesses how departments serve (考核)
+    "authority": (("catalog", "read"), ("request", "list"), ("request", "oversee"),
+                  ("request", "coordinate"), ("metrics", "read")),
+    "admin": (("catalog", "read"), ("audit", "read"), ("user", "manage"), ("key", "manage"),
+              ("webhook", "manage")),
 }
 
 # (obj, dom) positions in both the request and the policy: the FastEnforcer index.

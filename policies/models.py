@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy_adapter import CasbinRule
 
 __all__ = ["metadata", "requests_table", "approvals_table", "grants_table", "changes_table",
-           "head_table", "flowbacks_table", "AccessRequest", "Grant", "DatasetFacts",
-           "FlowBack"]
+           "head_table", "flowbacks_table", "appeals_table", "AccessRequest", "Grant",
+           "DatasetFacts", "FlowBack", "Appeal"]
 
 metadata = sa.MetaData()
 
@@ -35,6 +35,31 @@ requests_table = sa.Table(
     sa.Column("decided_by", sa.String(80)),
     # when the provider must have replied (working days; None: decided at once)
     sa.Column("due_at", sa.DateTime(timezone=True)),
+    # when it was escalated to the data authority, still pending after its due time
+    sa.Column("escalated_at", sa.DateTime(timezone=True)),
+)
+
+# A requester's appeal against a refusal, which the data authority decides: it upholds the
+# refusal or returns the request to its provider with an instruction and a new due time.
+appeals_table = sa.Table(
+    "policy_appeals", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("request_id", sa.String(40), sa.ForeignKey("policy_requests.id"),
+              nullable=False, index=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("logged_reason", sa.Text, nullable=False),  # as the audit log shows it
+    sa.Column("appealed_by", sa.String(80), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("previous_status", sa.String(16), nullable=False),  # denied | refused
+    # the refusal appealed (a returned request is pending again: its row forgets it)
+    sa.Column("refused_by", sa.String(80)),
+    sa.Column("refused_at", sa.DateTime(timezone=True)),
+    sa.Column("refusal_reason", sa.Text),
+    sa.Column("outcome", sa.String(10)),  # None while open | upheld | returned
+    sa.Column("instruction", sa.Text),
+    sa.Column("decided_by", sa.String(80)),
+    sa.Column("decided_at", sa.DateTime(timezone=True)),
 )
 
 approvals_table = sa.Table(
@@ -159,6 +184,8 @@ class AccessRequest:
     logged_purpose: str | None = None
     #: when the provider must have replied (None: decided at once, or made before deadlines)
     due_at: dt.datetime | None = None
+    #: when it was escalated to the data authority (still pending after ``due_at``)
+    escalated_at: dt.datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (times as RFC 3339)."""
@@ -204,6 +231,31 @@ class Grant:
         """JSON-ready form with the status at ``now``."""
         return _jsonable(dataclasses.asdict(self), omit="logged_purpose") | {
             "status": self.status(now)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Appeal:
+    """An appeal against a refusal (see :data:`appeals_table`)."""
+
+    id: str
+    request_id: str
+    reason: str
+    logged_reason: str
+    appealed_by: str
+    created_at: dt.datetime
+    due_at: dt.datetime
+    previous_status: str
+    refused_by: str | None
+    refused_at: dt.datetime | None
+    refusal_reason: str | None
+    outcome: str | None
+    instruction: str | None
+    decided_by: str | None
+    decided_at: dt.datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (times as RFC 3339; the reason as given, for the parties)."""
+        return _jsonable(dataclasses.asdict(self), omit="logged_reason")
 
 
 def _jsonable(data: dict[str, Any], *, omit: str) -> dict[str, Any]:

@@ -17,8 +17,10 @@ from . import rules
 from .errors import AlreadyDecided, GrantInactive, GrantNotFound, InvalidRequest, RequestNotFound
 from .models import (
     AccessRequest,
+    Appeal,
     DatasetFacts,
     Grant,
+    appeals_table,
     approvals_table,
     aware,
     grants_table,
@@ -29,7 +31,8 @@ __all__ = ["check_purpose", "create_request", "approve", "deny", "revoke", "get_
            "list_requests", "get_grant", "list_grants", "active_grant", "check_active",
            "first_conditions", "Decision", "AUTO_APPROVER", "FOLLOWS", "check_follows",
            "revoke_all", "refuse_pending", "count_requests", "count_grants", "granted_datasets",
-           "move_grant"]
+           "move_grant", "escalate", "appeal", "decide_appeal", "appeals_of", "open_appeal",
+           "APPEALABLE", "APPEAL_OUTCOMES"]
 
 AUTO_APPROVER = "system:auto"
 MAX_PURPOSE = 2000
@@ -172,6 +175,118 @@ def withdraw(conn: sa.Connection, request_id: str, *, by: str, reason: str | Non
     _set_status(conn, request_id, status="withdrawn",
                 reason=(reason or "").strip() or None, by=by, now=now)
     return get_request(conn, request_id)
+
+
+def escalate(conn: sa.Connection, request_id: str, *, now: dt.datetime) -> AccessRequest | None:
+    """Mark a request escalated to the data authority: it is still pending after its due
+    time and was not escalated since. The request, or None when that no longer holds (it was
+    decided, withdrawn or escalated meanwhile, or its due time moved)."""
+    table = requests_table
+    result = conn.execute(table.update().where(
+        table.c.id == request_id, table.c.status == "pending", table.c.escalated_at.is_(None),
+        table.c.due_at.is_not(None), table.c.due_at <= now).values(escalated_at=now))
+    return get_request(conn, request_id) if result.rowcount == 1 else None
+
+
+#: The outcomes of a request a requester may appeal: a steward's refusal, and the refusal of
+#: data marked not shareable (the data authority coordinates both).
+APPEALABLE = ("denied", "refused")
+#: What the data authority decides on an appeal.
+APPEAL_OUTCOMES = ("upheld", "returned")
+MAX_APPEAL_TEXT = 2000
+
+
+def _check_text(text: str | None, field: str, code: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise InvalidRequest(f"give the {field}", code=code, field=field)
+    if len(text) > MAX_APPEAL_TEXT:
+        raise InvalidRequest(f"{field} is longer than {MAX_APPEAL_TEXT} characters",
+                             code=f"{field}_too_long", field=field, max=MAX_APPEAL_TEXT)
+    return text
+
+
+def appeal(conn: sa.Connection, request_id: str, *, by: str, reason: str,
+           logged_reason: str, due_at: dt.datetime, now: dt.datetime) -> Appeal:
+    """The requesting department appeals a refusal to the data authority: the request is
+    ``appealed`` until the authority decides. Raises InvalidRequest (no reason),
+    RequestNotFound, AlreadyDecided (not refused, or appealed already)."""
+    reason = _check_text(reason, "reason", "appeal_reason_required")
+    request = get_request(conn, request_id)
+    if request.status not in APPEALABLE:
+        code = "already_appealed" if request.status == "appealed" else "not_appealable"
+        raise AlreadyDecided(f"a request that is {request.status} cannot be appealed",
+                             code=code, status=request.status)
+    result = conn.execute(requests_table.update().where(
+        requests_table.c.id == request_id, requests_table.c.status == request.status
+    ).values(status="appealed"))
+    if result.rowcount != 1:
+        raise AlreadyDecided("the request changed meanwhile", code="decided_meanwhile")
+    appeal_id = "apl_" + secrets.token_hex(8)
+    conn.execute(appeals_table.insert().values(
+        id=appeal_id, request_id=request_id, reason=reason, logged_reason=logged_reason,
+        appealed_by=by, created_at=now, due_at=due_at, previous_status=request.status,
+        refused_by=request.decided_by, refused_at=request.decided_at,
+        refusal_reason=request.reason))
+    return _appeal(conn, appeal_id)
+
+
+def open_appeal(conn: sa.Connection, request_id: str) -> Appeal | None:
+    """The request's appeal the authority has not decided yet, if any."""
+    row = conn.execute(sa.select(appeals_table).where(
+        appeals_table.c.request_id == request_id, appeals_table.c.outcome.is_(None))).first()
+    return None if row is None else _appeal_from_row(row)
+
+
+def decide_appeal(conn: sa.Connection, request_id: str, *, by: str, outcome: str,
+                  instruction: str | None, due_at: dt.datetime | None,
+                  now: dt.datetime) -> tuple[Appeal, AccessRequest]:
+    """The data authority decides an open appeal: ``upheld`` (the refusal stands) or
+    ``returned`` (the request is pending again, due at ``due_at``, with the authority's
+    ``instruction`` to its provider). Raises InvalidRequest, RequestNotFound, AlreadyDecided
+    (no open appeal)."""
+    if outcome not in APPEAL_OUTCOMES:
+        raise InvalidRequest(f"outcome must be one of {', '.join(APPEAL_OUTCOMES)}",
+                             code="appeal_outcome_unknown", field="outcome")
+    text = _check_text(instruction, "instruction", "instruction_required") \
+        if outcome == "returned" else ((instruction or "").strip() or None)
+    request = get_request(conn, request_id)
+    pending = open_appeal(conn, request_id)
+    if pending is None or request.status != "appealed":
+        raise AlreadyDecided("the request has no appeal waiting for a decision",
+                             code="no_open_appeal")
+    result = conn.execute(appeals_table.update().where(
+        appeals_table.c.id == pending.id, appeals_table.c.outcome.is_(None)).values(
+        outcome=outcome, instruction=text, decided_by=by, decided_at=now))
+    if result.rowcount != 1:
+        raise AlreadyDecided("the appeal was decided meanwhile", code="decided_meanwhile")
+    if outcome == "upheld":
+        values: dict[str, Any] = {"status": pending.previous_status}  # its decision kept
+    else:
+        values = {"status": "pending", "reason": None, "decided_at": None,
+                  "decided_by": None, "due_at": due_at, "escalated_at": None}
+    conn.execute(requests_table.update().where(requests_table.c.id == request_id)
+                 .values(**values))
+    return _appeal(conn, pending.id), get_request(conn, request_id)
+
+
+def appeals_of(conn: sa.Connection, request_id: str) -> list[Appeal]:
+    """A request's appeals, first first."""
+    rows = conn.execute(sa.select(appeals_table).where(appeals_table.c.request_id == request_id)
+                        .order_by(appeals_table.c.created_at, appeals_table.c.id))
+    return [_appeal_from_row(row) for row in rows]
+
+
+def _appeal(conn: sa.Connection, appeal_id: str) -> Appeal:
+    row = conn.execute(sa.select(appeals_table).where(appeals_table.c.id == appeal_id)).one()
+    return _appeal_from_row(row)
+
+
+def _appeal_from_row(row: sa.Row) -> Appeal:
+    data = dict(row._mapping)
+    for key in ("created_at", "due_at", "decided_at", "refused_at"):
+        data[key] = aware(data[key])
+    return Appeal(**data)
 
 
 def revoke(conn: sa.Connection, grant_id: str, *, by: str, reason: str | None,
@@ -415,7 +530,7 @@ def _request_from_row(conn: sa.Connection, row: sa.Row) -> AccessRequest:
     grant = conn.execute(sa.select(grants_table.c.id).where(
         grants_table.c.request_id == row.id)).scalar()
     data = dict(row._mapping)
-    for key in ("created_at", "decided_at", "due_at"):
+    for key in ("created_at", "decided_at", "due_at", "escalated_at"):
         data[key] = aware(data[key])
     return AccessRequest(**data, approvals=approvals, grant_id=grant)
 

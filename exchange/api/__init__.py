@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from . import access, audit, catalog, datasets, delivery, departments, openapi
+from . import access, audit, catalog, datasets, delivery, departments, openapi, process
 from .base import ROUTES, authenticate
 
 __all__ = ["blueprint", "RESOURCES", "public_endpoints"]
 
 #: The modules whose operations the API serves.
-RESOURCES = (datasets, catalog, access, delivery, audit, departments, openapi)
+RESOURCES = (datasets, catalog, access, process, delivery, audit, departments, openapi)
 
 
 def public_endpoints() -> frozenset[str]:

@@ -113,19 +113,22 @@ def users() -> None:
 @click.option("--department", help="Department code (none for admin).")
 @click.option("--name", "display_name")
 @click.option("--password", help="Password for the web pages (prompted when omitted).")
+@click.option("--email", help="Work e-mail address the user's notices go to (GOVEX_SMTP_URL).")
 def users_add(home: Path, username: str, role: str, department: str | None,
-              display_name: str | None, password: str | None) -> None:
+              display_name: str | None, password: str | None, email: str | None) -> None:
     """Add a user and print their API token (shown once)."""
-    from ..auth import check_new_account
+    from ..auth import check_email, check_new_account
     from ..services import Services
     from ..usecases.admin import create_user
     svc = Services(_settings(home))
     with svc.reader.connect() as conn:  # a typo in the rest is told before the password is asked
         _clearly(lambda: check_new_account(conn, username, role, department))
+        _clearly(lambda: check_email(email))
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     token = _clearly(lambda: create_user(svc, username=username, password=password, role=role,
-                                         department=department, display_name=display_name))
+                                         department=department, display_name=display_name,
+                                         email=email))
     click.echo(f"created {username} ({role}{', ' + department if department else ''})\n"
                f"token: {token}")
 
@@ -159,6 +162,18 @@ def users_password(home: Path, username: str, password: str) -> None:
     from ..usecases.admin import reset_password
     ended = _user_change(home, reset_password, username, password)
     click.echo(f"new password for {username}; ended {ended} web session(s)")
+
+
+@users.command("email")
+@_home
+@click.argument("username")
+@click.argument("address", required=False)
+def users_email(home: Path, username: str, address: str | None) -> None:
+    """Set the work e-mail address USERNAME's notices go to (none given: remove it)."""
+    from ..usecases.admin import set_user_email
+    _user_change(home, set_user_email, username, address)
+    click.echo(f"{username}: notices e-mailed to {address}" if address
+               else f"{username}: no e-mail address")
 
 
 @users.command("token")

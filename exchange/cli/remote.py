@@ -176,7 +176,7 @@ def request_(ctx: Context, dataset_id: str, purpose: str, columns: str) -> None:
 
 @click.command()
 @click.option("--status", type=click.Choice(["pending", "granted", "denied", "refused",
-                                            "withdrawn"]))
+                                            "withdrawn", "appealed"]))
 @_IDS
 @pass_ctx
 def requests(ctx: Context, status: str | None, ids: bool) -> None:

@@ -10,7 +10,7 @@ from catalog import DatasetWithdrawn, repository
 from masking import get_operator, loggable_text
 from policies import GrantInactive, InvalidRequest, rules, workflow
 
-from .. import departments, events, workdays
+from .. import departments, events, notices, workdays
 from ..auth import Principal
 from ..errors import Conflict, Forbidden, InvalidInput
 from ..messages import Problem, problems_of
@@ -26,7 +26,7 @@ from .masking_plan import (
 )
 
 __all__ = ["granted_datasets", "move_grant", "create_request", "list_requests", "approve", "deny",
-           "get_request", "withdraw", "request_view",
+           "get_request", "withdraw", "request_view", "appeal_view",
            "list_grants", "revoke",
            "first_approval", "logged_purpose", "grant_to_revoke", "MAX_PURPOSE",
            "REQUEST_STATUSES"]
@@ -63,14 +63,17 @@ def create_request(svc: Services, who: Principal, *, dataset_id: str, purpose: A
             actor=who.username, actor_department=who.department, provider=request.provider,
             receiver=request.receiver, dataset_id=request.dataset_id,
             dataset_version=request.dataset_version, request_id=request.id,
-            purpose=scrubbed, columns=request.columns, outcome=request.status))
+            purpose=scrubbed, columns=request.columns, outcome=request.status,
+            due_at=request.due_at.isoformat()
+            if request.status == "pending" and request.due_at else None))
+        notices.schedule_deadline(rec.conn, request, now=now)
         if grant is not None:
             rec.append(_granted(grant, actor=workflow.AUTO_APPROVER, department=None))
             _allow(svc, rec.conn, grant)
     return request_view(request, now=now)
 
 
-REQUEST_STATUSES = ("pending", "granted", "denied", "refused", "withdrawn")
+REQUEST_STATUSES = ("pending", "granted", "denied", "refused", "withdrawn", "appealed")
 
 
 def request_view(request: Any, *, now: Any) -> dict[str, Any]:
@@ -102,10 +105,11 @@ def get_request(svc: Services, who: Principal, request_id: str) -> dict[str, Any
             raise Forbidden("this request is another department's", code="not_your_request")
         approvals = workflow.approvals_of(conn, request_id)
         grant = workflow.get_grant(conn, request.grant_id) if request.grant_id else None
+        appeals = workflow.appeals_of(conn, request_id)
     timeline = [{"at": request.created_at, "type": "asked", "actor": request.requester,
                  "detail": {"columns": request.columns}}]
     decided = {"granted": "granted", "denied": "denied", "refused": "refused",
-               "withdrawn": "withdrawn"}.get(request.status)
+               "withdrawn": "withdrawn", "appealed": _refusal(appeals)}.get(request.status)
     for steward, at in approvals:
         if not (decided == "granted" and steward == request.decided_by):
             timeline.append({"at": at, "type": "approved", "actor": steward, "detail": {}})
@@ -114,13 +118,50 @@ def get_request(svc: Services, who: Principal, request_id: str) -> dict[str, Any
                          "actor": request.decided_by,
                          "detail": {"reason": request.reason} if request.reason else
                          ({"grant_id": grant.id} if grant else {})})
+    for made in appeals:
+        timeline += _appeal_events(made, current=request)
+    if request.escalated_at is not None:
+        timeline.append({"at": request.escalated_at, "type": "escalated",
+                         "actor": "system:worker", "detail": {}})
     if grant is not None and grant.revoked_at is not None:
         timeline.append({"at": grant.revoked_at, "type": "revoked", "actor": grant.revoked_by,
                          "detail": {"reason": grant.revoke_reason}
                          if grant.revoke_reason else {}})
     # every time here is already aware (the workflow's records)
     events_ = [e | {"at": e["at"].isoformat()} for e in sorted(timeline, key=lambda e: e["at"])]
-    return request_view(request, now=svc.clock()) | {"events": events_}
+    shown = [appeal_view(made) for made in appeals]
+    return request_view(request, now=svc.clock()) | {"events": events_, "appeals": shown}
+
+
+def _refusal(appeals: list[Any]) -> str | None:
+    """The status an appealed request had before its open appeal."""
+    return appeals[-1].previous_status if appeals else None
+
+
+def _appeal_events(made: Any, *, current: Any) -> list[dict[str, Any]]:
+    """An appeal on a request's timeline: the refusal it answered (when the request's row
+    no longer holds it: it was returned), the appeal, and the authority's decision."""
+    found = []
+    if made.refused_at is not None and made.refused_at != current.decided_at:
+        found.append({"at": made.refused_at, "type": made.previous_status,
+                      "actor": made.refused_by,
+                      "detail": {"reason": made.refusal_reason} if made.refusal_reason else {}})
+    found.append({"at": made.created_at, "type": "appealed", "actor": made.appealed_by,
+                  "detail": {"reason": made.reason}})
+    if made.outcome is not None and made.decided_at is not None:
+        found.append({"at": made.decided_at, "type": f"appeal_{made.outcome}",
+                      "actor": made.decided_by,
+                      "detail": {"instruction": made.instruction} if made.instruction else {}})
+    return found
+
+
+def appeal_view(made: Any) -> dict[str, Any]:
+    """An appeal as clients see it (times in Shanghai time)."""
+    view = made.to_dict()
+    for key in ("created_at", "due_at", "decided_at", "refused_at"):
+        moment = getattr(made, key)
+        view[key] = moment.astimezone(workdays.TZ).isoformat() if moment else None
+    return view
 
 
 def withdraw(svc: Services, who: Principal, request_id: str, *,

@@ -17,6 +17,7 @@ from ..auth import (
     issue_token,
     revoke_tokens,
     set_disabled,
+    set_email,
     set_password,
 )
 from ..config import Settings
@@ -72,7 +73,7 @@ def ensure_department(svc: Services, code: str, name: str, name_en: str, *,
 
 def create_user(svc: Services, *, username: str, password: str, role: str,
                 department: str | None, display_name: str | None = None,
-                actor: str = "admin") -> str:
+                actor: str = "admin", email: str | None = None) -> str:
     """Add a user, give the role in Casbin, log it; returns a new API token (shown once).
 
     Raises InvalidInput, Conflict.
@@ -82,7 +83,7 @@ def create_user(svc: Services, *, username: str, password: str, role: str,
     now = svc.clock()
     with svc.recording() as rec:
         add_user(rec.conn, username=username, password=password, role=role,
-                 department=department, display_name=display_name, now=now)
+                 department=department, display_name=display_name, email=email, now=now)
         token = issue_token(rec.conn, username, label="default", now=now)
         rec.append(events.UserAdd(actor=actor, subject=username, role=role,
                                   actor_department=department))
@@ -103,6 +104,16 @@ def disable_user(svc: Services, username: str, *, actor: str = "admin") -> int:
         ended = end_sessions(rec.conn, username)
         rec.append(events.UserChange(actor=actor, subject=username, change="disabled"))
     return ended
+
+
+def set_user_email(svc: Services, username: str, email: str | None, *,
+                   actor: str = "admin") -> None:
+    """Set or remove the address a user's notices are e-mailed to (the address is not
+    logged). Raises InvalidInput, NotFound."""
+    with svc.recording() as rec:
+        set_email(rec.conn, username, email)
+        rec.append(events.UserChange(actor=actor, subject=username,
+                                     change="email_set" if email else "email_removed"))
 
 
 def enable_user(svc: Services, username: str, *, actor: str = "admin") -> None:

@@ -311,6 +311,7 @@ def overdue_requests(pending: Iterable[Mapping[str, Any]], *, today: dt.date,
 
 def _final_status(entries: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     status: dict[str, str] = {}
+    appealed: dict[str, str] = {}  # the status an appealed request had
     for e in entries:
         rid = e.get("request_id")
         if not rid:
@@ -325,6 +326,12 @@ def _final_status(entries: Iterable[Mapping[str, Any]]) -> dict[str, str]:
             status[rid] = "denied"
         elif e.get("type") == "request_withdraw":
             status[rid] = "withdrawn"
+        elif e.get("type") == "appeal":
+            appealed[rid] = status[rid]
+            status[rid] = "appealed"
+        elif e.get("type") == "appeal_decision":
+            status[rid] = "pending" if e.get("outcome") == "returned" else appealed.get(
+                rid, "denied")
     return status
 
 

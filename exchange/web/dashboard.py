@@ -24,7 +24,7 @@ bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
 #: The entry type that records each status of a request (what its bar links to).
 STATUS_TYPES = {"pending": "request", "granted": "approve", "denied": "deny",
-                "refused": "request", "withdrawn": "request_withdraw"}
+                "refused": "request", "withdrawn": "request_withdraw", "appealed": "appeal"}
 
 
 @bp.before_request
@@ -77,4 +77,5 @@ def _duration(hours: float) -> str:
 
 def _status_label(status: str) -> str:
     return {"pending": _("Pending"), "granted": _("Granted"), "denied": _("Denied"),
-            "refused": _("Refused"), "withdrawn": _("Withdrawn")}.get(status, status)
+            "refused": _("Refused"), "withdrawn": _("Withdrawn"),
+            "appealed": _("Appealed")}.get(status, status)
