@@ -124,6 +124,33 @@ class Client:
         body = {"reason": reason} if reason else {}
         return self._json("POST", f"/api/v1/requests/{request_id}/withdraw", json=body)
 
+    def get_request(self, request_id: str) -> dict:
+        """One request with its due time, timeline and appeals."""
+        return self._json("GET", f"/api/v1/requests/{request_id}")
+
+    def appeal(self, request_id: str, *, reason: str) -> dict:
+        """Appeal a refusal of my department's request to the data authority."""
+        return self._json("POST", f"/api/v1/requests/{request_id}/appeal",
+                          json={"reason": reason})
+
+    def decide_appeal(self, request_id: str, *, outcome: str,
+                      instruction: str | None = None) -> dict:
+        """Decide an appeal (data authority): upheld, or returned with an instruction."""
+        body = {"outcome": outcome} | ({"instruction": instruction} if instruction else {})
+        return self._json("POST", f"/api/v1/requests/{request_id}/appeal/decision", json=body)
+
+    def notifications(self, *, unread_only: bool = False) -> dict:
+        """My notices (every page) and the unread count."""
+        params = {"unread": "true"} if unread_only else {}
+        found = self._every("/api/v1/notifications", "notifications", params)
+        count = self._json("GET", "/api/v1/notifications", params={"page_size": 1})["unread"]
+        return {"notifications": found, "unread": count}
+
+    def read_notifications(self, ids: list[int] | None = None) -> dict:
+        """Mark my notices read (every one when ``ids`` is None)."""
+        return self._json("POST", "/api/v1/notifications/read",
+                          json={} if ids is None else {"ids": ids})
+
     def deny(self, request_id: str, *, reason: str) -> dict:
         """Refuse a request."""
         return self._json("POST", f"/api/v1/requests/{request_id}/deny", json={"reason": reason})

@@ -64,6 +64,16 @@ MESSAGES: dict[str, str] = {
     "second_approval_differs": "The second approval must confirm the first one's %(name)s.",
     "already_approved": "You already approved this request; another steward must confirm it.",
     "request_already_decided": "This request was already decided.",
+    "request_already_granted": "This request was already approved by %(by)s: what you just "
+                               "did was not recorded.",
+    "request_already_denied": "This request was already refused by %(by)s: what you just did "
+                              "was not recorded.",
+    "request_already_withdrawn": "The requesting department withdrew this request: what you "
+                                 "just did was not recorded.",
+    "request_already_refused": "This request was refused by rule (the data is not shareable): "
+                               "what you just did was not recorded.",
+    "request_under_appeal": "This request's refusal was appealed and the data authority is "
+                            "deciding it: what you just did was not recorded.",
     "decided_meanwhile": "Someone else decided this request meanwhile.",
     "grant_already_revoked": "This grant was already revoked.",
     # appeals, notices, webhooks

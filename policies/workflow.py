@@ -351,7 +351,7 @@ def get_request(conn: sa.Connection, request_id: str) -> AccessRequest:
 
 
 def list_requests(conn: sa.Connection, *, receiver: str | None = None,
-                  provider: str | None = None, status: str | None = None,
+                  provider: str | None = None, status: str | Collection[str] | None = None,
                   limit: int | None = 200, newest_first: bool = False,
                   after: tuple[dt.datetime, str] | None = None,
                   involving: Collection[str] | None = None) -> list[AccessRequest]:
@@ -364,7 +364,7 @@ def list_requests(conn: sa.Connection, *, receiver: str | None = None,
 
 
 def count_requests(conn: sa.Connection, *, receiver: str | None = None,
-                   provider: str | None = None, status: str | None = None,
+                   provider: str | None = None, status: str | Collection[str] | None = None,
                    involving: Collection[str] | None = None) -> int:
     """How many requests :func:`list_requests` selects (every page)."""
     query = sa.select(sa.func.count()).select_from(requests_table).where(
@@ -372,11 +372,16 @@ def count_requests(conn: sa.Connection, *, receiver: str | None = None,
     return int(conn.execute(query).scalar_one())
 
 
-def _request_filters(receiver: str | None, provider: str | None, status: str | None,
+def _request_filters(receiver: str | None, provider: str | None,
+                     status: str | Collection[str] | None,
                      involving: Collection[str] | None) -> list[Any]:
     table = requests_table
     found = [table.c[column] == value for column, value in (
-        ("receiver", receiver), ("provider", provider), ("status", status)) if value is not None]
+        ("receiver", receiver), ("provider", provider)) if value is not None]
+    if isinstance(status, str):
+        found.append(table.c.status == status)
+    elif status is not None:  # one of several
+        found.append(table.c.status.in_(sorted(status)))
     if involving is not None:
         codes = sorted(involving)
         found.append(sa.or_(table.c.provider.in_(codes), table.c.receiver.in_(codes)))
@@ -455,9 +460,13 @@ def count_grants(conn: sa.Connection, *, receiver: str | None = None,
 # -- internals -----------------------------------------------------------------------------
 def _pending(conn: sa.Connection, request_id: str) -> AccessRequest:
     request = get_request(conn, request_id)
-    if request.status != "pending":
-        raise AlreadyDecided(f"the request is already {request.status}",
-                             code="request_already_decided")
+    if request.status != "pending":  # say what happened instead (a stale page's action)
+        code = {"granted": "request_already_granted", "denied": "request_already_denied",
+                "withdrawn": "request_already_withdrawn", "refused": "request_already_refused",
+                "appealed": "request_under_appeal"}.get(request.status,
+                                                        "request_already_decided")
+        raise AlreadyDecided(f"the request is already {request.status}", code=code,
+                             by=request.decided_by or "")
     return request
 
 

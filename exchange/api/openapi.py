@@ -8,7 +8,7 @@ from apispec import APISpec
 
 from policies import rules
 
-from ..usecases.access import REQUEST_STATUSES
+from ..usecases.access import REQUEST_STATES, REQUEST_STATUSES
 from ..usecases.auditing import ENTRY_FORMS, MAX_PAGE
 from .base import ROUTES, RouteDoc, route
 
@@ -44,7 +44,7 @@ _QUERY = {
     "new": {"type": "integer", "minimum": 1},
     "since": {"type": "string", "format": "date-time"},
     "until": {"type": "string", "format": "date-time"},
-    "status": {"type": "string", "enum": list(REQUEST_STATUSES)},
+    "status": {"type": "string", "enum": [*REQUEST_STATUSES, *REQUEST_STATES]},
     "level": {"type": "string", "enum": list(rules.LEVELS)},
     "sharing": {"type": "string", "enum": list(rules.SHARING_TYPES)},
     "form": {"type": "string", "enum": list(ENTRY_FORMS), "default": "object"},

@@ -38,14 +38,17 @@ def init(home: Path, admin_password: str | None) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
-def serve(home: Path, host: str, port: int, threads: int) -> None:
+@click.option("--worker", "with_worker", is_flag=True,
+              help="Also do the background work (reminders, escalations, webhooks, e-mail) in "
+                   "this process, as `govex worker` would.")
+def serve(home: Path, host: str, port: int, threads: int, with_worker: bool) -> None:
     """Serve the exchange with waitress (a production WSGI server); an upload without a valid
     token or session, or declared over the limit, is refused before its body is received."""
     from ..app import create_app
     from ..usecases.admin import init_instance
     settings = _settings(home)
     init_instance(settings)
-    _serve(create_app({"home": home}), host, port, threads)
+    _serve(create_app({"home": home}), host, port, threads, with_worker=with_worker)
 
 
 def _sweep(app) -> None:  # noqa: ANN001 (Flask, imported lazily)
@@ -71,14 +74,116 @@ def _quiet_dependencies(record) -> bool:  # noqa: ANN001 (logging.LogRecord)
     return record.levelno >= logging.WARNING or not record.name.startswith(_NOISY)
 
 
-def _serve(app, host: str, port: int, threads: int) -> None:  # noqa: ANN001
+def _serve(app, host: str, port: int, threads: int, *,  # noqa: ANN001
+           with_worker: bool = False) -> None:
     from ..serving import serve
+    _logging()
+    _sweep(app)
+    loop = None
+    if with_worker:
+        import threading
+
+        from ..usecases.worker import Loop, run
+        loop = Loop()
+        threading.Thread(target=run, args=(app.extensions["govex"],), kwargs={"loop": loop},
+                         name="govex-worker", daemon=True).start()
+    click.echo(f"govex serving on http://{host}:{port}  (Ctrl+C to stop)"
+               + ("; background work in this process" if loop else ""))
+    try:
+        serve(app, host=host, port=port, threads=threads)
+    finally:
+        if loop is not None:
+            loop.stop.set()
+
+
+def _logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     for handler in logging.root.handlers:
         handler.addFilter(_quiet_dependencies)
-    _sweep(app)
-    click.echo(f"govex serving on http://{host}:{port}  (Ctrl+C to stop)")
-    serve(app, host=host, port=port, threads=threads)
+
+
+@click.command()
+@_home
+@click.option("--once", is_flag=True, help="Do what is due now, print what was done, stop.")
+@click.option("--interval", default=5.0, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="Seconds between rounds when nothing is due.")
+def worker(home: Path, once: bool, interval: float) -> None:
+    """Do the background work: reminders and escalations at due times, webhooks (retried with
+    backoff) and e-mail. Run one (or more: rows are leased, none is done twice) beside the
+    servers; stop with Ctrl+C or SIGTERM."""
+    import signal
+
+    from ..services import Services
+    from ..usecases.worker import Loop, run, run_once
+    svc = Services(_settings(home))
+    if once:
+        done = run_once(svc)
+        click.echo(", ".join(f"{k}: {v}" for k, v in sorted(done.items())) or "nothing due")
+        return
+    _logging()
+    loop = Loop()
+    signal.signal(signal.SIGTERM, lambda *_: loop.stop.set())
+    click.echo(f"govex worker: every {interval:g} s when idle (Ctrl+C to stop)")
+    try:
+        run(svc, interval=interval, loop=loop)
+    except KeyboardInterrupt:
+        loop.stop.set()
+
+
+@click.command()
+@_home
+def outbox(home: Path) -> None:
+    """What the background work holds: each kind (timer, webhook, email) by state."""
+    from ..outbox import pending_counts
+    from ..services import Services
+    svc = Services(_settings(home))
+    with svc.reader.connect() as conn:
+        counts = pending_counts(conn)
+    for kind, states in sorted(counts.items()):
+        click.echo(f"{kind}: " + ", ".join(f"{s} {n}" for s, n in sorted(states.items())))
+    if not counts:
+        click.echo("empty")
+
+
+@click.group()
+def webhooks() -> None:
+    """Departments' outgoing webhooks (admin, local)."""
+
+
+@webhooks.command("add")
+@_home
+@click.argument("department")
+@click.argument("url")
+def webhooks_add(home: Path, department: str, url: str) -> None:
+    """Send DEPARTMENT's notices to URL, signed per Standard Webhooks; prints the signing
+    secret (shown once: give it to the receiver)."""
+    from ..usecases.process import add_webhook
+    made = _user_change(home, lambda svc: add_webhook(svc, None, department=department,
+                                                       url=url))
+    click.echo(f"webhook {made['id']} for {department}: {made['url']}\n"
+               f"secret: {made['secret']}")
+
+
+@webhooks.command("list")
+@_home
+@click.option("--department", help="Only this department's.")
+def webhooks_list(home: Path, department: str | None) -> None:
+    """The webhooks (no secrets)."""
+    from ..usecases.process import list_webhooks
+    found = _user_change(home, lambda svc: list_webhooks(svc, None, department))
+    for w in found["webhooks"]:
+        click.echo(f"{w['id']}  {w['department']}  {w['url']}"
+                   + ("  (disabled)" if w["disabled_at"] else ""))
+
+
+@webhooks.command("disable")
+@_home
+@click.argument("webhook_id")
+def webhooks_disable(home: Path, webhook_id: str) -> None:
+    """Stop a webhook (what is queued for it is dropped)."""
+    from ..usecases.process import disable_webhook
+    _user_change(home, lambda svc: disable_webhook(svc, None, webhook_id))
+    click.echo(f"disabled {webhook_id}")
 
 
 @click.command()
@@ -95,7 +200,7 @@ def demo(home: Path, port: int, host: str, rows: int, no_serve: bool) -> None:
     click.echo(f"sign-in details: {home / 'demo-users.json'}")
     if not no_serve:
         from ..app import create_app
-        _serve(create_app({"home": home}), host, port, 8)
+        _serve(create_app({"home": home}), host, port, 8, with_worker=True)
 
 
 @click.group()
@@ -390,5 +495,5 @@ def demo_token(home: Path, username: str) -> None:
 
 
 #: The commands this module adds to ``govex`` (see :mod:`exchange.cli`).
-COMMANDS: tuple[click.Command, ...] = (init, serve, demo, users, departments, calendar, keys,
-                                       demo_token)
+COMMANDS: tuple[click.Command, ...] = (init, serve, worker, outbox, webhooks, demo, users,
+                                       departments, calendar, keys, demo_token)

@@ -239,6 +239,64 @@ def request_withdraw(ctx: Context, request_id: str, reason: str | None) -> None:
     ctx.emit(r, f"{r['id']} withdrawn")
 
 
+@click.command("request-show")
+@click.argument("request_id")
+@pass_ctx
+def request_show(ctx: Context, request_id: str) -> None:
+    """One request: its status, due time and timeline (办件进度)."""
+    r = ctx.client().get_request(request_id)
+    lines = [f"{r['id']} {r['status']}" + (f", due {r['due_at']}" if r.get("due_at") else "")
+             + (" (overdue)" if r.get("overdue") else "")]
+    for e in r["events"]:
+        detail = "; ".join(f"{k}: {v}" for k, v in e["detail"].items() if k != "columns")
+        lines.append(f"  {e['at']}  {e['type']:<16} {e['actor'] or ''}"
+                     + (f"  {detail}" if detail else ""))
+    ctx.emit(r, "\n".join(lines))
+
+
+@click.command()
+@click.argument("request_id")
+@click.option("--reason", required=True, help="Why your department still needs the data.")
+@pass_ctx
+def appeal(ctx: Context, request_id: str, reason: str) -> None:
+    """Appeal the refusal of your department's request to the data authority (requesters)."""
+    r = ctx.client().appeal(request_id, reason=reason)
+    ctx.emit(r, f"{r['id']} appealed; the data authority decides by {r['appeal']['due_at']}")
+
+
+@click.command("appeal-decide")
+@click.argument("request_id")
+@click.option("--uphold", "outcome", flag_value="upheld", help="The refusal stands.")
+@click.option("--return", "outcome", flag_value="returned",
+              help="Return the request to its provider (with --instruction).")
+@click.option("--instruction", help="What the providing department must do.")
+@pass_ctx
+def appeal_decide(ctx: Context, request_id: str, outcome: str | None,
+                  instruction: str | None) -> None:
+    """Decide an appeal (data authority): --uphold, or --return with an --instruction."""
+    if outcome is None:
+        raise click.UsageError("choose --uphold or --return")
+    r = ctx.client().decide_appeal(request_id, outcome=outcome, instruction=instruction)
+    ctx.emit(r, f"{r['id']} {r['status']}" + (f", due {r['due_at']}" if outcome == "returned"
+                                               else ""))
+
+
+@click.command()
+@click.option("--unread", is_flag=True, help="Only those not read yet.")
+@click.option("--read-all", is_flag=True, help="Then mark every notice read.")
+@pass_ctx
+def notifications(ctx: Context, unread: bool, read_all: bool) -> None:
+    """Your notices, newest first, with the unread count."""
+    client = ctx.client()
+    found = client.notifications(unread_only=unread)
+    lines = [f"{found['unread']} unread"] + [
+        f"{'  ' if n['read'] else '* '}{n['at']}  {n['title_en']}  {n['subject_id'] or ''}"
+        for n in found["notifications"]]
+    if read_all:
+        found["marked"] = client.read_notifications()["marked"]
+    ctx.emit(found, "\n".join(lines))
+
+
 @click.command()
 @click.argument("request_id")
 @click.option("--reason", required=True)
@@ -466,4 +524,5 @@ def _json_file(path: Path, what: str) -> Any:
 #: The commands this module adds to ``govex`` (see :mod:`exchange.cli`).
 COMMANDS: tuple[click.Command, ...] = (datasets, dataset, publish, edit, withdraw, request_,
                                        requests, approve, deny, grants, revoke, pull, verify,
-                                       catalog, flowback, request_withdraw)
+                                       catalog, flowback, request_withdraw, request_show,
+                                       appeal, appeal_decide, notifications)

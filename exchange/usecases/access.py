@@ -29,7 +29,7 @@ __all__ = ["granted_datasets", "move_grant", "create_request", "list_requests", 
            "get_request", "withdraw", "request_view", "appeal_view",
            "list_grants", "revoke",
            "first_approval", "logged_purpose", "grant_to_revoke", "MAX_PURPOSE",
-           "REQUEST_STATUSES"]
+           "REQUEST_STATUSES", "REQUEST_STATES"]
 
 #: The longest purpose a request may state (the sharing workflow's rule).
 MAX_PURPOSE = workflow.MAX_PURPOSE
@@ -74,6 +74,10 @@ def create_request(svc: Services, who: Principal, *, dataset_id: str, purpose: A
 
 
 REQUEST_STATUSES = ("pending", "granted", "denied", "refused", "withdrawn", "appealed")
+#: The tabs of request lists: 办理中 (the provider or the authority still has to act) and
+#: 已办结 (decided, refused or withdrawn).
+REQUEST_STATES = {"open": ("pending", "appealed"),
+                  "closed": ("granted", "denied", "refused", "withdrawn")}
 
 
 def request_view(request: Any, *, now: Any) -> dict[str, Any]:
@@ -255,10 +259,11 @@ def list_requests(svc: Services, who: Principal, *, status: str | None = None,
     ``requests``, ``next_page_token``, ``total``. Raises Forbidden; InvalidInput for a
     status that does not exist."""
     svc.require(who, "request", "list")
-    if status and status not in REQUEST_STATUSES:
-        raise InvalidInput(f"status must be one of {', '.join(REQUEST_STATUSES)}",
-                           field="status")
+    if status and status not in REQUEST_STATUSES and status not in REQUEST_STATES:
+        raise InvalidInput(f"status must be one of {', '.join(REQUEST_STATUSES)}, open or "
+                           f"closed", field="status")
     inbox = who.role != "requester" and status == "pending"
+    selected = REQUEST_STATES.get(status or "", status or None)
     with svc.reader.connect() as conn:
         if who.role == "authority":  # its region's departments and those below
             side: dict[str, Any] = {"involving": departments.overseen(conn, who.department)}
@@ -266,9 +271,9 @@ def list_requests(svc: Services, who: Principal, *, status: str | None = None,
             side = {"receiver": who.department}
         else:
             side = {"provider": who.department}
-        found = workflow.list_requests(conn, status=status or None, limit=page.size + 1,
+        found = workflow.list_requests(conn, status=selected, limit=page.size + 1,
                                        newest_first=not inbox, after=page.after, **side)
-        total = workflow.count_requests(conn, status=status or None, **side)
+        total = workflow.count_requests(conn, status=selected, **side)
         shown, token = page_of(found, page, key=lambda r: (r.created_at, r.id))
         views = [request_view(r, now=svc.clock()) for r in shown]
         if who.role == "steward":  # what the review proposes for each pending one

@@ -26,14 +26,25 @@ from flask_wtf.csrf import CSRFProtect
 
 from ..services import Services
 from ..usecases import masking_plan
-from . import account, admin, auditor, authority, catalog, dashboard, i18n, requester, steward
+from . import (
+    account,
+    admin,
+    auditor,
+    authority,
+    catalog,
+    dashboard,
+    i18n,
+    process,
+    requester,
+    steward,
+)
 from .base import bp, event_labels
 
 __all__ = ["init_app", "bp", "csrf", "SESSION_HOURS", "PAGES"]
 
 #: The areas of pages, each a blueprint under ``web``.
 PAGES: tuple[Blueprint, ...] = (account.bp, catalog.bp, requester.bp, steward.bp, auditor.bp,
-                                dashboard.bp, admin.bp, authority.bp)
+                                dashboard.bp, admin.bp, authority.bp, process.bp)
 for _area in PAGES:
     bp.register_blueprint(_area)
 
@@ -62,5 +73,6 @@ def init_app(app: Flask, svc: Services, *, exempt: Iterable[Blueprint] = ()) -> 
     i18n.init_app(app, svc)
     # the pages' one glossary of what operators do, shown on invented values
     app.jinja_env.globals.update(masking_example=masking_plan.example,
-                                 event_labels=event_labels)
+                                 event_labels=event_labels,
+                                 unread_notices=process.unread_notices)
     app.register_blueprint(bp)

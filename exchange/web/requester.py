@@ -58,9 +58,13 @@ def new_request(dataset_id: str):
 @bp.get("/my/requests")
 def requests():
     svc, who = services(), principal()
-    listed = access.list_requests(svc, who, page=PageRequest.from_args(request.args))
+    tab = request.args.get("tab", "all")
+    if tab not in ("all", "open", "closed"):
+        tab = "all"
+    listed = access.list_requests(svc, who, status=None if tab == "all" else tab,
+                                  page=PageRequest.from_args(request.args))
     return render_template("web/my_requests.html", requests=listed["requests"], listed=listed,
-                           titles=_titles(), made=request.args.get("made"))
+                           titles=_titles(), made=request.args.get("made"), tab=tab)
 
 
 @bp.get("/my/grants")

@@ -238,20 +238,25 @@ def _pages_of(person, server) -> dict[str, list[str]]:
     grants = api("hotline-steward", "/api/v1/grants")["grants"]
     active = [g["id"] for g in grants if g["status"] == "active"]
     requests_ = api("hotline-steward", "/api/v1/requests")["requests"]
+    mine = api("civil-requester", "/api/v1/requests")["requests"]
     exchanges = api("audit-auditor", "/api/v1/audit/entries?type=exchange&limit=1")["entries"]
     pages = {
         "civil-requester": ["/catalog", f"/catalog/{tickets}", f"/request/{tickets}",
-                            "/my/requests", "/my/grants", "/sign-out", "/no-such-page"],
+                            "/my/requests", "/my/requests?tab=open", "/my/grants", "/notices",
+                            "/sign-out", "/no-such-page"]
+                           + [f"/requests/{r['id']}" for r in mine[:1]],
         "hotline-steward": ["/steward/inbox", "/steward/grants", "/steward/publish",
                             f"/catalog/{tickets}", f"/steward/datasets/{tickets}/versions",
                             f"/steward/datasets/{tickets}/withdraw",
                             f"/steward/datasets/{tickets}/edit"]
                            + [f"/steward/requests/{r['id']}" for r in requests_[:1]]
+                           + [f"/requests/{r['id']}" for r in requests_[:1]] + ["/notices"]
                            + [f"/steward/grants/{g}/revoke" for g in active[:1]],
         "audit-auditor": ["/audit/log", "/audit/log/0", "/audit/checkpoint",
                           "/audit/checkpoint/check", "/dashboard"],
         "admin": ["/admin/departments", "/admin/users"],
-        "data-authority": ["/authority/requests", "/authority/requests?status=all"],
+        "data-authority": ["/authority/requests", "/authority/requests?status=all",
+                           "/notices"],
     }
     if exchanges:
         entry = exchanges[0]["entry"]

@@ -424,7 +424,8 @@ def test_openapi_says_what_the_api_does(client, as_role, datasets):
     assert query["offset"]["type"] == "integer" and query["limit"]["maximum"] == 1000
     assert query["form"]["enum"] == ["object", "logged"]
     status = paths["/requests"]["get"]["parameters"][0]["schema"]
-    assert status["enum"] == ["pending", "granted", "denied", "refused", "withdrawn"]
+    assert status["enum"] == ["pending", "granted", "denied", "refused", "withdrawn", "appealed",
+                              "open", "closed"]
     approve = paths["/requests/{request_id}/approve"]["post"]["requestBody"]["content"]
     operators = approve["application/json"]["schema"]["properties"]["masking"]
     assert operators["additionalProperties"]["enum"] == [

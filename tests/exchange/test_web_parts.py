@@ -69,14 +69,23 @@ def test_deliveries_per_day_in_china_standard_time():
 
 def test_requests_by_status_follows_each_request_to_its_decision():
     assert requests_by_status(LOG) == {"pending": 0, "granted": 2, "denied": 1, "refused": 1,
-                                       "withdrawn": 0}
+                                       "withdrawn": 0, "appealed": 0}
     assert requests_by_status(LOG[:2])["pending"] == 2
     first = LOG[0]["request_id"]
     withdrawn = requests_by_status([*LOG[:2], {"type": "request_withdraw", "request_id": first}])
     assert (withdrawn["pending"], withdrawn["withdrawn"]) == (1, 1)
     # a decision on a request made before the window is not one of the window's requests
     assert requests_by_status(LOG[4:]) == {"pending": 0, "granted": 0, "denied": 0,
-                                           "refused": 0, "withdrawn": 0}
+                                           "refused": 0, "withdrawn": 0, "appealed": 0}
+    # an appeal, then the authority's decision: upheld keeps the refusal, returned reopens it
+    appealed = [*LOG, {"type": "appeal", "request_id": "r2"},
+                {"type": "appeal", "request_id": "r4"}]
+    assert requests_by_status(appealed)["appealed"] == 2
+    decided = [*appealed, {"type": "appeal_decision", "request_id": "r2", "outcome": "upheld"},
+               {"type": "appeal_decision", "request_id": "r4", "outcome": "returned"}]
+    counts = requests_by_status(decided)
+    assert (counts["denied"], counts["refused"], counts["pending"], counts["appealed"]) == \
+        (1, 0, 1, 0)
 
 
 def test_median_time_to_decision_leaves_out_automatic_decisions():

@@ -1,0 +1,116 @@
+"""Pages of the sharing process: a request's own page (its timeline, like 办件进度: due time,
+decision, decider and reason, appeals; withdraw and appeal for the requesting department, the
+appeal's decision for the data authority) and each user's notices.
+
+Every user who may see a request reaches it at ``/requests/<id>`` (the links in notices,
+e-mail and webhooks point there); who may see which is the use case's decision."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from ..paging import PageRequest
+from ..usecases import access, process
+from .base import DatasetTitles, FormError, attempt, form_fields, principal, services
+
+__all__ = ["bp", "unread_notices"]
+
+bp = Blueprint("process", __name__)
+MAX_TEXT = 2000
+
+
+def unread_notices() -> int:
+    """The signed-in user's unread notices (the count in the header), once per page."""
+    if "unread_notices" not in g:
+        g.unread_notices = process.unread(services(), principal())
+    return g.unread_notices
+
+
+@bp.get("/requests/<request_id>")
+def request_page(request_id: str):
+    return _page(request_id)
+
+
+def _page(request_id: str, *, errors: list[FormError] | None = None, form: str | None = None,
+          typed: str = ""):
+    svc, who = services(), principal()
+    shown = access.get_request(svc, who, request_id)
+    page = render_template("web/request.html", req=shown, titles=DatasetTitles(),
+                           step_names=_step_names(),
+                           errors=errors or [], form=form, typed=typed, max_text=MAX_TEXT,
+                           mine=who.department == shown["receiver"],
+                           steward=who.role == "steward", authority=who.role == "authority")
+    return page, (422 if errors else 200)
+
+
+def _step_names() -> dict[str, str]:
+    """Each step of a request's timeline in the page's language."""
+    return {"asked": _("Asked"), "approved": _("Approved (first steward)"),
+            "granted": _("Granted"), "denied": _("Refused by the steward"),
+            "refused": _("Refused by rule"), "withdrawn": _("Withdrawn"),
+            "revoked": _("Grant revoked"), "escalated": _("Escalated to the data authority"),
+            "appealed": _("Appealed"), "appeal_upheld": _("Appeal decided: refusal upheld"),
+            "appeal_returned": _("Appeal decided: returned to the provider")}
+
+
+@bp.post("/requests/<request_id>/withdraw")
+@form_fields("reason")
+def withdraw(request_id: str):
+    svc, who = services(), principal()
+    reason = request.form.get("reason", "")
+    _done, errors = attempt(lambda: access.withdraw(svc, who, request_id, reason=reason))
+    if errors:
+        return _page(request_id, errors=errors, form="withdraw", typed=reason)
+    flash(_("Request %(id)s was withdrawn.", id=request_id))
+    return redirect(url_for(".request_page", request_id=request_id), code=303)
+
+
+@bp.post("/requests/<request_id>/appeal")
+@form_fields("reason")
+def appeal(request_id: str):
+    svc, who = services(), principal()
+    reason = request.form.get("reason", "")
+    _done, errors = attempt(lambda: process.appeal(svc, who, request_id, reason=reason))
+    if errors:
+        return _page(request_id, errors=errors, form="appeal", typed=reason)
+    flash(_("Your appeal was sent to the data authority."))
+    return redirect(url_for(".request_page", request_id=request_id), code=303)
+
+
+@bp.post("/requests/<request_id>/appeal/decision")
+@form_fields("outcome", "instruction")
+def decide_appeal(request_id: str):
+    svc, who = services(), principal()
+    instruction = request.form.get("instruction", "")
+    _done, errors = attempt(lambda: process.decide_appeal(
+        svc, who, request_id, outcome=request.form.get("outcome", ""),
+        instruction=instruction or None))
+    if errors:
+        return _page(request_id, errors=errors, form="decide", typed=instruction)
+    flash(_("The appeal was decided."))
+    return redirect(url_for(".request_page", request_id=request_id), code=303)
+
+
+@bp.get("/notices")
+def notices():
+    svc, who = services(), principal()
+    unread_only = request.args.get("show") == "unread"
+    listed = process.list_notifications(svc, who, unread_only=unread_only,
+                                        page=PageRequest.from_args(request.args))
+    return render_template("web/notices.html", listed=listed, titles=DatasetTitles(),
+                           unread_only=unread_only)
+
+
+@bp.post("/notices/read")
+@form_fields("id", "go")
+def read_notices():
+    svc, who = services(), principal()
+    one = request.form.get("id")
+    ids = [int(one)] if one and one.isdigit() else None
+    process.read_notifications(svc, who, ids=ids)
+    if ids and request.form.get("go"):
+        target = request.form["go"]
+        if target.startswith("/") and not target.startswith("//"):
+            return redirect(target, code=303)
+    return redirect(url_for(".notices"), code=303)

@@ -1,0 +1,118 @@
+"""The pages of the sharing process (issue 17): a request's own page with its timeline
+(办件进度), notices with their count in the header, appeal and its decision, tabs, and a stale
+page's action answered truthfully."""
+
+from __future__ import annotations
+
+import re
+
+from .conftest import text
+
+
+def _ask(browse, datasets, who="jinjiang-requester") -> str:
+    ds = datasets["hotline_tickets"]["id"]
+    r = browse(who).submit(f"/request/{ds}", f"/request/{ds}", [
+        ("purpose", "核查工单办理情况"), ("columns", "联系电话")])
+    assert r.status_code == 303
+    return r.headers["Location"].split("made=")[1]
+
+
+def _unread(page: str) -> int:
+    found = re.search(r'Notices <span class="count">(\d+)<', page)
+    return int(found.group(1)) if found else 0
+
+
+def test_a_request_page_shows_its_progress_to_both_sides_and_no_one_else(browse, datasets):
+    request_id = _ask(browse, datasets)
+    mine = browse("jinjiang-requester").get(f"/requests/{request_id}")
+    assert mine.status_code == 200
+    page = text(mine)
+    assert "Progress" in page and "Asked" in page and "Reply due" in page
+    assert "Withdraw the request" in page
+    steward = browse("hotline-steward").get(f"/requests/{request_id}")
+    assert steward.status_code == 200 and "Review the request" in text(steward)
+    assert "Withdraw the request" not in text(steward)
+    assert browse("health-requester").get(f"/requests/{request_id}").status_code == 403
+    assert browse("data-authority").get(f"/requests/{request_id}").status_code == 200
+
+
+def test_the_header_counts_unread_notices_and_opening_one_reads_it(browse, datasets):
+    steward = browse("hotline-steward")
+    before = _unread(text(steward.get("/catalog")))
+    request_id = _ask(browse, datasets)
+    page = text(steward.get("/notices"))
+    assert _unread(page) == before + 1
+    assert "A request waits for your reply" in page
+    note = re.search(r'name="id" value="(\d+)">\s*<input type="hidden" name="go" value="'
+                     + re.escape(f"/requests/{request_id}") + '"', page)
+    assert note, "the notice links to its request"
+    opened = steward.submit("/notices", "/notices/read",
+                            {"id": note.group(1), "go": f"/requests/{request_id}"})
+    assert opened.status_code == 303 and opened.headers["Location"] == f"/requests/{request_id}"
+    assert _unread(text(steward.get("/catalog"))) == before
+    zh = browse("hotline-steward", lang="zh")
+    assert "新的共享申请待答复" in text(zh.get("/notices"))
+    # an address outside the site is not followed
+    other = steward.submit("/notices", "/notices/read", {"id": note.group(1),
+                                                          "go": "//evil.example/x"})
+    assert other.headers["Location"] == "/notices"
+
+
+def test_a_refusal_is_appealed_and_returned_through_the_pages(browse, datasets):
+    request_id = _ask(browse, datasets)
+    steward = browse("hotline-steward")
+    review = f"/steward/requests/{request_id}"
+    assert steward.submit(review, f"{review}/deny",
+                          {"reason": "联系电话属个人信息"}).status_code == 303
+    requester = browse("jinjiang-requester")
+    page = f"/requests/{request_id}"
+    assert "Appeal to the data authority" in text(requester.get(page))
+    empty = requester.submit(page, f"{page}/appeal", {"reason": " "})
+    assert empty.status_code == 422 and "Give the reason for the appeal" in text(empty)
+    sent = requester.submit(page, f"{page}/appeal", {"reason": "回访市民需联系电话"})
+    assert sent.status_code == 303
+    assert "Appealed" in text(requester.get(page))
+    authority = browse("data-authority")
+    shown = text(authority.get(page))
+    assert "Decide the appeal" in shown and "回访市民需联系电话" in shown
+    bare = authority.submit(page, f"{page}/appeal/decision", {"outcome": "returned"})
+    assert bare.status_code == 422 and "Give the instruction" in text(bare)
+    done = authority.submit(page, f"{page}/appeal/decision",
+                            {"outcome": "returned", "instruction": "可提供掩码后的联系电话"})
+    assert done.status_code == 303
+    seen = text(steward.get(page))
+    assert "Appeal decided: returned to the provider" in seen
+    assert "可提供掩码后的联系电话" in seen and "Review the request" in seen
+    assert "Refused by the steward" in seen  # the first refusal stays on the timeline
+    tabs = text(requester.get("/my/requests?tab=open"))
+    assert request_id in tabs
+
+
+def test_a_stale_page_says_what_happened_instead(browse, datasets):
+    request_id = _ask(browse, datasets)
+    steward = browse("hotline-steward")
+    review = f"/steward/requests/{request_id}"
+    stale = steward.token(review)  # the page as it was, in another tab
+    assert steward.submit(review, review, {"action": "approve"}).status_code in (302, 303)
+    late = steward.client.post(f"{review}/deny", data={"csrf_token": stale,
+                                                        "reason": "迟到的拒绝"},
+                               headers=steward.headers)
+    assert late.status_code == 409
+    assert "already approved by hotline-steward: what you just did was not recorded" in \
+        text(late)
+
+
+def test_the_request_tabs_split_open_from_concluded(browse, datasets):
+    request_id = _ask(browse, datasets)
+    requester = browse("jinjiang-requester")
+    assert request_id in text(requester.get("/my/requests?tab=open"))
+    assert request_id not in text(requester.get("/my/requests?tab=closed"))
+    page = f"/requests/{request_id}"
+    stale = requester.token(page)  # the page open in another tab
+    assert requester.submit(page, f"{page}/withdraw", {"reason": ""}).status_code == 303
+    assert request_id in text(requester.get("/my/requests?tab=closed"))
+    assert request_id not in text(requester.get("/my/requests?tab=open"))
+    assert "Withdraw the request" not in text(requester.get(page))
+    again = requester.client.post(f"{page}/withdraw", data={"csrf_token": stale, "reason": ""},
+                                  headers=requester.headers)
+    assert again.status_code == 409 and "withdrew this request" in text(again)
