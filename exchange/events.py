@@ -21,6 +21,7 @@ __all__ = ["Event", "Publish", "DatasetChange", "Withdraw", "Request", "RequestW
            "Approve", "FirstApproval",
            "FlowBack",
            "Deny", "Revoke", "GrantMove", "Escalate", "Appeal", "AppealDecision", "Exchange",
+           "Feedback", "Objection", "ObjectionAnswer",
            "AuthzDenied", "AuthzThrottled",
            "SignInFailed", "SignInLocked", "UserAdd", "UserChange", "DepartmentChange",
            "CalendarChange", "WebhookChange",
@@ -202,18 +203,72 @@ class Deny(Event):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Escalate(Event):
-    """A request still pending at its due time was escalated to the data authorities
-    ``authorities`` (by the exchange: ``actor`` is ``system:worker``)."""
+    """A request (or an objection) still unanswered at its due time was escalated to the
+    data authorities ``authorities`` (by the exchange: ``actor`` is ``system:worker``)."""
 
     TYPE = "escalate"
     actor: str
     provider: str
     receiver: str
-    request_id: str
     dataset_id: str
     due_at: str
     authorities: Sequence[str]
+    request_id: str | None = None
+    objection_id: str | None = None
     outcome: str = "escalated"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Feedback(Event):
+    """好差评: the receiving department rated a delivery 1 to 5 (its comment, scrubbed, is
+    kept with the rating, not in the log)."""
+
+    TYPE = "feedback"
+    actor: str
+    actor_department: str
+    provider: str
+    receiver: str
+    dataset_id: str
+    exchange_id: str
+    rating: int
+    outcome: str = "rated"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Objection(Event):
+    """校核纠错: the receiving department reported errors in a delivery, naming ``columns``
+    and the delivered file's ``rows`` (row numbers, never values); the provider answers by
+    ``due_at``."""
+
+    TYPE = "objection"
+    actor: str
+    actor_department: str
+    provider: str
+    receiver: str
+    dataset_id: str
+    dataset_version: int
+    exchange_id: str
+    objection_id: str
+    columns: Sequence[str]
+    rows: Sequence[int]
+    due_at: str
+    outcome: str = "filed"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ObjectionAnswer(Event):
+    """The provider answered an objection: ``fixed`` (in ``fixed_version``) or
+    ``explained``."""
+
+    TYPE = "objection_answer"
+    actor: str
+    actor_department: str
+    provider: str
+    receiver: str
+    dataset_id: str
+    objection_id: str
+    outcome: str
+    fixed_version: int | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -450,7 +505,8 @@ class Init(Event):
 EVENTS: tuple[type[Event], ...] = (Publish, DatasetChange, Withdraw, Request, RequestWithdraw,
                                    Approve,
                                    FirstApproval, FlowBack, Deny, Escalate, Appeal,
-                                   AppealDecision, Revoke, GrantMove, Exchange,
+                                   AppealDecision, Revoke, GrantMove, Exchange, Feedback,
+                                   Objection, ObjectionAnswer,
                                    AuthzDenied,
                                    AuthzThrottled, SignInFailed, SignInLocked, UserAdd,
                                    UserChange, DepartmentChange, CalendarChange,

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 __all__ = ["metadata", "departments", "users", "tokens", "web_sessions", "sign_in_failures",
            "calendar_days", "notifications", "notification_reads", "webhooks", "outbox",
+           "feedback", "objections",
            "signing_keys", "exchanges"]
 
 metadata = sa.MetaData()
@@ -173,4 +174,47 @@ outbox = sa.Table(
     sa.Column("done_at", sa.DateTime(timezone=True)),
     sa.Column("last_error", sa.String(200)),  # a status code or an error class, no content
     sa.Index("ix_exchange_outbox_due", "state", "due_at"),
+)
+
+
+# 好差评: the receiving department's rating of a delivery (one per delivery); the comment is
+# scrubbed of personal data before it is stored.
+feedback = sa.Table(
+    "exchange_feedback", metadata,
+    sa.Column("exchange_id", sa.String(40), sa.ForeignKey("exchange_exchanges.id"),
+              primary_key=True),
+    sa.Column("provider", sa.String(40), nullable=False, index=True),
+    sa.Column("receiver", sa.String(40), nullable=False),
+    sa.Column("dataset_id", sa.String(40), nullable=False),
+    sa.Column("rating", sa.Integer, nullable=False),  # 1..5
+    sa.Column("comment", sa.Text),  # scrubbed
+    sa.Column("rated_by", sa.String(80), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+)
+
+# 校核纠错: a receiving department's report of errors in data it received, naming columns and
+# row numbers of the delivery (never values); the provider answers by its due time: fixed in
+# a new version, or explained.
+objections = sa.Table(
+    "exchange_objections", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("exchange_id", sa.String(40), sa.ForeignKey("exchange_exchanges.id"),
+              nullable=False, index=True),
+    sa.Column("grant_id", sa.String(40), nullable=False),
+    sa.Column("dataset_id", sa.String(40), nullable=False),
+    sa.Column("dataset_version", sa.Integer, nullable=False),
+    sa.Column("provider", sa.String(40), nullable=False, index=True),
+    sa.Column("receiver", sa.String(40), nullable=False, index=True),
+    sa.Column("columns", sa.JSON, nullable=False),
+    sa.Column("rows", sa.JSON, nullable=False),  # row numbers of the delivered file, from 1
+    sa.Column("description", sa.Text, nullable=False),  # scrubbed
+    sa.Column("filed_by", sa.String(80), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("escalated_at", sa.DateTime(timezone=True)),
+    sa.Column("status", sa.String(10), nullable=False),  # open | fixed | explained
+    sa.Column("answer", sa.Text),  # scrubbed
+    sa.Column("answered_by", sa.String(80)),
+    sa.Column("answered_at", sa.DateTime(timezone=True)),
+    sa.Column("fixed_version", sa.Integer),
 )

@@ -46,11 +46,18 @@ NOTICE_TYPES: dict[str, tuple[str, str]] = {
     "request.appeal_decided": ("申诉已有协调结果", "An appeal was decided"),
     "grant.revoked": ("授权已撤销", "A grant was revoked"),
     "grant.moved": ("授权已移至新版本", "A grant moved to a new version"),
+    "exchange.rated": ("收到一条服务评价", "A delivery was rated"),
+    "objection.filed": ("收到数据纠错申请，待答复", "An error report waits for your answer"),
+    "objection.due_soon": ("数据纠错申请即将到期", "An error report is due soon"),
+    "objection.escalated": ("数据纠错申请逾期，已提交数据主管部门", "An error report is "
+                            "overdue and was escalated to the data authority"),
+    "objection.answered": ("数据纠错申请已答复", "An error report was answered"),
 }
 
 # What a notice may carry from its entry: ids, department codes, times, outcomes.
 _CARRIED = ("request_id", "grant_id", "dataset_id", "dataset_version", "provider", "receiver",
-            "exchange_id", "objection_id", "appeal_id", "due_at", "expires_at", "outcome")
+            "exchange_id", "objection_id", "appeal_id", "due_at", "expires_at", "outcome",
+            "rating", "fixed_version")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,7 +81,8 @@ def from_entry(entry: Mapping[str, Any]) -> list[Notice]:
     kind, outcome = entry.get("type"), entry.get("outcome")
     provider, receiver = entry.get("provider"), entry.get("receiver")
     data = {k: entry[k] for k in _CARRIED if entry.get(k) is not None}
-    subject = entry.get("request_id") or entry.get("grant_id")
+    subject = (entry.get("request_id") or entry.get("objection_id") or entry.get("grant_id")
+               or entry.get("exchange_id"))
     steward = ((provider, "steward"),) if provider else ()
     requester = ((receiver, "requester"),) if receiver else ()
     authorities = tuple((code, "authority") for code in entry.get("authorities") or ())
@@ -99,7 +107,14 @@ def from_entry(entry: Mapping[str, Any]) -> list[Notice]:
     if kind == "grant_move":
         return one("grant.moved", *requester, about=entry.get("grant_id"))
     if kind == "escalate":
-        return one("request.escalated", *authorities, *steward, *requester)
+        return one("objection.escalated" if entry.get("objection_id") else "request.escalated",
+                   *authorities, *steward, *requester)
+    if kind == "feedback":
+        return one("exchange.rated", *steward, about=entry.get("exchange_id"))
+    if kind == "objection":
+        return one("objection.filed", *steward)
+    if kind == "objection_answer":
+        return one("objection.answered", *requester)
     if kind == "appeal":
         return one("request.appealed", *authorities, *steward)
     if kind == "appeal_decision":
@@ -165,20 +180,22 @@ def schedule(conn: sa.Connection, name: str, *, subject_id: str, at: dt.datetime
 REMIND_AT = dt.time(9, 0)
 
 
-def schedule_deadline(conn: sa.Connection, request: Any, *, now: dt.datetime) -> None:
-    """Queue a pending request's reminder (09:00 Shanghai on its last working day, if that
-    is still ahead) and its escalation (just after its due time), in the caller's
-    transaction. Each timer checks, when it fires, that the request is still pending with
-    the same due time."""
-    if request.status != "pending" or request.due_at is None:
+def schedule_deadline(conn: sa.Connection, request: Any, *, now: dt.datetime,
+                      kind: str = "request") -> None:
+    """Queue the reminder (09:00 Shanghai on its last working day, if that is still ahead)
+    and the escalation (just after its due time) of a pending request (or, ``kind``
+    ``objection``, an open objection), in the caller's transaction. Each timer checks, when
+    it fires, that it is still waiting with the same due time."""
+    waiting = "open" if kind == "objection" else "pending"
+    if request.status != waiting or request.due_at is None:
         return
     due = request.due_at.astimezone(dt.timezone.utc)
     data = {"due_at": due.isoformat()}
     remind = dt.datetime.combine(due.astimezone(TZ).date(), REMIND_AT, TZ)
     if remind > now:
-        schedule(conn, "request.remind", subject_id=request.id,
+        schedule(conn, f"{kind}.remind", subject_id=request.id,
                  at=remind.astimezone(dt.timezone.utc), data=data, now=now)
-    schedule(conn, "request.escalate", subject_id=request.id,
+    schedule(conn, f"{kind}.escalate", subject_id=request.id,
              at=due + dt.timedelta(seconds=1), data=data, now=now)
 
 

@@ -24,7 +24,8 @@ import sqlalchemy as sa
 
 from .models import calendar_days
 
-__all__ = ["TZ", "is_working_day", "due_after", "recorded_days", "set_day", "DEFAULT_REPLY_DAYS"]
+__all__ = ["TZ", "is_working_day", "due_after", "recorded_days", "set_day", "DEFAULT_REPLY_DAYS",
+           "working_hours"]
 
 log = logging.getLogger("govex")
 TZ = ZoneInfo("Asia/Shanghai")
@@ -65,6 +66,23 @@ def due_after(start: dt.datetime, working_days: int, *,
         if is_working_day(day, recorded=recorded):
             counted += 1
     return dt.datetime.combine(day, dt.time(23, 59, 59), TZ)
+
+
+def working_hours(start: dt.datetime, end: dt.datetime, *,
+                  recorded: Mapping[dt.date, bool] | None = None) -> float:
+    """Hours from ``start`` to ``end`` counted on working days only (Shanghai time): the
+    clock of a time limit stops over weekends and holidays. A request made on Friday at
+    17:00 and answered on Monday at 09:00 waited 16 working hours (7 on Friday, 9 on
+    Monday)."""
+    first, last = start.astimezone(TZ), end.astimezone(TZ)
+    total, day = 0.0, first.date()
+    while day <= last.date():
+        if is_working_day(day, recorded=recorded):
+            lo = max(first, dt.datetime.combine(day, dt.time(), TZ))
+            hi = min(last, dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), TZ))
+            total += max(0.0, (hi - lo).total_seconds())
+        day += dt.timedelta(days=1)
+    return total / 3600
 
 
 def recorded_days(conn: sa.Connection) -> dict[dt.date, bool]:

@@ -10,6 +10,8 @@ from policies import rules
 
 from ..usecases.access import REQUEST_STATES, REQUEST_STATUSES
 from ..usecases.auditing import ENTRY_FORMS, MAX_PAGE
+from ..usecases.feedback import OBJECTION_STATES
+from ..usecases.metrics import PERIODS
 from .base import ROUTES, RouteDoc, route
 
 __all__: list[str] = []
@@ -49,6 +51,12 @@ _QUERY = {
     "sharing": {"type": "string", "enum": list(rules.SHARING_TYPES)},
     "form": {"type": "string", "enum": list(ENTRY_FORMS), "default": "object"},
     "order": {"type": "string", "enum": ["asc", "desc"], "default": "asc"},
+    "state": {"type": "string", "enum": list(OBJECTION_STATES)},
+    "unread": {"type": "string", "enum": ["true", "false"]},
+    "from": {"type": "string", "format": "date"},
+    "to": {"type": "string", "format": "date"},
+    "period": {"type": "string", "enum": list(PERIODS), "default": "month"},
+    "format": {"type": "string", "enum": ["json", "csv"], "default": "json"},
 }
 # The errors every operation may answer with, and those that only some can.
 _ERRORS = {

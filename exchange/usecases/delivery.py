@@ -183,8 +183,9 @@ def _blocks(source: BinaryIO) -> Iterator[bytes]:
 
 def exchange_receipt(svc: Services, who: Principal, exchange_id: str) -> tuple[str, str]:
     """The signed receipt (compact JWS) of a delivery and a file name for it — to the
-    receiving department, while its grant is active. Raises NotFound, Forbidden."""
-    row = _received(svc, who, exchange_id)
+    receiving department, also after its grant ended: a receipt is evidence of what was
+    delivered, and holds no data. Raises NotFound, Forbidden."""
+    row = _evidence(svc, who, exchange_id)
     return row.receipt, download_name(svc, row) + ".receipt.jws"
 
 
@@ -215,6 +216,20 @@ def download_name(svc: Services, row: Any) -> str:
     with svc.reader.connect() as conn:
         title = repository.get_dataset(conn, row.dataset_id).title
     return files.download_name(title, row.receiver, row.created_at, row.format)
+
+
+def _evidence(svc: Services, who: Principal, exchange_id: str) -> Any:
+    """The exchange's record, if ``who`` is of its receiving department and may list its
+    grants (whether or not the grant is still active). Raises NotFound, Forbidden."""
+    with svc.reader.connect() as conn:
+        row = conn.execute(sa.select(models.exchanges).where(
+            models.exchanges.c.id == exchange_id)).first()
+    if row is None:
+        raise NotFound(f"no exchange {exchange_id}", code="exchange_not_found")
+    svc.require(who, "grant", "list", target=row.grant_id)
+    if who.role != "requester" or row.receiver != who.department:
+        raise Forbidden("this delivery is another department's", code="not_your_delivery")
+    return row
 
 
 def _received(svc: Services, who: Principal, exchange_id: str) -> Any:

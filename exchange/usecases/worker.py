@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from policies import workflow
 
 from .. import departments, events, notices, outbox
-from ..models import users
+from ..models import objections, users
 from ..services import Services
 
 __all__ = ["run_once", "run", "email_text", "WORKER"]
@@ -109,34 +109,65 @@ class _Lost(Exception):
 
 
 def _timer(svc: Services, item: outbox.Item, *, worker: str) -> str:
+    kind, _, step = item.target.partition(".")  # request.remind, objection.escalate, ...
     subject, due = item.payload["subject_id"], item.payload.get("due_at")
     now = svc.clock()
     try:
         with svc.recording() as rec:
-            request = workflow.get_request(rec.conn, subject)
-            current = (request.status == "pending" and request.due_at is not None
-                       and request.due_at.astimezone(dt.timezone.utc).isoformat() == due)
+            waiting = _waiting(rec.conn, kind, subject)
+            current = waiting is not None and waiting["due_at"] == due
             state = "done" if current else "dropped"
-            if current and item.target == "request.remind":
+            if current and step == "remind":
                 notices.write(rec.conn, [notices.Notice(
-                    "request.due_soon", ((request.provider, "steward"),), request.id,
-                    {"request_id": request.id, "dataset_id": request.dataset_id,
-                     "provider": request.provider, "receiver": request.receiver,
+                    f"{kind}.due_soon", ((waiting["provider"], "steward"),), subject,
+                    {f"{kind}_id": subject, "dataset_id": waiting["dataset_id"],
+                     "provider": waiting["provider"], "receiver": waiting["receiver"],
                      "due_at": due})], now=now, email=bool(svc.settings.smtp_url))
-            elif current and item.target == "request.escalate":
-                escalated = workflow.escalate(rec.conn, request.id, now=now)
-                if escalated is None:
+            elif current and step == "escalate":
+                if not _escalate(rec.conn, kind, subject, now=now):
                     state = "dropped"
                 else:
                     rec.append(events.Escalate(
-                        actor=WORKER, provider=request.provider, receiver=request.receiver,
-                        request_id=request.id, dataset_id=request.dataset_id, due_at=due,
-                        authorities=departments.authorities_of(rec.conn, request.provider)))
+                        actor=WORKER, provider=waiting["provider"],
+                        receiver=waiting["receiver"], dataset_id=waiting["dataset_id"],
+                        due_at=due, **{f"{kind}_id": subject},
+                        authorities=departments.authorities_of(rec.conn, waiting["provider"])))
             if not outbox.finish(rec.conn, item, worker=worker, now=now, state=state):
                 raise _Lost(item.id)
     except _Lost:
         return "lost"
     return state
+
+
+def _waiting(conn: sa.Connection, kind: str, subject: str) -> dict[str, Any] | None:
+    """The request still pending (or objection still open) with its due time as the timer
+    recorded it (UTC, ISO 8601); None when it no longer waits."""
+    if kind == "request":
+        request = workflow.get_request(conn, subject)
+        if request.status != "pending" or request.due_at is None:
+            return None
+        found = {"provider": request.provider, "receiver": request.receiver,
+                 "dataset_id": request.dataset_id, "due_at": request.due_at}
+    else:
+        row = conn.execute(sa.select(objections).where(objections.c.id == subject)).first()
+        if row is None or row.status != "open":
+            return None
+        found = {"provider": row.provider, "receiver": row.receiver,
+                 "dataset_id": row.dataset_id, "due_at": row.due_at}
+    due = found["due_at"]
+    due = due.replace(tzinfo=dt.timezone.utc) if due.tzinfo is None else due
+    found["due_at"] = due.astimezone(dt.timezone.utc).isoformat()
+    return found
+
+
+def _escalate(conn: sa.Connection, kind: str, subject: str, *, now: dt.datetime) -> bool:
+    """Mark it escalated, once (False when it was escalated or answered meanwhile)."""
+    if kind == "request":
+        return workflow.escalate(conn, subject, now=now) is not None
+    result = conn.execute(objections.update().where(
+        objections.c.id == subject, objections.c.status == "open",
+        objections.c.escalated_at.is_(None)).values(escalated_at=now))
+    return result.rowcount == 1
 
 
 def email_text(payload: dict[str, Any], *, public_url: str | None) -> tuple[str, str]:
