@@ -134,7 +134,11 @@ def get_request(svc: Services, who: Principal, request_id: str) -> dict[str, Any
     # every time here is already aware (the workflow's records)
     events_ = [e | {"at": e["at"].isoformat()} for e in sorted(timeline, key=lambda e: e["at"])]
     shown = [appeal_view(made) for made in appeals]
-    return request_view(request, now=svc.clock()) | {"events": events_, "appeals": shown}
+    now = svc.clock()
+    return request_view(request, now=now) | {
+        "events": events_, "appeals": shown,
+        # a grant revoked or expired since: the request was granted, its data no longer is
+        "grant_status": grant.status(now) if grant is not None else None}
 
 
 def _refusal(appeals: list[Any]) -> str | None:

@@ -27,8 +27,8 @@ from ..models import exchanges, feedback, objections
 from ..paging import PageRequest, page_of
 from ..services import Services
 
-__all__ = ["rate", "file_objection", "answer_objection", "get_objection", "list_objections",
-           "MAX_TEXT", "MAX_ROWS", "OBJECTION_STATES"]
+__all__ = ["rate", "rating_of", "file_objection", "answer_objection", "get_objection",
+           "list_objections", "MAX_TEXT", "MAX_ROWS", "OBJECTION_STATES"]
 
 MAX_TEXT = 2000
 MAX_ROWS = 1000  # row numbers one objection may name
@@ -97,6 +97,19 @@ def rate(svc: Services, who: Principal, exchange_id: str, *, rating: Any,
             rating=rating))
     return {"exchange_id": exchange_id, "rating": rating, "comment": scrubbed,
             "rated_by": who.username, "created_at": _shanghai(now)}
+
+
+def rating_of(svc: Services, who: Principal, exchange_id: str) -> dict[str, Any] | None:
+    """The receiving department's rating of a delivery, if it rated it. Raises NotFound,
+    Forbidden."""
+    _received(svc, who, exchange_id, ("grant", "list"))
+    with svc.reader.connect() as conn:
+        row = conn.execute(sa.select(feedback).where(
+            feedback.c.exchange_id == exchange_id)).first()
+    if row is None:
+        return None
+    return {"exchange_id": exchange_id, "rating": row.rating, "comment": row.comment,
+            "rated_by": row.rated_by, "created_at": _shanghai(_aware(row.created_at))}
 
 
 def file_objection(svc: Services, who: Principal, exchange_id: str, *, columns: Any,

@@ -10,18 +10,18 @@ Four kinds of flag, each a pure function over entry dicts (``(index, entry)`` pa
 * **refusal spikes** — a department's refusals on a day reach :data:`SPIKE_AT_LEAST` and
   :data:`SPIKE_FACTOR` times the median of its previous :data:`SPIKE_BASELINE_DAYS` days
   (:func:`refusal_spikes`);
-* **overdue requests** — requests still pending after :data:`OVERDUE_WORKING_DAYS` working days
-  (:func:`overdue_requests`).
+* **overdue requests** — requests still pending after the day they were due
+  (:func:`overdue_requests`; requests made before due times were kept: after
+  :data:`OVERDUE_WORKING_DAYS` working days).
 
 :func:`flags` gathers them for the dashboard and :func:`figures` computes its charts. Both read
 a bounded window (the last :data:`WINDOW_DAYS` days, through the log's indexed ``type`` and
 ``time`` columns), never the whole log: the log grows by thousands of entries a second under
 interface sharing. Every day, hour and week is China Standard Time (UTC+8).
 
-Working time is :func:`is_working_day` and :data:`WORK_STARTS` / :data:`WORK_ENDS`, the only
-place the calendar is written: Monday to Friday, 08:30 to 18:00. Statutory holidays and the
-working weekends that make up for them are not known yet (a later issue brings a working-day
-calendar and configurable limits; it changes :func:`is_working_day` and the constants here).
+Working time is :func:`is_working_day` (the statutory calendar of :mod:`exchange.workdays`:
+holidays off, adjusted working weekends on) between :data:`WORK_STARTS` and
+:data:`WORK_ENDS`, 08:30 to 18:00.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ import sqlalchemy as sa
 from audit.log import entries_table
 from policies.models import requests_table
 
+from .. import workdays
 from ..auth import Principal
 from ..services import Services
 from .access import REQUEST_STATUSES
@@ -83,8 +84,8 @@ Item = tuple[int, Mapping[str, Any]]
 # -- the calendar ---------------------------------------------------------------------------
 
 def is_working_day(day: dt.date) -> bool:
-    """Monday to Friday. Statutory holidays are not known yet (see the module's docstring)."""
-    return day.weekday() < 5
+    """A working day of the statutory calendar (:func:`exchange.workdays.is_working_day`)."""
+    return workdays.is_working_day(day)
 
 
 def in_working_hours(moment: dt.datetime) -> bool:
@@ -293,14 +294,17 @@ class Overdue:
 def overdue_requests(pending: Iterable[Mapping[str, Any]], *, today: dt.date,
                      limit: int = OVERDUE_WORKING_DAYS) -> list[Overdue]:
     """The pending requests (dicts shaped like request entries: ``request_id``, ``time``,
-    ``dataset_id``, ``provider``, ``receiver``, ``actor``) with more than ``limit`` working
-    days after the day they were made, up to ``today`` (CST); the longest waiting first."""
+    ``dataset_id``, ``provider``, ``receiver``, ``actor``, ``due_at``) whose due day is past
+    ``today`` (CST) — or, made before due times were kept (no ``due_at``), with more than
+    ``limit`` working days after the day they were made; the longest waiting first."""
     found = []
     for r in pending:
         if r.get("outcome", "pending") != "pending":
             continue
         waiting = working_days_after(_time(r).astimezone(CST).date(), today)
-        if waiting > limit:
+        due = r.get("due_at")
+        if (waiting > limit if due is None else
+                _aware(due).astimezone(CST).date() < today):
             found.append(Overdue(str(r["request_id"]), _time(r), str(r["dataset_id"]),
                                  str(r["provider"]), str(r["receiver"]), str(r["actor"]),
                                  waiting, r.get("index")))
@@ -406,6 +410,10 @@ def _count(conn: sa.Connection, *where: Any) -> int:
     return int(conn.execute(query).scalar() or 0)
 
 
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment
+
+
 def _naive(moment: dt.datetime) -> dt.datetime:
     """As the log's ``time`` column holds it: naive UTC."""
     return moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
@@ -490,15 +498,18 @@ def _overdue(conn: sa.Connection, today: dt.date) -> tuple[list[Overdue], int]:
     """Pending requests made before the cutoff: counted, and the longest waiting read (only
     what the audit log also holds of them; never the purpose)."""
     r = requests_table.c
-    where = [r.status == "pending", r.created_at < overdue_cutoff(today)]
+    start_of_today = _at(today).astimezone(dt.timezone.utc)
+    where = [r.status == "pending", sa.or_(
+        r.due_at < start_of_today,
+        sa.and_(r.due_at.is_(None), r.created_at < overdue_cutoff(today)))]
     total = int(conn.execute(sa.select(sa.func.count()).select_from(requests_table)
                              .where(*where)).scalar() or 0)
     rows = conn.execute(sa.select(r.id, r.created_at, r.dataset_id, r.provider, r.receiver,
-                                  r.requester).where(*where).order_by(r.created_at)
+                                  r.requester, r.due_at).where(*where).order_by(r.created_at)
                         .limit(MAX_ITEMS))
     pending = [{"request_id": row.id, "time": row.created_at, "dataset_id": row.dataset_id,
-                "provider": row.provider, "receiver": row.receiver, "actor": row.requester}
-               for row in rows]
+                "provider": row.provider, "receiver": row.receiver, "actor": row.requester,
+                "due_at": row.due_at} for row in rows]
     return overdue_requests(pending, today=today), total
 
 

@@ -7,17 +7,26 @@ e-mail and webhooks point there); who may see which is the use case's decision."
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..paging import PageRequest
-from ..usecases import access, process
+from ..usecases import access, feedback, metrics, process
 from .base import DatasetTitles, FormError, attempt, form_fields, principal, services
 
 __all__ = ["bp", "unread_notices"]
 
 bp = Blueprint("process", __name__)
 MAX_TEXT = 2000
+
+
+@bp.context_processor
+def _names() -> dict:
+    return {"objection_state": lambda s: {"open": _("Waiting for an answer"),
+                                          "fixed": _("Fixed"),
+                                          "explained": _("Explained")}.get(s, s),
+            "period_name": lambda p: {"month": _("month"), "quarter": _("quarter"),
+                                      "year": _("year")}.get(p, p)}
 
 
 def unread_notices() -> int:
@@ -114,3 +123,94 @@ def read_notices():
         if target.startswith("/") and not target.startswith("//"):
             return redirect(target, code=303)
     return redirect(url_for(".notices"), code=303)
+
+
+@bp.get("/objections")
+def objections():
+    svc, who = services(), principal()
+    state = request.args.get("state") or None
+    if state not in (None, *feedback.OBJECTION_STATES):
+        state = None
+    listed = feedback.list_objections(svc, who, status=state,
+                                      page=PageRequest.from_args(request.args))
+    return render_template("web/objections.html", listed=listed, state=state,
+                           titles=DatasetTitles())
+
+
+@bp.get("/objections/<objection_id>")
+def objection(objection_id: str):
+    return _objection_page(objection_id)
+
+
+def _objection_page(objection_id: str, *, errors: list[FormError] | None = None,
+                    typed: dict | None = None):
+    svc, who = services(), principal()
+    shown = feedback.get_objection(svc, who, objection_id)
+    page = render_template("web/objection.html", obj=shown, titles=DatasetTitles(),
+                           errors=errors or [], typed=typed or {}, max_text=MAX_TEXT,
+                           answers=who.role == "steward" and shown["provider"] ==
+                           who.department)
+    return page, (422 if errors else 200)
+
+
+@bp.post("/objections/<objection_id>/answer")
+@form_fields("outcome", "version", "explanation")
+def answer_objection(objection_id: str):
+    svc, who = services(), principal()
+    typed = {k: request.form.get(k, "") for k in ("outcome", "version", "explanation")}
+    version = int(typed["version"]) if typed["version"].strip().isdigit() else None
+    _done, errors = attempt(lambda: feedback.answer_objection(
+        svc, who, objection_id, outcome=typed["outcome"] or None,
+        explanation=typed["explanation"], version=version))
+    if errors:
+        return _objection_page(objection_id, errors=errors, typed=typed)
+    flash(_("Your answer was sent to the reporting department."))
+    return redirect(url_for(".objection", objection_id=objection_id), code=303)
+
+
+@bp.get("/metrics")
+def service_metrics():
+    svc, who = services(), principal()
+    args = request.args
+    found, errors = attempt(lambda: metrics.department_metrics(
+        svc, who, start=args.get("from") or None, end=args.get("to") or None,
+        period=args.get("period") or "month"))
+    if errors:
+        found = metrics.department_metrics(svc, who)
+    return render_template("web/metrics.html", found=found, errors=errors,
+                           charts=_metric_charts(found["metrics"])), (422 if errors else 200)
+
+
+@bp.get("/metrics.csv")
+def metrics_csv():
+    svc, who = services(), principal()
+    args = request.args
+    found = metrics.department_metrics(svc, who, start=args.get("from") or None,
+                                       end=args.get("to") or None,
+                                       period=args.get("period") or "month")
+    name = f"govex-metrics-{found['from']}-{found['to']}.csv"
+    return Response(metrics.as_csv(found["metrics"]), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _metric_charts(rows: list[dict]) -> dict:
+    """Per department over the whole range: replies on time (%) and mean rating."""
+    from .base import department_label
+    from .charts import bar_chart
+    from .i18n import number
+    totals: dict[str, dict] = {}
+    for row in rows:
+        t = totals.setdefault(row["department"], {"replied": 0, "on_time": 0, "stars": 0,
+                                                  "ratings": 0})
+        t["replied"] += row["replied"]
+        t["on_time"] += row["replied_on_time"]
+        t["ratings"] += row["ratings"]
+        t["stars"] += sum(int(k) * n for k, n in row["rating_counts"].items())
+    on_time = [(department_label(d), 100 * t["on_time"] / t["replied"],
+                f"{number(round(100 * t['on_time'] / t['replied']))}%")
+               for d, t in sorted(totals.items()) if t["replied"]]
+    rated = [(department_label(d), t["stars"] / t["ratings"],
+              number(round(t["stars"] / t["ratings"], 1)))
+             for d, t in sorted(totals.items()) if t["ratings"]]
+    return {"on_time": bar_chart(on_time) if on_time else None,
+            "rating": bar_chart(rated) if rated else None}

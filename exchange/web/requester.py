@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..files import content_disposition
 from ..paging import PageRequest
-from ..usecases import access, delivery, masking_plan, publishing
+from ..usecases import access, delivery, feedback, masking_plan, publishing
 from .base import DatasetTitles, FormError, attempt, form_fields, principal, services
 
 __all__ = ["bp"]
@@ -86,9 +86,68 @@ def deliver(grant_id: str):
 
 @bp.get("/my/exchanges/<exchange_id>")
 def exchange(exchange_id: str):
-    manifest = delivery.signed_manifest(services(), principal(), exchange_id)
-    return render_template("web/exchange.html", exchange_id=exchange_id, manifest=manifest,
-                           titles=_titles())
+    return _exchange_page(exchange_id)
+
+
+def _exchange_page(exchange_id: str, *, errors: list[FormError] | None = None,
+                   form: str | None = None, typed: dict[str, Any] | None = None):
+    svc, who = services(), principal()
+    manifest = delivery.signed_manifest(svc, who, exchange_id)
+    page = render_template("web/exchange.html", exchange_id=exchange_id, manifest=manifest,
+                           titles=_titles(), rated=feedback.rating_of(svc, who, exchange_id),
+                           errors=errors or [], form=form, typed=typed or {},
+                           max_text=feedback.MAX_TEXT)
+    return page, (422 if errors else 200)
+
+
+@bp.post("/my/exchanges/<exchange_id>/feedback")
+@form_fields("rating", "comment")
+def rate(exchange_id: str):
+    svc, who = services(), principal()
+    given = request.form.get("rating", "")
+    comment = request.form.get("comment", "")
+    rating: Any = int(given) if given.isdigit() else given
+    _done, errors = attempt(lambda: feedback.rate(svc, who, exchange_id, rating=rating,
+                                                  comment=comment))
+    if errors:
+        return _exchange_page(exchange_id, errors=errors, form="rate",
+                              typed={"rating": given, "comment": comment})
+    flash(_("Thank you: your rating was recorded."))
+    return redirect(url_for(".exchange", exchange_id=exchange_id), code=303)
+
+
+@bp.post("/my/exchanges/<exchange_id>/objections")
+@form_fields("columns", "rows", "description")
+def object_to(exchange_id: str):
+    svc, who = services(), principal()
+    typed = {"columns": request.form.getlist("columns"), "rows": request.form.get("rows", ""),
+             "description": request.form.get("description", "")}
+    rows = _row_numbers(typed["rows"])
+    made, errors = attempt(lambda: feedback.file_objection(
+        svc, who, exchange_id, columns=typed["columns"], rows=rows,
+        description=typed["description"]))
+    if errors:
+        return _exchange_page(exchange_id, errors=errors, form="object", typed=typed)
+    flash(_("Your error report %(id)s was sent to the providing department.", id=made["id"]))
+    return redirect(url_for("web.process.objection", objection_id=made["id"]), code=303)
+
+
+def _row_numbers(text: str) -> Any:
+    """Row numbers as typed ("3, 7-9"), or the text itself when it is not (the use case
+    refuses it with its own words)."""
+    found: list[int] = []
+    for part in text.replace("，", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        first, dash, last = part.partition("-")
+        if not first.strip().isdigit() or (dash and not last.strip().isdigit()):
+            return text
+        lo, hi = int(first), int(last) if dash else int(first)
+        if hi < lo or hi - lo > feedback.MAX_ROWS:
+            return text
+        found.extend(range(lo, hi + 1))
+    return found if found else text
 
 
 @bp.route("/my/exchanges/<exchange_id>/check", methods=["GET", "POST"])

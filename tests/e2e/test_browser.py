@@ -243,6 +243,7 @@ def _pages_of(person, server) -> dict[str, list[str]]:
     pages = {
         "civil-requester": ["/catalog", f"/catalog/{tickets}", f"/request/{tickets}",
                             "/my/requests", "/my/requests?tab=open", "/my/grants", "/notices",
+                            "/objections",
                             "/sign-out", "/no-such-page"]
                            + [f"/requests/{r['id']}" for r in mine[:1]],
         "hotline-steward": ["/steward/inbox", "/steward/grants", "/steward/publish",
@@ -250,13 +251,14 @@ def _pages_of(person, server) -> dict[str, list[str]]:
                             f"/steward/datasets/{tickets}/withdraw",
                             f"/steward/datasets/{tickets}/edit"]
                            + [f"/steward/requests/{r['id']}" for r in requests_[:1]]
-                           + [f"/requests/{r['id']}" for r in requests_[:1]] + ["/notices"]
+                           + [f"/requests/{r['id']}" for r in requests_[:1]]
+                           + ["/notices", "/objections"]
                            + [f"/steward/grants/{g}/revoke" for g in active[:1]],
         "audit-auditor": ["/audit/log", "/audit/log/0", "/audit/checkpoint",
-                          "/audit/checkpoint/check", "/dashboard"],
+                          "/audit/checkpoint/check", "/dashboard", "/metrics"],
         "admin": ["/admin/departments", "/admin/users"],
         "data-authority": ["/authority/requests", "/authority/requests?status=all",
-                           "/notices"],
+                           "/notices", "/metrics", "/objections"],
     }
     if exchanges:
         entry = exchanges[0]["entry"]

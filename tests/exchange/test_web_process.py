@@ -116,3 +116,81 @@ def test_the_request_tabs_split_open_from_concluded(browse, datasets):
     again = requester.client.post(f"{page}/withdraw", data={"csrf_token": stale, "reason": ""},
                                   headers=requester.headers)
     assert again.status_code == 409 and "withdrew this request" in text(again)
+
+
+def _delivered(browse, datasets) -> str:
+    """A delivery to 锦江区 of the hotline's tickets (approved on the review page); its page."""
+    request_id = _ask(browse, datasets)
+    steward = browse("hotline-steward")
+    review = f"/steward/requests/{request_id}"
+    assert steward.submit(review, review, {"action": "approve"}).status_code in (302, 303)
+    requester = browse("jinjiang-requester")
+    found = re.search(r"<code>(gr_\w+)</code>", text(requester.get(f"/requests/{request_id}")))
+    done = requester.submit("/my/grants", f"/my/grants/{found.group(1)}/deliver",
+                            {"format": "csv"})
+    assert done.status_code == 303
+    return done.headers["Location"]
+
+
+def test_a_delivery_is_rated_and_its_errors_reported_and_answered_on_pages(browse, datasets):
+    page = _delivered(browse, datasets)
+    requester = browse("jinjiang-requester")
+    shown = text(requester.get(page))
+    assert "Rate this delivery" in shown and "Report errors in the data" in shown
+    bad = requester.submit(page, page + "/feedback", {"comment": "好"})
+    assert bad.status_code == 422 and "whole number from 1 to 5" in text(bad)
+    assert requester.submit(page, page + "/feedback", {"rating": "5"}).status_code == 303
+    assert "Your department rated it 5 of 5" in text(requester.get(page))
+    wrong = requester.submit(page, page + "/objections", [("columns", "联系电话"),
+                                                          ("rows", "1, x"),
+                                                          ("description", "号码有误")])
+    assert wrong.status_code == 422 and "row numbers" in text(wrong)
+    assert "号码有误</textarea>" in text(wrong)  # given back
+    filed = requester.submit(page, page + "/objections", [("columns", "联系电话"),
+                                                          ("rows", "1, 2-3"),
+                                                          ("description", "号码缺位")])
+    assert filed.status_code == 303
+    objection = filed.headers["Location"]
+    assert "1, 2, 3" in text(requester.get(objection))
+    steward = browse("hotline-steward")
+    listed = text(steward.get("/objections?state=open"))
+    assert objection.rsplit("/", 1)[1] in listed
+    empty = steward.submit(objection, objection + "/answer", {"outcome": "explained"})
+    assert empty.status_code == 422 and "Explain why the data is right" in text(empty)
+    answered = steward.submit(objection, objection + "/answer",
+                              {"outcome": "explained", "explanation": "系统导出时截断，原数据无误"})
+    assert answered.status_code == 303
+    assert "Explained" in text(requester.get(objection))
+    assert browse("health-requester").get(objection).status_code == 403
+
+
+def test_the_authority_reads_the_figures_and_downloads_them(browse, datasets):
+    _delivered(browse, datasets)
+    authority = browse("data-authority")
+    page = authority.get("/metrics")
+    assert page.status_code == 200 and "How departments serve" in text(page)
+    assert "Replies by the due time" in text(page)
+    bad = authority.get("/metrics?period=week")
+    assert bad.status_code == 422 and "month, quarter or year" in text(bad)
+    download = authority.get("/metrics.csv?period=year")
+    assert download.status_code == 200 and download.mimetype == "text/csv"
+    assert download.get_data(as_text=True).startswith("\ufeffdepartment,period,")
+    assert "hotline," in download.get_data(as_text=True)
+    assert browse("jinjiang-requester").get("/metrics").status_code == 403
+    assert browse("audit-auditor").get("/metrics").status_code == 200
+
+
+def test_a_revoked_grant_shows_on_its_request_and_its_receipts_stay(browse, datasets):
+    page = _delivered(browse, datasets)
+    requester = browse("jinjiang-requester")
+    request_id = re.search(r"/requests/(rq_\w+)", text(requester.get("/my/requests"))).group(1)
+    grant_id = re.search(r"<code>(gr_\w+)</code>", text(requester.get(
+        f"/requests/{request_id}"))).group(1)
+    steward = browse("hotline-steward")
+    revoke = f"/steward/grants/{grant_id}/revoke"
+    assert steward.submit(revoke, revoke, {"reason": "用途已结束"}).status_code == 303
+    shown = text(requester.get(f"/requests/{request_id}"))
+    assert "tag-revoked" in shown and "Grant revoked" in shown and "用途已结束" in shown
+    assert requester.get(page + "/receipt").status_code == 200  # evidence
+    assert requester.get(page).status_code == 200
+    assert requester.get(page + "/data").status_code == 403
