@@ -151,6 +151,47 @@ class Client:
         return self._json("POST", "/api/v1/notifications/read",
                           json={} if ids is None else {"ids": ids})
 
+    def exchanges(self) -> list[dict]:
+        """Deliveries received (requester) or provided (steward), newest first."""
+        return self._every("/api/v1/exchanges", "exchanges", {})
+
+    def rate(self, exchange_id: str, *, rating: int, comment: str | None = None) -> dict:
+        """Rate a delivery 1-5 (好差评)."""
+        body: dict[str, Any] = {"rating": rating} | ({"comment": comment} if comment else {})
+        return self._json("POST", f"/api/v1/exchanges/{exchange_id}/feedback", json=body)
+
+    def object_to(self, exchange_id: str, *, columns: list[str], rows: list[int],
+                  description: str) -> dict:
+        """Report errors in a delivery (校核纠错)."""
+        return self._json("POST", f"/api/v1/exchanges/{exchange_id}/objections",
+                          json={"columns": columns, "rows": rows,
+                                "description": description})
+
+    def objections(self, *, state: str | None = None) -> list[dict]:
+        """Error reports filed, received or overseen."""
+        return self._every("/api/v1/objections", "objections",
+                           {"state": state} if state else {})
+
+    def answer_objection(self, objection_id: str, *, outcome: str,
+                         explanation: str | None = None, version: int | None = None) -> dict:
+        """Answer an error report: fixed (in ``version``) or explained."""
+        body: dict[str, Any] = {"outcome": outcome}
+        if explanation:
+            body["explanation"] = explanation
+        if version is not None:
+            body["version"] = version
+        return self._json("POST", f"/api/v1/objections/{objection_id}/answer", json=body)
+
+    def metrics(self, **params: str) -> dict:
+        """How departments serve, per period (authority, auditors)."""
+        return self._json("GET", "/api/v1/metrics/departments",
+                          params={k: v for k, v in params.items() if v})
+
+    def metrics_csv(self, **params: str) -> bytes:
+        """The same figures as CSV."""
+        query = {k: v for k, v in params.items() if v} | {"format": "csv"}
+        return self._call("GET", "/api/v1/metrics/departments", params=query).content
+
     def deny(self, request_id: str, *, reason: str) -> dict:
         """Refuse a request."""
         return self._json("POST", f"/api/v1/requests/{request_id}/deny", json={"reason": reason})

@@ -224,7 +224,8 @@ def listing(conn: sa.Connection, *, username: str, department: str | None, role:
     if before is not None:
         query = query.where(notifications.c.id < before)
     rows = conn.execute(query.order_by(notifications.c.id.desc()).limit(limit))
-    return [{"id": row.id, "at": _aware(row.created_at).isoformat(), "type": row.type,
+    return [{"id": row.id, "at": _aware(row.created_at).astimezone(TZ).isoformat(),
+             "type": row.type,
              "subject_id": row.subject_id, "data": row.data, "read": row.read_at is not None}
             for row in rows]
 

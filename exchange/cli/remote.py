@@ -245,7 +245,8 @@ def request_withdraw(ctx: Context, request_id: str, reason: str | None) -> None:
 def request_show(ctx: Context, request_id: str) -> None:
     """One request: its status, due time and timeline (办件进度)."""
     r = ctx.client().get_request(request_id)
-    lines = [f"{r['id']} {r['status']}" + (f", due {r['due_at']}" if r.get("due_at") else "")
+    waiting = r["status"] in ("pending", "appealed") and r.get("due_at")
+    lines = [f"{r['id']} {r['status']}" + (f", due {r['due_at']}" if waiting else "")
              + (" (overdue)" if r.get("overdue") else "")]
     for e in r["events"]:
         detail = "; ".join(f"{k}: {v}" for k, v in e["detail"].items() if k != "columns")
@@ -305,6 +306,125 @@ def deny(ctx: Context, request_id: str, reason: str) -> None:
     """Refuse a request, with a reason (stewards)."""
     r = ctx.client().deny(request_id, reason=reason)
     ctx.emit(r, f"{r['id']} denied")
+
+
+@click.command()
+@_IDS
+@pass_ctx
+def exchanges(ctx: Context, ids: bool) -> None:
+    """Deliveries your department received (requesters) or provided (stewards)."""
+    found = ctx.client().exchanges()
+    if ids:
+        return _print_ids(found)
+    lines = [f"{e['id']}  {e['created_at']}  {e['provider']}→{e['receiver']}  "
+             f"{e['dataset_id']} v{e['dataset_version']}  {e['row_count']} rows  {e['format']}"
+             for e in found]
+    ctx.emit({"exchanges": found}, "\n".join(lines) or "no deliveries")
+
+
+@click.command()
+@click.argument("exchange_id")
+@click.argument("rating", type=click.IntRange(1, 5))
+@click.option("--comment", help="What went well or not (personal data is removed before it "
+                                "is stored).")
+@pass_ctx
+def rate(ctx: Context, exchange_id: str, rating: int, comment: str | None) -> None:
+    """Rate a delivery your department received, 1 (very poor) to 5 (very good): 好差评."""
+    r = ctx.client().rate(exchange_id, rating=rating, comment=comment)
+    ctx.emit(r, f"rated {exchange_id}: {r['rating']} of 5")
+
+
+def _row_numbers(text: str) -> list[int]:
+    found: list[int] = []
+    for part in text.replace("，", ",").split(","):
+        first, dash, last = part.strip().partition("-")
+        if not first.strip().isdigit() or (dash and not last.strip().isdigit()):
+            raise click.BadParameter(f"{part.strip()!r}: use row numbers like 3,7-9",
+                                     param_hint="--rows")
+        found.extend(range(int(first), int(last if dash else first) + 1))
+    return found
+
+
+@click.command("object")
+@click.argument("exchange_id")
+@click.option("--columns", required=True, help="The columns with errors (comma-separated).")
+@click.option("--rows", required=True, help="Row numbers of the delivered file, from 1: 3,7-9.")
+@click.option("--description", required=True,
+              help="What is wrong (personal data is removed before it is stored).")
+@pass_ctx
+def object_to(ctx: Context, exchange_id: str, columns: str, rows: str,
+              description: str) -> None:
+    """Report errors in a delivery your department received (校核纠错); the provider answers
+    by its due time."""
+    cols = [c.strip() for c in columns.split(",") if c.strip()]
+    r = ctx.client().object_to(exchange_id, columns=cols, rows=_row_numbers(rows),
+                               description=description)
+    ctx.emit(r, f"{r['id']} open; answer due {r['due_at']}")
+
+
+@click.command()
+@click.option("--state", type=click.Choice(["open", "fixed", "explained"]))
+@_IDS
+@pass_ctx
+def objections(ctx: Context, state: str | None, ids: bool) -> None:
+    """Error reports your department filed (requesters), about its data (stewards), or in
+    your region (data authority)."""
+    found = ctx.client().objections(state=state)
+    if ids:
+        return _print_ids(found)
+    lines = [f"{o['id']}  {o['status']:<9} {o['receiver']}→{o['provider']}  {o['dataset_id']}  "
+             f"[{','.join(o['columns'])}] rows {','.join(map(str, o['rows']))}  "
+             f"due {o['due_at']}" + ("  OVERDUE" if o["overdue"] else "")
+             + (f"\n    {o['description']}" if o.get("description") else "")
+             for o in found]
+    ctx.emit({"objections": found}, "\n".join(lines) or "no error reports")
+
+
+@click.command()
+@click.argument("objection_id")
+@click.option("--fixed", "version", type=int, metavar="VERSION",
+              help="Fixed in this new version of the dataset.")
+@click.option("--explained", "explanation", metavar="TEXT", help="The data is right: why.")
+@pass_ctx
+def answer(ctx: Context, objection_id: str, version: int | None,
+           explanation: str | None) -> None:
+    """Answer an error report about your department's data (stewards): --fixed VERSION or
+    --explained TEXT."""
+    if (version is None) == (explanation is None):
+        raise click.UsageError("choose --fixed VERSION or --explained TEXT")
+    r = ctx.client().answer_objection(objection_id,
+                                      outcome="fixed" if version is not None else "explained",
+                                      explanation=explanation, version=version)
+    ctx.emit(r, f"{r['id']} {r['status']}")
+
+
+@click.command()
+@click.option("--from", "start", metavar="YYYY-MM-DD", help="First day (default: a year ago).")
+@click.option("--to", "end", metavar="YYYY-MM-DD", help="Last day (default: today).")
+@click.option("--period", type=click.Choice(["month", "quarter", "year"]), default="month",
+              show_default=True)
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (for a spreadsheet).")
+@pass_ctx
+def metrics(ctx: Context, start: str | None, end: str | None, period: str,
+            as_csv: bool) -> None:
+    """How each department serves, per period (data authority, auditors): requests, replies
+    on time, median reply in working hours, approvals, appeals, ratings, error reports."""
+    params = {"from": start or "", "to": end or "", "period": period}
+    if as_csv:
+        click.echo(ctx.client().metrics_csv(**params).decode("utf-8-sig"), nl=False)
+        return
+    found = ctx.client().metrics(**params)
+    lines = [f"{'department':<16} {'period':<8} {'recv':>4} {'on time':>8} {'median h':>8} "
+             f"{'approved':>8} {'appeals':>7} {'rating':>6} {'errors':>6}"]
+    for r in found["metrics"]:
+        approved = "-" if r["approval_rate"] is None else f"{round(100 * r['approval_rate'])}%"
+        lines.append(f"{r['department']:<16} {r['period']:<8} {r['requests_received']:>4} "
+                     f"{r['replied_on_time']:>3}/{r['replied']:<4} "
+                     f"{'-' if r['median_reply_hours'] is None else r['median_reply_hours']:>8} "
+                     f"{approved:>8} {r['appeals']:>7} "
+                     f"{'-' if r['rating_mean'] is None else r['rating_mean']:>6} "
+                     f"{r['objections_on_time']:>2}/{r['objections']:<3}")
+    ctx.emit(found, "\n".join(lines))
 
 
 @click.command()
@@ -525,4 +645,5 @@ def _json_file(path: Path, what: str) -> Any:
 COMMANDS: tuple[click.Command, ...] = (datasets, dataset, publish, edit, withdraw, request_,
                                        requests, approve, deny, grants, revoke, pull, verify,
                                        catalog, flowback, request_withdraw, request_show,
-                                       appeal, appeal_decide, notifications)
+                                       appeal, appeal_decide, notifications, exchanges, rate,
+                                       object_to, objections, answer, metrics)

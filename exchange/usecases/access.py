@@ -123,7 +123,7 @@ def get_request(svc: Services, who: Principal, request_id: str) -> dict[str, Any
                          "detail": {"reason": request.reason} if request.reason else
                          ({"grant_id": grant.id} if grant else {})})
     for made in appeals:
-        timeline += _appeal_events(made, current=request)
+        timeline += _appeal_events(made)
     if request.escalated_at is not None:
         timeline.append({"at": request.escalated_at, "type": "escalated",
                          "actor": "system:worker", "detail": {}})
@@ -131,8 +131,10 @@ def get_request(svc: Services, who: Principal, request_id: str) -> dict[str, Any
         timeline.append({"at": grant.revoked_at, "type": "revoked", "actor": grant.revoked_by,
                          "detail": {"reason": grant.revoke_reason}
                          if grant.revoke_reason else {}})
-    # every time here is already aware (the workflow's records)
-    events_ = [e | {"at": e["at"].isoformat()} for e in sorted(timeline, key=lambda e: e["at"])]
+    # every time here is already aware (the workflow's records); steps of the same second in
+    # the order they happen
+    ordered = sorted(timeline, key=lambda e: (e["at"], _STEP_ORDER.get(e["type"], 9)))
+    events_ = [e | {"at": e["at"].astimezone(workdays.TZ).isoformat()} for e in ordered]
     shown = [appeal_view(made) for made in appeals]
     now = svc.clock()
     return request_view(request, now=now) | {
@@ -141,16 +143,22 @@ def get_request(svc: Services, who: Principal, request_id: str) -> dict[str, Any
         "grant_status": grant.status(now) if grant is not None else None}
 
 
+#: The order of a request's steps that share a second (the log's times are whole seconds).
+_STEP_ORDER = {"asked": 0, "escalated": 1, "denied": 2, "refused": 2, "appealed": 3,
+               "appeal_upheld": 4, "appeal_returned": 4, "approved": 5, "granted": 6,
+               "withdrawn": 6, "revoked": 7}
+
+
 def _refusal(appeals: list[Any]) -> str | None:
     """The status an appealed request had before its open appeal."""
     return appeals[-1].previous_status if appeals else None
 
 
-def _appeal_events(made: Any, *, current: Any) -> list[dict[str, Any]]:
+def _appeal_events(made: Any) -> list[dict[str, Any]]:
     """An appeal on a request's timeline: the refusal it answered (when the request's row
     no longer holds it: it was returned), the appeal, and the authority's decision."""
     found = []
-    if made.refused_at is not None and made.refused_at != current.decided_at:
+    if made.outcome == "returned" and made.refused_at is not None:  # the row forgot it
         found.append({"at": made.refused_at, "type": made.previous_status,
                       "actor": made.refused_by,
                       "detail": {"reason": made.refusal_reason} if made.refusal_reason else {}})

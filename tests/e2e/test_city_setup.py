@@ -56,3 +56,31 @@ def test_the_readme_sets_a_city_up(tmp_path):
     assert re.search(r"granted gr_\w+ to jinjiang; 区划代码 in 510104", out)
     assert re.search(r"granted gr_\w+ to jinjiang-civil; 区划代码 in 510104", out)
     assert re.search(r"added wuhou-civil: .*; 回流: granted gr_\w+", out)
+
+
+def test_the_readme_walks_a_request_through_the_process(tmp_path):
+    """"The sharing process" as written: refusal, appeal returned by the data authority,
+    approval, timeline, rating, error report answered, the bureau's figures."""
+    script = _section("The sharing process")
+    assert "govex appeal-decide $REQ --return" in script and "govex metrics" in script
+    script = script.replace("source .venv/bin/activate",
+                            f"source {Path(sys.executable).parent}/activate")
+    script = script.replace("8091", str(_free_port()))
+    done = subprocess.run(["bash", "-c", "set -euo pipefail\ntrap 'kill $SERVER 2>/dev/null "
+                           "|| true' EXIT\nSERVER=\n" + script],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    assert re.search(r"\* \S+\+08:00  A request waits for your reply  rq_\w+", out)
+    assert re.search(r"rq_\w+ appealed; the data authority decides by \S+T23:59:59\+08:00", out)
+    assert re.search(r"\* \S+  A refusal was appealed  rq_\w+", out)
+    assert re.search(r"rq_\w+ pending, due \S+T23:59:59\+08:00", out)
+    steps = re.findall(r"^  \S+\+08:00  (\w+) +(\S+)", out, re.M)
+    assert steps == [("asked", "tax-requester"), ("denied", "civil-steward"),
+                     ("appealed", "tax-requester"), ("appeal_returned", "data-authority"),
+                     ("granted", "civil-steward")]
+    assert re.search(r"rated ex_\w+: 4 of 5", out)
+    assert re.search(r"obj_\w+  open +tax→civil .*\[服务次数\] rows 2", out)
+    assert re.search(r"obj_\w+ explained", out)
+    assert re.search(r"civil +\d{4} +1 +1/1 .* 100% +1 +4\.0 +1/1", out)
+    assert "timer: pending 6" in out

@@ -157,3 +157,66 @@ def test_a_user_disabled_and_a_key_rotated_by_the_cli_count_on_both_servers(two)
 def _b64url(text: str) -> bytes:
     import base64
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def test_two_servers_and_a_worker_send_each_notice_once(two):
+    """DESIGN (background work): requests made on both servers, a `govex worker` loop and a
+    `govex worker --once` racing it — each webhook leaves once, signed (verified by the
+    Standard Webhooks library), and every outbox row ends done."""
+    import http.server
+
+    from standardwebhooks import Webhook
+
+    calls: list[tuple[dict, bytes]] = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            calls.append(({k.lower(): v for k, v in self.headers.items()},
+                          self.rfile.read(int(self.headers["content-length"]))))
+            self.send_response(204)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    env = two["env"]
+    try:
+        added = subprocess.run(
+            [GOVEX, "webhooks", "add", "civil",
+             f"http://127.0.0.1:{receiver.server_port}/govex"],
+            env=env, check=True, capture_output=True, text=True, timeout=120)
+        secret = added.stdout.split("secret: ")[1].strip()
+        users, made = two["users"], []
+        for side in ("a", "b", "a", "b"):
+            asked = requests.post(two[side] + "/api/v1/requests",
+                                  headers=_auth(users, "health-requester"),
+                                  json={"dataset_id": two["residents"], "purpose": "核对",
+                                        "columns": ["出生日期"]})
+            assert asked.status_code == 201, asked.text
+            made.append(asked.json()["id"])
+        loop = subprocess.Popen([GOVEX, "worker", "--interval", "0.2"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            once = subprocess.run([GOVEX, "worker", "--once"], env=env, check=True,
+                                  capture_output=True, text=True, timeout=120)
+            deadline = time.monotonic() + 60
+            while len(calls) < 4 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            time.sleep(1.5)  # a duplicate would arrive meanwhile
+        finally:
+            loop.terminate()
+            loop.wait(timeout=30)
+        ids = [h["webhook-id"] for h, _ in calls]
+        assert len(ids) == 4 and len(set(ids)) == 4, (ids, once.stdout)
+        found = sorted(Webhook(secret).verify(body, headers)["data"]["request_id"]
+                       for headers, body in calls)
+        assert found == sorted(made)
+        state = subprocess.run([GOVEX, "outbox"], env=env, check=True, capture_output=True,
+                               text=True, timeout=120).stdout
+        assert "webhook: done 4" in state, state
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
