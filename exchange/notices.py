@@ -46,6 +46,8 @@ NOTICE_TYPES: dict[str, tuple[str, str]] = {
     "request.appeal_decided": ("申诉已有协调结果", "An appeal was decided"),
     "grant.revoked": ("授权已撤销", "A grant was revoked"),
     "grant.moved": ("授权已移至新版本", "A grant moved to a new version"),
+    "grant.held_back": ("数据集新版本待审核：授权仍交付原版本", "A new version holds a grant "
+                        "back: deliveries stay on the version before until a steward moves it"),
     "exchange.rated": ("收到一条服务评价", "A delivery was rated"),
     "objection.filed": ("收到数据纠错申请，待答复", "An error report waits for your answer"),
     "objection.due_soon": ("数据纠错申请即将到期", "An error report is due soon"),

@@ -31,7 +31,8 @@ __all__ = ["check_purpose", "create_request", "approve", "deny", "revoke", "get_
            "list_requests", "get_grant", "list_grants", "active_grant", "check_active",
            "first_conditions", "Decision", "AUTO_APPROVER", "FOLLOWS", "check_follows",
            "revoke_all", "refuse_pending", "count_requests", "count_grants", "granted_datasets",
-           "move_grant", "escalate", "appeal", "decide_appeal", "appeals_of", "open_appeal",
+           "move_grant", "following_grants", "escalate", "appeal", "decide_appeal", "appeals_of",
+           "open_appeal",
            "APPEALABLE", "APPEAL_OUTCOMES"]
 
 AUTO_APPROVER = "system:auto"
@@ -435,6 +436,15 @@ def move_grant(conn: sa.Connection, grant_id: str, *, dataset_version: int,
     conn.execute(grants_table.update().where(grants_table.c.id == grant_id).values(
         dataset_version=dataset_version, masking=dict(masking)))
     return get_grant(conn, grant_id)
+
+
+def following_grants(conn: sa.Connection, dataset_id: str, *,
+                     now: dt.datetime) -> list[Grant]:
+    """The active grants of a dataset that follow its latest version."""
+    query = sa.select(grants_table).where(
+        grants_table.c.dataset_id == dataset_id, grants_table.c.revoked_at.is_(None),
+        grants_table.c.expires_at > now, grants_table.c.follows == "latest")
+    return [_grant_from_row(row) for row in conn.execute(query.order_by(grants_table.c.id))]
 
 
 def granted_datasets(conn: sa.Connection, receiver: str, dataset_ids: Sequence[str], *,

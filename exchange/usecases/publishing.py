@@ -37,7 +37,7 @@ from catalog import (
 from masking import profile_table
 from policies import rules, workflow
 
-from .. import events, files
+from .. import events, files, notices
 from ..auth import Principal
 from ..errors import Forbidden, InvalidInput, Unprocessable
 from ..messages import Problem
@@ -141,6 +141,26 @@ def _described(types: list[dict[str, Any]], profiles: list[Any],
             for t, p in zip(types, profiles, strict=True)]
 
 
+def _tell_held_back(svc: Services, conn: Any, dataset_id: str, number: int, *,
+                    now: Any) -> None:
+    """Tell the provider's stewards and the receivers of each grant that the new version
+    holds back (it gives a granted column personal data the approved version did not hold:
+    deliveries stay on the version before until a steward moves the grant)."""
+    newest = repository.get_version(conn, dataset_id, number)
+    held = []
+    for grant in workflow.following_grants(conn, dataset_id, now=now):
+        approved = repository.get_version(conn, dataset_id, grant.dataset_version)
+        if not rules.version_fits(grant.columns, grant.masking, approved.columns,
+                                  newest.columns):
+            held.append(notices.Notice(
+                "grant.held_back", ((grant.provider, "steward"), (grant.receiver, "requester")),
+                grant.id, {"grant_id": grant.id, "dataset_id": dataset_id,
+                           "dataset_version": number, "provider": grant.provider,
+                           "receiver": grant.receiver}))
+    if held:
+        notices.write(conn, held, now=now, email=bool(svc.settings.smtp_url))
+
+
 def _check_confirmed(columns: list[dict[str, Any]], level: str, *, confirmed: bool) -> None:
     """Raises Unprocessable naming the columns found to hold personal data in a table to be
     published at ``level`` (L1, L2) without the steward's ``confirm_personal_data``."""
@@ -212,6 +232,8 @@ def _store_version(svc: Services, who: Principal, *, filename: str, data: bytes 
                 actor=who.username, actor_department=who.department, provider=who.department,
                 dataset_id=dataset_id, dataset_version=number, sha256=digest,
                 row_count=len(frame), public_columns=public_columns or None))
+            if number > 1:
+                _tell_held_back(svc, rec.conn, dataset_id, number, now=now)
             dataset = repository.get_dataset(rec.conn, dataset_id)
             out.commit()
     return dataset_view(dataset)

@@ -202,6 +202,12 @@ def test_a_steward_moves_a_held_back_grant_to_the_new_version_with_new_masking(c
     assert _new_version(call, dataset_id, _csv(25, note="phone")).status_code == 201
     grant = {g["id"]: g for g in call(STEWARD, "GET", "/grants").get_json()["grants"]}[following]
     assert (grant["delivers_version"], grant["waiting_version"]) == (1, 2)
+    # the steward and the receiver are told, in their inboxes
+    for who in (STEWARD, REQUESTER):
+        told = call(who, "GET", "/notifications").get_json()["notifications"]
+        held = [n for n in told if n["type"] == "grant.held_back"]
+        assert [(n["subject_id"], n["data"]["dataset_version"]) for n in held] == \
+            [(following, 2)], who
 
     for who, body, status, code in (
             (REQUESTER, {"version": 2}, 403, "forbidden"),
