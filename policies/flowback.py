@@ -34,6 +34,7 @@ from .models import (
 from .workflow import _issue_grant, check_purpose, get_request, revoke
 
 __all__ = ["decide", "confirm", "derive", "end", "get", "list_flowbacks", "active_over",
+           "granted_to",
            "MAX_REVIEW_DAYS"]
 
 #: A 回流 decision is reviewed at least once a year (its grants end then unless renewed).
@@ -110,6 +111,13 @@ def derive(conn: sa.Connection, decision: FlowBack, district: str, region: str, 
                         masking=decision.masking, approvers=list(decision.approved_by),
                         now=now, expires_at=decision.review_at, flowback_id=decision.id,
                         rows={decision.region_column: [region]})
+
+
+def granted_to(conn: sa.Connection, flowback_id: str, district: str) -> bool:
+    """Whether a decision already gave ``district`` a grant."""
+    return conn.execute(sa.select(grants_table.c.id).where(
+        grants_table.c.flowback_id == flowback_id, grants_table.c.receiver == district)
+        .limit(1)).first() is not None
 
 
 def end(conn: sa.Connection, flowback_id: str, *, by: str, reason: str,

@@ -353,9 +353,9 @@ def departments_add(home: Path, code: str, name: str, name_en: str | None, level
     made = _user_change(home, lambda svc: add_department(
         svc, code=code, name=name, name_en=name_en, level=level, parent=parent,
         region=region))
-    flowed = made.get("flowback_grants") or []
-    click.echo(f"added {_line(made)}" + (f"; 回流: granted {', '.join(flowed)}" if flowed
-                                         else ""))
+    over = made.get("flowback_pending") or 0
+    click.echo(f"added {_line(made)}" + (f"; 回流: {over} decision(s) above it, its grants "
+                                         f"queued for govex worker" if over else ""))
 
 
 def _line(d: dict) -> str:

@@ -11,11 +11,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .. import departments, events
+from .. import departments, events, notices
 from ..auth import Principal, end_sessions
 from ..models import users
 from ..services import Services
-from .flowback import derive_for_district
+from .flowback import decisions_over
 
 __all__ = ["add_department", "list_departments", "rename_department", "move_department",
            "disable_department", "enable_department", "list_users", "LEVELS", "region_name",
@@ -47,9 +47,9 @@ def list_departments(svc: Services, who: Principal | None = None) -> dict[str, A
 def add_department(svc: Services, who: Principal | None = None, *, code: str, name: str,
                    level: str, name_en: str | None = None, parent: str | None = None,
                    region: str | None = None) -> dict[str, Any]:
-    """Create a department, its role permissions and its audit entry; a district receives
-    its grants from the active 回流 decisions above it (``flowback_grants``). Raises
-    Forbidden, InvalidInput, Conflict."""
+    """Create a department, its role permissions and its audit entry; a district is queued
+    to receive its grants from the active 回流 decisions above it (``flowback_pending``: how
+    many; ``govex worker`` derives them). Raises Forbidden, InvalidInput, Conflict."""
     actor = may_manage(svc, who)
     with svc.recording() as rec:
         made = departments.add(rec.conn, code=code, name=name, name_en=name_en, level=level,
@@ -58,9 +58,13 @@ def add_department(svc: Services, who: Principal | None = None, *, code: str, na
         rec.append(events.DepartmentChange(actor=actor, subject=code, change="added",
                                            level=made.level, parent=made.parent,
                                            region=made.region, outcome="created"))
-        # 回流: a new district receives its grant from each decision of the city above it
-        flowed = derive_for_district(svc, rec, made, actor=actor)
-    return made.to_dict() | ({"flowback_grants": flowed} if flowed else {})
+        # 回流: a new district receives its grant from each decision of the city above it,
+        # derived by the worker (DESIGN: background work), queued in this transaction
+        over = len(decisions_over(svc, rec.conn, made))
+        if over:
+            notices.schedule(rec.conn, "flowback.derive", subject_id=code, at=svc.clock(),
+                             data={}, now=svc.clock())
+    return made.to_dict() | ({"flowback_pending": over} if over else {})
 
 
 def rename_department(svc: Services, who: Principal | None = None, *, code: str,

@@ -127,17 +127,25 @@ def list_flowbacks(svc: Services, who: Principal) -> dict[str, Any]:
     return {"flowbacks": [f.to_dict() for f in found]}
 
 
-def derive_for_district(svc: Services, rec: Any, district: Any, *, actor: str) -> list[str]:
-    """A district department just added (in ``rec``'s transaction) receives its grant from
-    every active decision of a department whose region holds it; returns the grant ids."""
+def decisions_over(svc: Services, conn: Any, district: Any) -> list[Any]:
+    """The active 回流 decisions of the departments whose region holds a district
+    department's (none for a department that is not a district or has no region)."""
     if district.level != "district" or not district.region:
         return []
-    providers = [d.code for d in departments.list_all(rec.conn)
+    providers = [d.code for d in departments.list_all(conn)
                  if d.code != district.code and d.region
                  and departments.contains(d.region, district.region)
                  and d.region != district.region]
+    return flowback.active_over(conn, providers, now=svc.clock())
+
+
+def derive_for_district(svc: Services, rec: Any, district: Any, *, actor: str) -> list[str]:
+    """A district department receives (in ``rec``'s transaction) its grant from every active
+    decision over it that has not given it one yet; returns the new grant ids."""
     made = []
-    for decision in flowback.active_over(rec.conn, providers, now=svc.clock()):
+    for decision in decisions_over(svc, rec.conn, district):
+        if flowback.granted_to(rec.conn, decision.id, district.code):
+            continue
         grant = flowback.derive(rec.conn, decision, district.code, district.region,
                                 now=svc.clock())
         rec.append(_granted(grant, actor=actor, department=None))

@@ -112,6 +112,8 @@ def _timer(svc: Services, item: outbox.Item, *, worker: str) -> str:
     kind, _, step = item.target.partition(".")  # request.remind, objection.escalate, ...
     subject, due = item.payload["subject_id"], item.payload.get("due_at")
     now = svc.clock()
+    if kind == "flowback":
+        return _flow_back(svc, item, worker=worker)
     try:
         with svc.recording() as rec:
             waiting = _waiting(rec.conn, kind, subject)
@@ -133,6 +135,23 @@ def _timer(svc: Services, item: outbox.Item, *, worker: str) -> str:
                         due_at=due, **{f"{kind}_id": subject},
                         authorities=departments.authorities_of(rec.conn, waiting["provider"])))
             if not outbox.finish(rec.conn, item, worker=worker, now=now, state=state):
+                raise _Lost(item.id)
+    except _Lost:
+        return "lost"
+    return state
+
+
+def _flow_back(svc: Services, item: outbox.Item, *, worker: str) -> str:
+    """A district department added while 回流 decisions above it were active receives its
+    grants (each an ``approve`` entry), in the transaction that marks the timer done."""
+    from .flowback import derive_for_district
+    try:
+        with svc.recording() as rec:
+            district = departments.get(rec.conn, item.payload["subject_id"])
+            made = [] if district.disabled else derive_for_district(svc, rec, district,
+                                                                      actor=WORKER)
+            state = "done" if made else "dropped"
+            if not outbox.finish(rec.conn, item, worker=worker, now=svc.clock(), state=state):
                 raise _Lost(item.id)
     except _Lost:
         return "lost"

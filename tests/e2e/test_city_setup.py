@@ -55,7 +55,10 @@ def test_the_readme_sets_a_city_up(tmp_path):
     # 回流: both district departments of 锦江区 at once, 武侯区's bureau when it is added
     assert re.search(r"granted gr_\w+ to jinjiang; 区划代码 in 510104", out)
     assert re.search(r"granted gr_\w+ to jinjiang-civil; 区划代码 in 510104", out)
-    assert re.search(r"added wuhou-civil: .*; 回流: granted gr_\w+", out)
+    assert re.search(r"added wuhou-civil: .*; 回流: 1 decision\(s\) above it, its grants "
+                     r"queued for govex worker", out)
+    assert "timer.done: 1" in out
+    assert re.search(r"gr_\w+  active +civil→wuhou-civil ", out)
 
 
 def test_the_readme_walks_a_request_through_the_process(tmp_path):

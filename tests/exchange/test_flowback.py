@@ -13,6 +13,7 @@ import pytest
 from exchange.auth import Principal
 from exchange.config import load_settings
 from exchange.usecases import departments as ud
+from exchange.usecases import worker
 from exchange.usecases.admin import create_user
 
 from .conftest import api_caller, new_instance
@@ -70,13 +71,19 @@ def test_each_district_receives_its_own_rows_and_a_new_district_its_grant(city):
     assert call("wuhou-requester", "POST", f"/grants/{grants['jinjiang']['id']}/exchanges",
                 json={"format": "csv"}).status_code == 403
     # a district created afterwards receives its own grant from the same decision
+    # (derived by the worker, from the outbox row written with the department)
     added = ud.add_department(svc, code="chenghua", name="成华区民政局", level="district",
                               region="510108")
-    assert len(added["flowback_grants"]) == 1
+    assert added["flowback_pending"] == 1
+    assert worker.run_once(svc) == {"timer.done": 1}
+    assert worker.run_once(svc) == {}  # once
     tokens["chenghua-requester"] = create_user(svc, username="chenghua-requester",
                                                password="pw-" * 5, role="requester",
                                                department="chenghua")
-    chenghua = _rows(call, "chenghua-requester", added["flowback_grants"][0])
+    derived = [g for g in call("civil-steward", "GET", "/grants").get_json()["grants"]
+               if g["receiver"] == "chenghua"]
+    assert len(derived) == 1
+    chenghua = _rows(call, "chenghua-requester", derived[0]["id"])
     assert [r["区划代码"] for r in chenghua] == ["510108"]
     logged = call("audit-auditor", "GET", "/audit/entries?type=flowback").get_json()["entries"]
     assert [e["entry"]["change"] for e in logged] == ["decided"]

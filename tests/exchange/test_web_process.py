@@ -73,6 +73,8 @@ def test_a_refusal_is_appealed_and_returned_through_the_pages(browse, datasets):
     assert sent.status_code == 303
     assert "Appealed" in text(requester.get(page))
     authority = browse("data-authority")
+    assert f'href="/requests/{request_id}"' in text(authority.get(
+        "/authority/requests?status=appealed"))
     shown = text(authority.get(page))
     assert "Decide the appeal" in shown and "回访市民需联系电话" in shown
     bare = authority.submit(page, f"{page}/appeal/decision", {"outcome": "returned"})
