@@ -26,10 +26,18 @@ from .errors import (
     PolicyError,
     RequestNotFound,
 )
-from .models import AccessRequest, DatasetFacts, Grant, metadata
+from .models import (
+    AccessRequest,
+    DatasetFacts,
+    Grant,
+    appeals_table,
+    metadata,
+    requests_table,
+)
 
 __all__ = [
     "Enforcer", "ROLE_PERMISSIONS", "FOREVER", "rfc3339", "rules", "workflow", "metadata",
     "AccessRequest", "Grant", "DatasetFacts", "PolicyError", "AccessDenied", "RequestNotFound",
-    "GrantNotFound", "InvalidRequest", "AlreadyDecided", "GrantInactive",
+    "GrantNotFound", "InvalidRequest", "AlreadyDecided", "GrantInactive", "requests_table",
+    "appeals_table",
 ]

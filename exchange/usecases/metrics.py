@@ -26,8 +26,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from policies import workflow
-from policies.models import appeals_table, requests_table
+from policies import appeals_table, requests_table, workflow
 
 from .. import departments, workdays
 from ..auth import Principal

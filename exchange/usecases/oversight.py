@@ -37,7 +37,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from audit.log import entries_table
-from policies.models import requests_table
+from policies import requests_table
 
 from .. import workdays
 from ..auth import Principal

@@ -34,6 +34,7 @@ from policies import workflow
 from .. import departments, events, notices, outbox
 from ..models import objections, users
 from ..services import Services
+from .flowback import derive_for_district
 
 __all__ = ["run_once", "run", "email_text", "WORKER"]
 
@@ -144,7 +145,6 @@ def _timer(svc: Services, item: outbox.Item, *, worker: str) -> str:
 def _flow_back(svc: Services, item: outbox.Item, *, worker: str) -> str:
     """A district department added while 回流 decisions above it were active receives its
     grants (each an ``approve`` entry), in the transaction that marks the timer done."""
-    from .flowback import derive_for_district
     try:
         with svc.recording() as rec:
             district = departments.get(rec.conn, item.payload["subject_id"])

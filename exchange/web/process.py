@@ -12,7 +12,17 @@ from flask_babel import gettext as _
 
 from ..paging import PageRequest
 from ..usecases import access, feedback, metrics, process
-from .base import DatasetTitles, FormError, attempt, form_fields, principal, services
+from .base import (
+    DatasetTitles,
+    FormError,
+    attempt,
+    department_label,
+    form_fields,
+    principal,
+    services,
+)
+from .charts import bar_chart
+from .i18n import number
 
 __all__ = ["bp", "unread_notices"]
 
@@ -195,9 +205,6 @@ def metrics_csv():
 
 def _metric_charts(rows: list[dict]) -> dict:
     """Per department over the whole range: replies on time (%) and mean rating."""
-    from .base import department_label
-    from .charts import bar_chart
-    from .i18n import number
     totals: dict[str, dict] = {}
     for row in rows:
         t = totals.setdefault(row["department"], {"replied": 0, "on_time": 0, "stars": 0,
