@@ -30,6 +30,7 @@ from .errors import Forbidden, TooManyAttempts
 from .events import Event
 from .keys import ActiveKey, MasterKey, SigningKeys
 from .models import exchanges
+from .writer import BatchWriter
 
 __all__ = ["Services", "Recording", "utcnow"]
 
@@ -72,6 +73,8 @@ class Services:
         self._lock = threading.Lock()
         self._analyzer_lock = threading.Lock()
         self._spark_lock = threading.Lock()
+        self._writer: BatchWriter | None = None
+        self._batch: tuple[AuditLog, ActiveKey] | None = None  # the writer thread's own
 
     def sweep_payloads(self, *, older_than: float = 3600.0) -> Any:
         """Remove payload files a crash left behind (see ``EncryptedFileStore.sweep``): those
@@ -226,6 +229,33 @@ class Services:
         found = notices.from_entry(entry)
         if found:
             notices.write(conn, found, now=self.clock(), email=bool(self.settings.smtp_url))
+
+    def submit(self, work: Callable[[Recording], Any]) -> tuple[Any, Recording]:
+        """Run ``work(rec)`` in the batching writer (:mod:`exchange.writer`): with the other
+        jobs queued meanwhile, in one transaction with one signed checkpoint. Returns its
+        result and its Recording (``rec.checkpoint`` covers its entries) once the batch is
+        durable; raises what ``work`` raised, nothing of it written. For calls at rate
+        (interface sharing); a change made once in a while uses :meth:`recording`."""
+        with self._lock:
+            if self._writer is None:
+                self._writer = BatchWriter(begin=self._begin_batch,
+                                           recording=self._batch_recording,
+                                           sign=self._sign_batch)
+        return self._writer.submit(work)
+
+    def _begin_batch(self) -> Any:
+        active = self.keys.active(self.reader)
+        self._batch = (self._log(active), active)
+        return self.engine.begin()
+
+    def _batch_recording(self, conn: sa.Connection) -> Recording:
+        assert self._batch is not None
+        log, active = self._batch
+        return Recording(conn, log, active, self.clock, on_entry=self._notify)
+
+    def _sign_batch(self, conn: sa.Connection, _recs: list[Recording]) -> SignedCheckpoint:
+        assert self._batch is not None
+        return self._batch[0].sign_checkpoint(conn, now=self.clock())
 
     def record(self, event: Event) -> int:
         """Append one event in a transaction of its own and sign a checkpoint; its index."""
