@@ -21,7 +21,7 @@ __all__ = ["Event", "Publish", "DatasetChange", "Withdraw", "Request", "RequestW
            "Approve", "FirstApproval",
            "FlowBack",
            "Deny", "Revoke", "GrantMove", "Escalate", "Appeal", "AppealDecision", "Exchange",
-           "Feedback", "Objection", "ObjectionAnswer",
+           "Feedback", "Objection", "ObjectionAnswer", "Lookup",
            "AuthzDenied", "AuthzThrottled",
            "SignInFailed", "SignInLocked", "UserAdd", "UserChange", "DepartmentChange",
            "CalendarChange", "WebhookChange",
@@ -146,6 +146,9 @@ class Approve(Event):
     columns: Mapping[str, str]
     expires_at: str
     rows: Mapping[str, Sequence[str]] | None = None  # the grant's row scope, if it has one
+    # a query grant (接口共享): its key columns and calls a day
+    key_columns: Sequence[str] | None = None
+    daily_limit: int | None = None
     outcome: str = "granted"
 
 
@@ -363,6 +366,31 @@ class Exchange(Event):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class Lookup(Event):
+    """接口共享: one lookup (``lookup``) or verification (``verify``) under a query grant.
+    ``key`` is the keyed pseudonym (HMAC-SHA-256 hex) of the value looked up by
+    ``key_column``, never the value; ``columns`` maps each returned column to its operator (a
+    verification returns none: ``claims`` names the columns compared); ``rows`` how many rows
+    were returned or matched; ``outcome`` found, not_found, match or no_match."""
+
+    TYPE = "lookup"
+    actor: str
+    actor_department: str
+    provider: str
+    receiver: str
+    dataset_id: str
+    dataset_version: int
+    grant_id: str
+    call: str  # lookup | verify
+    key_column: str
+    key: str
+    rows: int
+    outcome: str
+    columns: Mapping[str, str] | None = None
+    claims: Sequence[str] | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class AuthzDenied(Event):
     """Casbin refused a decision. ``object`` is the kind tried (``grant``), ``target`` its id
     when one was named, ``provider`` the department that owns it."""
@@ -505,7 +533,8 @@ class Init(Event):
 EVENTS: tuple[type[Event], ...] = (Publish, DatasetChange, Withdraw, Request, RequestWithdraw,
                                    Approve,
                                    FirstApproval, FlowBack, Deny, Escalate, Appeal,
-                                   AppealDecision, Revoke, GrantMove, Exchange, Feedback,
+                                   AppealDecision, Revoke, GrantMove, Exchange, Lookup,
+                                   Feedback,
                                    Objection, ObjectionAnswer,
                                    AuthzDenied,
                                    AuthzThrottled, SignInFailed, SignInLocked, UserAdd,

@@ -95,6 +95,19 @@ MESSAGES: dict[str, str] = {
     "webhook_url_invalid": "The webhook URL must be an http or https URL with a host and no "
                            "password.",
     "webhook_not_found": "There is no such webhook.",
+    # interface sharing (接口共享)
+    "mode_unknown": "The mode is file (the table) or query (lookups by key).",
+    "key_columns_required": "Name 1 to %(max)s key columns to look records up by.",
+    "key_columns_without_query": "Key columns are for a query request (mode query).",
+    "daily_limit_range": "The daily limit must be a whole number from 1 to %(max)s.",
+    "daily_limit_file": "A daily limit is for a query grant.",
+    "not_a_query_grant": "This grant delivers files: look records up under a query grant.",
+    "key_invalid": "Name one key column and its value: one of %(columns)s.",
+    "key_value_invalid": "A value must be text of 1 to %(max)s characters.",
+    "claims_invalid": "Claims name a key column and only columns of the grant (%(columns)s).",
+    "daily_limit_reached": "The grant's %(limit)s calls of today are spent: more tomorrow.",
+    "index_not_ready": "The lookup index of this version is being built: try again shortly.",
+    "grant_not_suspended": "This grant is not suspended.",
     "email_invalid": "This is not an e-mail address.",
     "user_not_found": "There is no such user.",
     # ratings, objections, metrics

@@ -7,7 +7,8 @@ import sqlalchemy as sa
 
 __all__ = ["metadata", "departments", "users", "tokens", "web_sessions", "sign_in_failures",
            "calendar_days", "notifications", "notification_reads", "webhooks", "outbox",
-           "feedback", "objections",
+           "feedback", "objections", "query_indexes", "query_rows", "query_keys",
+           "query_calls",
            "signing_keys", "exchanges"]
 
 metadata = sa.MetaData()
@@ -217,4 +218,48 @@ objections = sa.Table(
     sa.Column("answered_by", sa.String(80)),
     sa.Column("answered_at", sa.DateTime(timezone=True)),
     sa.Column("fixed_version", sa.Integer),
+)
+
+
+# 接口共享: the index a query grant looks rows up by, built once per dataset version and key
+# column (exchange.lookups). A row is stored once, encrypted (AES-256-GCM, bound to its
+# dataset, version and number); each key column maps the keyed hash of its normalized value
+# (HMAC-SHA-256 under a key derived from the master key: no raw value is stored) to the rows
+# that hold it.
+query_indexes = sa.Table(
+    "exchange_query_indexes", metadata,
+    sa.Column("dataset_id", sa.String(40), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("key_column", sa.String(200), primary_key=True),
+    sa.Column("state", sa.String(10), nullable=False),  # building | ready | failed
+    sa.Column("rows", sa.Integer),
+    sa.Column("built_at", sa.DateTime(timezone=True)),
+)
+
+query_rows = sa.Table(
+    "exchange_query_rows", metadata,
+    sa.Column("dataset_id", sa.String(40), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("row_number", sa.Integer, primary_key=True),  # from 1, as delivered files count
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+)
+
+query_keys = sa.Table(
+    "exchange_query_keys", metadata,
+    sa.Column("dataset_id", sa.String(40), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("key_column", sa.String(200), nullable=False),
+    sa.Column("key_hash", sa.LargeBinary(32), nullable=False),
+    sa.Column("row_number", sa.Integer, nullable=False),
+    sa.Index("ix_exchange_query_keys_lookup", "key_hash", "dataset_id", "version", "key_column"),
+)
+
+# Calls made under each query grant per day (Shanghai), and how many found nothing: the daily
+# limit is counted here, in the transaction of each call's audit entry.
+query_calls = sa.Table(
+    "exchange_query_calls", metadata,
+    sa.Column("grant_id", sa.String(40), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("calls", sa.Integer, nullable=False),
+    sa.Column("misses", sa.Integer, nullable=False),
 )

@@ -37,6 +37,10 @@ requests_table = sa.Table(
     sa.Column("due_at", sa.DateTime(timezone=True)),
     # when it was escalated to the data authority, still pending after its due time
     sa.Column("escalated_at", sa.DateTime(timezone=True)),
+    # file (a whole table delivered) or query (接口: one-record lookups and verifications by
+    # key_columns)
+    sa.Column("mode", sa.String(8), nullable=False, server_default="file"),
+    sa.Column("key_columns", sa.JSON),
 )
 
 # A requester's appeal against a refusal, which the data authority decides: it upholds the
@@ -96,6 +100,13 @@ grants_table = sa.Table(
     sa.Column("rows", sa.JSON),
     # derived from a 回流 decision (policy_flowbacks), for one district
     sa.Column("flowback_id", sa.String(40), index=True),
+    # a query grant (接口): its key columns, calls allowed a day (Shanghai), and whether it is
+    # suspended (a burst of misses, a scan of keys: until its steward resumes it)
+    sa.Column("mode", sa.String(8), nullable=False, server_default="file"),
+    sa.Column("key_columns", sa.JSON),
+    sa.Column("daily_limit", sa.Integer),
+    sa.Column("suspended_at", sa.DateTime(timezone=True)),
+    sa.Column("suspended_reason", sa.String(40)),
 )
 
 
@@ -186,6 +197,10 @@ class AccessRequest:
     due_at: dt.datetime | None = None
     #: when it was escalated to the data authority (still pending after ``due_at``)
     escalated_at: dt.datetime | None = None
+    #: ``file`` (the table delivered) or ``query`` (lookups and verifications by key)
+    mode: str = "file"
+    #: a query request's key columns
+    key_columns: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (times as RFC 3339)."""
@@ -220,12 +235,21 @@ class Grant:
     rows: dict[str, list[str]] | None = None
     #: the 回流 decision it was derived from, if any
     flowback_id: str | None = None
+    #: ``file`` or ``query`` (接口), with a query grant's key columns and daily call limit
+    mode: str = "file"
+    key_columns: list[str] | None = None
+    daily_limit: int | None = None
+    #: a query grant suspended (by an alert or its steward) until its steward resumes it
+    suspended_at: dt.datetime | None = None
+    suspended_reason: str | None = None
 
     def status(self, now: dt.datetime) -> str:
-        """"active", "revoked" or "expired" at ``now``."""
+        """"active", "revoked", "expired" or "suspended" at ``now``."""
         if self.revoked_at is not None:
             return "revoked"
-        return "active" if now < self.expires_at else "expired"
+        if now >= self.expires_at:
+            return "expired"
+        return "suspended" if self.suspended_at is not None else "active"
 
     def to_dict(self, *, now: dt.datetime) -> dict[str, Any]:
         """JSON-ready form with the status at ``now``."""

@@ -117,6 +117,48 @@ def resolve_masking(columns: list[str], *, defaults: Mapping[str, str],
     return plan
 
 
+MODES = ("file", "query")
+MAX_KEY_COLUMNS = 3
+DEFAULT_DAILY_LIMIT = 1000
+MAX_DAILY_LIMIT = 1_000_000
+
+
+def check_mode(mode: Any) -> str:
+    """``file`` (the default: the table delivered) or ``query`` (接口). Raises
+    InvalidRequest."""
+    if mode is None:
+        return "file"
+    if mode not in MODES:
+        raise InvalidRequest("mode must be file or query", code="mode_unknown", field="mode")
+    return str(mode)
+
+
+def check_key_columns(key_columns: Any, facts: DatasetFacts) -> list[str]:
+    """A query request's key columns: 1 to 3 columns of the dataset, in dataset order.
+    Raises InvalidRequest."""
+    if not isinstance(key_columns, list) or not key_columns or not all(
+            isinstance(c, str) for c in key_columns) or len(key_columns) > MAX_KEY_COLUMNS:
+        raise InvalidRequest(f"name 1 to {MAX_KEY_COLUMNS} key columns to look up by",
+                             code="key_columns_required", field="key_columns",
+                             max=MAX_KEY_COLUMNS)
+    unknown = [c for c in key_columns if c not in facts.columns]
+    if unknown:
+        raise InvalidRequest(f"unknown key column(s): {', '.join(unknown)}",
+                             code="columns_unknown", field="key_columns", columns=unknown)
+    return [c for c in facts.columns if c in key_columns]
+
+
+def check_daily_limit(limit: Any) -> int:
+    """A query grant's calls a day: 1 to 1,000,000 (default 1,000). Raises InvalidRequest."""
+    if limit is None:
+        return DEFAULT_DAILY_LIMIT
+    if type(limit) is not int or not 1 <= limit <= MAX_DAILY_LIMIT:
+        raise InvalidRequest(f"daily_limit must be a whole number from 1 to {MAX_DAILY_LIMIT}",
+                             code="daily_limit_range", field="daily_limit",
+                             max=MAX_DAILY_LIMIT)
+    return limit
+
+
 def check_expiry(days: int | None) -> int:
     """Validate the grant's lifetime in days. Raises InvalidRequest outside 1..365."""
     if days is None:

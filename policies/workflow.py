@@ -32,7 +32,7 @@ __all__ = ["check_purpose", "create_request", "approve", "deny", "revoke", "get_
            "first_conditions", "Decision", "AUTO_APPROVER", "FOLLOWS", "check_follows",
            "revoke_all", "refuse_pending", "count_requests", "count_grants", "granted_datasets",
            "move_grant", "following_grants", "escalate", "appeal", "decide_appeal", "appeals_of",
-           "open_appeal",
+           "open_appeal", "suspend", "resume",
            "APPEALABLE", "APPEAL_OUTCOMES"]
 
 AUTO_APPROVER = "system:auto"
@@ -77,7 +77,8 @@ def check_follows(follows: str | None) -> str:
 def create_request(conn: sa.Connection, *, facts: DatasetFacts, requester: str, receiver: str,
                    purpose: str, columns: Sequence[str], default_masking: Mapping[str, str],
                    now: dt.datetime, logged_purpose: str | None = None,
-                   due_at: dt.datetime | None = None) -> Decision:
+                   due_at: dt.datetime | None = None, mode: str | None = None,
+                   key_columns: Any = None) -> Decision:
     """Record a request. Unconditional data is granted at once (default masking), not-shareable
     data refused with its legal basis, anything else waits for a steward. ``logged_purpose``
     is the purpose as the audit log shows it, kept with the request and its grant.
@@ -86,6 +87,11 @@ def create_request(conn: sa.Connection, *, facts: DatasetFacts, requester: str, 
     """
     purpose = check_purpose(purpose)
     cols = rules.check_columns(columns, facts)
+    mode = rules.check_mode(mode)
+    keys = rules.check_key_columns(key_columns, facts) if mode == "query" else None
+    if mode == "file" and key_columns is not None:
+        raise InvalidRequest("key_columns are for a query request (mode query)",
+                             code="key_columns_without_query", field="key_columns")
     status = rules.initial_status(facts)
     reason = None
     if status == "refused":
@@ -98,19 +104,21 @@ def create_request(conn: sa.Connection, *, facts: DatasetFacts, requester: str, 
         status="pending" if status == "granted" else status, reason=reason,
         level=facts.level, created_at=now, decided_at=now if status == "refused" else None,
         decided_by=AUTO_APPROVER if status == "refused" else None,
-        due_at=due_at if status == "pending" else None))
+        due_at=due_at if status == "pending" else None, mode=mode, key_columns=keys))
     if status != "granted":
         return Decision(get_request(conn, request_id), None)
     masking = rules.resolve_masking(cols, defaults=default_masking, explicit={}, facts=facts)
     grant = _issue_grant(conn, get_request(conn, request_id), columns=cols, masking=masking,
-                         approvers=[AUTO_APPROVER], days=rules.DEFAULT_EXPIRY_DAYS, now=now)
+                         approvers=[AUTO_APPROVER], days=rules.DEFAULT_EXPIRY_DAYS, now=now,
+                         daily_limit=rules.check_daily_limit(None) if mode == "query" else None)
     return Decision(get_request(conn, request_id), grant)
 
 
 def approve(conn: sa.Connection, request_id: str, *, steward: str, facts: DatasetFacts,
             default_masking: Mapping[str, str], columns: Sequence[str] | None = None,
             masking: Mapping[str, str] | None = None, expires_in_days: int | None = None,
-            follows: str | None = None, rows: Any = None, now: dt.datetime) -> Decision:
+            follows: str | None = None, rows: Any = None, daily_limit: Any = None,
+            now: dt.datetime) -> Decision:
     """Approve with conditions. The caller has checked that ``steward`` may decide for the
     provider. L4 needs two distinct stewards: the first approval is recorded and the request
     stays pending; the second issues the grant with the first approval's conditions.
@@ -129,8 +137,13 @@ def approve(conn: sa.Connection, request_id: str, *, steward: str, facts: Datase
                                  facts=facts)
     days = rules.check_expiry(expires_in_days)
     scope = rules.check_rows(rows, facts)
+    if request.mode != "query" and daily_limit is not None:
+        raise InvalidRequest("a daily limit is for a query grant", code="daily_limit_file",
+                             field="daily_limit")
     conditions = {"columns": cols, "masking": plan, "expires_in_days": days,
                   "follows": check_follows(follows), "rows": scope}
+    if request.mode == "query":
+        conditions["daily_limit"] = rules.check_daily_limit(daily_limit)
     first = first_conditions(conn, request_id)
     if first is not None:
         _check_confirms(first, columns=cols if columns is not None else None,
@@ -143,7 +156,8 @@ def approve(conn: sa.Connection, request_id: str, *, steward: str, facts: Datase
     grant = _issue_grant(conn, request, columns=agreed["columns"], masking=agreed["masking"],
                          approvers=[*request.approvals, steward],
                          days=agreed["expires_in_days"], now=now,
-                         follows=agreed.get("follows", "latest"), rows=agreed.get("rows"))
+                         follows=agreed.get("follows", "latest"), rows=agreed.get("rows"),
+                         daily_limit=agreed.get("daily_limit"))
     return Decision(get_request(conn, request_id), grant)
 
 
@@ -288,6 +302,27 @@ def _appeal_from_row(row: sa.Row) -> Appeal:
     for key in ("created_at", "due_at", "decided_at", "refused_at"):
         data[key] = aware(data[key])
     return Appeal(**data)
+
+
+def suspend(conn: sa.Connection, grant_id: str, *, reason: str, now: dt.datetime) -> bool:
+    """Suspend an active query grant (``reason``: ``miss_burst``, ``key_scan``, ``steward``);
+    False when it was suspended, revoked or is no query grant."""
+    result = conn.execute(grants_table.update().where(
+        grants_table.c.id == grant_id, grants_table.c.mode == "query",
+        grants_table.c.revoked_at.is_(None), grants_table.c.suspended_at.is_(None)).values(
+        suspended_at=now, suspended_reason=reason))
+    return result.rowcount == 1
+
+
+def resume(conn: sa.Connection, grant_id: str) -> Grant:
+    """Lift a grant's suspension. Raises GrantNotFound, AlreadyDecided (not suspended)."""
+    result = conn.execute(grants_table.update().where(
+        grants_table.c.id == grant_id, grants_table.c.suspended_at.is_not(None)).values(
+        suspended_at=None, suspended_reason=None))
+    if result.rowcount != 1:
+        get_grant(conn, grant_id)
+        raise AlreadyDecided("the grant is not suspended", code="grant_not_suspended")
+    return get_grant(conn, grant_id)
 
 
 def revoke(conn: sa.Connection, grant_id: str, *, by: str, reason: str | None,
@@ -517,7 +552,7 @@ def _issue_grant(conn: sa.Connection, request: AccessRequest, *, columns: list[s
                  masking: dict[str, str], approvers: list[str], now: dt.datetime,
                  days: int | None = None, expires_at: dt.datetime | None = None,
                  follows: str = "latest", rows: dict[str, list[str]] | None = None,
-                 flowback_id: str | None = None) -> Grant:
+                 flowback_id: str | None = None, daily_limit: int | None = None) -> Grant:
     """Issue the grant of ``request`` (valid ``days`` from ``now``, or until ``expires_at``)
     and mark the request granted."""
     grant_id = "gr_" + secrets.token_hex(8)
@@ -528,7 +563,8 @@ def _issue_grant(conn: sa.Connection, request: AccessRequest, *, columns: list[s
         receiver=request.receiver, purpose=request.purpose,
         logged_purpose=request.logged_purpose, columns=columns, masking=masking,
         approved_by=approvers, created_at=now, expires_at=expiry,
-        follows=follows, rows=rows, flowback_id=flowback_id))
+        follows=follows, rows=rows, flowback_id=flowback_id, mode=request.mode,
+        key_columns=request.key_columns, daily_limit=daily_limit))
     _set_status(conn, request.id, status="granted", reason=None, by=approvers[-1], now=now)
     return get_grant(conn, grant_id)
 
@@ -556,6 +592,6 @@ def _request_from_row(conn: sa.Connection, row: sa.Row) -> AccessRequest:
 
 def _grant_from_row(row: sa.Row) -> Grant:
     data = dict(row._mapping)
-    for key in ("created_at", "expires_at", "revoked_at"):
+    for key in ("created_at", "expires_at", "revoked_at", "suspended_at"):
         data[key] = aware(data[key])
     return Grant(**data)

@@ -12,13 +12,24 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from . import access, audit, catalog, datasets, delivery, departments, openapi, process
+from . import (
+    access,
+    audit,
+    catalog,
+    datasets,
+    delivery,
+    departments,
+    interface,
+    openapi,
+    process,
+)
 from .base import ROUTES, authenticate
 
 __all__ = ["blueprint", "RESOURCES", "public_endpoints"]
 
 #: The modules whose operations the API serves.
-RESOURCES = (datasets, catalog, access, process, delivery, audit, departments, openapi)
+RESOURCES = (datasets, catalog, access, process, delivery, interface, audit, departments,
+             openapi)
 
 
 def public_endpoints() -> frozenset[str]:

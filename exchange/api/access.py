@@ -16,7 +16,11 @@ _REQUEST = {"application/json": {"type": "object", "required": ["dataset_id", "p
                                  "properties": {"dataset_id": {"type": "string"},
                                                 "purpose": {"type": "string"},
                                                 "columns": {"type": "array",
-                                                            "items": {"type": "string"}}}}}
+                                                            "items": {"type": "string"}},
+                                                "mode": {"type": "string",
+                                                         "enum": ["file", "query"]},
+                                                "key_columns": {"type": "array",
+                                                                "items": {"type": "string"}}}}}
 _APPROVE = {"application/json": {"type": "object", "properties": {
     "columns": {"type": "array", "items": {"type": "string"}},
     "masking": {"type": "object", "additionalProperties": {"type": "string",
@@ -24,7 +28,8 @@ _APPROVE = {"application/json": {"type": "object", "properties": {
     "expires_in_days": {"type": "integer", "minimum": 1, "maximum": 365},
     "follows": {"type": "string", "enum": ["latest", "pinned"]},
     "rows": {"type": "object", "additionalProperties": {"type": "array",
-                                                        "items": {"type": "string"}}}}}}
+                                                        "items": {"type": "string"}}},
+    "daily_limit": {"type": "integer", "minimum": 1, "maximum": 1_000_000}}}}
 _REASON = {"application/json": {"type": "object", "properties": {"reason": {"type": "string"}}}}
 
 
@@ -33,7 +38,8 @@ _REASON = {"application/json": {"type": "object", "properties": {"reason": {"typ
 def create_request():
     body = json_body()
     created = access.create_request(services(), principal(), dataset_id=body.get("dataset_id"),
-                                     purpose=body.get("purpose"), columns=body.get("columns"))
+                                     purpose=body.get("purpose"), columns=body.get("columns"),
+                                     mode=body.get("mode"), key_columns=body.get("key_columns"))
     return created, 201
 
 
@@ -65,7 +71,8 @@ def approve(request_id: str):
     return access.approve(services(), principal(), request_id, columns=body.get("columns"),
                           masking=body.get("masking"),
                           expires_in_days=body.get("expires_in_days"),
-                          follows=body.get("follows"), rows=body.get("rows"))
+                          follows=body.get("follows"), rows=body.get("rows"),
+                          daily_limit=body.get("daily_limit"))
 
 
 @route("/requests/{request_id}/deny", "POST", summary="Refuse with a reason — steward",

@@ -10,7 +10,7 @@ from catalog import DatasetWithdrawn, repository
 from masking import get_operator, loggable_text
 from policies import GrantInactive, InvalidRequest, rules, workflow
 
-from .. import departments, events, notices, workdays
+from .. import departments, events, lookups, notices, workdays
 from ..auth import Principal
 from ..errors import Conflict, Forbidden, InvalidInput
 from ..messages import Problem, problems_of
@@ -36,9 +36,10 @@ MAX_PURPOSE = workflow.MAX_PURPOSE
 
 
 def create_request(svc: Services, who: Principal, *, dataset_id: str, purpose: Any,
-                   columns: Any) -> dict[str, Any]:
+                   columns: Any, mode: Any = None, key_columns: Any = None) -> dict[str, Any]:
     """A department asks for a dataset. Granted at once for unconditional data, refused for
-    not-shareable data, else pending. Raises Forbidden, DatasetNotFound, InvalidRequest."""
+    not-shareable data, else pending. ``mode`` ``query`` asks for lookups by ``key_columns``
+    (接口共享) instead of the table. Raises Forbidden, DatasetNotFound, InvalidRequest."""
     svc.require(who, "request", "create")
     _check_request(svc, who, dataset_id=dataset_id, purpose=purpose, columns=columns)
     # scrubbed before the write lock: that may load Presidio and the NER model
@@ -57,7 +58,8 @@ def create_request(svc: Services, who: Principal, *, dataset_id: str, purpose: A
         decision = workflow.create_request(
             rec.conn, facts=dataset_facts(dataset), requester=who.username,
             receiver=who.department, purpose=purpose, logged_purpose=scrubbed,
-            columns=columns, default_masking=default_masking(dataset), now=now, due_at=due)
+            columns=columns, default_masking=default_masking(dataset), now=now, due_at=due,
+            mode=mode, key_columns=key_columns)
         request, grant = decision.request, decision.grant
         rec.append(events.Request(
             actor=who.username, actor_department=who.department, provider=request.provider,
@@ -70,7 +72,15 @@ def create_request(svc: Services, who: Principal, *, dataset_id: str, purpose: A
         if grant is not None:
             rec.append(_granted(grant, actor=workflow.AUTO_APPROVER, department=None))
             _allow(svc, rec.conn, grant)
+            _index_for(rec.conn, grant, now=now)
     return request_view(request, now=now)
+
+
+def _index_for(conn: Any, grant: Any, *, now: Any) -> None:
+    """A query grant's lookup index, queued for the worker (once per version and column)."""
+    if grant.mode == "query":
+        lookups.schedule_build(conn, grant.dataset_id, version_for(conn, grant).version,
+                               grant.key_columns, now=now)
 
 
 REQUEST_STATUSES = ("pending", "granted", "denied", "refused", "withdrawn", "appealed")
@@ -253,7 +263,8 @@ def _granted(grant: Any, *, actor: str, department: str | None) -> events.Approv
         receiver=grant.receiver, dataset_id=grant.dataset_id,
         dataset_version=grant.dataset_version, request_id=grant.request_id, grant_id=grant.id,
         purpose=grant.logged_purpose, columns=grant.masking,
-        expires_at=grant.expires_at.isoformat(), rows=grant.rows)
+        expires_at=grant.expires_at.isoformat(), rows=grant.rows,
+        key_columns=grant.key_columns, daily_limit=grant.daily_limit)
 
 
 def _allow(svc: Services, conn: Any, grant: Any) -> None:
@@ -311,7 +322,7 @@ def _decider(svc: Services, who: Principal, request_id: str) -> tuple[Any, Any]:
 
 def approve(svc: Services, who: Principal, request_id: str, *, columns: Any = None,
             masking: Any = None, expires_in_days: Any = None,
-            follows: Any = None, rows: Any = None) -> dict[str, Any]:
+            follows: Any = None, rows: Any = None, daily_limit: Any = None) -> dict[str, Any]:
     """A steward of the owning department approves with conditions; ``follows``: whether the
     grant delivers the newest version its conditions still fit (``latest``, the default) or
     exactly the version requested (``pinned``); ``rows``: the rows it delivers,
@@ -347,12 +358,14 @@ def approve(svc: Services, who: Principal, request_id: str, *, columns: Any = No
         decision = workflow.approve(
             rec.conn, request_id, steward=who.username, facts=dataset_facts(dataset),
             default_masking=default_masking(dataset), columns=columns, masking=plan,
-            expires_in_days=expires_in_days, follows=follows, rows=rows, now=svc.clock())
+            expires_in_days=expires_in_days, follows=follows, rows=rows,
+            daily_limit=daily_limit, now=svc.clock())
         grant = decision.grant
         if grant is not None:
             rec.append(_granted(dataclasses.replace(grant, logged_purpose=purpose),
                                 actor=who.username, department=who.department))
             _allow(svc, rec.conn, grant)
+            _index_for(rec.conn, grant, now=svc.clock())
         else:
             rec.append(events.FirstApproval(
                 actor=who.username, actor_department=who.department,

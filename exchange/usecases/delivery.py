@@ -33,7 +33,7 @@ from .access import logged_purpose
 from .masking_plan import masked_chunks, version_for
 
 __all__ = ["deliver", "exchange_data", "DELIVERY_FORMATS", "exchange_receipt", "download_name",
-           "signed_manifest", "check_file", "list_exchanges"]
+           "signed_manifest", "check_file", "list_exchanges", "authorized_grant"]
 
 #: What a delivery may be written as; a CSV may start with a byte-order mark (``bom``) for
 #: Excel. XLSX holds at most ``XLSX_MAX_ROWS - 1`` rows: larger deliveries take another format.
@@ -50,6 +50,10 @@ def _authorize(svc: Services, who: Principal, grant_id: str) -> Grant:
             or grant.receiver != who.department:
         _refuse(svc, who, grant)
     return workflow.check_active(grant, now=svc.clock())
+
+
+#: For other ways of receiving under a grant (interface sharing): the same check.
+authorized_grant = _authorize
 
 
 def _refuse(svc: Services, who: Principal, grant: Grant) -> NoReturn:

@@ -46,7 +46,7 @@ from ..services import Services
 __all__ = ["sample", "version_for", "OPERATOR_NAMES", "EXAMPLE_VALUES", "example",
            "check_operators",
            "check_plan", "dataset_facts", "default_masking", "masked_chunks", "operator_names",
-           "planned_masking", "preview"]
+           "planned_masking", "preview", "profiles_of"]
 
 
 #: Every masking operator a grant may name, in the registry's order.
@@ -232,9 +232,13 @@ def _parquet_chunks(folder: Path, columns: list[str], rows: int) -> Iterator[Any
 
 
 def _profiles(dataset: Any, columns: list[str]) -> list[ColumnProfile]:
-    """The publication's profile of each of ``columns`` (a steward's correction included);
-    a column stored without one counts as holding nothing personal."""
-    stored = {c["name"]: c.get("profile") for c in dataset.version.columns}
+    return profiles_of(dataset.version, columns)
+
+
+def profiles_of(version: Any, columns: list[str]) -> list[ColumnProfile]:
+    """A version's profile of each of ``columns`` as published (a steward's correction
+    included); a column stored without one counts as holding nothing personal."""
+    stored = {c["name"]: c.get("profile") for c in version.columns}
     return [ColumnProfile.from_dict(stored[c]) if stored.get(c)
             else ColumnProfile(c, "none", None, 0.0, 0, 0) for c in columns]
 

@@ -34,6 +34,7 @@ from policies import workflow
 from .. import departments, events, notices, outbox
 from ..models import objections, users
 from ..services import Services
+from . import interface
 from .flowback import derive_for_district
 
 __all__ = ["run_once", "run", "email_text", "WORKER"]
@@ -115,6 +116,8 @@ def _timer(svc: Services, item: outbox.Item, *, worker: str) -> str:
     now = svc.clock()
     if kind == "flowback":
         return _flow_back(svc, item, worker=worker)
+    if kind == "index":
+        return _build_index(svc, item, worker=worker)
     try:
         with svc.recording() as rec:
             waiting = _waiting(rec.conn, kind, subject)
@@ -140,6 +143,22 @@ def _timer(svc: Services, item: outbox.Item, *, worker: str) -> str:
     except _Lost:
         return "lost"
     return state
+
+
+def _build_index(svc: Services, item: outbox.Item, *, worker: str) -> str:
+    """A query grant's lookup index, built in batches; retried with backoff while the rows it
+    needs are still stored by another build, or when reading the version failed."""
+    data = item.payload
+    try:
+        interface.build_index(svc, data["dataset_id"], int(data["version"]),
+                              list(data["columns"]))
+    except Exception as exc:  # noqa: BLE001 (retried; the index says failed meanwhile)
+        state = outbox.retry(svc.engine, item, worker=worker, now=svc.clock(),
+                             error=type(exc).__name__)
+        log.warning("lookup index of %s v%s: %s; %s", data["dataset_id"], data["version"],
+                    type(exc).__name__, state)
+        return "retry" if state == "pending" else state
+    return _finish(svc, item, worker, "done")
 
 
 def _flow_back(svc: Services, item: outbox.Item, *, worker: str) -> str:

@@ -1,0 +1,203 @@
+"""Interface sharing (issue 18, 接口共享): query grants, lookups and verifications under them,
+each its own audit entry holding the key's keyed pseudonym (never the key) and its own signed
+receipt; keys normalized; masking, row scope, daily limits, another department's grant and a
+revoked grant refused."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from jwcrypto import jwk, jws
+
+from exchange.auth import Principal
+from exchange.config import load_settings
+from exchange.usecases import worker
+
+from .conftest import api_caller, new_instance
+
+STEWARD = Principal("civil-steward", "", "civil", "steward")
+TAX = Principal("tax-requester", "", "tax", "requester")
+HEALTH = Principal("health-requester", "", "health", "requester")
+AUDITOR = Principal("city-auditor", "", "audit", "auditor")
+
+ZHANG = "11010519491231002X"
+LI = "510104198001011236"
+WANG = "510107199002022344"
+REGISTER = ("身份证号,姓名,户籍地址,所属区划\n"
+            f"{ZHANG},张伟,北京市东城区景山前街4号,110101\n"
+            f"{LI},李娜,成都市锦江区红星路二段1号,510104\n"
+            f"{WANG},王芳,成都市武侯区人民南路四段9号,510107\n")
+
+
+@pytest.fixture
+def city(tmp_path, settings_for):
+    config = settings_for(tmp_path)
+    svc, tokens = new_instance(load_settings(config, environ={}), STEWARD, TAX, HEALTH, AUDITOR)
+    call = api_caller(config, tokens)
+    made = call(STEWARD, "POST", "/datasets", data={
+        "file": (io.BytesIO(REGISTER.encode()), "r.csv"),
+        "metadata": json.dumps({"title": "户籍人口登记", "sharing": "conditional",
+                                "level": "L3"})})
+    assert made.status_code == 201, made.get_json()
+    return svc, call, made.get_json()["id"]
+
+
+def _query_grant(call, dataset, *, limit=None, rows=None, columns=("姓名", "户籍地址")):
+    asked = call(TAX, "POST", "/requests", json={
+        "dataset_id": dataset, "purpose": "办理业务时核验户籍", "columns": list(columns),
+        "mode": "query", "key_columns": ["身份证号"]})
+    assert asked.status_code == 201, asked.get_json()
+    assert asked.get_json()["mode"] == "query"
+    body = {"masking": {"姓名": "mask"}} | ({"daily_limit": limit} if limit else {}) | (
+        {"rows": rows} if rows else {})
+    approved = call(STEWARD, "POST", f"/requests/{asked.get_json()['id']}/approve", json=body)
+    assert approved.status_code == 200, approved.get_json()
+    return approved.get_json()["grant"]
+
+
+def _verify_receipt(call, receipt: str) -> dict:
+    keys = call.app.test_client().get("/.well-known/jwks.json").get_json()
+    token = jws.JWS()
+    token.deserialize(receipt)
+    token.verify(jwk.JWKSet.from_json(json.dumps(keys)).get_key(token.jose_header["kid"]))
+    return json.loads(token.payload)
+
+
+def test_a_lookup_returns_the_masked_record_with_its_own_entry_and_receipt(city):
+    svc, call, dataset = city
+    grant = _query_grant(call, dataset)
+    assert grant["mode"] == "query" and grant["key_columns"] == ["身份证号"]
+    assert grant["daily_limit"] == 1000
+    early = call(TAX, "POST", f"/grants/{grant['id']}/lookup", json={"key": {"身份证号": LI}})
+    assert early.status_code == 409 and early.get_json()["error"]["code"] == "index_not_ready"
+    assert worker.run_once(svc).get("timer.done") == 1  # the index, built by the worker
+    for typed in (LI, " 5101 0419 8001 0112 36 ", "５１０１０４１９８００１０１１２３６"):
+        found = call(TAX, "POST", f"/grants/{grant['id']}/lookup",
+                     json={"key": {"身份证号": typed}})
+        assert found.status_code == 200, found.get_json()
+        answer = found.get_json()
+        # L3: the address is personal data, masked by default as the name is by choice
+        assert answer["rows"] == [{"姓名": "李*", "户籍地址": "成都市锦江区*******"}]
+    lower = call(TAX, "POST", f"/grants/{grant['id']}/lookup",
+                 json={"key": {"身份证号": ZHANG.lower()}})
+    assert lower.get_json()["rows"][0]["姓名"] == "张*"  # the check character's case
+    manifest = _verify_receipt(call, answer["receipt"])
+    assert manifest["audit_index"] == answer["audit_index"] and manifest["outcome"] == "found"
+    assert manifest["key"] == answer["key"] and LI not in json.dumps(manifest)
+    entries = call(AUDITOR, "GET", "/audit/entries?type=lookup").get_json()["entries"]
+    assert len(entries) == 4
+    entry = entries[-2]["entry"]
+    assert entry["grant_id"] == grant["id"] and entry["actor"] == TAX.username
+    assert entry["columns"] == {"姓名": "mask", "户籍地址": "mask"}
+    assert entry["key"] == answer["key"] and entry["key_column"] == "身份证号"
+    logged = json.dumps([e["entry"] for e in entries], ensure_ascii=False)
+    assert LI not in logged and ZHANG not in logged and "李娜" not in logged
+    # the same person gives the same pseudonym whatever the spelling, another one another
+    assert len({e["entry"]["key"] for e in entries}) == 2
+
+
+def test_a_miss_is_answered_and_counted_and_the_daily_limit_holds(city):
+    svc, call, dataset = city
+    grant = _query_grant(call, dataset, limit=3)
+    worker.run_once(svc)
+    path = f"/grants/{grant['id']}/lookup"
+    nobody = call(TAX, "POST", path, json={"key": {"身份证号": "440304198511117770"}})
+    assert nobody.status_code == 200 and nobody.get_json()["rows"] == []
+    assert call(TAX, "POST", path, json={"key": {"身份证号": LI}}).status_code == 200
+    assert call(TAX, "POST", f"/grants/{grant['id']}/verify",
+                json={"claims": {"身份证号": WANG, "姓名": "王芳"}}).status_code == 200
+    spent = call(TAX, "POST", path, json={"key": {"身份证号": LI}})
+    assert spent.status_code == 429 and spent.get_json()["error"]["code"] == "daily_limit_reached"
+    assert int(spent.headers["Retry-After"]) >= 1
+    outcomes = [e["entry"]["outcome"] for e in call(
+        AUDITOR, "GET", "/audit/entries?type=lookup").get_json()["entries"]]
+    assert outcomes == ["not_found", "found", "match"]  # the refused call left no entry
+
+
+def test_a_verification_answers_only_match(city):
+    svc, call, dataset = city
+    grant = _query_grant(call, dataset)
+    worker.run_once(svc)
+    path = f"/grants/{grant['id']}/verify"
+    yes = call(TAX, "POST", path, json={"claims": {"身份证号": WANG, "姓名": "王芳"}})
+    assert yes.status_code == 200 and yes.get_json()["match"] is True
+    assert set(yes.get_json()) == {"match", "audit_index", "receipt", "key"}
+    no = call(TAX, "POST", path, json={"claims": {"身份证号": WANG, "姓名": "王五"}})
+    assert no.get_json()["match"] is False
+    address = call(TAX, "POST", path, json={"claims": {"身份证号": LI,
+                                                       "户籍地址": "成都市锦江区红星路二段1号"}})
+    assert address.get_json()["match"] is True
+    for claims in ({"姓名": "王芳"}, {"身份证号": WANG, "所属区划": "510107"}, {}):
+        bad = call(TAX, "POST", path, json={"claims": claims})
+        assert bad.status_code == 400, claims
+    entry = call(AUDITOR, "GET", "/audit/entries?type=lookup").get_json()["entries"][0]["entry"]
+    assert entry["call"] == "verify" and entry["claims"] == ["姓名", "身份证号"]
+    assert "columns" not in entry and "王芳" not in json.dumps(entry, ensure_ascii=False)
+
+
+def test_a_row_scope_holds_for_lookups(city):
+    svc, call, dataset = city
+    grant = _query_grant(call, dataset, rows={"所属区划": ["510104"]})
+    worker.run_once(svc)
+    path = f"/grants/{grant['id']}/lookup"
+    assert call(TAX, "POST", path, json={"key": {"身份证号": LI}}).get_json()["rows"]
+    assert call(TAX, "POST", path, json={"key": {"身份证号": WANG}}).get_json()["rows"] == []
+
+
+def test_another_department_and_a_revoked_grant_are_refused_at_once(city):
+    svc, call, dataset = city
+    grant = _query_grant(call, dataset)
+    worker.run_once(svc)
+    path = f"/grants/{grant['id']}/lookup"
+    other = call(HEALTH, "POST", path, json={"key": {"身份证号": LI}})
+    assert other.status_code == 403
+    assert call(STEWARD, "POST", f"/grants/{grant['id']}/revoke",
+                json={"reason": "业务结束"}).status_code == 200
+    revoked = call(TAX, "POST", path, json={"key": {"身份证号": LI}})
+    assert revoked.status_code == 403
+    verify = call(TAX, "POST", f"/grants/{grant['id']}/verify",
+                  json={"claims": {"身份证号": LI, "姓名": "李娜"}})
+    assert verify.status_code == 403
+
+
+@pytest.mark.parametrize(("body", "code"), [
+    ({"key": {"姓名": "李娜"}}, "key_invalid"),
+    ({"key": {"身份证号": ""}}, "key_value_invalid"),
+    ({"key": {"身份证号": LI, "姓名": "李娜"}}, "invalid_input"),
+    ({"key": "510104198001011236"}, "invalid_input"),
+])
+def test_a_malformed_key_is_refused(city, body, code):
+    svc, call, dataset = city
+    grant = _query_grant(call, dataset)
+    worker.run_once(svc)
+    answer = call(TAX, "POST", f"/grants/{grant['id']}/lookup", json=body)
+    assert answer.status_code == 400, answer.get_json()
+    if code != "invalid_input":
+        assert answer.get_json()["error"]["code"] == code
+
+
+def test_a_file_grant_takes_no_lookup_and_a_query_request_names_its_keys(city):
+    svc, call, dataset = city
+    asked = call(TAX, "POST", "/requests", json={
+        "dataset_id": dataset, "purpose": "核对", "columns": ["姓名"]})
+    granted = call(STEWARD, "POST", f"/requests/{asked.get_json()['id']}/approve", json={})
+    grant = granted.get_json()["grant"]
+    assert grant["mode"] == "file" and grant["daily_limit"] is None
+    refused = call(TAX, "POST", f"/grants/{grant['id']}/lookup",
+                   json={"key": {"身份证号": LI}})
+    assert refused.status_code == 400
+    assert refused.get_json()["error"]["code"] == "not_a_query_grant"
+    for body, code in (({"mode": "query"}, "key_columns_required"),
+                       ({"mode": "query", "key_columns": ["护照号"]}, "columns_unknown"),
+                       ({"key_columns": ["身份证号"]}, "key_columns_without_query"),
+                       ({"mode": "stream"}, None)):
+        answer = call(TAX, "POST", "/requests", json={
+            "dataset_id": dataset, "purpose": "核对", "columns": ["姓名"]} | body)
+        assert answer.status_code in (400, 422), body
+        if code:
+            assert answer.get_json()["error"]["code"] == code
+    file_limit = call(STEWARD, "POST", f"/requests/{asked.get_json()['id']}/approve",
+                      json={"daily_limit": 5})
+    assert file_limit.status_code == 409  # decided already
