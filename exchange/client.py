@@ -104,10 +104,14 @@ class Client:
         return self._json("PATCH", f"/api/v1/datasets/{dataset_id}", json=changes)
 
     # access
-    def request(self, dataset_id: str, *, purpose: str, columns: list[str]) -> dict:
-        """Ask for a dataset."""
-        return self._json("POST", "/api/v1/requests", json={
-            "dataset_id": dataset_id, "purpose": purpose, "columns": columns})
+    def request(self, dataset_id: str, *, purpose: str, columns: list[str],
+                key_columns: list[str] | None = None) -> dict:
+        """Ask for a dataset (with ``key_columns``: lookups by them, not the table)."""
+        body: dict[str, Any] = {"dataset_id": dataset_id, "purpose": purpose,
+                                "columns": columns}
+        if key_columns:
+            body |= {"mode": "query", "key_columns": key_columns}
+        return self._json("POST", "/api/v1/requests", json=body)
 
     def requests(self, status: str | None = None) -> list[dict]:
         """My department's requests (requester) or those for its datasets (steward)."""
@@ -150,6 +154,14 @@ class Client:
         """Mark my notices read (every one when ``ids`` is None)."""
         return self._json("POST", "/api/v1/notifications/read",
                           json={} if ids is None else {"ids": ids})
+
+    def lookup(self, grant_id: str, key: dict[str, str]) -> dict:
+        """Look one record up under a query grant."""
+        return self._json("POST", f"/api/v1/grants/{grant_id}/lookup", json={"key": key})
+
+    def verify_claims(self, grant_id: str, claims: dict[str, str]) -> dict:
+        """Check claims against a record under a query grant (核验)."""
+        return self._json("POST", f"/api/v1/grants/{grant_id}/verify", json={"claims": claims})
 
     def exchanges(self) -> list[dict]:
         """Deliveries received (requester) or provided (steward), newest first."""

@@ -160,13 +160,18 @@ def withdraw(ctx: Context, dataset_id: str, reason: str) -> None:
 @click.argument("dataset_id")
 @click.option("--purpose", required=True, help="Why you need it (purpose limitation).")
 @click.option("--columns", required=True, help="Comma-separated column names.")
+@click.option("--lookup-by", "key_columns", metavar="COLUMNS",
+              help="Ask for lookups by these key columns (接口共享: one record per call, "
+                   "e.g. 身份证号) instead of the table.")
 @pass_ctx
-def request_(ctx: Context, dataset_id: str, purpose: str, columns: str) -> None:
+def request_(ctx: Context, dataset_id: str, purpose: str, columns: str,
+             key_columns: str | None) -> None:
     """Ask for a dataset. Prints the request's id and status (pending, or granted at once for
     unconditional data). Exits with status 3 when it is refused at once (not-shareable data),
     after printing the legal basis."""
     cols = [c.strip() for c in columns.split(",") if c.strip()]
-    r = ctx.client().request(dataset_id, purpose=purpose, columns=cols)
+    keys = [c.strip() for c in key_columns.split(",") if c.strip()] if key_columns else None
+    r = ctx.client().request(dataset_id, purpose=purpose, columns=cols, key_columns=keys)
     extra = f" grant {r['grant_id']}" if r.get("grant_id") else ""
     extra += f" — {r['reason']}" if r.get("reason") else ""
     ctx.emit(r, f"{r['id']} {r['status']}{extra}")
@@ -306,6 +311,45 @@ def deny(ctx: Context, request_id: str, reason: str) -> None:
     """Refuse a request, with a reason (stewards)."""
     r = ctx.client().deny(request_id, reason=reason)
     ctx.emit(r, f"{r['id']} denied")
+
+
+NO_MATCH_EXIT = 4
+
+
+def _pairs(items: tuple[str, ...], hint: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for item in items:
+        column, sep, value = item.partition("=")
+        if not sep or not column.strip():
+            raise click.BadParameter(f"{item!r}: use COLUMN=VALUE", param_hint=hint)
+        found[column.strip()] = value
+    return found
+
+
+@click.command()
+@click.argument("grant_id")
+@click.argument("key", metavar="COLUMN=VALUE")
+@pass_ctx
+def lookup(ctx: Context, grant_id: str, key: str) -> None:
+    """Look one record up under a query grant (接口共享): the rows, masked as granted. The
+    call is logged (the key only as a keyed pseudonym) and its receipt signed."""
+    r = ctx.client().lookup(grant_id, _pairs((key,), "COLUMN=VALUE"))
+    lines = [json.dumps(row, ensure_ascii=False) for row in r["rows"]] or ["not found"]
+    lines.append(f"audit entry #{r['audit_index']}")
+    ctx.emit(r, "\n".join(lines))
+
+
+@click.command()
+@click.argument("grant_id")
+@click.argument("claims", nargs=-1, required=True, metavar="COLUMN=VALUE...")
+@pass_ctx
+def check(ctx: Context, grant_id: str, claims: tuple[str, ...]) -> None:
+    """Check claims against a record under a query grant (核验): match or no match, nothing
+    else. Exits 4 on no match (a script can tell it from an error, 1)."""
+    r = ctx.client().verify_claims(grant_id, _pairs(claims, "COLUMN=VALUE"))
+    ctx.emit(r, f"{'match' if r['match'] else 'no match'} (audit entry #{r['audit_index']})")
+    if not r["match"]:
+        raise SystemExit(NO_MATCH_EXIT)
 
 
 @click.command()
@@ -646,4 +690,4 @@ COMMANDS: tuple[click.Command, ...] = (datasets, dataset, publish, edit, withdra
                                        requests, approve, deny, grants, revoke, pull, verify,
                                        catalog, flowback, request_withdraw, request_show,
                                        appeal, appeal_decide, notifications, exchanges, rate,
-                                       object_to, objections, answer, metrics)
+                                       object_to, objections, answer, metrics, lookup, check)
