@@ -21,7 +21,8 @@ __all__ = ["Event", "Publish", "DatasetChange", "Withdraw", "Request", "RequestW
            "Approve", "FirstApproval",
            "FlowBack",
            "Deny", "Revoke", "GrantMove", "Escalate", "Appeal", "AppealDecision", "Exchange",
-           "Feedback", "Objection", "ObjectionAnswer", "Lookup",
+           "Feedback", "Objection", "ObjectionAnswer", "Lookup", "QueryAlert",
+           "GrantSuspend",
            "AuthzDenied", "AuthzThrottled",
            "SignInFailed", "SignInLocked", "UserAdd", "UserChange", "DepartmentChange",
            "CalendarChange", "WebhookChange",
@@ -391,6 +392,41 @@ class Lookup(Event):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class QueryAlert(Event):
+    """Calls under a query grant look like a table dump through the keyhole: ``reason``
+    ``miss_burst`` (most of a day's calls found nothing) or ``key_scan`` (keys looked up one
+    after another); ``suspended`` when the grant was suspended for it (a scan). By the
+    exchange (``actor`` ``system:alert``)."""
+
+    TYPE = "query_alert"
+    actor: str
+    provider: str
+    receiver: str
+    dataset_id: str
+    grant_id: str
+    reason: str
+    calls: int
+    misses: int
+    suspended: bool
+    authorities: Sequence[str]
+    outcome: str = "alerted"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class GrantSuspend(Event):
+    """A steward suspended a query grant or resumed it (``change``)."""
+
+    TYPE = "grant_suspend"
+    actor: str
+    actor_department: str
+    provider: str
+    receiver: str
+    grant_id: str
+    change: str
+    outcome: str = "changed"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class AuthzDenied(Event):
     """Casbin refused a decision. ``object`` is the kind tried (``grant``), ``target`` its id
     when one was named, ``provider`` the department that owns it."""
@@ -534,6 +570,7 @@ EVENTS: tuple[type[Event], ...] = (Publish, DatasetChange, Withdraw, Request, Re
                                    Approve,
                                    FirstApproval, FlowBack, Deny, Escalate, Appeal,
                                    AppealDecision, Revoke, GrantMove, Exchange, Lookup,
+                                   QueryAlert, GrantSuspend,
                                    Feedback,
                                    Objection, ObjectionAnswer,
                                    AuthzDenied,

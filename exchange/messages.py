@@ -108,6 +108,7 @@ MESSAGES: dict[str, str] = {
     "daily_limit_reached": "The grant's %(limit)s calls of today are spent: more tomorrow.",
     "index_not_ready": "The lookup index of this version is being built: try again shortly.",
     "grant_not_suspended": "This grant is not suspended.",
+    "grant_not_suspendable": "Only an active query grant can be suspended.",
     "email_invalid": "This is not an e-mail address.",
     "user_not_found": "There is no such user.",
     # ratings, objections, metrics

@@ -262,4 +262,10 @@ query_calls = sa.Table(
     sa.Column("day", sa.Date, primary_key=True),
     sa.Column("calls", sa.Integer, nullable=False),
     sa.Column("misses", sa.Integer, nullable=False),
+    # a burst of misses is alerted once a day
+    sa.Column("alerted", sa.Boolean, nullable=False, server_default=sa.false()),
+    # a scan of keys one after another: the keyed hash of the key that would come next after
+    # the last one, and how many keys in a row came one after the other
+    sa.Column("next_key", sa.LargeBinary(32)),
+    sa.Column("run", sa.Integer, nullable=False, server_default="0"),
 )

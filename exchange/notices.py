@@ -48,6 +48,9 @@ NOTICE_TYPES: dict[str, tuple[str, str]] = {
     "grant.moved": ("授权已移至新版本", "A grant moved to a new version"),
     "grant.held_back": ("数据集新版本待审核：授权仍交付原版本", "A new version holds a grant "
                         "back: deliveries stay on the version before until a steward moves it"),
+    "grant.alert": ("接口调用异常告警", "Calls under a query grant look like a table dump"),
+    "grant.suspended": ("接口授权已暂停", "A query grant was suspended"),
+    "grant.resumed": ("接口授权已恢复", "A query grant was resumed"),
     "exchange.rated": ("收到一条服务评价", "A delivery was rated"),
     "objection.filed": ("收到数据纠错申请，待答复", "An error report waits for your answer"),
     "objection.due_soon": ("数据纠错申请即将到期", "An error report is due soon"),
@@ -59,7 +62,7 @@ NOTICE_TYPES: dict[str, tuple[str, str]] = {
 # What a notice may carry from its entry: ids, department codes, times, outcomes.
 _CARRIED = ("request_id", "grant_id", "dataset_id", "dataset_version", "provider", "receiver",
             "exchange_id", "objection_id", "appeal_id", "due_at", "expires_at", "outcome",
-            "rating", "fixed_version")
+            "rating", "fixed_version", "suspended", "change")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,6 +114,13 @@ def from_entry(entry: Mapping[str, Any]) -> list[Notice]:
     if kind == "escalate":
         return one("objection.escalated" if entry.get("objection_id") else "request.escalated",
                    *authorities, *steward, *requester)
+    if kind == "query_alert":  # its reason is a code (miss_burst, key_scan), not text
+        data["alert"] = entry.get("reason")
+        return one("grant.alert", *steward, *authorities, *requester,
+                   about=entry.get("grant_id"))
+    if kind == "grant_suspend":
+        return one(f"grant.{entry.get('change')}", *requester, *steward,
+                   about=entry.get("grant_id"))
     if kind == "feedback":
         return one("exchange.rated", *steward, about=entry.get("exchange_id"))
     if kind == "objection":

@@ -29,3 +29,16 @@ def lookup(grant_id: str):
 def verify(grant_id: str):
     return interface.verify(services(), principal(), grant_id,
                             claims=json_body().get("claims"))
+
+
+@route("/grants/{grant_id}/suspend", "POST", tag="access",
+       summary="Suspend a query grant: its calls are refused until it is resumed — steward of "
+               "the provider")
+def suspend(grant_id: str):
+    return interface.suspend(services(), principal(), grant_id)
+
+
+@route("/grants/{grant_id}/resume", "POST", tag="access",
+       summary="Resume a suspended query grant — steward of the provider")
+def resume(grant_id: str):
+    return interface.resume(services(), principal(), grant_id)

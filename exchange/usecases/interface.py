@@ -24,10 +24,10 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from catalog import open_table_source, repository
-from masking import ChunkedMasker, ColumnRule
+from masking import ChunkedMasker, ColumnRule, resident_id_check_char
 from policies import workflow
 
-from .. import events, lookups, workdays
+from .. import departments, events, lookups, workdays
 from ..auth import Principal
 from ..errors import Conflict, InvalidInput, TooManyAttempts
 from ..models import query_calls
@@ -36,9 +36,16 @@ from ..services import Services
 from .delivery import authorized_grant
 from .masking_plan import profiles_of, version_for
 
-__all__ = ["build_index", "lookup", "verify", "IndexNotReady", "MAX_KEY_CHARS"]
+__all__ = ["build_index", "lookup", "verify", "successor", "suspend", "resume",
+           "IndexNotReady", "MAX_KEY_CHARS", "MISS_ALERT_AT", "SCAN_RUN"]
 
 MAX_KEY_CHARS = 200
+#: A day's misses that raise an alert, when half or more of the day's calls found nothing.
+MISS_ALERT_AT = 20
+#: Keys looked up one after another (a resident ID's base + 1, a number + 1) that suspend the
+#: grant: nobody at a service window checks ten consecutive citizens.
+SCAN_RUN = 10
+ALERTER = "system:alert"
 MAX_ROWS = 20  # rows one lookup returns at most (a key shared by more is not a lookup)
 ROWS = lookups.ROWS
 
@@ -165,7 +172,50 @@ def _count(conn: sa.Connection, grant: Any, *, day: dt.date, missed: bool,
     if conn.execute(sa.select(t.c.calls).where(t.c.grant_id == grant.id,
                                                t.c.day == day)).first() is not None:
         raise _limit(grant, now)
-    conn.execute(t.insert().values(grant_id=grant.id, day=day, calls=1, misses=int(missed)))
+    conn.execute(t.insert().values(grant_id=grant.id, day=day, calls=1, misses=int(missed),
+                                   run=0))
+
+
+def successor(value: str) -> str | None:
+    """The key that comes right after ``value`` in a scan: a resident ID's next base with its
+    check character, a number plus one; None for other keys."""
+    key = lookups.normalize(value)
+    if len(key) == 18 and key[:17].isdigit():
+        base = f"{int(key[:17]) + 1:017d}"
+        return base + resident_id_check_char(base)
+    if key.isdigit():
+        return f"{int(key) + 1:0{len(key)}d}"
+    return None
+
+
+def _watch(rec: Any, grant: Any, *, day: dt.date, digest: bytes,
+           following: bytes | None, now: dt.datetime) -> None:
+    """After a call is counted: a scan of consecutive keys suspends the grant; a day of
+    mostly misses raises an alert once. Each alert is a ``query_alert`` entry, told to the
+    provider's stewards, the data authority and the receiving department."""
+    t = query_calls
+    row = rec.conn.execute(sa.select(t).where(t.c.grant_id == grant.id, t.c.day == day)).one()
+    run = row.run + 1 if row.next_key is not None and bytes(row.next_key) == digest else 1
+    rec.conn.execute(t.update().where(t.c.grant_id == grant.id, t.c.day == day).values(
+        run=run, next_key=following))
+    reason = None
+    if run >= SCAN_RUN:
+        reason = "key_scan"
+    elif not row.alerted and row.misses >= MISS_ALERT_AT and row.misses * 2 >= row.calls:
+        reason = "miss_burst"
+        rec.conn.execute(t.update().where(t.c.grant_id == grant.id, t.c.day == day)
+                         .values(alerted=True))
+    if reason is None:
+        return
+    suspended = reason == "key_scan" and workflow.suspend(rec.conn, grant.id, reason=reason,
+                                                          now=now)
+    if reason == "key_scan" and not suspended:
+        return  # suspended already: told once
+    rec.append(events.QueryAlert(
+        actor=ALERTER, provider=grant.provider, receiver=grant.receiver,
+        dataset_id=grant.dataset_id, grant_id=grant.id, reason=reason, calls=row.calls,
+        misses=row.misses, suspended=bool(suspended),
+        authorities=departments.authorities_of(rec.conn, grant.provider)))
 
 
 def _limit(grant: Any, now: dt.datetime) -> TooManyAttempts:
@@ -192,7 +242,10 @@ def _call(svc: Services, who: Principal, grant: Any, version: Any, *, call: str,
     """Record one call (its entry, its count, its receipt) through the batching writer; its
     audit index, the receipt and the key's pseudonym, once durable."""
     _, hash_key = _keys(svc)
-    key = lookups.pseudonym(hash_key, value)
+    hashed = lookups.key_hash(hash_key, value)
+    key = hashed.hex()
+    after = successor(value)
+    following = lookups.key_hash(hash_key, after) if after is not None else None
     now = svc.clock()
     day = now.astimezone(workdays.TZ).date()
 
@@ -205,6 +258,7 @@ def _call(svc: Services, who: Principal, grant: Any, version: Any, *, call: str,
             key=key, rows=rows, outcome=outcome, columns=columns, claims=claims))
         _count(rec.conn, current, day=day, missed=outcome in ("not_found", "no_match"),
                now=now)
+        _watch(rec, current, day=day, digest=hashed, following=following, now=now)
         manifest = {"call": call, "grant_id": grant.id, "dataset_id": grant.dataset_id,
                     "dataset_version": version.version, "provider": grant.provider,
                     "receiver": grant.receiver, "recipient": who.username,
@@ -285,3 +339,37 @@ def verify(svc: Services, who: Principal, grant_id: str, *, claims: Any) -> dict
         rows=len(found), outcome="match" if match else "no_match", columns=None,
         claims=sorted(claims), digest=None)
     return {"match": match, "audit_index": index, "receipt": receipt, "key": pseudonym}
+
+
+def suspend(svc: Services, who: Principal, grant_id: str) -> dict[str, Any]:
+    """A steward of the provider suspends a query grant (until resumed). Raises Forbidden,
+    GrantNotFound, Conflict (not a query grant, revoked, or suspended already)."""
+    return _suspension(svc, who, grant_id, suspend=True)
+
+
+def resume(svc: Services, who: Principal, grant_id: str) -> dict[str, Any]:
+    """A steward of the provider resumes a suspended grant (after an alert: once the
+    receiving department has explained its calls). Raises Forbidden, GrantNotFound,
+    AlreadyDecided (not suspended)."""
+    return _suspension(svc, who, grant_id, suspend=False)
+
+
+def _suspension(svc: Services, who: Principal, grant_id: str, *,
+                suspend: bool) -> dict[str, Any]:
+    with svc.reader.connect() as conn:
+        grant = workflow.get_grant(conn, grant_id)
+    svc.require(who, "grant", "revoke", dom=grant.provider, target=grant_id)
+    now = svc.clock()
+    with svc.recording() as rec:
+        if suspend:
+            if not workflow.suspend(rec.conn, grant_id, reason="steward", now=now):
+                raise Conflict("only an active query grant can be suspended",
+                               code="grant_not_suspendable")
+        else:
+            workflow.resume(rec.conn, grant_id)
+        rec.append(events.GrantSuspend(
+            actor=who.username, actor_department=who.department, provider=grant.provider,
+            receiver=grant.receiver, grant_id=grant_id,
+            change="suspended" if suspend else "resumed"))
+        changed = workflow.get_grant(rec.conn, grant_id)
+    return changed.to_dict(now=now)

@@ -255,6 +255,8 @@ def event_labels() -> dict[str, str]:
             "appeal": gettext("Appeal"), "appeal_decision": gettext("Appeal decided"),
             "revoke": gettext("Revoke"), "exchange": gettext("Delivery"),
             "lookup": gettext("Lookup or verification"), "feedback": gettext("Rating"),
+            "query_alert": gettext("Query grant alert"),
+            "grant_suspend": gettext("Query grant suspended or resumed"),
             "objection": gettext("Error report"),
             "objection_answer": gettext("Error report answered"),
             "authz_denied": gettext("Refused access"), "user_add": gettext("User added"),

@@ -201,3 +201,80 @@ def test_a_file_grant_takes_no_lookup_and_a_query_request_names_its_keys(city):
     file_limit = call(STEWARD, "POST", f"/requests/{asked.get_json()['id']}/approve",
                       json={"daily_limit": 5})
     assert file_limit.status_code == 409  # decided already
+
+
+def _ids_after(base: str, n: int) -> list[str]:
+    from masking import resident_id_check_char
+    return [f"{int(base) + i:017d}" + resident_id_check_char(f"{int(base) + i:017d}")
+            for i in range(n)]
+
+
+def test_a_scan_of_consecutive_keys_suspends_the_grant_and_tells_everyone(city):
+    from exchange.usecases import interface, process
+    svc, call, dataset = city
+    grant = _query_grant(call, dataset)
+    worker.run_once(svc)
+    path = f"/grants/{grant['id']}/lookup"
+    scan = _ids_after("51010419800101000", interface.SCAN_RUN + 2)
+    answers = [call(TAX, "POST", path, json={"key": {"身份证号": k}}).status_code
+               for k in scan]
+    # the tenth consecutive key still gets its answer; the grant is suspended with it
+    assert answers[:interface.SCAN_RUN] == [200] * interface.SCAN_RUN
+    assert answers[interface.SCAN_RUN:] == [403, 403]
+    alerts = [e["entry"] for e in call(AUDITOR, "GET", "/audit/entries?type=query_alert")
+              .get_json()["entries"]]
+    assert [(a["reason"], a["suspended"], a["grant_id"]) for a in alerts] == [
+        ("key_scan", True, grant["id"])]
+    for who in (STEWARD, TAX):
+        told = [n["type"] for n in process.list_notifications(svc, who)["notifications"]]
+        assert "grant.alert" in told, who
+    listed = {g["id"]: g for g in call(STEWARD, "GET", "/grants").get_json()["grants"]}
+    assert listed[grant["id"]]["status"] == "suspended"
+    assert listed[grant["id"]]["suspended_reason"] == "key_scan"
+    # the steward resumes it once the department explained; another steward may not
+    assert call(TAX, "POST", f"/grants/{grant['id']}/resume").status_code == 403
+    resumed = call(STEWARD, "POST", f"/grants/{grant['id']}/resume")
+    assert resumed.status_code == 200 and resumed.get_json()["status"] == "active"
+    assert call(TAX, "POST", path, json={"key": {"身份证号": LI}}).status_code == 200
+    again = call(STEWARD, "POST", f"/grants/{grant['id']}/resume")
+    assert again.status_code == 409
+
+
+def test_keys_that_are_not_consecutive_raise_nothing(city):
+    svc, call, dataset = city
+    grant = _query_grant(call, dataset)
+    worker.run_once(svc)
+    path = f"/grants/{grant['id']}/lookup"
+    scattered = _ids_after("51010419800101000", 30)[::2]  # every other one
+    assert all(call(TAX, "POST", path, json={"key": {"身份证号": k}}).status_code == 200
+               for k in scattered)
+    assert call(AUDITOR, "GET", "/audit/entries?type=query_alert").get_json()["entries"] == []
+
+
+def test_a_day_of_misses_raises_one_alert_without_suspending(city):
+    from exchange.usecases import interface
+    svc, call, dataset = city
+    grant = _query_grant(call, dataset)
+    worker.run_once(svc)
+    path = f"/grants/{grant['id']}/lookup"
+    misses = _ids_after("44030419851111000", 2 * interface.MISS_ALERT_AT + 4)[::2]
+    for key in misses:
+        assert call(TAX, "POST", path, json={"key": {"身份证号": key}}).status_code == 200
+    alerts = [e["entry"] for e in call(AUDITOR, "GET", "/audit/entries?type=query_alert")
+              .get_json()["entries"]]
+    assert [(a["reason"], a["suspended"], a["misses"]) for a in alerts] == [
+        ("miss_burst", False, interface.MISS_ALERT_AT)]
+    assert call(TAX, "POST", path, json={"key": {"身份证号": LI}}).status_code == 200
+
+
+def test_a_steward_suspends_a_query_grant_by_hand(city):
+    svc, call, dataset = city
+    grant = _query_grant(call, dataset)
+    worker.run_once(svc)
+    assert call(TAX, "POST", f"/grants/{grant['id']}/suspend").status_code == 403
+    done = call(STEWARD, "POST", f"/grants/{grant['id']}/suspend")
+    assert done.status_code == 200 and done.get_json()["suspended_reason"] == "steward"
+    refused = call(TAX, "POST", f"/grants/{grant['id']}/verify",
+                   json={"claims": {"身份证号": LI, "姓名": "李娜"}})
+    assert refused.status_code == 403
+    assert call(STEWARD, "POST", f"/grants/{grant['id']}/suspend").status_code == 409

@@ -63,6 +63,9 @@ def upgrade() -> None:
         sa.Column("day", sa.Date(), primary_key=True),
         sa.Column("calls", sa.Integer(), nullable=False),
         sa.Column("misses", sa.Integer(), nullable=False),
+        sa.Column("alerted", sa.Boolean(), nullable=False, server_default=sa.false()),
+        sa.Column("next_key", sa.LargeBinary(32), nullable=True),
+        sa.Column("run", sa.Integer(), nullable=False, server_default="0"),
     )
 
 
