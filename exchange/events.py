@@ -22,7 +22,7 @@ __all__ = ["Event", "Publish", "DatasetChange", "Withdraw", "Request", "RequestW
            "FlowBack",
            "Deny", "Revoke", "GrantMove", "Escalate", "Appeal", "AppealDecision", "Exchange",
            "Feedback", "Objection", "ObjectionAnswer", "Lookup", "QueryAlert",
-           "GrantSuspend",
+           "GrantSuspend", "SubjectSearch",
            "AuthzDenied", "AuthzThrottled",
            "SignInFailed", "SignInLocked", "UserAdd", "UserChange", "DepartmentChange",
            "CalendarChange", "WebhookChange",
@@ -427,6 +427,20 @@ class GrantSuspend(Event):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class SubjectSearch(Event):
+    """Someone asked who received data about a person: ``key`` is the keyed pseudonym of the
+    identifier searched (never the value), with how many calls and deliveries were found."""
+
+    TYPE = "subject_search"
+    actor: str
+    actor_department: str | None
+    key: str
+    calls: int
+    deliveries: int
+    outcome: str = "answered"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class AuthzDenied(Event):
     """Casbin refused a decision. ``object`` is the kind tried (``grant``), ``target`` its id
     when one was named, ``provider`` the department that owns it."""
@@ -570,7 +584,7 @@ EVENTS: tuple[type[Event], ...] = (Publish, DatasetChange, Withdraw, Request, Re
                                    Approve,
                                    FirstApproval, FlowBack, Deny, Escalate, Appeal,
                                    AppealDecision, Revoke, GrantMove, Exchange, Lookup,
-                                   QueryAlert, GrantSuspend,
+                                   QueryAlert, GrantSuspend, SubjectSearch,
                                    Feedback,
                                    Objection, ObjectionAnswer,
                                    AuthzDenied,

@@ -109,6 +109,7 @@ MESSAGES: dict[str, str] = {
     "index_not_ready": "The lookup index of this version is being built: try again shortly.",
     "grant_not_suspended": "This grant is not suspended.",
     "grant_not_suspendable": "Only an active query grant can be suspended.",
+    "subject_value_invalid": "Give the identifier to search for (1 to 200 characters).",
     "email_invalid": "This is not an e-mail address.",
     "user_not_found": "There is no such user.",
     # ratings, objections, metrics

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 __all__ = ["metadata", "departments", "users", "tokens", "web_sessions", "sign_in_failures",
            "calendar_days", "notifications", "notification_reads", "webhooks", "outbox",
            "feedback", "objections", "query_indexes", "query_rows", "query_keys",
-           "query_calls",
+           "query_calls", "subject_calls",
            "signing_keys", "exchanges"]
 
 metadata = sa.MetaData()
@@ -268,4 +268,15 @@ query_calls = sa.Table(
     # the last one, and how many keys in a row came one after the other
     sa.Column("next_key", sa.LargeBinary(32)),
     sa.Column("run", sa.Integer, nullable=False, server_default="0"),
+)
+
+
+# Who received data about this person: each lookup's and verification's keyed hash of its key,
+# with its audit entry's index (the log holds the hash too, but is not indexed by it).
+subject_calls = sa.Table(
+    "exchange_subject_calls", metadata,
+    sa.Column("key_hash", sa.LargeBinary(32), nullable=False),
+    sa.Column("audit_index", sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+              nullable=False),
+    sa.Index("ix_exchange_subject_calls_key", "key_hash"),
 )

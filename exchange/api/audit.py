@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Response, request
 
 from ..usecases import audit_export, auditing
-from .base import principal, route, services
+from ..usecases import subjects as subjects_uc
+from .base import json_body, principal, route, services
 
 __all__: list[str] = []
 
@@ -66,3 +67,23 @@ def consistency():
        public=True)
 def verifier_key():
     return auditing.verifier_key(services())
+
+
+@route("/audit/subjects", "GET", tag="audit", params=("value",),
+       summary="Who received data about a person: every lookup, verification and file "
+               "delivery whose data held the identifier (matched by its keyed hash; the "
+               "search is logged, the value is not) — auditors; a steward for its own "
+               "datasets")
+def subjects():
+    return subjects_uc.who_received(services(), principal(), value=request.args.get("value"))
+
+
+_SUBJECT = {"application/json": {"type": "object", "required": ["value"],
+                                 "properties": {"value": {"type": "string"}}}}
+
+
+@route("/audit/subjects", "POST", tag="audit", body=_SUBJECT,
+       summary="The same search with the identifier in the body: use it behind a proxy that "
+               "logs URLs")
+def subjects_post():
+    return subjects_uc.who_received(services(), principal(), value=json_body().get("value"))

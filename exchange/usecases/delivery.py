@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from catalog import XLSX_MAX_ROWS, formats, open_sink_writer, repository
 from policies import Grant, GrantInactive, rfc3339, workflow
 
-from .. import events, files, models
+from .. import events, files, lookups, models
 from ..auth import Principal
 from ..errors import Forbidden, InvalidInput, NotFound
 from ..paging import PageRequest, page_of
@@ -33,7 +33,8 @@ from .access import logged_purpose
 from .masking_plan import masked_chunks, version_for
 
 __all__ = ["deliver", "exchange_data", "DELIVERY_FORMATS", "exchange_receipt", "download_name",
-           "signed_manifest", "check_file", "list_exchanges", "authorized_grant"]
+           "signed_manifest", "check_file", "list_exchanges", "authorized_grant",
+           "identifier_columns", "IDENTIFIER_ENTITIES"]
 
 #: What a delivery may be written as; a CSV may start with a byte-order mark (``bom``) for
 #: Excel. XLSX holds at most ``XLSX_MAX_ROWS - 1`` rows: larger deliveries take another format.
@@ -125,6 +126,7 @@ def deliver(svc: Services, who: Principal, grant_id: str, *, fmt: Any = "csv",
                     receiver=grant.receiver, format=fmt, sha256=digest, row_count=rows,
                     byte_size=out.size, receipt=receipt, audit_index=index,
                     created_by=who.username, created_at=svc.clock()))
+                _index_subjects(rec.conn, grant, version, now=svc.clock())
                 out.commit()  # after the append (which serializes deliveries), before COMMIT
         except GrantInactive:
             _refuse(svc, who, grant)
@@ -134,6 +136,26 @@ def deliver(svc: Services, who: Principal, grant_id: str, *, fmt: Any = "csv",
             "audit_entry": rec.entries[index],
             "inclusion_proof": auditing.inclusion_evidence(svc, rec.log, index, signed),
             "data_url": f"/api/v1/exchanges/{exchange_id}/data"}
+
+
+#: Columns whose values name a person or an organisation: a delivered version is indexed by
+#: them (keyed hashes), to answer who received data about a person.
+IDENTIFIER_ENTITIES = frozenset({"CN_RESIDENT_ID", "CN_MOBILE", "CN_USCC", "PASSPORT",
+                                 "EMAIL_ADDRESS", "BANK_CARD"})
+
+
+def identifier_columns(version: Any) -> list[str]:
+    """The columns of a version profiled as holding identifiers."""
+    return [c["name"] for c in version.columns
+            if ((c.get("profile") or {}).get("entity")) in IDENTIFIER_ENTITIES]
+
+
+def _index_subjects(conn: Any, grant: Grant, version: Any, *, now: Any) -> None:
+    """Queue the subject index of a delivered version (once per version and column): who
+    received data about a person is answered from it. External tables are not indexed."""
+    columns = identifier_columns(version)
+    if columns and not version.location:
+        lookups.schedule_build(conn, grant.dataset_id, version.version, columns, now=now)
 
 
 def _write_masked(svc: Services, grant: Grant, dataset: Any, out: BinaryIO, *,

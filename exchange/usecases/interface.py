@@ -30,7 +30,7 @@ from policies import workflow
 from .. import departments, events, lookups, workdays
 from ..auth import Principal
 from ..errors import Conflict, InvalidInput, TooManyAttempts
-from ..models import query_calls
+from ..models import query_calls, subject_calls
 from ..receipts import sign_receipt
 from ..services import Services
 from .delivery import authorized_grant
@@ -259,6 +259,7 @@ def _call(svc: Services, who: Principal, grant: Any, version: Any, *, call: str,
         _count(rec.conn, current, day=day, missed=outcome in ("not_found", "no_match"),
                now=now)
         _watch(rec, current, day=day, digest=hashed, following=following, now=now)
+        rec.conn.execute(subject_calls.insert().values(key_hash=hashed, audit_index=index))
         manifest = {"call": call, "grant_id": grant.id, "dataset_id": grant.dataset_id,
                     "dataset_version": version.version, "provider": grant.provider,
                     "receiver": grant.receiver, "recipient": who.username,

@@ -257,6 +257,7 @@ def event_labels() -> dict[str, str]:
             "lookup": gettext("Lookup or verification"), "feedback": gettext("Rating"),
             "query_alert": gettext("Query grant alert"),
             "grant_suspend": gettext("Query grant suspended or resumed"),
+            "subject_search": gettext("Who received data about a person"),
             "objection": gettext("Error report"),
             "objection_answer": gettext("Error report answered"),
             "authz_denied": gettext("Refused access"), "user_add": gettext("User added"),

@@ -278,3 +278,42 @@ def test_a_steward_suspends_a_query_grant_by_hand(city):
                    json={"claims": {"身份证号": LI, "姓名": "李娜"}})
     assert refused.status_code == 403
     assert call(STEWARD, "POST", f"/grants/{grant['id']}/suspend").status_code == 409
+
+
+def test_who_received_data_about_a_person(city):
+    svc, call, dataset = city
+    grant = _query_grant(call, dataset)
+    worker.run_once(svc)
+    for key in (LI, LI.replace("0", "０")):
+        call(TAX, "POST", f"/grants/{grant['id']}/lookup", json={"key": {"身份证号": key}})
+    call(TAX, "POST", f"/grants/{grant['id']}/verify",
+         json={"claims": {"身份证号": WANG, "姓名": "王芳"}})
+    # a file delivery to health, scoped to 锦江区 (510104): 李娜's row is in it, 王芳's is not
+    asked = call(HEALTH, "POST", "/requests", json={
+        "dataset_id": dataset, "purpose": "核对就诊人户籍", "columns": ["姓名", "户籍地址"]})
+    approved = call(STEWARD, "POST", f"/requests/{asked.get_json()['id']}/approve",
+                    json={"rows": {"所属区划": ["510104"]}})
+    file_grant = approved.get_json()["grant_id"]
+    delivered = call(HEALTH, "POST", f"/grants/{file_grant}/exchanges", json={"format": "csv"})
+    assert delivered.status_code == 201
+    worker.run_once(svc)  # the subject index of the delivered version
+
+    li = call(AUDITOR, "GET", f"/audit/subjects?value={LI}").get_json()
+    assert [(c["call"], c["receiver"], c["outcome"]) for c in li["calls"]] == [
+        ("lookup", "tax", "found"), ("lookup", "tax", "found")]
+    assert [(d["receiver"], d["exchange_id"]) for d in li["deliveries"]] == [
+        ("health", delivered.get_json()["id"])]
+    assert li["deliveries"][0]["columns"] == {"姓名": "mask", "户籍地址": "mask"}
+    wang = call(AUDITOR, "POST", "/audit/subjects", json={"value": WANG}).get_json()
+    assert [c["call"] for c in wang["calls"]] == ["verify"] and wang["deliveries"] == []
+    nobody = call(AUDITOR, "GET", "/audit/subjects?value=440304198511117770").get_json()
+    assert nobody["calls"] == [] and nobody["deliveries"] == []
+    assert li["key"] != wang["key"] and li["indexes_building"] == 0
+    searches = [e["entry"] for e in call(AUDITOR, "GET", "/audit/entries?type=subject_search")
+                .get_json()["entries"]]
+    assert [(s["calls"], s["deliveries"]) for s in searches] == [(2, 1), (1, 0), (0, 0)]
+    assert LI not in json.dumps(searches) and WANG not in json.dumps(searches)
+    # the provider's steward sees its own datasets'; a requester may not ask
+    assert len(call(STEWARD, "GET", f"/audit/subjects?value={LI}").get_json()["calls"]) == 2
+    assert call(TAX, "GET", f"/audit/subjects?value={LI}").status_code == 403
+    assert call(AUDITOR, "GET", "/audit/subjects?value=").status_code == 400

@@ -2,7 +2,8 @@
 
 govex shipped whole tables; a service window checking one citizen's record needed the whole
 register. A request may now ask for lookups by key columns (``mode`` query); its grant carries
-a daily call limit and may be suspended. The lookup index (one encrypted row per record, keyed
+a daily call limit and may be suspended. Each call's keyed key hash is indexed with its
+audit entry, to answer who received data about a person. The lookup index (one encrypted row per record, keyed
 hashes of the key columns' values) is built once per dataset version and key column; calls are
 counted per grant and day.
 
@@ -67,9 +68,18 @@ def upgrade() -> None:
         sa.Column("next_key", sa.LargeBinary(32), nullable=True),
         sa.Column("run", sa.Integer(), nullable=False, server_default="0"),
     )
+    op.create_table(
+        "exchange_subject_calls",
+        sa.Column("key_hash", sa.LargeBinary(32), nullable=False),
+        sa.Column("audit_index", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+                  nullable=False),
+    )
+    op.create_index("ix_exchange_subject_calls_key", "exchange_subject_calls", ["key_hash"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_exchange_subject_calls_key", "exchange_subject_calls")
+    op.drop_table("exchange_subject_calls")
     op.drop_table("exchange_query_calls")
     op.drop_index("ix_exchange_query_keys_lookup", "exchange_query_keys")
     op.drop_table("exchange_query_keys")
