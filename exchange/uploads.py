@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
-from flask import Flask, Request, current_app, jsonify, redirect, request, session, url_for
+from flask import Flask, Request, current_app, g, jsonify, redirect, request, session, url_for
 from werkzeug.datastructures import FileStorage
 
 from catalog import UploadTooLarge
@@ -79,8 +79,8 @@ class Admission:
         svc = self.svc
         if _is_api():
             token = bearer_token(request.headers.get("Authorization", ""))
-            with svc.reader.connect() as conn:
-                principal_for_token(conn, token)
+            with svc.reader.connect() as conn:  # kept for the API's own check of this request
+                g.admitted = (token, principal_for_token(conn, token))
             return
         sid = session.get("sid")
         if not isinstance(sid, str) or not sid:

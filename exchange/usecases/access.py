@@ -471,6 +471,7 @@ def move_grant(svc: Services, who: Principal, grant_id: str, *, version: Any,
             workflow.active_grant(rec.conn, grant_id, now=svc.clock(), lock=True)
             moved = workflow.move_grant(rec.conn, grant_id, dataset_version=version,
                                         masking=plan)
+            _index_for(rec.conn, moved, now=svc.clock())
             rec.append(events.GrantMove(
                 actor=who.username, actor_department=who.department, provider=grant.provider,
                 receiver=grant.receiver, grant_id=grant_id, dataset_id=grant.dataset_id,

@@ -37,7 +37,7 @@ from catalog import (
 from masking import profile_table
 from policies import rules, workflow
 
-from .. import events, files, notices
+from .. import events, files, lookups, notices
 from ..auth import Principal
 from ..errors import Forbidden, InvalidInput, Unprocessable
 from ..messages import Problem
@@ -145,13 +145,17 @@ def _tell_held_back(svc: Services, conn: Any, dataset_id: str, number: int, *,
                     now: Any) -> None:
     """Tell the provider's stewards and the receivers of each grant that the new version
     holds back (it gives a granted column personal data the approved version did not hold:
-    deliveries stay on the version before until a steward moves the grant)."""
+    deliveries stay on the version before until a steward moves the grant); queue the lookup
+    index of the new version for the query grants that move to it."""
     newest = repository.get_version(conn, dataset_id, number)
     held = []
     for grant in workflow.following_grants(conn, dataset_id, now=now):
         approved = repository.get_version(conn, dataset_id, grant.dataset_version)
-        if not rules.version_fits(grant.columns, grant.masking, approved.columns,
-                                  newest.columns):
+        fits = rules.version_fits(grant.columns, grant.masking, approved.columns,
+                                  newest.columns)
+        if fits and grant.mode == "query":  # its calls read the new version: index it
+            lookups.schedule_build(conn, dataset_id, number, grant.key_columns, now=now)
+        if not fits:
             held.append(notices.Notice(
                 "grant.held_back", ((grant.provider, "steward"), (grant.receiver, "requester")),
                 grant.id, {"grant_id": grant.id, "dataset_id": dataset_id,

@@ -317,3 +317,21 @@ def test_who_received_data_about_a_person(city):
     assert len(call(STEWARD, "GET", f"/audit/subjects?value={LI}").get_json()["calls"]) == 2
     assert call(TAX, "GET", f"/audit/subjects?value={LI}").status_code == 403
     assert call(AUDITOR, "GET", "/audit/subjects?value=").status_code == 400
+
+
+def test_a_new_version_a_query_grant_follows_is_indexed_for_it(city):
+    from exchange.usecases import publishing
+    svc, call, dataset = city
+    grant = _query_grant(call, dataset)
+    worker.run_once(svc)
+    moved = REGISTER.replace("红星路二段1号", "红星路二段3号")
+    publishing.add_version(svc, STEWARD, dataset, filename="r.csv", data=moved.encode())
+    early = call(TAX, "POST", f"/grants/{grant['id']}/verify",
+                 json={"claims": {"身份证号": LI, "户籍地址": "成都市锦江区红星路二段3号"}})
+    assert early.status_code == 409  # version 2 is read now; its index is being built
+    assert worker.run_once(svc).get("timer.done") == 1
+    now = call(TAX, "POST", f"/grants/{grant['id']}/verify",
+               json={"claims": {"身份证号": LI, "户籍地址": "成都市锦江区红星路二段3号"}})
+    assert now.get_json()["match"] is True
+    entry = call(AUDITOR, "GET", "/audit/entries?type=lookup").get_json()["entries"][-1]
+    assert entry["entry"]["dataset_version"] == 2
