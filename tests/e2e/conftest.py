@@ -37,7 +37,8 @@ def server(tmp_path_factory, database_url):
                    capture_output=True, timeout=600)
     with serving(env, home / "server.log") as (url, _port, _proc):
         users = {u["username"]: u for u in json.loads((home / "demo-users.json").read_text())}
-        yield {"url": url, "home": home, "users": users, "log": home / "server.log"}
+        yield {"url": url, "home": home, "users": users, "log": home / "server.log",
+               "env": env}
 
 
 @contextmanager

@@ -192,3 +192,37 @@ def test_a_new_version_reaches_a_following_grant_not_a_pinned_one(server, tmp_pa
 def base64url(text: str) -> bytes:
     import base64
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def test_lookups_and_checks_from_the_command_line(server, tmp_path):
+    """接口共享 through the CLI: a query request, the worker's index, a lookup, checks."""
+    from masking import resident_id_check_char
+
+    base = "51010419800101123"
+    person = base + resident_id_check_char(base)
+    register = tmp_path / "register.csv"
+    register.write_text(f"身份证号,姓名,户籍地址\n{person},李娜,成都市锦江区红星路二段1号\n",
+                        encoding="utf-8")
+    published = govex(server, "civil-steward", "publish", str(register), "--title",
+                      "户籍核验测试", "--sharing", "conditional", "--level", "L3").stdout
+    dataset = re.search(r"published (ds_\w+)", published).group(1)
+    asked = govex(server, "health-requester", "request", dataset, "--purpose", "窗口核验户籍",
+                  "--columns", "姓名,户籍地址", "--lookup-by", "身份证号").stdout
+    request_id = asked.split()[0]
+    granted = govex(server, "civil-steward", "approve", request_id).stdout
+    grant = re.search(r"granted (gr_\w+)", granted).group(1)
+    env = {**server["env"]}
+    env.pop("GOVEX_TOKEN", None)
+    built = subprocess.run([GOVEX, "worker", "--once"], env=env, capture_output=True,
+                           text=True, timeout=300)
+    assert "timer.done" in built.stdout, built.stdout + built.stderr
+    found = govex(server, "health-requester", "lookup", grant,
+                  f"身份证号={person.lower()}").stdout
+    assert '"姓名": "李*"' in found and person not in found
+    yes = govex(server, "health-requester", "check", grant, f"身份证号={person}", "姓名=李娜")
+    assert yes.stdout.startswith("match")
+    no = govex(server, "health-requester", "check", grant, f"身份证号={person}", "姓名=王芳",
+               ok=False)
+    assert no.returncode == 4 and no.stdout.startswith("no match")
+    other = govex(server, "jinjiang-requester", "lookup", grant, f"身份证号={person}", ok=False)
+    assert other.returncode == 1
