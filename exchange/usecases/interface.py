@@ -121,7 +121,7 @@ _maskers: dict[tuple[str, int, str], ChunkedMasker] = {}
 _maskers_lock = threading.Lock()
 
 
-def _masker(svc: Services, grant: Any, dataset: Any, version: Any) -> ChunkedMasker:
+def _masker(svc: Services, grant: Any, version: Any) -> ChunkedMasker:
     """The grant's masker for a version (its plan fixed by the profiles of publication),
     kept for the process: a lookup masks one row, not a table to profile."""
     plan_key = json.dumps(grant.masking, sort_keys=True, ensure_ascii=False)
@@ -291,11 +291,9 @@ def lookup(svc: Services, who: Principal, grant_id: str, *, key: Any) -> dict[st
     if _spent(svc, grant, svc.clock().astimezone(workdays.TZ).date()):
         raise _limit(grant, svc.clock())
     version, found = _found(svc, grant, column, value)
-    with svc.reader.connect() as conn:
-        dataset = repository.get_dataset(conn, grant.dataset_id)
     rows: list[dict[str, Any]] = []
     if found:
-        masker = _masker(svc, grant, dataset, version)
+        masker = _masker(svc, grant, version)
         table = pa.table({c: pa.array([r.get(c) for r in found], pa.string())
                           for c in grant.columns})
         rows = masker.mask(table).to_pylist()

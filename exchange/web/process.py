@@ -19,6 +19,7 @@ from .base import (
     department_label,
     form_fields,
     principal,
+    safe_next,
     services,
 )
 from .charts import bar_chart
@@ -128,11 +129,10 @@ def read_notices():
     one = request.form.get("id")
     ids = [int(one)] if one and one.isdigit() else None
     process.read_notifications(svc, who, ids=ids)
-    if ids and request.form.get("go"):
-        target = request.form["go"]
-        if target.startswith("/") and not target.startswith("//"):
-            return redirect(target, code=303)
-    return redirect(url_for(".notices"), code=303)
+    back = url_for(".notices")
+    if ids and request.form.get("go"):  # the notice's page, if it is one of this site's
+        return redirect(safe_next(request.form["go"], back), code=303)
+    return redirect(back, code=303)
 
 
 @bp.get("/objections")

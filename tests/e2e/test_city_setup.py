@@ -28,17 +28,23 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _run(script: str, *, port: str, cwd: Path) -> str:
+    """A README section's shell blocks in bash, with this checkout's virtualenv and a free
+    port instead of ``port``; what it printed (it must exit 0)."""
+    script = script.replace("source .venv/bin/activate",
+                            f"source {Path(sys.executable).parent}/activate")
+    script = script.replace(port, str(_free_port()))
+    done = subprocess.run(["bash", "-c", "set -euo pipefail\ntrap 'kill $SERVER 2>/dev/null "
+                           "|| true' EXIT\nSERVER=\n" + script],
+                          cwd=cwd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout
+
+
 def test_the_readme_sets_a_city_up(tmp_path):
     script = _section("Setting up a city")
     assert "govex departments add jinjiang-civil" in script and "--rows 区划代码=510104" in script
-    script = script.replace("source .venv/bin/activate",
-                            f"source {Path(sys.executable).parent}/activate")
-    script = script.replace("8090", str(_free_port()))
-    done = subprocess.run(["bash", "-c", "set -euo pipefail\ntrap 'kill $SERVER 2>/dev/null "
-                           "|| true' EXIT\nSERVER=\n" + script],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    out = done.stdout
+    out = _run(script, port="8090", cwd=tmp_path)
     assert "jinjiang-civil: 锦江区民政局 · district 510104 (四川省 锦江区), under jinjiang" in out
     assert "proposed: --rows 区划代码=510104" in out
     delivered = list(csv.DictReader(io.StringIO(
@@ -66,14 +72,7 @@ def test_the_readme_walks_a_request_through_the_process(tmp_path):
     approval, timeline, rating, error report answered, the bureau's figures."""
     script = _section("The sharing process")
     assert "govex appeal-decide $REQ --return" in script and "govex metrics" in script
-    script = script.replace("source .venv/bin/activate",
-                            f"source {Path(sys.executable).parent}/activate")
-    script = script.replace("8091", str(_free_port()))
-    done = subprocess.run(["bash", "-c", "set -euo pipefail\ntrap 'kill $SERVER 2>/dev/null "
-                           "|| true' EXIT\nSERVER=\n" + script],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    out = done.stdout
+    out = _run(script, port="8091", cwd=tmp_path)
     assert re.search(r"\* \S+\+08:00  A request waits for your reply  rq_\w+", out)
     assert re.search(r"rq_\w+ appealed; the data authority decides by \S+T23:59:59\+08:00", out)
     assert re.search(r"\* \S+  A refusal was appealed  rq_\w+", out)
