@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
@@ -286,6 +286,15 @@ class AuditLog:
             return [(int(idx), text) for idx, text in rows]
         return [(int(idx), json.loads(text)) for idx, text in rows]
 
+    def last_time(self, conn: Connection, *, type: str, actor: str,
+                  since: datetime | str) -> datetime | None:
+        """The time (UTC) of ``actor``'s newest entry of ``type`` at or after ``since``;
+        None if there is none. One prebuilt statement: asked before every call at rate
+        (whether a user is throttled). Raises InvalidRange for a bad time."""
+        found = conn.execute(_LAST_TIME, {"type": type, "actor": actor,
+                                          "since": parse_bound(since, "since")}).scalar()
+        return None if found is None else found.replace(tzinfo=timezone.utc)
+
     def count(self, conn: Connection, *, type: str | None = None,
               since: datetime | str | None = None, until: datetime | str | None = None,
               department: Values = None, dataset_id: Values | int = None,
@@ -445,6 +454,13 @@ def _fold(hashes: Sequence[bytes]) -> bytes:
     for left in reversed(hashes[:-1]):
         result = merkle.node_hash(left, result)
     return result
+
+
+_LAST_TIME = (select(entries_table.c.time)
+              .where(entries_table.c.type == bindparam("type"),
+                     entries_table.c.actor == bindparam("actor"),
+                     entries_table.c.time >= bindparam("since"))
+              .order_by(entries_table.c.idx.desc()).limit(1))
 
 
 def _filters(*, type: str | None, since: datetime | str | None, until: datetime | str | None,

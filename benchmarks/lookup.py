@@ -46,6 +46,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--processes", type=lambda v: [int(n) for n in v.split(",")],
+                        default=[1, 2], help="server processes to run with, e.g. 1,2")
     args = parser.parse_args()
     print(f"register of {args.rows:,} residents; {args.clients} clients x {args.seconds:.0f} s "
           f"per kind; {os.cpu_count()} cores (clients and server share them)")
@@ -133,10 +135,16 @@ def _run(kind: str, home: Path, url: str | None, args: argparse.Namespace) -> No
 
     print(f"\n{kind}:")
     setup = _setup(home, url, args.rows)
-    with serving(setup["env"], home / "server.log") as (base, _port, _proc):
-        print(f"  {'kind':<8}{'calls/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}  outcomes")
-        for call in ("lookup", "verify"):
-            _load(base, setup, call, args)
+    print(f"  {'server':<12}{'kind':<8}{'calls/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+          f"{'server':>9}{'clients':>9}  outcomes")
+    print(f"  {'':<12}{'':<8}{'':>9}{'':>9}{'':>9}{'':>8}{'ms CPU/call':>18}")
+    for processes in args.processes:
+        with serving(setup["env"], home / "server.log", "--processes", str(processes)) as (
+                base, _port, proc):
+            server = f"{processes} process" + ("es" if processes > 1 else "")
+            _load(base, setup, "healthz", args, proc.pid, server)  # the floor: no work at all
+            for call in ("lookup", "verify"):
+                _load(base, setup, call, args, proc.pid, server)
     env = {**setup["env"]}
     with serving(env, home / "server-2.log") as (base, _port, _proc):
         env |= {"GOVEX_URL": base, "GOVEX_TOKEN": setup["tokens"]["city-auditor"]}
@@ -148,7 +156,18 @@ def _run(kind: str, home: Path, url: str | None, args: argparse.Namespace) -> No
     print(f"  govex audit verify: {first} ({took:.1f} s)")
 
 
-def _load(base: str, setup: dict, call: str, args: argparse.Namespace) -> None:
+def _cpu(pid: int, *, children: bool = True) -> float:
+    """Seconds of CPU a process (and its server processes: ``--processes``) have used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    used = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    listed = Path(f"/proc/{pid}/task/{pid}/children")
+    if children and listed.exists():
+        used += sum(_cpu(int(child)) for child in listed.read_text().split())
+    return used
+
+
+def _load(base: str, setup: dict, call: str, args: argparse.Namespace, server: int,
+          label: str) -> None:
     token = setup["tokens"]["window-requester"]
     ids, grant = setup["ids"], setup["grant"]
     times: list[float] = []
@@ -168,7 +187,8 @@ def _load(base: str, setup: dict, call: str, args: argparse.Namespace) -> None:
             body = ({"key": {"身份证号": key}} if call == "lookup"
                     else {"claims": {"身份证号": key, "户籍地址": "成都市锦江区红星路1号"}})
             started = time.perf_counter()
-            answer = session.post(path, json=body, headers=headers, timeout=60)
+            answer = (session.get(f"{base}/healthz", timeout=60) if call == "healthz" else
+                      session.post(path, json=body, headers=headers, timeout=60))
             elapsed = time.perf_counter() - started
             with lock:
                 if answer.status_code != 200:
@@ -176,17 +196,22 @@ def _load(base: str, setup: dict, call: str, args: argparse.Namespace) -> None:
                     continue
                 times.append(elapsed)
                 got = answer.json()
-                outcomes[("found" if got["rows"] else "not found") if call == "lookup"
-                         else ("match" if got["match"] else "no match")] += 1
+                outcomes["ok" if call == "healthz" else ("found" if got["rows"] else "not found")
+                         if call == "lookup" else ("match" if got["match"] else "no match")] += 1
 
     workers = [threading.Thread(target=client, args=(n,)) for n in range(args.clients)]
+    server_cpu, client_cpu = _cpu(server), _cpu(os.getpid(), children=False)
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
+    server_cpu = _cpu(server) - server_cpu
+    client_cpu = _cpu(os.getpid(), children=False) - client_cpu
+    done = max(1, len(times) + errors[0])
     rate = len(times) / args.seconds
-    print(f"  {call:<8}{rate:>9.0f}{_pct(times, 50):>9.1f}{_pct(times, 99):>9.1f}"
-          f"{errors[0]:>8}  " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+    print(f"  {label:<12}{call:<8}{rate:>9.0f}{_pct(times, 50):>9.1f}{_pct(times, 99):>9.1f}"
+          f"{errors[0]:>8}{server_cpu / done * 1000:>9.2f}{client_cpu / done * 1000:>9.2f}  "
+          + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
 
 
 def _pct(values: list[float], p: int) -> float:

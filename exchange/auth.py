@@ -157,12 +157,15 @@ def bearer_token(authorization: str) -> str:
     return token.strip()
 
 
+# built once: asked on every API request (the compiled form is cached)
+_BY_TOKEN = sa.select(users).join(tokens, tokens.c.username == users.c.username).where(
+    tokens.c.token_hash == sa.bindparam("token_hash"), tokens.c.revoked_at.is_(None),
+    users.c.disabled.is_(False))
+
+
 def principal_for_token(conn: sa.Connection, token: str) -> Principal:
     """The user a bearer token belongs to. Raises Unauthenticated."""
-    row = conn.execute(
-        sa.select(users).join(tokens, tokens.c.username == users.c.username).where(
-            tokens.c.token_hash == hash_token(token), tokens.c.revoked_at.is_(None),
-            users.c.disabled.is_(False))).first()
+    row = conn.execute(_BY_TOKEN, {"token_hash": hash_token(token)}).first()
     if row is None:
         raise Unauthenticated("invalid or revoked token", code="unauthenticated")
     return _principal(row)

@@ -2,28 +2,39 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-__all__ = ["make_engine", "reader", "upgrade", "MIGRATIONS"]
+__all__ = ["make_engine", "reader", "writers_turn", "upgrade", "MIGRATIONS", "POOL_SIZE"]
 
 READONLY = "govex_readonly"
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+#: Connections a process keeps open: a server's threads (8 by default), the audit log's
+#: writer, the background worker and the pages' readers at once. SQLAlchemy's default (5)
+#: made every connection past it be opened and closed per request (with SQLite's pragmas,
+#: or PostgreSQL's sign-in): most of a lookup's cost under load.
+POOL_SIZE = 16
+
+
 def make_engine(url: str) -> sa.Engine:
     """An engine for ``url``. SQLite gets WAL, a busy timeout, foreign keys and ``BEGIN
     IMMEDIATE`` transactions, so writers queue in the database instead of failing halfway."""
+    pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_SIZE}
     if not url.startswith("sqlite"):
-        return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+        return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True, **pool)
     # hide_parameters: a failed statement's values (purposes, names) never reach the log
     engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
-                              hide_parameters=True)
+                              hide_parameters=True, **pool)
     _owner_only(engine.url.database)
     sa.event.listen(engine, "connect", _sqlite_connect)
     sa.event.listen(engine, "begin", _sqlite_begin)
@@ -56,6 +67,25 @@ def _sqlite_connect(dbapi_connection, _record) -> None:  # noqa: ANN001 (DB-API 
 def _sqlite_begin(conn: sa.Connection) -> None:
     readonly = conn.get_execution_options().get(READONLY, False)
     conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+@contextlib.contextmanager
+def writers_turn(engine: sa.Engine) -> Iterator[None]:
+    """Wait for this process's turn to write at rate, for a batch of the audit log's writer.
+    SQLite lets one writer in at a time and makes the others poll with growing sleeps (up to
+    100 ms each), so two server processes' writers took turns slowly and unevenly; here they
+    queue on an exclusive ``flock`` of a file beside the database instead, which wakes the
+    next one as soon as the lock is free. PostgreSQL queues them itself (row locks)."""
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:" or path.startswith("file:"):
+        yield
+        return
+    fd = os.open(f"{path}.writer.lock", os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def reader(engine: sa.Engine) -> sa.Engine:

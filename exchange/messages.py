@@ -107,6 +107,8 @@ MESSAGES: dict[str, str] = {
     "claims_invalid": "Claims name a key column and only columns of the grant (%(columns)s).",
     "daily_limit_reached": "The grant's %(limit)s calls of today are spent: more tomorrow.",
     "index_not_ready": "The lookup index of this version is being built: try again shortly.",
+    "grant_changed": "The grant changed while the call was made (a new version, a new "
+                     "decision): nothing was recorded, try again.",
     "grant_not_suspended": "This grant is not suspended.",
     "grant_not_suspendable": "Only an active query grant can be suspended.",
     "subject_value_invalid": "Give the identifier to search for (1 to 200 characters).",

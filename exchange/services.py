@@ -25,7 +25,7 @@ from policies import Enforcer, rfc3339
 from . import events, notices
 from .auth import Principal
 from .config import Settings
-from .db import make_engine, reader
+from .db import make_engine, reader, writers_turn
 from .errors import Forbidden, TooManyAttempts
 from .events import Event
 from .keys import ActiveKey, MasterKey, SigningKeys
@@ -75,6 +75,9 @@ class Services:
         self._spark_lock = threading.Lock()
         self._writer: BatchWriter | None = None
         self._batch: tuple[AuditLog, ActiveKey] | None = None  # the writer thread's own
+        #: what a use case keeps between calls in this process, by name (interface sharing's
+        #: plans of its grants): each is checked again where it matters, never trusted blind
+        self.kept: dict[str, Any] = {}
 
     def sweep_payloads(self, *, older_than: float = 3600.0) -> Any:
         """Remove payload files a crash left behind (see ``EncryptedFileStore.sweep``): those
@@ -196,11 +199,7 @@ class Services:
     def _throttled_since(conn: sa.Connection, log: AuditLog, who: Principal,
                          since: dt.datetime) -> dt.datetime | None:
         """When ``who``'s current throttle began (None when not throttled)."""
-        found = log.entries(conn, type="authz_throttled", actor=who.username, since=since,
-                            limit=1)
-        if not found:
-            return None
-        return dt.datetime.fromisoformat(found[0][1]["time"])
+        return log.last_time(conn, type="authz_throttled", actor=who.username, since=since)
 
     def allowed(self, user: str, dom: str, obj: str, act: str) -> bool:
         """Casbin's decision, after applying every policy change any process committed (a
@@ -243,10 +242,12 @@ class Services:
                                            sign=self._sign_batch)
         return self._writer.submit(work)
 
-    def _begin_batch(self) -> Any:
+    @contextlib.contextmanager
+    def _begin_batch(self) -> Iterator[sa.Connection]:
         active = self.keys.active(self.reader)
         self._batch = (self._log(active), active)
-        return self.engine.begin()
+        with writers_turn(self.engine), self.engine.begin() as conn:
+            yield conn
 
     def _batch_recording(self, conn: sa.Connection) -> Recording:
         assert self._batch is not None

@@ -26,7 +26,10 @@ import functools
 import io
 import json
 import logging
+import signal
 import socket
+import subprocess
+import threading
 import time
 from typing import Any
 
@@ -39,7 +42,8 @@ from waitress.utilities import RequestEntityTooLarge
 
 from .uploads import OPEN_BODY_LIMIT, Admission
 
-__all__ = ["serve", "make_server", "GATED_FROM", "LINGER_SECONDS", "LINGER_BYTES"]
+__all__ = ["serve", "make_server", "listening_socket", "supervise", "GATED_FROM",
+           "LINGER_SECONDS", "LINGER_BYTES"]
 
 log = logging.getLogger("govex")
 
@@ -53,25 +57,76 @@ _TOO_LARGE = {"code": "too_large",
               "message": "the request body is larger than this exchange accepts"}
 
 
-def serve(app: Flask, *, host: str, port: int, threads: int) -> None:
-    """Serve ``app`` (built by :func:`exchange.app.create_app`) until interrupted."""
-    server = make_server(app, host=host, port=port, threads=threads)
+def serve(app: Flask, *, host: str | None = None, port: int | None = None, threads: int,
+          sock: socket.socket | None = None) -> None:
+    """Serve ``app`` (built by :func:`exchange.app.create_app`) until interrupted, on
+    ``host``:``port`` or on the listening socket ``sock`` (one of :func:`supervise`'s
+    processes)."""
+    server = make_server(app, host=host, port=port, threads=threads, sock=sock)
     try:
         server.run()
     finally:
         server.close()
 
 
-def make_server(app: Flask, *, host: str, port: int, threads: int) -> Any:
+def make_server(app: Flask, *, host: str | None = None, port: int | None = None,
+                threads: int, sock: socket.socket | None = None) -> Any:
     """A waitress server of ``app`` that refuses from the head, listening but not yet run."""
     admission: Admission = app.extensions["govex.admission"]
     channel = type("GatedChannel", (GatedChannel,), {"app": app, "admission": admission})
-    server = create_server(app, host=host, port=port, threads=threads, ident="govex",
-                           max_request_body_size=admission.limit + 1)  # waitress refuses >=
+    where: dict[str, Any] = {"sockets": [sock]} if sock is not None else {"host": host,
+                                                                          "port": port}
+    server = create_server(app, threads=threads, ident="govex",
+                           max_request_body_size=admission.limit + 1,  # waitress refuses >=
+                           **where)
     for each in [server, *getattr(server, "map", {}).values()]:
         if isinstance(each, BaseWSGIServer):
             each.channel_class = channel
     return server
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket listening on ``host``:``port``, inheritable by the server processes
+    :func:`supervise` starts. Raises OSError (the port is taken)."""
+    sock = socket.create_server((host, port), backlog=1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+def supervise(commands: list[list[str]], sock: socket.socket, *,
+              grace: float = 30.0) -> int:
+    """Run each of ``commands`` (``govex serve --listen-fd``: a server process accepting on
+    ``sock``, which they all share — the kernel hands each connection to one) until this
+    process is told to stop (SIGTERM, SIGINT) or one of them exits; then stop the others
+    (SIGTERM, then SIGKILL after ``grace`` seconds). Python runs one thread at a time per
+    process: several processes use the machine's cores. Returns 0 when told to stop, else
+    1 (a server process died: the service manager restarts the whole)."""
+    stop = threading.Event()
+    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGTERM,
+                                                                       signal.SIGINT)}
+    children = [subprocess.Popen(c, pass_fds=[sock.fileno()]) for c in commands]
+    failed = None
+    try:
+        while not stop.wait(0.5):
+            failed = next((c for c in children if c.poll() is not None), None)
+            if failed is not None:
+                log.error("server process %s exited with %s: stopping the others",
+                          failed.pid, failed.returncode)
+                break
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        deadline = time.monotonic() + grace
+        for child in children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    return 0 if failed is None else 1
 
 
 class _Refusal:

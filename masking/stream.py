@@ -162,8 +162,10 @@ class ChunkedMasker:
             raise InvalidMaskingPlan("no plan yet: call plan() or mask() first")
         return [c for c in columns if not self._operators[c].drops_column]
 
-    def mask(self, chunk: pa.Table) -> pa.Table:
-        """The masked chunk: same rows in order, dropped columns left out.
+    def mask(self, chunk: pa.Table, *, count: bool = True) -> pa.Table:
+        """The masked chunk: same rows in order, dropped columns left out. ``count=False``
+        leaves the report as it is (a masker kept for one-row lookups, whose report nobody
+        reads: counting what changed costs as much as masking a row).
 
         Raises InvalidMaskingPlan (a chunk whose columns differ from the first one's, errors of
         :meth:`plan`), UnknownOperator.
@@ -174,20 +176,22 @@ class ChunkedMasker:
             raise InvalidMaskingPlan("a chunk's columns differ from the first chunk's")
         out: dict[str, Any] = {}
         for name in chunk.column_names:
-            out_column = self._mask_column(name, chunk.column(name))
+            out_column = self._mask_column(name, chunk.column(name), count=count)
             if out_column is not None:
                 out[name] = out_column
         return pa.table(out)
 
-    def _mask_column(self, name: str, values: pa.ChunkedArray) -> Any:
+    def _mask_column(self, name: str, values: pa.ChunkedArray, *, count: bool) -> Any:
         operator, rule, report = self._operators[name], self.rules[name], self._reports[name]
-        report.rows += len(values)
-        report.nulls += values.null_count
+        if count:
+            report.rows += len(values)
+            report.nulls += values.null_count
         if operator.drops_column:
             return None
         context = MaskContext(self._context.hash_key, self._context.analyzer, name)
         masked = operator.apply(values, entity=rule.entity, params=rule.params, context=context)
-        report.changed += _changed(values, masked)
+        if count:
+            report.changed += _changed(values, masked)
         return masked
 
     def report(self) -> list[ColumnReport]:

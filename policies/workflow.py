@@ -441,10 +441,14 @@ def _listed(table: sa.Table, *, newest_first: bool, after: tuple[dt.datetime, st
     return query.order_by(order, ident).limit(limit)
 
 
+# built once (read on every call of interface sharing: the compiled form is cached)
+_GRANT = sa.select(grants_table).where(grants_table.c.id == sa.bindparam("grant_id"))
+_GRANT_LOCKED = _GRANT.with_for_update()
+
+
 def get_grant(conn: sa.Connection, grant_id: str, *, lock: bool = False) -> Grant:
     """Raises GrantNotFound. ``lock``: see :func:`active_grant`."""
-    query = sa.select(grants_table).where(grants_table.c.id == grant_id)
-    row = conn.execute(query.with_for_update() if lock else query).first()
+    row = conn.execute(_GRANT_LOCKED if lock else _GRANT, {"grant_id": grant_id}).first()
     if row is None:
         raise GrantNotFound(f"no grant {grant_id}", code="grant_not_found")
     return _grant_from_row(row)

@@ -37,24 +37,66 @@ def init(home: Path, admin_password: str | None) -> None:
 @_home
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int,
+              help="Threads per server process.")
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes sharing the port, each with its threads and its own "
+                   "writer of the audit log: one per core serves calls at rate (interface "
+                   "sharing) on all of them.")
 @click.option("--worker", "with_worker", is_flag=True,
               help="Also do the background work (reminders, escalations, webhooks, e-mail) in "
                    "this process, as `govex worker` would.")
-def serve(home: Path, host: str, port: int, threads: int, with_worker: bool) -> None:
+@click.option("--listen-fd", type=int, hidden=True)  # one of --processes: the shared socket
+def serve(home: Path, host: str, port: int, threads: int, processes: int, with_worker: bool,
+          listen_fd: int | None) -> None:
     """Serve the exchange with waitress (a production WSGI server); an upload without a valid
     token or session, or declared over the limit, is refused before its body is received."""
+    import socket
+    import sys
+
     from ..app import create_app
+    from ..services import Services
+    from ..serving import listening_socket, supervise
     from ..usecases.admin import init_instance
+    if listen_fd is not None:  # started by the command below: the instance is ready
+        _logging()
+        _serve(create_app({"home": home}), threads, with_worker=with_worker,
+               sock=socket.socket(fileno=listen_fd))
+        return
     settings = _settings(home)
     init_instance(settings)
-    _serve(create_app({"home": home}), host, port, threads, with_worker=with_worker)
+    if processes == 1:
+        _serve_here(create_app({"home": home}), host, port, threads, with_worker=with_worker)
+        return
+    _logging()
+    svc = Services(settings)
+    _sweep(svc)  # before any server process starts
+    svc.engine.dispose()
+    sock = listening_socket(host, port)
+    command = [sys.executable, "-m", "exchange.cli", "serve", "--home", str(home),
+               "--threads", str(threads), "--listen-fd", str(sock.fileno())]
+    click.echo(f"govex serving on http://{host}:{port} with {processes} processes  (Ctrl+C "
+               "to stop)" + ("; background work in the first" if with_worker else ""))
+    code = supervise([command + (["--worker"] if with_worker and n == 0 else [])
+                      for n in range(processes)], sock)
+    sock.close()
+    if code:
+        raise SystemExit(code)
 
 
-def _sweep(app) -> None:  # noqa: ANN001 (Flask, imported lazily)
+def _serve_here(app, host: str, port: int, threads: int, *,  # noqa: ANN001 (Flask)
+                with_worker: bool) -> None:
+    """Serve in this one process."""
+    _logging()
+    _sweep(app.extensions["govex"])
+    click.echo(f"govex serving on http://{host}:{port}  (Ctrl+C to stop)"
+               + ("; background work in this process" if with_worker else ""))
+    _serve(app, threads, with_worker=with_worker, host=host, port=port)
+
+
+def _sweep(svc) -> None:  # noqa: ANN001 (Services, imported lazily)
     """Before serving: remove what a crash left in the payload store (nothing is serving)."""
     from ..uploads import sweep_spool
-    svc = app.extensions["govex"]
     swept = svc.sweep_payloads()
     if swept and (swept.temporary_files or swept.unreferenced_payloads):
         click.echo(f"removed what an interrupted job left in the payload store: "
@@ -74,11 +116,9 @@ def _quiet_dependencies(record) -> bool:  # noqa: ANN001 (logging.LogRecord)
     return record.levelno >= logging.WARNING or not record.name.startswith(_NOISY)
 
 
-def _serve(app, host: str, port: int, threads: int, *,  # noqa: ANN001
-           with_worker: bool = False) -> None:
+def _serve(app, threads: int, *, with_worker: bool = False,  # noqa: ANN001 (Flask)
+           **where) -> None:  # noqa: ANN003 (host and port, or sock)
     from ..serving import serve
-    _logging()
-    _sweep(app)
     loop = None
     if with_worker:
         import threading
@@ -87,10 +127,8 @@ def _serve(app, host: str, port: int, threads: int, *,  # noqa: ANN001
         loop = Loop()
         threading.Thread(target=run, args=(app.extensions["govex"],), kwargs={"loop": loop},
                          name="govex-worker", daemon=True).start()
-    click.echo(f"govex serving on http://{host}:{port}  (Ctrl+C to stop)"
-               + ("; background work in this process" if loop else ""))
     try:
-        serve(app, host=host, port=port, threads=threads)
+        serve(app, threads=threads, **where)
     finally:
         if loop is not None:
             loop.stop.set()
@@ -200,7 +238,7 @@ def demo(home: Path, port: int, host: str, rows: int, no_serve: bool) -> None:
     click.echo(f"sign-in details: {home / 'demo-users.json'}")
     if not no_serve:
         from ..app import create_app
-        _serve(create_app({"home": home}), host, port, 8, with_worker=True)
+        _serve_here(create_app({"home": home}), host, port, 8, with_worker=True)
 
 
 @click.group()

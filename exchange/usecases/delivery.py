@@ -46,15 +46,19 @@ def _authorize(svc: Services, who: Principal, grant_id: str) -> Grant:
     """The grant, read once, if Casbin lets ``who`` receive under it and it is active."""
     with svc.reader.connect() as conn:
         grant = workflow.get_grant(conn, grant_id)
+    return authorized_grant(svc, who, grant)
+
+
+def authorized_grant(svc: Services, who: Principal, grant: Grant) -> Grant:
+    """``grant`` if ``who`` may receive under it now (not throttled, Casbin's decision after
+    every committed policy change, the grant's department) and it is active, else refused
+    (logged) — also for interface sharing, which keeps the grant it read between calls and
+    checks it again in each call's own transaction."""
     svc.check_throttle(who)
-    if not svc.allowed(who.username, who.domain, f"grant:{grant_id}", "receive") \
+    if not svc.allowed(who.username, who.domain, f"grant:{grant.id}", "receive") \
             or grant.receiver != who.department:
         _refuse(svc, who, grant)
     return workflow.check_active(grant, now=svc.clock())
-
-
-#: For other ways of receiving under a grant (interface sharing): the same check.
-authorized_grant = _authorize
 
 
 def _refuse(svc: Services, who: Principal, grant: Grant) -> NoReturn:

@@ -13,19 +13,20 @@ A verification compares claims with the record and answers only ``match``: no da
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
 
-from catalog import open_table_source, repository
+from catalog import DatasetVersion, open_table_source, repository
 from masking import ChunkedMasker, ColumnRule, resident_id_check_char
-from policies import workflow
+from policies import Grant, GrantInactive, workflow
 
 from .. import departments, events, lookups, workdays
 from ..auth import Principal
@@ -94,12 +95,81 @@ def _keys(svc: Services) -> tuple[bytes, bytes]:
     return svc.master.derive("query-index-rows"), svc.master.derive("subject-pseudonyms")
 
 
-def _query_grant(svc: Services, who: Principal, grant_id: str) -> Any:
-    grant = authorized_grant(svc, who, grant_id)
-    if grant.mode != "query":
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """What every call under a query grant reads alike until the grant or its dataset
+    changes, kept for the process: the grant as read, the version its calls read, the
+    dataset's newest version number then (for a grant that follows the latest) and the key
+    columns whose index is ready. Each call's transaction reads the grant again under lock
+    and the newest version number, and a call whose plan no longer holds is made again on a
+    fresh one (:class:`_Stale`): a revocation, a suspension, a grant moved or a new version
+    counts at once, in every process."""
+
+    grant: Grant
+    version: DatasetVersion | None  # None: not a query grant
+    latest: int | None
+    ready: frozenset[str]
+
+
+class _Stale(Exception):
+    """The grant or its dataset changed since the call's plan was read."""
+
+
+class _Kept:
+    """A process's plans of query grants and the grants whose day of calls is spent."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.plans: dict[str, _Plan] = {}
+        self.spent: dict[str, dt.date] = {}  # the limit is fixed at approval: spent till midnight
+
+    def forget(self, grant_id: str) -> None:
+        with self.lock:
+            self.plans.pop(grant_id, None)
+
+
+MAX_PLANS = 4096  # grants whose plans a process keeps (all of them, in any real city)
+
+
+def _kept(svc: Services) -> _Kept:
+    found = svc.kept.get("interface")
+    if found is None:
+        found = svc.kept.setdefault("interface", _Kept())
+    return found
+
+
+def _plan(svc: Services, who: Principal, grant_id: str, *, fresh: bool) -> _Plan:
+    """The plan of a query grant ``who`` may call now (authorized on every call: throttle,
+    Casbin after every committed policy change, the grant's department, not expired).
+    Raises Forbidden, GrantNotFound, GrantInactive, InvalidInput (a file grant)."""
+    kept = _kept(svc)
+    plan = None if fresh else kept.plans.get(grant_id)
+    if plan is None or plan.grant.status(svc.clock()) != "active":  # kept: active ones only
+        plan = _read_plan(svc, grant_id)
+        if plan.version is not None and plan.grant.status(svc.clock()) == "active":
+            with kept.lock:
+                if len(kept.plans) >= MAX_PLANS:
+                    kept.plans.clear()
+                kept.plans[grant_id] = plan
+    authorized_grant(svc, who, plan.grant)
+    if plan.version is None:
         raise InvalidInput("this grant delivers files: look up under a query grant",
                            code="not_a_query_grant")
-    return grant
+    return plan
+
+
+def _read_plan(svc: Services, grant_id: str) -> _Plan:
+    with svc.reader.connect() as conn:
+        grant = workflow.get_grant(conn, grant_id)
+        if grant.mode != "query":
+            return _Plan(grant, None, None, frozenset())
+        latest = (repository.latest_version(conn, grant.dataset_id)
+                  if grant.follows == "latest" else None)  # read first: a race makes it stale
+        version = version_for(conn, grant)
+        ready = frozenset(c for c in grant.key_columns or ()
+                          if lookups.state(conn, grant.dataset_id, version.version, c)
+                          == "ready")
+    return _Plan(grant, version, latest, ready)
 
 
 def _key(key: Any, grant: Any, field: str) -> tuple[str, str]:
@@ -140,40 +210,36 @@ def _masker(svc: Services, grant: Any, version: Any) -> ChunkedMasker:
     return masker
 
 
-def _found(svc: Services, grant: Any, column: str, value: str) -> tuple[Any, list[dict]]:
-    """The version a call under ``grant`` reads and the rows of it whose ``column`` holds
-    ``value``, in the grant's row scope, unmasked. Raises Conflict (index not ready)."""
-    seal, hash_key = _keys(svc)
-    with svc.reader.connect() as conn:
-        version = version_for(conn, grant)
-        if lookups.state(conn, grant.dataset_id, version.version, column) != "ready":
+def _found(svc: Services, who: Principal, plan: _Plan, column: str,
+           value: str) -> tuple[_Plan, list[dict]]:
+    """The rows of the plan's version whose ``column`` holds ``value``, in the grant's row
+    scope, unmasked (one statement), with the plan they were read under (planned again once
+    if the column's index was not ready). Raises Conflict (the index is being built)."""
+    if column not in plan.ready:
+        plan = _plan(svc, who, plan.grant.id, fresh=True)
+        if column not in plan.ready:
             raise Conflict("the lookup index of this version is being built: try again "
                            "shortly", code="index_not_ready")
-        numbers = lookups.find(conn, grant.dataset_id, version.version, column,
-                               lookups.key_hash(hash_key, value), limit=MAX_ROWS)
-        raw = lookups.read_rows(conn, seal, grant.dataset_id, version.version, numbers)
+    grant, version = plan.grant, plan.version
+    seal, hash_key = _keys(svc)
+    with svc.reader.connect() as conn:
+        raw = lookups.find_rows(conn, seal, grant.dataset_id, version.version, column,
+                                lookups.key_hash(hash_key, value), limit=MAX_ROWS)
     names = [c["name"] for c in version.columns]
     rows = [dict(zip(names, r, strict=True)) for r in raw]
     if grant.rows:
         rows = [r for r in rows if all(r.get(c) in set(v) for c, v in grant.rows.items())]
-    return version, rows
+    return plan, rows
 
 
-def _count(conn: sa.Connection, grant: Any, *, day: dt.date, missed: bool,
-           now: dt.datetime) -> None:
-    """Count the call (and a miss) against the grant's daily limit, in the call's
-    transaction. Raises TooManyAttempts when the day's calls are spent."""
-    t = query_calls
-    done = conn.execute(t.update().where(t.c.grant_id == grant.id, t.c.day == day,
-                                         t.c.calls < grant.daily_limit).values(
-        calls=t.c.calls + 1, misses=t.c.misses + int(missed)))
-    if done.rowcount == 1:
-        return
-    if conn.execute(sa.select(t.c.calls).where(t.c.grant_id == grant.id,
-                                               t.c.day == day)).first() is not None:
-        raise _limit(grant, now)
-    conn.execute(t.insert().values(grant_id=grant.id, day=day, calls=1, misses=int(missed),
-                                   run=0))
+# a day's tally of a grant's calls, read and written once per call (built once)
+_T = query_calls.c
+_TALLY = sa.select(query_calls).where(_T.grant_id == sa.bindparam("grant_id"),
+                                      _T.day == sa.bindparam("day"))
+_TALLY_UPDATE = query_calls.update().where(  # the other columns' values are named after them
+    _T.grant_id == sa.bindparam("of_grant"), _T.day == sa.bindparam("of_day"))
+_SUBJECT = subject_calls.insert().values(key_hash=sa.bindparam("key_hash"),
+                                         audit_index=sa.bindparam("audit_index"))
 
 
 def successor(value: str) -> str | None:
@@ -188,23 +254,34 @@ def successor(value: str) -> str | None:
     return None
 
 
-def _watch(rec: Any, grant: Any, *, day: dt.date, digest: bytes,
+def _tally(rec: Any, grant: Any, *, day: dt.date, missed: bool, digest: bytes,
            following: bytes | None, now: dt.datetime) -> None:
-    """After a call is counted: a scan of consecutive keys suspends the grant; a day of
-    mostly misses raises an alert once. Each alert is a ``query_alert`` entry, told to the
-    provider's stewards, the data authority and the receiving department."""
-    t = query_calls
-    row = rec.conn.execute(sa.select(t).where(t.c.grant_id == grant.id, t.c.day == day)).one()
-    run = row.run + 1 if row.next_key is not None and bytes(row.next_key) == digest else 1
-    rec.conn.execute(t.update().where(t.c.grant_id == grant.id, t.c.day == day).values(
-        run=run, next_key=following))
+    """Count the call (and a miss) against the grant's daily limit, in the call's
+    transaction (the grant's row is locked: one call at a time per grant, in any process),
+    then watch: a scan of consecutive keys suspends the grant; a day of mostly misses raises
+    an alert once. Each alert is a ``query_alert`` entry, told to the provider's stewards,
+    the data authority and the receiving department. Raises TooManyAttempts when the day's
+    calls are spent (nothing written)."""
+    found = rec.conn.execute(_TALLY, {"grant_id": grant.id, "day": day}).first()
+    if found is not None and found.calls >= grant.daily_limit:
+        raise _limit(grant, now)
+    calls = (found.calls if found else 0) + 1
+    misses = (found.misses if found else 0) + int(missed)
+    scanning = found is not None and found.next_key is not None \
+        and bytes(found.next_key) == digest
+    run = found.run + 1 if scanning else 1
+    alerted = bool(found.alerted) if found is not None else False
     reason = None
     if run >= SCAN_RUN:
         reason = "key_scan"
-    elif not row.alerted and row.misses >= MISS_ALERT_AT and row.misses * 2 >= row.calls:
-        reason = "miss_burst"
-        rec.conn.execute(t.update().where(t.c.grant_id == grant.id, t.c.day == day)
-                         .values(alerted=True))
+    elif not alerted and misses >= MISS_ALERT_AT and misses * 2 >= calls:
+        reason, alerted = "miss_burst", True
+    values = {"grant_id": grant.id, "day": day, "calls": calls, "misses": misses, "run": run,
+              "next_key": following, "alerted": alerted}
+    if found is None:
+        rec.conn.execute(query_calls.insert().values(**values))
+    else:
+        rec.conn.execute(_TALLY_UPDATE, {**values, "of_grant": grant.id, "of_day": day})
     if reason is None:
         return
     suspended = reason == "key_scan" and workflow.suspend(rec.conn, grant.id, reason=reason,
@@ -213,8 +290,8 @@ def _watch(rec: Any, grant: Any, *, day: dt.date, digest: bytes,
         return  # suspended already: told once
     rec.append(events.QueryAlert(
         actor=ALERTER, provider=grant.provider, receiver=grant.receiver,
-        dataset_id=grant.dataset_id, grant_id=grant.id, reason=reason, calls=row.calls,
-        misses=row.misses, suspended=bool(suspended),
+        dataset_id=grant.dataset_id, grant_id=grant.id, reason=reason, calls=calls,
+        misses=misses, suspended=bool(suspended),
         authorities=departments.authorities_of(rec.conn, grant.provider)))
 
 
@@ -228,19 +305,22 @@ def _limit(grant: Any, now: dt.datetime) -> TooManyAttempts:
                            until=midnight.astimezone(dt.timezone.utc))
 
 
-def _spent(svc: Services, grant: Any, day: dt.date) -> bool:
-    with svc.reader.connect() as conn:
-        calls = conn.execute(sa.select(query_calls.c.calls).where(
-            query_calls.c.grant_id == grant.id, query_calls.c.day == day)).scalar()
-    return calls is not None and calls >= grant.daily_limit
+def _check_spent(svc: Services, plan: _Plan) -> dt.date:
+    """Today (Shanghai); raises TooManyAttempts if this process saw today's calls spent."""
+    now = svc.clock()
+    day = now.astimezone(workdays.TZ).date()
+    if _kept(svc).spent.get(plan.grant.id) == day:
+        raise _limit(plan.grant, now)
+    return day
 
 
-def _call(svc: Services, who: Principal, grant: Any, version: Any, *, call: str,
-          column: str, value: str, rows: int, outcome: str,
-          columns: Mapping[str, str] | None, claims: list[str] | None,
-          digest: str | None) -> tuple[int, str, str]:
+def _call(svc: Services, who: Principal, plan: _Plan, *, call: str, column: str, value: str,
+          rows: int, outcome: str, columns: Mapping[str, str] | None,
+          claims: list[str] | None, digest: str | None) -> tuple[int, str, str]:
     """Record one call (its entry, its count, its receipt) through the batching writer; its
-    audit index, the receipt and the key's pseudonym, once durable."""
+    audit index, the receipt and the key's pseudonym, once durable. Raises _Stale (the plan
+    no longer holds: nothing written), GrantInactive, TooManyAttempts."""
+    grant, version = plan.grant, plan.version
     _, hash_key = _keys(svc)
     hashed = lookups.key_hash(hash_key, value)
     key = hashed.hex()
@@ -251,15 +331,17 @@ def _call(svc: Services, who: Principal, grant: Any, version: Any, *, call: str,
 
     def work(rec: Any) -> tuple[int, str]:
         current = workflow.active_grant(rec.conn, grant.id, now=now, lock=True)
+        if current != grant or (plan.latest is not None and repository.latest_version(
+                rec.conn, grant.dataset_id) != plan.latest):
+            raise _Stale(grant.id)
         index = rec.append(events.Lookup(
             actor=who.username, actor_department=who.department, provider=grant.provider,
             receiver=grant.receiver, dataset_id=grant.dataset_id,
             dataset_version=version.version, grant_id=grant.id, call=call, key_column=column,
             key=key, rows=rows, outcome=outcome, columns=columns, claims=claims))
-        _count(rec.conn, current, day=day, missed=outcome in ("not_found", "no_match"),
-               now=now)
-        _watch(rec, current, day=day, digest=hashed, following=following, now=now)
-        rec.conn.execute(subject_calls.insert().values(key_hash=hashed, audit_index=index))
+        _tally(rec, current, day=day, missed=outcome in ("not_found", "no_match"),
+               digest=hashed, following=following, now=now)
+        rec.conn.execute(_SUBJECT, {"key_hash": hashed, "audit_index": index})
         manifest = {"call": call, "grant_id": grant.id, "dataset_id": grant.dataset_id,
                     "dataset_version": version.version, "provider": grant.provider,
                     "receiver": grant.receiver, "recipient": who.username,
@@ -272,12 +354,34 @@ def _call(svc: Services, who: Principal, grant: Any, version: Any, *, call: str,
             manifest["columns"] = [{"name": c, "operator": op} for c, op in columns.items()]
         return index, sign_receipt(manifest, kid=rec.key.kid, private_key=rec.key.private_key)
 
-    (index, receipt), _rec = svc.submit(work)
+    kept = _kept(svc)
+    try:
+        (index, receipt), _rec = svc.submit(work)
+    except (_Stale, GrantInactive):
+        kept.forget(grant.id)
+        raise
+    except TooManyAttempts:
+        kept.spent[grant.id] = day
+        raise
     return index, receipt, key
 
 
 def workflow_time(moment: dt.datetime) -> str:
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _twice(svc: Services, who: Principal, grant_id: str,
+           answer: Callable[[_Plan], dict[str, Any]]) -> dict[str, Any]:
+    """``answer(plan)`` on the kept plan; once more on a fresh one if the grant or its
+    dataset changed meanwhile. Raises Conflict if it changed again."""
+    for fresh in (False, True):
+        plan = _plan(svc, who, grant_id, fresh=fresh)
+        try:
+            return answer(plan)
+        except _Stale:
+            continue
+    raise Conflict("the grant changed while the call was made: try again",
+                   code="grant_changed")
 
 
 def lookup(svc: Services, who: Principal, grant_id: str, *, key: Any) -> dict[str, Any]:
@@ -286,58 +390,66 @@ def lookup(svc: Services, who: Principal, grant_id: str, *, key: Any) -> dict[st
     signed ``receipt`` (its ``sha256`` covers the rows as canonical JSON). Raises Forbidden,
     GrantInactive (revoked, expired, suspended), InvalidInput, Conflict (the index is being
     built), TooManyAttempts (the day's calls are spent)."""
-    grant = _query_grant(svc, who, grant_id)
-    column, value = _key(key, grant, "key")
-    if _spent(svc, grant, svc.clock().astimezone(workdays.TZ).date()):
-        raise _limit(grant, svc.clock())
-    version, found = _found(svc, grant, column, value)
-    rows: list[dict[str, Any]] = []
-    if found:
-        masker = _masker(svc, grant, version)
-        table = pa.table({c: pa.array([r.get(c) for r in found], pa.string())
-                          for c in grant.columns})
-        rows = masker.mask(table).to_pylist()
-    data = json.dumps(rows, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    digest = hashlib.sha256(data.encode()).hexdigest()
-    delivered = {c: grant.masking[c] for c in grant.columns if grant.masking[c] != "drop"}
-    index, receipt, pseudonym = _call(
-        svc, who, grant, version, call="lookup", column=column, value=value, rows=len(rows),
-        outcome="found" if rows else "not_found", columns=delivered, claims=None,
-        digest=digest)
-    return {"rows": rows, "audit_index": index, "receipt": receipt, "key": pseudonym}
+
+    def answer(plan: _Plan) -> dict[str, Any]:
+        grant = plan.grant
+        column, value = _key(key, grant, "key")
+        _check_spent(svc, plan)
+        plan, found = _found(svc, who, plan, column, value)
+        grant = plan.grant  # the plan it was read under (a fresh one if the index was not)
+        rows: list[dict[str, Any]] = []
+        if found:
+            masker = _masker(svc, grant, plan.version)
+            table = pa.table({c: pa.array([r.get(c) for r in found], pa.string())
+                              for c in grant.columns})
+            rows = masker.mask(table, count=False).to_pylist()
+        data = json.dumps(rows, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        digest = hashlib.sha256(data.encode()).hexdigest()
+        delivered = {c: grant.masking[c] for c in grant.columns if grant.masking[c] != "drop"}
+        index, receipt, pseudonym = _call(
+            svc, who, plan, call="lookup", column=column, value=value, rows=len(rows),
+            outcome="found" if rows else "not_found", columns=delivered, claims=None,
+            digest=digest)
+        return {"rows": rows, "audit_index": index, "receipt": receipt, "key": pseudonym}
+
+    return _twice(svc, who, grant_id, answer)
 
 
 def verify(svc: Services, who: Principal, grant_id: str, *, claims: Any) -> dict[str, Any]:
     """Whether a record holds every claimed value (核验): the claims name one key column and
     any of the grant's columns; each value is compared after normalization. Only ``match``
     is answered, with the call's ``audit_index`` and ``receipt``. Raises as :func:`lookup`."""
-    grant = _query_grant(svc, who, grant_id)
-    if not isinstance(claims, Mapping) or not claims or len(claims) > 10:
-        raise InvalidInput("claims map columns to the values to check", code="claims_invalid",
-                           field="claims")
-    keyed = [c for c in claims if c in grant.key_columns]
-    allowed = set(grant.key_columns) | set(grant.columns)
-    outside = [c for c in claims if c not in allowed]
-    if not keyed or outside:
-        raise InvalidInput("claims name a key column and only columns of the grant",
-                           code="claims_invalid", field="claims",
-                           columns="、".join(outside or grant.key_columns))
-    for v in claims.values():
-        if not isinstance(v, str) or not v.strip() or len(v) > MAX_KEY_CHARS:
-            raise InvalidInput("each claimed value must be text of 1 to 200 characters",
-                               code="key_value_invalid", field="claims", max=MAX_KEY_CHARS)
-    column = keyed[0]
-    if _spent(svc, grant, svc.clock().astimezone(workdays.TZ).date()):
-        raise _limit(grant, svc.clock())
-    version, found = _found(svc, grant, column, claims[column])
-    wanted = {c: lookups.normalize(v) for c, v in claims.items()}
-    match = any(all(lookups.normalize(r.get(c) or "") == v for c, v in wanted.items())
-                for r in found)
-    index, receipt, pseudonym = _call(
-        svc, who, grant, version, call="verify", column=column, value=claims[column],
-        rows=len(found), outcome="match" if match else "no_match", columns=None,
-        claims=sorted(claims), digest=None)
-    return {"match": match, "audit_index": index, "receipt": receipt, "key": pseudonym}
+
+    def answer(plan: _Plan) -> dict[str, Any]:
+        grant = plan.grant
+        if not isinstance(claims, Mapping) or not claims or len(claims) > 10:
+            raise InvalidInput("claims map columns to the values to check",
+                               code="claims_invalid", field="claims")
+        keyed = [c for c in claims if c in grant.key_columns]
+        allowed = set(grant.key_columns) | set(grant.columns)
+        outside = [c for c in claims if c not in allowed]
+        if not keyed or outside:
+            raise InvalidInput("claims name a key column and only columns of the grant",
+                               code="claims_invalid", field="claims",
+                               columns="、".join(outside or grant.key_columns))
+        for v in claims.values():
+            if not isinstance(v, str) or not v.strip() or len(v) > MAX_KEY_CHARS:
+                raise InvalidInput("each claimed value must be text of 1 to 200 characters",
+                                   code="key_value_invalid", field="claims",
+                                   max=MAX_KEY_CHARS)
+        column = keyed[0]
+        _check_spent(svc, plan)
+        plan, found = _found(svc, who, plan, column, claims[column])
+        wanted = {c: lookups.normalize(v) for c, v in claims.items()}
+        match = any(all(lookups.normalize(r.get(c) or "") == v for c, v in wanted.items())
+                    for r in found)
+        index, receipt, pseudonym = _call(
+            svc, who, plan, call="verify", column=column, value=claims[column],
+            rows=len(found), outcome="match" if match else "no_match", columns=None,
+            claims=sorted(claims), digest=None)
+        return {"match": match, "audit_index": index, "receipt": receipt, "key": pseudonym}
+
+    return _twice(svc, who, grant_id, answer)
 
 
 def suspend(svc: Services, who: Principal, grant_id: str) -> dict[str, Any]:

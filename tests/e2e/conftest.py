@@ -42,13 +42,15 @@ def server(tmp_path_factory, database_url):
 
 
 @contextmanager
-def serving(env: dict[str, str], log_path: Path) -> Iterator[tuple[str, int, subprocess.Popen]]:
-    """``govex serve`` with ``env`` on a free port, its output appended to ``log_path``, once
-    it answers: ``(url, port, process)``. Stopped on leaving (if it still runs)."""
+def serving(env: dict[str, str], log_path: Path, *args: str
+            ) -> Iterator[tuple[str, int, subprocess.Popen]]:
+    """``govex serve [args]`` with ``env`` on a free port, its output appended to
+    ``log_path``, once it answers: ``(url, port, process)``. Stopped on leaving (if it still
+    runs)."""
     port = free_port()
     with log_path.open("ab") as log:
-        proc = subprocess.Popen([GOVEX, "serve", "--port", str(port)], env=env, stdout=log,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([GOVEX, "serve", "--port", str(port), *args], env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
             wait_until_up(url, proc)
@@ -67,7 +69,7 @@ def wait_until_up(url: str, proc: subprocess.Popen) -> None:
         try:
             if requests.get(url + "/healthz", timeout=1).ok:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # held in the backlog till up
             time.sleep(0.2)
     raise RuntimeError("server did not start")
 

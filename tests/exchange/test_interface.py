@@ -153,6 +153,8 @@ def test_another_department_and_a_revoked_grant_are_refused_at_once(city):
     path = f"/grants/{grant['id']}/lookup"
     other = call(HEALTH, "POST", path, json={"key": {"身份证号": LI}})
     assert other.status_code == 403
+    # the server keeps what it read of the grant between calls: a revocation counts at once
+    assert call(TAX, "POST", path, json={"key": {"身份证号": LI}}).status_code == 200
     assert call(STEWARD, "POST", f"/grants/{grant['id']}/revoke",
                 json={"reason": "业务结束"}).status_code == 200
     revoked = call(TAX, "POST", path, json={"key": {"身份证号": LI}})
@@ -271,12 +273,16 @@ def test_a_steward_suspends_a_query_grant_by_hand(city):
     svc, call, dataset = city
     grant = _query_grant(call, dataset)
     worker.run_once(svc)
+    claims = {"claims": {"身份证号": LI, "姓名": "李娜"}}
+    assert call(TAX, "POST", f"/grants/{grant['id']}/verify", json=claims).status_code == 200
     assert call(TAX, "POST", f"/grants/{grant['id']}/suspend").status_code == 403
     done = call(STEWARD, "POST", f"/grants/{grant['id']}/suspend")
     assert done.status_code == 200 and done.get_json()["suspended_reason"] == "steward"
-    refused = call(TAX, "POST", f"/grants/{grant['id']}/verify",
-                   json={"claims": {"身份证号": LI, "姓名": "李娜"}})
+    refused = call(TAX, "POST", f"/grants/{grant['id']}/verify", json=claims)
     assert refused.status_code == 403
+    assert refused.get_json()["error"]["code"] == "grant_inactive"
+    # the next call reads the grant afresh and is refused before anything is looked up
+    assert call(TAX, "POST", f"/grants/{grant['id']}/verify", json=claims).status_code == 403
     assert call(STEWARD, "POST", f"/grants/{grant['id']}/suspend").status_code == 409
 
 
@@ -324,7 +330,11 @@ def test_a_new_version_a_query_grant_follows_is_indexed_for_it(city):
     svc, call, dataset = city
     grant = _query_grant(call, dataset)
     worker.run_once(svc)
+    claims = {"claims": {"身份证号": LI, "户籍地址": "成都市锦江区红星路二段1号"}}
+    before = call(TAX, "POST", f"/grants/{grant['id']}/verify", json=claims)
+    assert before.get_json()["match"] is True  # version 1, as the server now keeps it
     moved = REGISTER.replace("红星路二段1号", "红星路二段3号")
+    # published through another process's services: the server sees it on its next call
     publishing.add_version(svc, STEWARD, dataset, filename="r.csv", data=moved.encode())
     early = call(TAX, "POST", f"/grants/{grant['id']}/verify",
                  json={"claims": {"身份证号": LI, "户籍地址": "成都市锦江区红星路二段3号"}})
@@ -333,5 +343,7 @@ def test_a_new_version_a_query_grant_follows_is_indexed_for_it(city):
     now = call(TAX, "POST", f"/grants/{grant['id']}/verify",
                json={"claims": {"身份证号": LI, "户籍地址": "成都市锦江区红星路二段3号"}})
     assert now.get_json()["match"] is True
-    entry = call(AUDITOR, "GET", "/audit/entries?type=lookup").get_json()["entries"][-1]
-    assert entry["entry"]["dataset_version"] == 2
+    assert call(TAX, "POST", f"/grants/{grant['id']}/verify",
+                json=claims).get_json()["match"] is False
+    entries = call(AUDITOR, "GET", "/audit/entries?type=lookup").get_json()["entries"]
+    assert [e["entry"]["dataset_version"] for e in entries] == [1, 2, 2]
