@@ -118,7 +118,12 @@ def add_rows(conn: sa.Connection, *, seal: bytes, hash_key: bytes, dataset_id: s
 
 def finish(conn: sa.Connection, dataset_id: str, version: int, key_columns: Sequence[str], *,
            rows: int, now: dt.datetime, failed: bool = False) -> None:
-    """Mark the indexes ready (or failed)."""
+    """Mark the indexes ready (or failed). On PostgreSQL the index tables' statistics are
+    refreshed first: a build adds up to millions of rows at once, which autovacuum counts
+    only later, and the planner sizes the other queries on these tables (who received data
+    about a person) by them."""
+    if not failed and conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ANALYZE exchange_query_rows, exchange_query_keys")
     conn.execute(query_indexes.update().where(
         query_indexes.c.dataset_id == dataset_id, query_indexes.c.version == version,
         query_indexes.c.key_column.in_(list(key_columns))).values(
@@ -170,31 +175,35 @@ def find(conn: sa.Connection, dataset_id: str, version: int, key_column: str,
         .order_by(query_keys.c.row_number).limit(limit)).scalars())
 
 
-# one statement for a call's rows (built once: its compiled form is cached)
+# a call's rows: two prebuilt statements, each an index lookup whatever the planner believes
+# (joined in one, PostgreSQL without fresh statistics of a new version scanned all its rows)
 _K, _R = query_keys.c, query_rows.c
-_FIND_ROWS = (sa.select(_R.row_number, _R.payload)
-              .join_from(query_keys, query_rows, sa.and_(
-                  _R.dataset_id == _K.dataset_id, _R.version == _K.version,
-                  _R.row_number == _K.row_number))
-              .where(_K.key_hash == sa.bindparam("digest"),
-                     _K.dataset_id == sa.bindparam("dataset_id"),
-                     _K.version == sa.bindparam("version"),
-                     _K.key_column == sa.bindparam("key_column"))
-              .order_by(_K.row_number).limit(sa.bindparam("limit")))
+_FIND = (sa.select(_K.row_number)
+         .where(_K.key_hash == sa.bindparam("digest"),
+                _K.dataset_id == sa.bindparam("dataset_id"),
+                _K.version == sa.bindparam("version"),
+                _K.key_column == sa.bindparam("key_column"))
+         .order_by(_K.row_number).limit(sa.bindparam("limit")))
+_READ = (sa.select(_R.row_number, _R.payload)
+         .where(_R.dataset_id == sa.bindparam("dataset_id"),
+                _R.version == sa.bindparam("version"),
+                _R.row_number.in_(sa.bindparam("numbers", expanding=True)))
+         .order_by(_R.row_number))
 
 
 def find_rows(conn: sa.Connection, seal: bytes, dataset_id: str, version: int,
               key_column: str, digest: bytes, *, limit: int) -> list[list[str | None]]:
     """The rows whose ``key_column`` holds the value hashed to ``digest``, decrypted, in
-    row order: :func:`find` and :func:`read_rows` in one statement (a lookup's path)."""
-    found = conn.execute(_FIND_ROWS, {"digest": digest, "dataset_id": dataset_id,
-                                      "version": version, "key_column": key_column,
-                                      "limit": limit}).all()
-    if not found:
+    row order: :func:`find` and :func:`read_rows` with statements built once (a lookup's
+    path)."""
+    where = {"dataset_id": dataset_id, "version": version}
+    numbers = list(conn.execute(_FIND, {**where, "digest": digest, "key_column": key_column,
+                                        "limit": limit}).scalars())
+    if not numbers:
         return []
     aead = AESGCM(seal)
     return [json.loads(aead.decrypt(bytes(p[:12]), bytes(p[12:]), _aad(dataset_id, version, n)))
-            for n, p in found]
+            for n, p in conn.execute(_READ, {**where, "numbers": numbers})]
 
 
 def read_rows(conn: sa.Connection, seal: bytes, dataset_id: str, version: int,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from jwcrypto import jwk, jws
@@ -96,6 +97,25 @@ def test_a_lookup_returns_the_masked_record_with_its_own_entry_and_receipt(city)
     assert LI not in logged and ZHANG not in logged and "李娜" not in logged
     # the same person gives the same pseudonym whatever the spelling, another one another
     assert len({e["entry"]["key"] for e in entries}) == 2
+
+
+def test_lookups_made_at_once_each_get_their_own_masked_record(city):
+    """Concurrent lookups' rows are masked together (one pass per batch): each caller still
+    gets exactly its own person's record, masked as one lookup alone would be."""
+    from exchange.usecases import interface
+    svc, call, dataset = city
+    grant = _query_grant(call, dataset)
+    worker.run_once(svc)
+    served = call.app.extensions["govex"]  # the server's services: its masking lane
+    expected = {ZHANG: [{"姓名": "张*", "户籍地址": "北京市东城区******"}],
+                LI: [{"姓名": "李*", "户籍地址": "成都市锦江区*******"}],
+                WANG: [{"姓名": "王*", "户籍地址": "成都市武侯区********"}],
+                "440304198511117770": []}
+    keys = list(expected) * 6
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda k: interface.lookup(
+            served, TAX, grant["id"], key={"身份证号": k})["rows"], keys))
+    assert answers == [expected[k] for k in keys]
 
 
 def test_a_miss_is_answered_and_counted_and_the_daily_limit_holds(city):
