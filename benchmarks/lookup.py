@@ -3,15 +3,19 @@ each answered only once its audit entry is durable, with its own signed receipt.
 
     .venv/bin/python benchmarks/lookup.py [--rows 1000000] [--seconds 20] [--clients 16]
                                           [--database sqlite|postgresql|both]
+                                          [--processes 1,2]
 
 A resident register of ``--rows`` rows (valid 身份证号, names, addresses) is published by a
 steward, a query grant by 身份证号 approved for another department (名字 masked, a daily limit
-above the load), and its lookup index built (timed). Then ``govex serve`` on loopback and
-``--clients`` threads with keep-alive sessions look up random residents (one in ten unknown)
-for ``--seconds``, then verify claims for as long. Printed: calls/s, p50/p99 per kind, beside
-the target (1,000 calls/s, p99 ≤ 50 ms) and X-Road's published ~110 calls/s per pair of
-security servers; then ``govex audit verify`` over the log the run wrote, and its time.
-Not a test: figures to read (2 shared cores: the clients share them with the server).
+above the load), and its lookup index built (timed). Then ``govex serve --processes N`` on
+loopback, for each N of ``--processes``, and ``--clients`` threads with keep-alive sessions:
+first ``GET /healthz`` for ``--seconds`` (the floor: what the same clients get from a server
+that does nothing), then lookups of random residents (one in ten unknown), then verifications
+for as long. Printed per kind: calls/s, p50/p99 latency, and the CPU the server processes and
+the clients spent per call (they share the machine's cores), beside the target (1,000 calls/s,
+p99 ≤ 50 ms) and X-Road's published ~110 calls/s per pair of security servers; then ``govex
+audit verify`` over the log the run wrote, and its time. PostgreSQL's own processes are not in
+the server's CPU column. Not a test: figures to read.
 """
 
 from __future__ import annotations
