@@ -214,6 +214,15 @@ class AuditLog:
 
     # -- the head ---------------------------------------------------------------------------
 
+    def hold(self, conn: Connection) -> None:
+        """Lock the log's head for the rest of the caller's transaction, before it locks
+        anything else (PostgreSQL's ``FOR UPDATE``; SQLite's writing transaction holds the
+        whole database already). Every transaction that appends takes the head; taken
+        first, no two writers ever wait for each other's rows in opposite orders (a batch
+        of calls under several grants, one process, against a revocation, another)."""
+        if conn.dialect.name != "sqlite":
+            conn.execute(_LOCK_HEAD).first()
+
     def _lock_head(self, conn: Connection) -> merkle.CompactRange:
         """The head's compact range, the row locked for update (created when missing)."""
         row = conn.execute(_LOCK_HEAD).first()

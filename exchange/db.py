@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-__all__ = ["make_engine", "reader", "writers_turn", "upgrade", "MIGRATIONS", "POOL_SIZE"]
+__all__ = ["make_engine", "reader", "writers_turn", "upgrade", "MIGRATIONS", "POOL_SIZE",
+           "POOL_OVERFLOW"]
 
 READONLY = "govex_readonly"
 
@@ -22,14 +23,18 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: Connections a process keeps open: a server's threads (8 by default), the audit log's
 #: writer, the background worker and the pages' readers at once. SQLAlchemy's default (5)
 #: made every connection past it be opened and closed per request (with SQLite's pragmas,
-#: or PostgreSQL's sign-in): most of a lookup's cost under load.
-POOL_SIZE = 16
+#: or PostgreSQL's sign-in): most of a lookup's cost under load. At most ``POOL_SIZE +
+#: POOL_OVERFLOW`` per process: size PostgreSQL's ``max_connections`` for the processes.
+POOL_SIZE, POOL_OVERFLOW = 16, 4
 
 
 def make_engine(url: str) -> sa.Engine:
     """An engine for ``url``. SQLite gets WAL, a busy timeout, foreign keys and ``BEGIN
     IMMEDIATE`` transactions, so writers queue in the database instead of failing halfway."""
-    pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_SIZE}
+    parsed = sa.engine.make_url(url)
+    in_memory = parsed.database in (None, "", ":memory:") or parsed.query.get("mode") == "memory"
+    pool = {} if url.startswith("sqlite") and in_memory else {  # one connection, kept
+        "pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
     if not url.startswith("sqlite"):
         return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True, **pool)
     # hide_parameters: a failed statement's values (purposes, names) never reach the log

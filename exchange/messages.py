@@ -102,6 +102,8 @@ MESSAGES: dict[str, str] = {
     "daily_limit_range": "The daily limit must be a whole number from 1 to %(max)s.",
     "daily_limit_file": "A daily limit is for a query grant.",
     "not_a_query_grant": "This grant delivers files: look records up under a query grant.",
+    "query_grant_no_file": "A query grant answers lookups and verifications, one record at a "
+                           "time: it delivers no file.",
     "key_invalid": "Name one key column and its value: one of %(columns)s.",
     "key_value_invalid": "A value must be text of 1 to %(max)s characters.",
     "claims_invalid": "Claims name a key column and only columns of the grant (%(columns)s).",

@@ -219,6 +219,7 @@ class Services:
         active = self.keys.active(self.reader)
         log = self._log(active)
         with self.engine.begin() as conn:
+            log.hold(conn)  # the head before any other row: one lock order for every writer
             rec = Recording(conn, log, active, self.clock, on_entry=self._notify)
             yield rec
         rec.checkpoint = self._sign_checkpoint(log)
@@ -247,6 +248,7 @@ class Services:
         active = self.keys.active(self.reader)
         self._batch = (self._log(active), active)
         with writers_turn(self.engine), self.engine.begin() as conn:
+            self._batch[0].hold(conn)  # before any job locks its grant (see AuditLog.hold)
             yield conn
 
     def _batch_recording(self, conn: sa.Connection) -> Recording:

@@ -22,10 +22,13 @@ for requests with a large body; smaller ones are checked by the app, after waitr
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import functools
 import io
 import json
 import logging
+import os
 import signal
 import socket
 import subprocess
@@ -42,7 +45,8 @@ from waitress.utilities import RequestEntityTooLarge
 
 from .uploads import OPEN_BODY_LIMIT, Admission
 
-__all__ = ["serve", "make_server", "listening_socket", "supervise", "GATED_FROM",
+__all__ = ["serve", "make_server", "listening_socket", "supervise", "as_server_process",
+           "GATED_FROM",
            "LINGER_SECONDS", "LINGER_BYTES"]
 
 log = logging.getLogger("govex")
@@ -86,11 +90,33 @@ def make_server(app: Flask, *, host: str | None = None, port: int | None = None,
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
-    """A TCP socket listening on ``host``:``port``, inheritable by the server processes
-    :func:`supervise` starts. Raises OSError (the port is taken)."""
-    sock = socket.create_server((host, port), backlog=1024)
+    """A TCP socket listening on ``host``:``port`` (IPv4, or IPv6 for an address with a
+    colon), inheritable by the server processes :func:`supervise` starts. Raises OSError
+    (the port is taken)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.create_server((host, port), family=family, backlog=1024)
     sock.set_inheritable(True)
     return sock
+
+
+def as_server_process(parent: int) -> None:
+    """In one of :func:`supervise`'s server processes: stop as waitress stops on Ctrl+C
+    when told to (SIGTERM: the requests being served finish, for a few seconds), and be told
+    to when the supervising process ``parent`` dies, however it dies (Linux)."""
+    def stop(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: the supervisor's SIGTERM is the only way to stop
+    if os.getppid() != parent:  # it died before we asked
+        raise KeyboardInterrupt
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def supervise(commands: list[list[str]], sock: socket.socket, *,
@@ -104,9 +130,11 @@ def supervise(commands: list[list[str]], sock: socket.socket, *,
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGTERM,
                                                                        signal.SIGINT)}
-    children = [subprocess.Popen(c, pass_fds=[sock.fileno()]) for c in commands]
+    children: list[subprocess.Popen] = []
     failed = None
     try:
+        for command in commands:
+            children.append(subprocess.Popen(command, pass_fds=[sock.fileno()]))
         while not stop.wait(0.5):
             failed = next((c for c in children if c.poll() is not None), None)
             if failed is not None:

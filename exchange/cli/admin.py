@@ -47,18 +47,21 @@ def init(home: Path, admin_password: str | None) -> None:
               help="Also do the background work (reminders, escalations, webhooks, e-mail) in "
                    "this process, as `govex worker` would.")
 @click.option("--listen-fd", type=int, hidden=True)  # one of --processes: the shared socket
+@click.option("--supervisor", type=int, hidden=True)  # and the process that started it
 def serve(home: Path, host: str, port: int, threads: int, processes: int, with_worker: bool,
-          listen_fd: int | None) -> None:
+          listen_fd: int | None, supervisor: int | None) -> None:
     """Serve the exchange with waitress (a production WSGI server); an upload without a valid
     token or session, or declared over the limit, is refused before its body is received."""
+    import os
     import socket
     import sys
 
     from ..app import create_app
     from ..services import Services
-    from ..serving import listening_socket, supervise
+    from ..serving import as_server_process, listening_socket, supervise
     from ..usecases.admin import init_instance
     if listen_fd is not None:  # started by the command below: the instance is ready
+        as_server_process(parent=supervisor or os.getppid())
         _logging()
         _serve(create_app({"home": home}), threads, with_worker=with_worker,
                sock=socket.socket(fileno=listen_fd))
@@ -74,7 +77,8 @@ def serve(home: Path, host: str, port: int, threads: int, processes: int, with_w
     svc.engine.dispose()
     sock = listening_socket(host, port)
     command = [sys.executable, "-m", "exchange.cli", "serve", "--home", str(home),
-               "--threads", str(threads), "--listen-fd", str(sock.fileno())]
+               "--threads", str(threads), "--listen-fd", str(sock.fileno()),
+               "--supervisor", str(os.getpid())]
     click.echo(f"govex serving on http://{host}:{port} with {processes} processes  (Ctrl+C "
                "to stop)" + ("; background work in the first" if with_worker else ""))
     code = supervise([command + (["--worker"] if with_worker and n == 0 else [])

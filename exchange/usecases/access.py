@@ -29,10 +29,12 @@ __all__ = ["granted_datasets", "move_grant", "create_request", "list_requests", 
            "get_request", "withdraw", "request_view", "appeal_view",
            "list_grants", "revoke",
            "first_approval", "logged_purpose", "grant_to_revoke", "MAX_PURPOSE",
-           "REQUEST_STATUSES", "REQUEST_STATES"]
+           "REQUEST_STATUSES", "REQUEST_STATES", "DEFAULT_DAILY_LIMIT", "MAX_DAILY_LIMIT"]
 
 #: The longest purpose a request may state (the sharing workflow's rule).
 MAX_PURPOSE = workflow.MAX_PURPOSE
+#: A query grant's calls a day when its steward names none, and the most it may allow.
+DEFAULT_DAILY_LIMIT, MAX_DAILY_LIMIT = rules.DEFAULT_DAILY_LIMIT, rules.MAX_DAILY_LIMIT
 
 
 def create_request(svc: Services, who: Principal, *, dataset_id: str, purpose: Any,

@@ -79,7 +79,8 @@ def deliver(svc: Services, who: Principal, grant_id: str, *, fmt: Any = "csv",
     (``size`` of that checkpoint, base64 ``hashes``).
 
     Raises Forbidden (not the grant's department; revoked or expired, also while the data
-    was being masked), GrantNotFound, InvalidInput (format; a grant that drops every column),
+    was being masked), GrantNotFound, InvalidInput (format; a grant that drops every column;
+    a query grant, which answers lookups only),
     InvalidMaskingPlan, PayloadMissing, PayloadCorrupt, and for an external table
     TableChanged (its folder no longer matches the version: 409) and SparkJobFailed; after any
     of them nothing is delivered or stored.
@@ -91,6 +92,9 @@ def deliver(svc: Services, who: Principal, grant_id: str, *, fmt: Any = "csv",
         raise InvalidInput("bom is true or false, and only for CSV", code="bom_only_csv",
                            field="bom")
     grant = _authorize(svc, who, grant_id)
+    if grant.mode == "query":  # minimum necessity: one record at a time, never the table
+        raise InvalidInput("a query grant answers lookups and verifications; it delivers no "
+                           "file", code="query_grant_no_file")
     with svc.reader.connect() as conn:
         version = version_for(conn, grant)  # what the receipt and the entry name
         dataset = dataclasses.replace(repository.get_dataset(conn, grant.dataset_id),

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from catalog import DatasetVersion, open_table_source, repository
 from masking import ChunkedMasker, ColumnRule, resident_id_check_char
-from policies import Grant, GrantInactive, workflow
+from policies import Grant, GrantInactive, GrantNotFound, workflow
 
 from .. import departments, events, lookups, workdays
 from ..auth import Principal
@@ -38,7 +38,7 @@ from ..services import Services
 from .delivery import authorized_grant
 from .masking_plan import profiles_of, version_for
 
-__all__ = ["build_index", "lookup", "verify", "successor", "suspend", "resume",
+__all__ = ["build_index", "lookup", "verify", "query_grant", "successor", "suspend", "resume",
            "IndexNotReady", "MAX_KEY_CHARS", "MISS_ALERT_AT", "SCAN_RUN"]
 
 MAX_KEY_CHARS = 200
@@ -264,8 +264,10 @@ class _MaskingLane:
             for group in together.values():
                 self._mask(group)
 
-    @staticmethod
-    def _mask(group: list[_MaskJob]) -> None:
+    @classmethod
+    def _mask(cls, group: list[_MaskJob]) -> None:
+        """Mask the group's rows in one pass; if that fails, each job alone, so that only a
+        job whose own rows fail gets the error (its own exception)."""
         try:
             first = group[0]
             rows = [r for job in group for r in job.rows]
@@ -276,12 +278,14 @@ class _MaskingLane:
             for job in group:
                 job.result = masked[start:start + len(job.rows)]
                 start += len(job.rows)
-        except BaseException as exc:  # noqa: BLE001 (handed to each caller)
-            for job in group:
-                job.error = exc
-        finally:
-            for job in group:
-                job.done.set()
+        except BaseException as exc:  # noqa: BLE001 (handed to its caller)
+            if len(group) > 1:
+                for job in group:
+                    cls._mask([job])
+                return
+            group[0].error = exc
+        for job in group:
+            job.done.set()
 
 
 MAX_MASKED_TOGETHER = 256  # lookups whose rows one pass masks at most
@@ -302,6 +306,13 @@ def _found(svc: Services, who: Principal, plan: _Plan, column: str,
     with svc.reader.connect() as conn:
         raw = lookups.find_rows(conn, seal, grant.dataset_id, version.version, column,
                                 lookups.key_hash(hash_key, value), limit=MAX_ROWS)
+        # a miss is a miss only in a ready index (a build run again clears it first)
+        rebuilt = not raw and lookups.state(conn, grant.dataset_id, version.version,
+                                            column) != "ready"
+    if rebuilt:
+        _kept(svc).forget(grant.id)
+        raise Conflict("the lookup index of this version is being built: try again "
+                       "shortly", code="index_not_ready")
     names = [c["name"] for c in version.columns]
     rows = [dict(zip(names, r, strict=True)) for r in raw]
     if grant.rows:
@@ -383,10 +394,17 @@ def _limit(grant: Any, now: dt.datetime) -> TooManyAttempts:
 
 
 def _check_spent(svc: Services, plan: _Plan) -> dt.date:
-    """Today (Shanghai); raises TooManyAttempts if this process saw today's calls spent."""
+    """Today (Shanghai); raises TooManyAttempts if this process saw today's calls spent
+    (GrantInactive first if the grant was suspended or revoked since)."""
     now = svc.clock()
     day = now.astimezone(workdays.TZ).date()
     if _kept(svc).spent.get(plan.grant.id) == day:
+        with svc.reader.connect() as conn:
+            try:
+                workflow.active_grant(conn, plan.grant.id, now=now)
+            except GrantInactive:
+                _kept(svc).forget(plan.grant.id)
+                raise
         raise _limit(plan.grant, now)
     return day
 
@@ -525,6 +543,25 @@ def verify(svc: Services, who: Principal, grant_id: str, *, claims: Any) -> dict
         return {"match": match, "audit_index": index, "receipt": receipt, "key": pseudonym}
 
     return _twice(svc, who, grant_id, answer)
+
+
+def query_grant(svc: Services, who: Principal, grant_id: str) -> dict[str, Any]:
+    """A query grant as its receiving department sees it before a call (the lookup page):
+    the grant with its status now, and today's ``calls_today`` (Shanghai day). Raises
+    Forbidden, GrantNotFound (also another department's grant), InvalidInput (a file
+    grant)."""
+    svc.require(who, "grant", "list")
+    now = svc.clock()
+    with svc.reader.connect() as conn:
+        grant = workflow.get_grant(conn, grant_id)
+        tally = conn.execute(_TALLY, {"grant_id": grant.id,
+                                      "day": now.astimezone(workdays.TZ).date()}).first()
+    if grant.receiver != who.department:
+        raise GrantNotFound(f"no grant {grant_id}", code="grant_not_found")
+    if grant.mode != "query":
+        raise InvalidInput("this grant delivers files: look records up under a query grant",
+                           code="not_a_query_grant")
+    return grant.to_dict(now=now) | {"calls_today": tally.calls if tally else 0}
 
 
 def suspend(svc: Services, who: Principal, grant_id: str) -> dict[str, Any]:

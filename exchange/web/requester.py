@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from ..files import content_disposition
 from ..paging import PageRequest
-from ..usecases import access, delivery, feedback, masking_plan, publishing
+from ..usecases import access, delivery, feedback, interface, masking_plan, publishing
 from .base import DatasetTitles, FormError, attempt, form_fields, principal, services
 
 __all__ = ["bp"]
@@ -28,7 +28,7 @@ def _titles() -> dict[str, str]:
 
 
 @bp.route("/request/<dataset_id>", methods=["GET", "POST"])
-@form_fields("purpose", "columns")
+@form_fields("purpose", "columns", "mode", "key_columns")
 def new_request(dataset_id: str):
     svc, who = services(), principal()
     shown = publishing.get_dataset(svc, who, dataset_id)
@@ -36,22 +36,27 @@ def new_request(dataset_id: str):
               else "not_shareable" if shown["sharing"] == "none" else None)
     if cannot:  # said up front, not after the form is filled in
         return render_template("web/request_form.html", ds=shown, cannot=cannot, errors=[],
-                               plan={}, purpose="", picked=[], max_purpose=access.MAX_PURPOSE)
+                               plan={}, purpose="", picked=[], max_purpose=access.MAX_PURPOSE,
+                               mode="file", keys=[])
     plan = masking_plan.planned_masking(svc, who, dataset_id)
     errors: list = []
     purpose, picked = "", []  # nothing ticked: the requester asks only for what it needs
+    mode, keys = "file", []  # the table, or lookups by key columns (接口)
     # no maxlength on the field: a browser would cut a pasted text short without a word; the
     # rules refuse a long one and the page gives it back whole, to be shortened
     if request.method == "POST":
         purpose = request.form.get("purpose", "")
         picked = request.form.getlist("columns")
+        mode = request.form.get("mode") or "file"
+        keys = request.form.getlist("key_columns")  # ignored for the table, as unticked
         created, errors = attempt(lambda: access.create_request(
-            svc, who, dataset_id=dataset_id, purpose=purpose, columns=picked))
+            svc, who, dataset_id=dataset_id, purpose=purpose, columns=picked, mode=mode,
+            key_columns=keys if mode == "query" else None))
         if not errors:
             return redirect(url_for(".requests", made=created["id"]), code=303)
     page = render_template("web/request_form.html", ds=shown, plan=plan, errors=errors,
                            purpose=purpose, picked=picked,  # as typed, to be shortened
-                           max_purpose=access.MAX_PURPOSE)
+                           max_purpose=access.MAX_PURPOSE, mode=mode, keys=keys)
     return page, (422 if errors else 200)
 
 
@@ -82,6 +87,49 @@ def deliver(grant_id: str):
     done = delivery.deliver(services(), principal(), grant_id,
                             fmt="csv" if fmt == "csv-excel" else fmt, bom=fmt == "csv-excel")
     return redirect(url_for(".exchange", exchange_id=done["id"]), code=303)
+
+
+@bp.get("/my/grants/<grant_id>/lookup")
+def lookup_page(grant_id: str):
+    return _lookup_page(grant_id)
+
+
+def _lookup_page(grant_id: str, *, errors: list[FormError] | None = None,
+                 form: str | None = None, typed: dict[str, Any] | None = None,
+                 answer: dict[str, Any] | None = None):
+    """A query grant's page (接口共享 at a service window): look one record up by a key
+    column, or check claims against it (核验), each call audited; ``answer`` is the last
+    call's. What was typed is shown again only beside its errors."""
+    grant = interface.query_grant(services(), principal(), grant_id)
+    page = render_template("web/lookup.html", grant=grant, titles=_titles(),
+                           errors=errors or [], form=form, typed=typed or {}, answer=answer)
+    return page, (422 if errors else 200)
+
+
+@bp.post("/my/grants/<grant_id>/lookup")
+@form_fields("column", "value")
+def lookup(grant_id: str):
+    svc, who = services(), principal()
+    typed = {"column": request.form.get("column", ""), "value": request.form.get("value", "")}
+    found, errors = attempt(lambda: interface.lookup(
+        svc, who, grant_id, key={typed["column"]: typed["value"]}))
+    if errors:
+        return _lookup_page(grant_id, errors=errors, form="lookup", typed=typed)
+    return _lookup_page(grant_id, form="lookup", answer=found)
+
+
+@bp.post("/my/grants/<grant_id>/check")
+@form_fields("column", "value", prefixes=("claim:",))
+def check(grant_id: str):
+    svc, who = services(), principal()
+    typed = {name: value for name, value in request.form.items() if name != "csrf_token"}
+    claims = {typed.get("column", ""): typed.get("value", "")} | {
+        name.removeprefix("claim:"): value for name, value in typed.items()
+        if name.startswith("claim:") and value.strip()}
+    checked, errors = attempt(lambda: interface.verify(svc, who, grant_id, claims=claims))
+    if errors:
+        return _lookup_page(grant_id, errors=errors, form="check", typed=typed)
+    return _lookup_page(grant_id, form="check", answer=checked)
 
 
 @bp.get("/my/exchanges/<exchange_id>")

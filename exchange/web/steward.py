@@ -57,7 +57,7 @@ def inbox():
 
 @bp.route("/requests/<request_id>", methods=["GET", "POST"])
 @form_fields("action", "expires_in_days", "follows", "rows_column", "rows_values",
-             prefixes=("op:",))
+             "daily_limit", prefixes=("op:",))
 def review(request_id: str):
     """GET: the request with the proposed operators and a preview. POST: preview again with
     the operators chosen, or approve with them — only once their preview masks cleanly."""
@@ -65,28 +65,34 @@ def review(request_id: str):
     chosen = _chosen_masking() if request.method == "POST" else None
     expiry = request.form.get("expires_in_days", "90").strip()[:10]
     follows = request.form.get("follows") or "latest"
+    limit = request.form.get("daily_limit", "").strip()[:10]  # a query request's
     scope = _chosen_rows() if request.method == "POST" else masking_plan.PROPOSED
     agreed = access.first_approval(svc, who, request_id)
     if agreed is not None:  # L4: the second steward confirms the first one's conditions
         chosen, expiry = dict(agreed["masking"]), str(agreed["expires_in_days"])
         follows, scope = agreed.get("follows", "latest"), agreed.get("rows")
+        limit = str(agreed.get("daily_limit") or "")
     shown, errors = attempt(lambda: masking_plan.preview(svc, who, request_id, masking=chosen,
                                                      rows=PREVIEW_ROWS, scope=scope))
     if not errors and request.form.get("action") == "approve":
+        query = shown["request"].get("mode") == "query"
         done, errors = attempt(lambda: access.approve(
             svc, who, request_id, masking=chosen, expires_in_days=_days(expiry),
-            follows=follows, rows=shown["scope"]))
+            follows=follows, rows=shown["scope"],
+            daily_limit=(int(limit) if limit.isdigit() else limit or None) if query
+            else None))
         if not errors:
             flash(_("Approved. Grant %(grant)s was issued.", grant=done["grant_id"])
                   if done["grant_id"] else
                   _("Your approval is recorded. A second steward must approve as well."))
             return redirect(url_for(".inbox"), code=303)
     return _review_page(request_id, shown, chosen=chosen, expiry=expiry, errors=errors,
-                        follows=follows)
+                        follows=follows, limit=limit)
 
 
 def _review_page(request_id: str, shown: dict | None, *, chosen: dict | None, expiry: str,
-                 errors: list, reason: str = "", follows: str = "latest") -> tuple[str, int]:
+                 errors: list, reason: str = "", follows: str = "latest",
+                 limit: str = "") -> tuple[str, int]:
     svc, who = services(), principal()
     if shown is None:  # the chosen operators do not fit: show the defaults and say why
         shown = masking_plan.preview(svc, who, request_id, rows=PREVIEW_ROWS)
@@ -105,6 +111,8 @@ def _review_page(request_id: str, shown: dict | None, *, chosen: dict | None, ex
         "web/review.html", req=shown["request"], preview=shown, chosen=chosen or {},
         operators=operators, expiry=expiry, errors=errors, now=svc.clock(), ds=ds,
         profiles=profiles, reason=reason, max_reason=MAX_TEXT, follows=follows,
+        daily_limit=limit or str(access.DEFAULT_DAILY_LIMIT),
+        max_daily_limit=access.MAX_DAILY_LIMIT,
         rows_form=rows_form, rows_columns=[c["name"] for c in ds["columns"]
                                            if (c.get("profile") or {}).get("kind", "none")
                                            == "none"],

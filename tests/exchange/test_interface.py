@@ -134,6 +134,55 @@ def test_a_miss_is_answered_and_counted_and_the_daily_limit_holds(city):
     outcomes = [e["entry"]["outcome"] for e in call(
         AUDITOR, "GET", "/audit/entries?type=lookup").get_json()["entries"]]
     assert outcomes == ["not_found", "found", "match"]  # the refused call left no entry
+    # spent, then suspended: the caller hears of the suspension, not of tomorrow
+    assert call(STEWARD, "POST", f"/grants/{grant['id']}/suspend").status_code == 200
+    after = call(TAX, "POST", path, json={"key": {"身份证号": LI}})
+    assert after.status_code == 403 and after.get_json()["error"]["code"] == "grant_inactive"
+
+
+def test_an_index_built_again_answers_not_ready_instead_of_false_misses(city):
+    from exchange import lookups
+    svc, call, dataset = city
+    grant = _query_grant(call, dataset)
+    worker.run_once(svc)
+    path = f"/grants/{grant['id']}/lookup"
+    assert call(TAX, "POST", path, json={"key": {"身份证号": LI}}).get_json()["rows"]
+    with svc.engine.begin() as conn:  # a worker runs the build again (its lease ran out)
+        lookups.clear(conn, dataset, 1, ["身份证号"], rows=False)
+    again = call(TAX, "POST", path, json={"key": {"身份证号": LI}})
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "index_not_ready"
+    entries = call(AUDITOR, "GET", "/audit/entries?type=lookup").get_json()["entries"]
+    assert [e["entry"]["outcome"] for e in entries] == ["found"]  # no miss was counted
+
+
+def test_calls_under_several_grants_through_two_servers_never_deadlock(city, settings_for,
+                                                                      tmp_path):
+    """Two processes' writers (two services here), each batching calls under two grants,
+    while a steward revokes one: every writer takes the log's head before any grant's row,
+    so none waits for another in the opposite order (PostgreSQL aborts one that does)."""
+    from exchange.services import Services
+    from exchange.usecases import interface
+    svc, call, dataset = city
+    first, second = _query_grant(call, dataset), _query_grant(call, dataset)
+    worker.run_once(svc)
+    servers = [call.app.extensions["govex"], Services(svc.settings)]
+    keys = [ZHANG, LI, WANG, "440304198511117770"]
+
+    def look(n: int) -> str:
+        server, grant = servers[n % 2], (first, second)[(n // 2) % 2]
+        try:
+            interface.lookup(server, TAX, grant["id"], key={"身份证号": keys[n % 4]})
+        except Exception as exc:  # noqa: BLE001 (the outcome is what is compared)
+            return type(exc).__name__
+        return "ok"
+    with ThreadPoolExecutor(16) as pool:
+        outcomes = list(pool.map(look, range(160)))
+        revoked = call(STEWARD, "POST", f"/grants/{second['id']}/revoke",
+                       json={"reason": "业务结束"})
+        outcomes += list(pool.map(look, range(160, 200)))
+    assert revoked.status_code == 200
+    assert set(outcomes) <= {"ok", "Forbidden", "GrantInactive"}, outcomes
+    assert outcomes[:160] == ["ok"] * 160
 
 
 def test_a_verification_answers_only_match(city):
@@ -367,3 +416,108 @@ def test_a_new_version_a_query_grant_follows_is_indexed_for_it(city):
                 json=claims).get_json()["match"] is False
     entries = call(AUDITOR, "GET", "/audit/entries?type=lookup").get_json()["entries"]
     assert [e["entry"]["dataset_version"] for e in entries] == [1, 2, 2]
+
+
+def test_a_query_grant_delivers_no_table(city):
+    """Minimum necessity: a query grant answers lookups, never the whole register — not as a
+    file through the delivery API either."""
+    svc, call, dataset = city
+    grant = _query_grant(call, dataset)
+    worker.run_once(svc)
+    pulled = call(TAX, "POST", f"/grants/{grant['id']}/exchanges", json={"format": "csv"})
+    assert pulled.status_code == 400, pulled.get_json()
+    assert pulled.get_json()["error"]["code"] == "query_grant_no_file"
+    assert call(AUDITOR, "GET", "/audit/entries?type=deliver").get_json()["entries"] == []
+
+
+def _window(call, who=TAX, lang="en"):
+    from .conftest import Browser
+    b = Browser(call.app.test_client(), lang)
+    assert b.sign_in(who.username, "pw-" * 5).status_code == 303
+    return b
+
+
+def test_a_service_window_looks_up_and_checks_through_the_pages(city):
+    svc, call, dataset = city
+    grant = _query_grant(call, dataset)
+    worker.run_once(svc)
+    window = _window(call)
+    listed = window.get("/my/grants").get_data(as_text=True)
+    assert "Looked up by" in listed and "身份证号" in listed
+    assert f"/my/grants/{grant['id']}/lookup" in listed and "Download masked data" not in listed
+    page = f"/my/grants/{grant['id']}/lookup"
+    shown = window.get(page)
+    assert shown.status_code == 200 and "0 of 1,000" in shown.get_data(as_text=True)
+    found = window.submit(page, page, {"column": "身份证号", "value": LI.lower()})
+    body = found.get_data(as_text=True)
+    assert found.status_code == 200 and "Record found" in body
+    assert "李*" in body and "成都市锦江区*******" in body and "李娜" not in body
+    assert LI not in body and LI.lower() not in body  # the key is not shown back
+    missing = window.submit(page, page, {"column": "身份证号", "value": "440304198511117770"})
+    assert "No record has this key" in missing.get_data(as_text=True)
+    checked = window.submit(page, f"/my/grants/{grant['id']}/check",
+                            {"column": "身份证号", "value": LI, "claim:姓名": "李娜",
+                             "claim:户籍地址": ""})
+    assert "Match: the record holds every value checked" in checked.get_data(as_text=True)
+    wrong = window.submit(page, f"/my/grants/{grant['id']}/check",
+                          {"column": "身份证号", "value": LI, "claim:姓名": "王芳"})
+    assert "No match" in wrong.get_data(as_text=True)
+    assert "4 of 1,000" in window.get(page).get_data(as_text=True)
+    entries = call(AUDITOR, "GET", "/audit/entries?type=lookup").get_json()["entries"]
+    assert [e["entry"]["call"] for e in entries] == ["lookup", "lookup", "verify", "verify"]
+    zh = _window(call, lang="zh").get(page).get_data(as_text=True)
+    assert "今日调用" in zh
+
+
+def test_the_lookup_page_shows_mistakes_beside_their_field_and_refuses_others(city):
+    svc, call, dataset = city
+    grant = _query_grant(call, dataset)
+    worker.run_once(svc)
+    window = _window(call)
+    page = f"/my/grants/{grant['id']}/lookup"
+    empty = window.submit(page, page, {"column": "身份证号", "value": "  "})
+    body = empty.get_data(as_text=True)
+    assert empty.status_code == 422 and 'href="#key"' in body and 'id="key-error"' in body
+    other = _window(call, HEALTH)
+    assert other.get(page).status_code == 404
+    refused = other.client.post(page, data={"column": "身份证号", "value": LI})
+    assert refused.status_code in (400, 403)  # no CSRF token of a page it could open
+    assert call(STEWARD, "POST", f"/grants/{grant['id']}/suspend").status_code == 200
+    suspended = window.get(page).get_data(as_text=True)
+    assert "Suspended" in suspended and "Look up</button>" not in suspended
+    entries = call(AUDITOR, "GET", "/audit/entries?type=lookup").get_json()["entries"]
+    assert entries == []  # a refused form records no call
+
+
+def test_a_query_request_is_asked_reviewed_and_approved_through_the_pages(city):
+    svc, call, dataset = city
+    window = _window(call)
+    form = f"/request/{dataset}"
+    missing = window.submit(form, form, [("purpose", "办理业务时核验户籍"), ("columns", "姓名"),
+                                         ("mode", "query")])
+    assert missing.status_code == 422 and 'href="#key_columns"' in missing.get_data(
+        as_text=True)
+    asked = window.submit(form, form, [("purpose", "办理业务时核验户籍"), ("columns", "姓名"),
+                                       ("mode", "query"), ("key_columns", "身份证号")])
+    assert asked.status_code == 303
+    request_id = asked.headers["Location"].split("made=")[1]
+    steward = _window(call, STEWARD)
+    review = f"/steward/requests/{request_id}"
+    shown = steward.get(review).get_data(as_text=True)
+    assert "Lookups by 身份证号, one record at a time" in shown and "Calls a day at most" in shown
+    too_many = steward.submit(review, review, {"action": "approve", "expires_in_days": "30",
+                                               "follows": "latest", "daily_limit": "0",
+                                               "op:姓名": "mask"})
+    assert too_many.status_code == 422 and 'id="daily_limit-error"' in too_many.get_data(
+        as_text=True)
+    approved = steward.submit(review, review, {"action": "approve", "expires_in_days": "30",
+                                               "follows": "latest", "daily_limit": "50",
+                                               "op:姓名": "mask"})
+    assert approved.status_code == 303
+    grant = call(TAX, "GET", "/grants").get_json()["grants"][0]
+    assert (grant["mode"], grant["key_columns"], grant["daily_limit"]) == (
+        "query", ["身份证号"], 50)
+    worker.run_once(svc)
+    page = f"/my/grants/{grant['id']}/lookup"
+    found = window.submit(page, page, {"column": "身份证号", "value": WANG})
+    assert "王*" in found.get_data(as_text=True) and "1 of 50" in found.get_data(as_text=True)
