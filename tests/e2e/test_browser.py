@@ -12,12 +12,14 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 import requests
 
 from .browser import SHOTS, Person
+from .conftest import GOVEX
 
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 COLUMNS = ("受理时间", "来电人", "联系电话", "诉求内容")
@@ -226,6 +228,35 @@ _SPILLING = """[...document.querySelectorAll('body *')].filter(e => {
 }).slice(0, 3).map(e => e.tagName.toLowerCase() + '.' + e.className).join(' ')"""
 
 
+def _query_grant(server) -> str:
+    """A query grant of 民政局 on the market register by credit code (unconditional data:
+    granted at once), its index built: the lookup page a service window uses (made once
+    per server)."""
+    if "query_grant" not in server:
+        users = server["users"]
+
+        def post(user: str, path: str, body: dict) -> dict:
+            answer = requests.post(server["url"] + path, json=body, timeout=60, headers={
+                "Authorization": f"Bearer {users[user]['token']}"})
+            assert answer.ok, answer.text
+            return answer.json()
+        listed = requests.get(server["url"] + "/api/v1/datasets", timeout=30, headers={
+            "Authorization": f"Bearer {users['civil-requester']['token']}"}).json()
+        market = next(d["id"] for d in listed["datasets"] if d["department"] == "market")
+        asked = post("civil-requester", "/api/v1/requests", {
+            "dataset_id": market, "purpose": "窗口核验企业登记信息",
+            "columns": ["企业名称", "法定代表人"], "mode": "query",
+            "key_columns": ["统一社会信用代码"]})
+        grant = asked.get("grant_id") or post(  # unconditional data: granted at once
+            "market-steward", f"/api/v1/requests/{asked['id']}/approve", {})["grant_id"]
+        env = {k: v for k, v in server["env"].items() if k != "GOVEX_TOKEN"}
+        built = subprocess.run([GOVEX, "worker", "--once"], env=env, capture_output=True,
+                               text=True, timeout=300)
+        assert "timer.done" in built.stdout, built.stdout + built.stderr
+        server["query_grant"] = grant
+    return server["query_grant"]
+
+
 def _pages_of(person, server) -> dict[str, list[str]]:
     """Every page each role has, with real ids (found through the API)."""
     users = server["users"]
@@ -260,6 +291,7 @@ def _pages_of(person, server) -> dict[str, list[str]]:
         "data-authority": ["/authority/requests", "/authority/requests?status=all",
                            "/notices", "/metrics", "/objections"],
     }
+    pages["civil-requester"] += [f"/my/grants/{_query_grant(server)}/lookup"]
     if exchanges:
         entry = exchanges[0]["entry"]
         receiver = {"civil": "civil-requester"}.get(entry["receiver"])
