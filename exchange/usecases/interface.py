@@ -9,6 +9,11 @@ the worker, encrypted, keyed hashes of the keys), applies the grant's row scope 
 and answers only once its entry — the grant, the requester, the columns returned and the keyed
 pseudonym of the key, never the key — is durable (the batching writer, :meth:`Services.submit`).
 A verification compares claims with the record and answers only ``match``: no data leaves.
+
+At rate, a process keeps what every call under a grant reads alike (:class:`_Plan`) and checks
+it again in each call's own transaction; it masks the rows of concurrent lookups together
+(:class:`_MaskingLane`). A query grant delivers no file (:func:`exchange.usecases.delivery.
+deliver` refuses it): the table never leaves through it.
 """
 
 from __future__ import annotations

@@ -434,7 +434,9 @@ def test_the_request_form_shows_every_problem_at_once_the_govuk_way(browse, data
     ds = datasets["residents"]["id"]
     requester = browse("jinjiang-requester", lang="zh-CN")
     blank = text(requester.get(f"/request/{ds}"))
-    assert "checked" not in blank  # nothing ticked: ask only for what is needed
+    # no column ticked (ask only for what is needed); the table is the way asked by default
+    assert not re.search(r'name="(columns|key_columns)" value="[^"]*" checked', blank)
+    assert re.search(r'name="mode" value="file" checked', blank)
 
     r = requester.submit(f"/request/{ds}", f"/request/{ds}", {"purpose": "  "})
     page = text(r)

@@ -123,6 +123,11 @@ def test_the_request_tabs_split_open_from_concluded(browse, datasets):
 
 def _delivered(browse, datasets) -> str:
     """A delivery to 锦江区 of the hotline's tickets (approved on the review page); its page."""
+    return _delivered_for(browse, datasets)[0]
+
+
+def _delivered_for(browse, datasets) -> tuple[str, str]:
+    """:func:`_delivered`, with the request it was delivered for."""
     request_id = _ask(browse, datasets)
     steward = browse("hotline-steward")
     review = f"/steward/requests/{request_id}"
@@ -132,7 +137,7 @@ def _delivered(browse, datasets) -> str:
     done = requester.submit("/my/grants", f"/my/grants/{found.group(1)}/deliver",
                             {"format": "csv"})
     assert done.status_code == 303
-    return done.headers["Location"]
+    return done.headers["Location"], request_id
 
 
 def test_a_delivery_is_rated_and_its_errors_reported_and_answered_on_pages(browse, datasets):
@@ -184,9 +189,8 @@ def test_the_authority_reads_the_figures_and_downloads_them(browse, datasets):
 
 
 def test_a_revoked_grant_shows_on_its_request_and_its_receipts_stay(browse, datasets):
-    page = _delivered(browse, datasets)
+    page, request_id = _delivered_for(browse, datasets)  # not "the newest": same second
     requester = browse("jinjiang-requester")
-    request_id = re.search(r"/requests/(rq_\w+)", text(requester.get("/my/requests"))).group(1)
     grant_id = re.search(r"<code>(gr_\w+)</code>", text(requester.get(
         f"/requests/{request_id}"))).group(1)
     steward = browse("hotline-steward")
