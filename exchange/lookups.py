@@ -166,15 +166,6 @@ def rows_stored(conn: sa.Connection, dataset_id: str, version: int) -> bool:
         .limit(1)).first() is not None
 
 
-def find(conn: sa.Connection, dataset_id: str, version: int, key_column: str,
-         digest: bytes, *, limit: int = 100) -> list[int]:
-    """The row numbers whose ``key_column`` holds the value hashed to ``digest``."""
-    return list(conn.execute(sa.select(query_keys.c.row_number).where(
-        query_keys.c.key_hash == digest, query_keys.c.dataset_id == dataset_id,
-        query_keys.c.version == version, query_keys.c.key_column == key_column)
-        .order_by(query_keys.c.row_number).limit(limit)).scalars())
-
-
 # a call's rows: two prebuilt statements, each an index lookup whatever the planner believes
 # (joined in one, PostgreSQL without fresh statistics of a new version scanned all its rows)
 _K, _R = query_keys.c, query_rows.c
@@ -191,19 +182,20 @@ _READ = (sa.select(_R.row_number, _R.payload)
          .order_by(_R.row_number))
 
 
+def find(conn: sa.Connection, dataset_id: str, version: int, key_column: str,
+         digest: bytes, *, limit: int = 100) -> list[int]:
+    """The row numbers whose ``key_column`` holds the value hashed to ``digest``."""
+    return list(conn.execute(_FIND, {"dataset_id": dataset_id, "version": version,
+                                     "digest": digest, "key_column": key_column,
+                                     "limit": limit}).scalars())
+
+
 def find_rows(conn: sa.Connection, seal: bytes, dataset_id: str, version: int,
               key_column: str, digest: bytes, *, limit: int) -> list[list[str | None]]:
     """The rows whose ``key_column`` holds the value hashed to ``digest``, decrypted, in
-    row order: :func:`find` and :func:`read_rows` with statements built once (a lookup's
-    path)."""
-    where = {"dataset_id": dataset_id, "version": version}
-    numbers = list(conn.execute(_FIND, {**where, "digest": digest, "key_column": key_column,
-                                        "limit": limit}).scalars())
-    if not numbers:
-        return []
-    aead = AESGCM(seal)
-    return [json.loads(aead.decrypt(bytes(p[:12]), bytes(p[12:]), _aad(dataset_id, version, n)))
-            for n, p in conn.execute(_READ, {**where, "numbers": numbers})]
+    row order (a lookup's path: :func:`find`, then :func:`read_rows`)."""
+    numbers = find(conn, dataset_id, version, key_column, digest, limit=limit)
+    return read_rows(conn, seal, dataset_id, version, numbers)
 
 
 def read_rows(conn: sa.Connection, seal: bytes, dataset_id: str, version: int,
@@ -212,8 +204,7 @@ def read_rows(conn: sa.Connection, seal: bytes, dataset_id: str, version: int,
     if not numbers:
         return []
     aead = AESGCM(seal)
-    found = conn.execute(sa.select(query_rows.c.row_number, query_rows.c.payload).where(
-        query_rows.c.dataset_id == dataset_id, query_rows.c.version == version,
-        query_rows.c.row_number.in_(list(numbers))).order_by(query_rows.c.row_number))
+    found = conn.execute(_READ, {"dataset_id": dataset_id, "version": version,
+                                 "numbers": list(numbers)})
     return [json.loads(aead.decrypt(bytes(p[:12]), bytes(p[12:]), _aad(dataset_id, version, n)))
             for n, p in found]
